@@ -1,0 +1,5 @@
+"""``python -m agentsdb``: the same commands as the ``agentsdb`` console script."""
+
+from agentsdb.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""The contract every backend satisfies.
+
+SQL everywhere in agentsdb uses ``:name`` placeholders with a mapping of parameters; a backend
+translates them to its driver's style. Rows come back as plain ``dict`` objects keyed by column.
+
+Besides single statements and ``transaction()``, a backend runs *programs*: generators that yield
+the operations below and receive each one's result. A program describes a unit of work (begin,
+several statements, commit) with its control flow, so a backend whose driver runs on a worker
+thread (SQLite) can execute the whole unit in one thread hop, while a network backend simply
+awaits each operation in turn. A failed operation is thrown into the program as the library's
+error, so a program's ``try``/``except`` works the same on every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
+
+Params: TypeAlias = Mapping[str, Any]
+Row: TypeAlias = dict[str, Any]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteResult:
+    """What a write reported: rows it changed and, for an insert, the new row's integer key."""
+
+    rows_affected: int
+    last_insert_id: int | None = None
+
+
+# --- program operations --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Execute:
+    """Run one statement; the program receives an :class:`ExecuteResult`."""
+
+    sql: str
+    params: Params | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteMany:
+    """Run one statement once per parameter mapping; the program receives an ExecuteResult."""
+
+    sql: str
+    params: Sequence[Params]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchAll:
+    """Run a query; the program receives ``list[Row]``."""
+
+    sql: str
+    params: Params | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOne:
+    """Run a query; the program receives the first ``Row`` or ``None``."""
+
+    sql: str
+    params: Params | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Begin:
+    """Begin a write transaction, waiting up to ``lock_timeout`` seconds for the write lock.
+
+    ``None`` waits for the connection's own busy timeout only.
+    """
+
+    lock_timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """Commit the open transaction."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    """Roll back the open transaction."""
+
+
+Operation: TypeAlias = Execute | ExecuteMany | FetchAll | FetchOne | Begin | Commit | Rollback
+Program: TypeAlias = Generator[Operation, Any, T]
+
+
+# --- the protocols -------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs statements: a database outside any transaction, or an open transaction."""
+
+    async def execute(self, sql: str, params: Params | None = None) -> ExecuteResult:
+        """Run one statement and report what it changed."""
+        ...
+
+    async def execute_many(self, sql: str, params: Sequence[Params]) -> ExecuteResult:
+        """Run one statement once per parameter mapping, as one unit."""
+        ...
+
+    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        """Run a query and return its first row, or ``None``."""
+        ...
+
+    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+        """Run a query and return every row."""
+        ...
+
+
+@runtime_checkable
+class Transaction(Executor, Protocol):
+    """An open transaction. ``transaction()`` on it opens a nested one (a savepoint)."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """Open a nested transaction (a savepoint) inside this one."""
+        ...
+
+
+@runtime_checkable
+class Database(Executor, Protocol):
+    """A connection to one database, whatever the backend."""
+
+    @property
+    def dialect(self) -> str:
+        """The SQL dialect: ``"sqlite"`` or ``"postgresql"``."""
+        ...
+
+    @property
+    def url(self) -> str:
+        """The URL this database was opened with, password obscured."""
+        ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """Open a write transaction; it commits when the block ends and rolls back on error."""
+        ...
+
+    async def run(self, program: Program[T]) -> T:
+        """Run a program of operations as one unit, with exclusive use of the connection."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connection. Closing twice is harmless."""
+        ...

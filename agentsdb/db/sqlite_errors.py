@@ -1,0 +1,67 @@
+"""Translate :mod:`sqlite3` exceptions into the agentsdb hierarchy."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from agentsdb.errors import (
+    CheckViolationError,
+    ConnectionClosedError,
+    DatabaseBusyError,
+    DatabaseError,
+    ForeignKeyViolationError,
+    IntegrityError,
+    UniqueViolationError,
+)
+
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_UNIQUE_NAMES = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+_CHECK_NAMES = frozenset({"SQLITE_CONSTRAINT_CHECK", "SQLITE_CONSTRAINT_NOTNULL"})
+_SQL_SHOWN = 200
+
+
+def _shorten(sql: str | None) -> str:
+    if sql is None:
+        return ""
+    flat = " ".join(sql.split())
+    return flat if len(flat) <= _SQL_SHOWN else flat[:_SQL_SHOWN] + "…"
+
+
+def _constraint_of(message: str) -> str | None:
+    # "UNIQUE constraint failed: agents.handle" / "CHECK constraint failed: status_valid"
+    _, sep, tail = message.partition("constraint failed: ")
+    return tail.strip() or None if sep else None
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """True when the error means another connection holds the lock."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _BUSY_CODES
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def translate(error: sqlite3.Error, sql: str | None = None) -> DatabaseError:
+    """Return the agentsdb error for a sqlite3 error; the caller raises it ``from`` the original."""
+    message = str(error)
+    shown = _shorten(sql)
+    detail = f"{message} (in: {shown})" if shown else message
+    if isinstance(error, sqlite3.IntegrityError):
+        name = getattr(error, "sqlite_errorname", "")
+        constraint = _constraint_of(message)
+        if name in _UNIQUE_NAMES:
+            return UniqueViolationError(detail, sql=sql, constraint=constraint)
+        if name == "SQLITE_CONSTRAINT_FOREIGNKEY":
+            return ForeignKeyViolationError(detail, sql=sql, constraint=constraint)
+        if name in _CHECK_NAMES:
+            return CheckViolationError(detail, sql=sql, constraint=constraint)
+        return IntegrityError(detail, sql=sql, constraint=constraint)
+    if isinstance(error, sqlite3.ProgrammingError) and "closed" in message:
+        return ConnectionClosedError(detail, sql=sql)
+    if is_busy(error):
+        return DatabaseBusyError(
+            f"{detail}; another connection holds the write lock "
+            "(raise busy_timeout to wait longer)",
+            sql=sql,
+        )
+    return DatabaseError(detail, sql=sql)

@@ -1,0 +1,212 @@
+"""The agentsdb exception hierarchy.
+
+Every error the library raises derives from :class:`AgentsDBError`. Driver errors are wrapped with
+``raise ... from`` so the original stays available as ``__cause__``. Each class carries the data
+that caused it as attributes, and its message says what to do next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentsdb.results import MigrationResult
+
+
+class AgentsDBError(Exception):
+    """Root of every error raised by agentsdb."""
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+class ConfigurationError(AgentsDBError):
+    """A URL, option or argument given to agentsdb is not usable."""
+
+
+class UnsupportedBackendError(ConfigurationError):
+    """The URL names a backend this installation cannot use (unknown scheme or missing extra)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"cannot open {url!r}: {reason}")
+
+
+class UnsupportedOperationError(AgentsDBError):
+    """The backend in use cannot perform the requested operation."""
+
+
+# --- database ------------------------------------------------------------------------------------
+
+
+class DatabaseError(AgentsDBError):
+    """A statement failed in the database driver. The driver's exception is ``__cause__``."""
+
+    def __init__(self, message: str, *, sql: str | None = None) -> None:
+        self.sql = sql
+        super().__init__(message)
+
+
+class IntegrityError(DatabaseError):
+    """A constraint (unique, foreign key, check, not null) rejected the change."""
+
+    def __init__(
+        self, message: str, *, sql: str | None = None, constraint: str | None = None
+    ) -> None:
+        self.constraint = constraint
+        super().__init__(message, sql=sql)
+
+
+class UniqueViolationError(IntegrityError):
+    """A row with the same unique key already exists."""
+
+
+class ForeignKeyViolationError(IntegrityError):
+    """A reference points at a row that does not exist (or still has dependants)."""
+
+
+class CheckViolationError(IntegrityError):
+    """A CHECK or NOT NULL constraint rejected a value."""
+
+
+class DatabaseBusyError(DatabaseError):
+    """Another connection held the lock for longer than the busy timeout."""
+
+
+class ConnectionClosedError(DatabaseError):
+    """The database connection was used after it was closed."""
+
+
+class NotFoundError(AgentsDBError):
+    """The row an update or delete addressed does not exist."""
+
+    def __init__(self, entity: str, key: object) -> None:
+        self.entity = entity
+        self.key = key
+        super().__init__(f"{entity} {key!r} does not exist")
+
+
+# --- migrations ----------------------------------------------------------------------------------
+
+
+class MigrationDefinitionError(AgentsDBError):
+    """A migration is malformed: bad or duplicate id, empty body, or a statement lint forbids."""
+
+    def __init__(self, migration_id: str, problem: str) -> None:
+        self.migration_id = migration_id
+        self.problem = problem
+        super().__init__(f"migration {migration_id}: {problem}")
+
+
+class MigrationValidationError(AgentsDBError):
+    """The applied migrations recorded in the database disagree with the code.
+
+    Raised by ``migrate()`` before it changes anything.
+    """
+
+
+class ChecksumMismatchError(MigrationValidationError):
+    """An applied migration's statements were edited after it was applied."""
+
+    def __init__(self, migration_id: str, expected: str, actual: str) -> None:
+        self.migration_id = migration_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"migration {migration_id} was edited after it was applied: recorded checksum "
+            f"{expected}, code now has {actual}. Restore the original statements and add a new "
+            "migration for the change."
+        )
+
+
+class UnknownMigrationError(MigrationValidationError):
+    """The database records a migration the code does not define."""
+
+    def __init__(self, migration_ids: Sequence[str]) -> None:
+        self.migration_ids = list(migration_ids)
+        ids = ", ".join(self.migration_ids)
+        super().__init__(
+            f"the database has applied migrations this code does not define: {ids}. "
+            "Deploy code that includes them, or roll them back with the code that added them."
+        )
+
+
+class MigrationOrderError(MigrationValidationError):
+    """A pending migration sorts before the newest applied one."""
+
+    def __init__(self, pending_ids: Sequence[str], newest_applied: str) -> None:
+        self.pending_ids = list(pending_ids)
+        self.newest_applied = newest_applied
+        ids = ", ".join(self.pending_ids)
+        super().__init__(
+            f"pending migrations {ids} sort before the newest applied migration "
+            f"{newest_applied}. Renumber them after {newest_applied}, or pass "
+            "allow_out_of_order=True to apply them anyway."
+        )
+
+
+class DirtyMigrationError(MigrationValidationError):
+    """A non-transactional migration started but never finished: the schema state is unknown."""
+
+    def __init__(self, migration_id: str, started_at: str | None, applied_by: str | None) -> None:
+        self.migration_id = migration_id
+        self.started_at = started_at
+        self.applied_by = applied_by
+        super().__init__(
+            f"migration {migration_id} is dirty: it was started at {started_at} by {applied_by} "
+            "and never marked finished. If that process is gone, inspect the schema, then run "
+            f"`agentsdb repair {migration_id} --mark-applied` (it completed) or "
+            f"`agentsdb repair {migration_id} --remove` (it did not)."
+        )
+
+
+class SchemaDriftError(MigrationValidationError):
+    """The live schema no longer matches the fingerprint recorded by the last migration."""
+
+
+class MigrationError(AgentsDBError):
+    """A migration failed while applying, rehearsing or rolling back.
+
+    ``results`` holds the results of the migrations handled before it plus the failed one (its
+    ``error`` says why). The failed migration was rolled back and not recorded.
+    """
+
+    def __init__(self, message: str, results: Sequence[MigrationResult]) -> None:
+        self.results = list(results)
+        super().__init__(message)
+
+    @property
+    def failed(self) -> MigrationResult | None:
+        """The result of the migration that failed, when there is one."""
+        for result in self.results:
+            if not result.success:
+                return result
+        return None
+
+
+class IrreversibleMigrationError(AgentsDBError):
+    """A rollback was asked of a migration that has no ``down`` statements."""
+
+    def __init__(self, migration_id: str) -> None:
+        self.migration_id = migration_id
+        super().__init__(
+            f"migration {migration_id} has no down statements and cannot be rolled back; "
+            "write a new migration that undoes it instead"
+        )
+
+
+class MigrationLockError(AgentsDBError):
+    """The migration lock could not be taken within the lock timeout."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        super().__init__(
+            f"could not take the migration lock within {timeout:g} s: another process is "
+            "migrating this database; retry when it has finished"
+        )
+
+
+class RepairError(AgentsDBError):
+    """``repair`` was asked to fix a migration that is not in a repairable state."""

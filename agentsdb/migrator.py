@@ -1,0 +1,697 @@
+"""The migration engine: validate, then apply, roll back, rehearse or repair.
+
+Planning is pure (:mod:`agentsdb.plan`); this module does the I/O. Each unit of work is written as
+a program (see :mod:`agentsdb.db.base`) so the SQLite backend runs a whole ``migrate()`` in one
+hop to its worker thread, while every migration still commits on its own.
+
+Safety rules, each proved by a test:
+
+* A migration's statements and the tracking row that records it commit in one transaction; a
+  failure rolls both back and stops the run.
+* The applied set is re-read inside the write lock, so processes racing ``migrate()`` apply each
+  migration exactly once.
+* Migrations that cannot run in a transaction are recorded as dirty before they start and marked
+  finished after; a crash in between makes later runs refuse until ``repair``.
+* When nothing is pending, ``migrate()`` costs one small query: the newest row's chained digest
+  is compared with the digest of the registered migrations.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from agentsdb.clock import format_timestamp, utc_now
+from agentsdb.db.base import (
+    Begin,
+    Commit,
+    Database,
+    Execute,
+    FetchAll,
+    FetchOne,
+    Program,
+    Rollback,
+    Row,
+)
+from agentsdb.errors import (
+    AgentsDBError,
+    ChecksumMismatchError,
+    ConfigurationError,
+    DirtyMigrationError,
+    ForeignKeyViolationError,
+    IrreversibleMigrationError,
+    MigrationDefinitionError,
+    MigrationError,
+    MigrationValidationError,
+    RepairError,
+    UnknownMigrationError,
+)
+from agentsdb.migration import Migration
+from agentsdb.plan import (
+    AppliedRecord,
+    chain_next,
+    chain_of,
+    find_problems,
+    order_migrations,
+    select_pending,
+    select_rollbacks,
+)
+from agentsdb.results import MigrationResult, MigrationSummary, ValidationResult
+from agentsdb.tracking import TrackingSQL, schema_fingerprint, tracking_sql
+
+log = logging.getLogger("agentsdb.migrations")
+
+_UNSET: Any = object()
+
+
+def _who() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000.0, 3)
+
+
+class Migrator:
+    """Applies numbered migrations to one database and records them in a tracking table.
+
+    ``migrations=None`` uses agentsdb's built-in schema migrations. ``lock_timeout`` is how long
+    a migration waits for another process's migration to finish before failing.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        migrations: Iterable[Migration] | None = None,
+        *,
+        table: str = "agentsdb_migrations",
+        lock_timeout: float = 60.0,
+    ) -> None:
+        if lock_timeout < 0:
+            raise ConfigurationError(f"lock_timeout must be >= 0 seconds, got {lock_timeout!r}")
+        self._db = db
+        self._dialect = db.dialect
+        self._sql: TrackingSQL = tracking_sql(db.dialect, table)
+        self._lock_timeout = float(lock_timeout)
+        self._migrations: tuple[Migration, ...] = ()
+        self._code_head: str | None = _UNSET
+        self._initialized = False
+        if migrations is None:
+            from agentsdb.migrations import builtin_migrations
+
+            migrations = builtin_migrations()
+        self.add_migrations(migrations)
+
+    # --- registration ---------------------------------------------------------------------------
+
+    @property
+    def migrations(self) -> tuple[Migration, ...]:
+        """The registered migrations, in order."""
+        return self._migrations
+
+    @property
+    def table(self) -> str:
+        """The name of the tracking table."""
+        return self._sql.table
+
+    def add_migration(self, migration: Migration) -> None:
+        """Register one migration; a duplicate id or a lint failure is rejected at once."""
+        self.add_migrations([migration])
+
+    def add_migrations(self, migrations: Iterable[Migration]) -> None:
+        """Register several migrations: all of them, or none when any is rejected."""
+        incoming = list(migrations)
+        for migration in incoming:
+            if not isinstance(migration, Migration):
+                raise MigrationDefinitionError(
+                    str(getattr(migration, "id", "?")),
+                    f"expected a Migration, got {type(migration).__name__}",
+                )
+            problems = migration.lint()
+            if problems:
+                raise MigrationDefinitionError(migration.id, "; ".join(problems))
+        self._migrations = order_migrations([*self._migrations, *incoming])
+        self._code_head = _UNSET
+
+    def _head_of_code(self) -> str | None:
+        if self._code_head is _UNSET:
+            self._code_head = chain_of(self._migrations, self._dialect)
+        return self._code_head
+
+    def _by_id(self) -> dict[str, Migration]:
+        return {migration.id: migration for migration in self._migrations}
+
+    # --- reading state --------------------------------------------------------------------------
+
+    async def initialize(self) -> None:
+        """Create the tracking table when it does not exist (safe to call any number of times)."""
+        await self._db.run(self._initialize_program())
+        self._initialized = True
+
+    def _initialize_program(self) -> Program[None]:
+        yield Begin(self._lock_timeout)
+        for statement in self._sql.create:
+            yield Execute(statement)
+        yield Commit()
+
+    def _read_program(self, sql: str, create: bool) -> Program[list[Row] | None]:
+        """Rows of a tracking query; None when the table is absent and ``create`` is false."""
+        if create:
+            if not self._initialized:
+                yield from self._initialize_program()
+        else:
+            present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
+            if present is None:
+                return None
+        rows: list[Row] = yield FetchAll(sql)
+        return rows
+
+    async def _read_applied(self, *, create: bool) -> list[AppliedRecord]:
+        rows = await self._db.run(self._read_program(self._sql.all_rows, create))
+        if create:
+            self._initialized = True
+        return [AppliedRecord.from_row(row) for row in rows or []]
+
+    async def _nothing_pending(self) -> bool:
+        """The O(1) start: one query proves every registered migration is applied unchanged."""
+        rows = await self._db.run(self._read_program(self._sql.head, create=True))
+        self._initialized = True
+        if not rows:
+            return not self._migrations
+        head = rows[0]
+        return bool(head["success"]) and not head["dirty"] and head["chain"] == self._head_of_code()
+
+    def _raise_first(self, applied: Sequence[AppliedRecord], **options: bool) -> None:
+        problems = find_problems(self._migrations, applied, self._dialect, **options)
+        for warning in problems.warnings:
+            log.warning("%s", warning)
+        if problems.errors:
+            raise problems.errors[0]
+
+    # --- migrate --------------------------------------------------------------------------------
+
+    async def migrate(
+        self,
+        *,
+        use_transaction: bool = True,
+        validate_checksums: bool = True,
+        limit: int | None = None,
+        target: str | None = None,
+        dry_run: bool = False,
+        rehearse: bool = False,
+        allow_out_of_order: bool = False,
+    ) -> list[MigrationResult]:
+        """Apply pending migrations in order and return one result per migration handled.
+
+        Validates first and changes nothing when an applied migration was edited
+        (ChecksumMismatchError), is unknown to the code (UnknownMigrationError), is dirty
+        (DirtyMigrationError), or a pending one sorts before the newest applied one
+        (MigrationOrderError, unless ``allow_out_of_order``). ``limit`` applies at most N;
+        ``target`` applies up to and including that id. ``dry_run`` changes nothing and returns
+        what would run; ``rehearse`` runs the pending migrations in a transaction and rolls it
+        back. A failure raises MigrationError carrying ``.results``.
+        """
+        if dry_run and rehearse:
+            raise ConfigurationError("choose dry_run or rehearse, not both")
+        select_pending(self._migrations, (), limit=limit, target=target)  # argument checks only
+        if not dry_run and not rehearse and await self._nothing_pending():
+            return []
+        applied = await self._read_applied(create=not dry_run)
+        self._raise_first(
+            applied, validate_checksums=validate_checksums, allow_out_of_order=allow_out_of_order
+        )
+        pending = select_pending(
+            self._migrations, [r.id for r in applied], limit=limit, target=target
+        )
+        if not pending:
+            return []
+        if dry_run:
+            now = utc_now()
+            return [
+                MigrationResult(m, True, "up", now, 0.0, dry_run=True, note="would apply")
+                for m in pending
+            ]
+        if rehearse:
+            return await self._db.run(self._rehearse_program(pending, use_transaction))
+        return await self._db.run(self._apply_program(pending, use_transaction))
+
+    def _apply_program(
+        self, pending: Sequence[Migration], use_transaction: bool
+    ) -> Program[list[MigrationResult]]:
+        results: list[MigrationResult] = []
+        for migration in pending:
+            if migration.transactional and use_transaction:
+                result = yield from self._apply_in_transaction(migration, results)
+            else:
+                result = yield from self._apply_outside_transaction(migration, results)
+            if result is not None:
+                results.append(result)
+        return results
+
+    def _claim(self, migration: Migration) -> Program[Row | None]:
+        """Inside the write lock: None when another process already applied this migration,
+        else the newest tracking row (or an empty dict when there is none)."""
+        existing = yield FetchOne(self._sql.one_row, {"id": migration.id})
+        if existing is not None:
+            yield Rollback()
+            if not existing["success"]:
+                raise DirtyMigrationError(
+                    migration.id, existing["started_at"], existing["applied_by"]
+                )
+            log.info("migration %s was applied by another process meanwhile; skipped", migration.id)
+            return None
+        latest: Row | None = yield FetchOne(self._sql.latest_row)
+        return latest if latest is not None else {}
+
+    def _record(
+        self,
+        migration: Migration,
+        latest: Row,
+        started_at: datetime,
+        *,
+        fingerprint: str | None,
+        elapsed_ms: float | None,
+        success: bool,
+    ) -> dict[str, Any]:
+        return {
+            "id": migration.id,
+            "description": migration.description,
+            "checksum": migration.checksum(self._dialect),
+            "chain": chain_next(
+                latest.get("chain"), migration.id, migration.checksum(self._dialect)
+            )
+            if success
+            else None,
+            "schema_fingerprint": fingerprint,
+            "started_at": format_timestamp(started_at),
+            "applied_at": format_timestamp(utc_now()) if success else None,
+            "execution_time_ms": elapsed_ms,
+            "success": 1 if success else 0,
+            "applied_by": _who(),
+        }
+
+    def _fingerprint(self) -> Program[str]:
+        rows: list[Row] = yield FetchAll(self._sql.schema_rows)
+        return schema_fingerprint(rows)
+
+    def _check_foreign_keys(self, migration: Migration) -> Program[None]:
+        if self._sql.foreign_key_check is None:
+            return
+        violations: list[Row] = yield FetchAll(self._sql.foreign_key_check)
+        if violations:
+            shown = ", ".join(
+                f"{v.get('table')} row {v.get('rowid')} -> {v.get('parent')}"
+                for v in violations[:5]
+            )
+            raise ForeignKeyViolationError(
+                f"migration {migration.id} leaves {len(violations)} foreign key "
+                f"violation(s): {shown}"
+            )
+
+    def _apply_in_transaction(
+        self, migration: Migration, done: Sequence[MigrationResult]
+    ) -> Program[MigrationResult | None]:
+        statements = migration.up_statements(self._dialect)
+        if not migration.foreign_keys:
+            for statement in self._sql.foreign_keys_off:
+                yield Execute(statement)
+        yield Begin(self._lock_timeout)
+        latest = yield from self._claim(migration)
+        if latest is None:
+            yield from self._foreign_keys_back_on(migration)
+            return None
+        started_at, started = utc_now(), time.perf_counter()
+        try:
+            for statement in statements:
+                yield Execute(statement)
+            if not migration.foreign_keys:
+                yield from self._check_foreign_keys(migration)
+            fingerprint = yield from self._fingerprint()
+            elapsed = _elapsed_ms(started)
+            row = self._record(
+                migration,
+                latest,
+                started_at,
+                fingerprint=fingerprint,
+                elapsed_ms=elapsed,
+                success=True,
+            )
+            yield Execute(self._sql.insert, row)
+            yield Commit()
+        except AgentsDBError as error:
+            yield Rollback()
+            yield from self._foreign_keys_back_on(migration)
+            failed = MigrationResult(
+                migration, False, "up", started_at, _elapsed_ms(started), error=str(error)
+            )
+            raise MigrationError(
+                f"migration {migration.id} ({migration.description}) failed and was rolled "
+                f"back, nothing of it was kept: {error}",
+                [*done, failed],
+            ) from error
+        yield from self._foreign_keys_back_on(migration)
+        log.info(
+            "applied migration %s (%s) in %.1f ms", migration.id, migration.description, elapsed
+        )
+        return MigrationResult(migration, True, "up", started_at, elapsed)
+
+    def _foreign_keys_back_on(self, migration: Migration) -> Program[None]:
+        if not migration.foreign_keys:
+            for statement in self._sql.foreign_keys_on:
+                yield Execute(statement)
+
+    def _apply_outside_transaction(
+        self, migration: Migration, done: Sequence[MigrationResult]
+    ) -> Program[MigrationResult | None]:
+        statements = migration.up_statements(self._dialect)
+        yield Begin(self._lock_timeout)
+        latest = yield from self._claim(migration)
+        if latest is None:
+            return None
+        started_at, started = utc_now(), time.perf_counter()
+        dirty = self._record(
+            migration, latest, started_at, fingerprint=None, elapsed_ms=None, success=False
+        )
+        yield Execute(self._sql.insert, dirty)
+        yield Commit()
+        try:
+            for statement in statements:
+                yield Execute(statement)
+        except AgentsDBError as error:
+            failed = MigrationResult(
+                migration, False, "up", started_at, _elapsed_ms(started), error=str(error)
+            )
+            raise MigrationError(
+                f"non-transactional migration {migration.id} ({migration.description}) failed "
+                f"part-way and is recorded as dirty: {error}. Inspect the schema, then run "
+                f"`agentsdb repair {migration.id} --mark-applied` or `--remove`.",
+                [*done, failed],
+            ) from error
+        fingerprint = yield from self._fingerprint()
+        elapsed = _elapsed_ms(started)
+        finished = self._record(
+            migration, latest, started_at, fingerprint=fingerprint, elapsed_ms=elapsed, success=True
+        )
+        yield Begin(self._lock_timeout)
+        yield Execute(self._sql.finish, finished)
+        yield Commit()
+        log.info(
+            "applied non-transactional migration %s (%s) in %.1f ms",
+            migration.id,
+            migration.description,
+            elapsed,
+        )
+        return MigrationResult(migration, True, "up", started_at, elapsed)
+
+    def _rehearse_program(
+        self, pending: Sequence[Migration], use_transaction: bool
+    ) -> Program[list[MigrationResult]]:
+        # Later migrations may build on earlier ones, so all of them run in one transaction that
+        # is rolled back at the end. Foreign keys can only be switched off before BEGIN, so if any
+        # migration needs them off, the whole rehearsal runs that way and checks them after each.
+        keys_off = any(not migration.foreign_keys for migration in pending)
+        if keys_off:
+            for statement in self._sql.foreign_keys_off:
+                yield Execute(statement)
+        yield Begin(self._lock_timeout)
+        results: list[MigrationResult] = []
+        for migration in pending:
+            started_at, started = utc_now(), time.perf_counter()
+            if not (migration.transactional and use_transaction):
+                results.append(
+                    MigrationResult(
+                        migration,
+                        True,
+                        "up",
+                        started_at,
+                        0.0,
+                        dry_run=True,
+                        note="not rehearsed: it runs outside a transaction, so it cannot be "
+                        "rolled back; later migrations were not rehearsed either",
+                    )
+                )
+                break
+            try:
+                for statement in migration.up_statements(self._dialect):
+                    yield Execute(statement)
+                if keys_off:
+                    yield from self._check_foreign_keys(migration)
+            except AgentsDBError as error:
+                yield Rollback()
+                failed = MigrationResult(
+                    migration,
+                    False,
+                    "up",
+                    started_at,
+                    _elapsed_ms(started),
+                    error=str(error),
+                    dry_run=True,
+                )
+                raise MigrationError(
+                    f"rehearsal of migration {migration.id} ({migration.description}) failed; "
+                    f"nothing was changed: {error}",
+                    [*results, failed],
+                ) from error
+            results.append(
+                MigrationResult(
+                    migration,
+                    True,
+                    "up",
+                    started_at,
+                    _elapsed_ms(started),
+                    dry_run=True,
+                    note="rehearsed and rolled back",
+                )
+            )
+        yield Rollback()
+        if keys_off:
+            for statement in self._sql.foreign_keys_on:
+                yield Execute(statement)
+        return results
+
+    # --- rollback -------------------------------------------------------------------------------
+
+    async def rollback_last(self) -> MigrationResult | None:
+        """Undo the newest applied migration (its ``down`` and its row, in one transaction).
+
+        Returns None when nothing is applied; IrreversibleMigrationError when it has no down.
+        """
+        applied = await self._read_applied(create=False)
+        if not applied:
+            return None
+        self._check_rollback_source(applied[-1:])
+        migration = self._by_id()[applied[-1].id]
+        if not migration.reversible:
+            raise IrreversibleMigrationError(migration.id)
+        return await self._db.run(self._rollback_program(migration, []))
+
+    async def rollback_to(self, migration_id: str) -> list[MigrationResult]:
+        """Undo, newest first, every applied migration after ``migration_id`` ("0" undoes all).
+
+        Every one of them is checked reversible before anything changes.
+        """
+        applied = await self._read_applied(create=False)
+        plan = select_rollbacks(self._migrations, applied, migration_id)
+        self._check_rollback_source([r for r in applied if r.id in {m.id for m in plan}])
+        results: list[MigrationResult] = []
+        for migration in plan:
+            results.append(await self._db.run(self._rollback_program(migration, results)))
+        return results
+
+    def _check_rollback_source(self, records: Sequence[AppliedRecord]) -> None:
+        known = self._by_id()
+        unknown = [record.id for record in records if record.id not in known]
+        if unknown:
+            raise UnknownMigrationError(unknown)
+        for record in records:
+            if not record.success:
+                raise DirtyMigrationError(record.id, record.started_at, record.applied_by)
+            actual = known[record.id].checksum(self._dialect)
+            if actual != record.checksum:
+                raise ChecksumMismatchError(record.id, record.checksum, actual)
+
+    def _rollback_program(
+        self, migration: Migration, done: Sequence[MigrationResult]
+    ) -> Program[MigrationResult]:
+        statements = migration.down_statements(self._dialect)
+        if statements is None:
+            raise IrreversibleMigrationError(migration.id)
+        in_transaction = migration.transactional
+        if in_transaction and not migration.foreign_keys:
+            for statement in self._sql.foreign_keys_off:
+                yield Execute(statement)
+        yield Begin(self._lock_timeout)
+        latest: Row | None = yield FetchOne(self._sql.latest_row)
+        if latest is None or latest["id"] != migration.id:
+            yield Rollback()
+            found = "nothing" if latest is None else latest["id"]
+            raise MigrationValidationError(
+                f"expected migration {migration.id} to be the newest applied, found {found}: "
+                "another process changed the migrations meanwhile; check `agentsdb status`"
+            )
+        started_at, started = utc_now(), time.perf_counter()
+        if not in_transaction:
+            yield Execute(
+                self._sql.mark_dirty,
+                {
+                    "id": migration.id,
+                    "started_at": format_timestamp(started_at),
+                    "applied_by": _who(),
+                },
+            )
+            yield Commit()
+        try:
+            for statement in statements:
+                yield Execute(statement)
+            if in_transaction and not migration.foreign_keys:
+                yield from self._check_foreign_keys(migration)
+            if not in_transaction:
+                yield Begin(self._lock_timeout)
+            yield Execute(self._sql.delete, {"id": migration.id})
+            fingerprint = yield from self._fingerprint()
+            yield Execute(self._sql.set_head_fingerprint, {"schema_fingerprint": fingerprint})
+            yield Commit()
+        except AgentsDBError as error:
+            yield Rollback()
+            yield from self._foreign_keys_back_on(migration)
+            state = "was rolled back" if in_transaction else "is recorded as dirty"
+            failed = MigrationResult(
+                migration, False, "down", started_at, _elapsed_ms(started), error=str(error)
+            )
+            raise MigrationError(
+                f"rolling back migration {migration.id} ({migration.description}) failed and "
+                f"{state}: {error}",
+                [*done, failed],
+            ) from error
+        if in_transaction:
+            yield from self._foreign_keys_back_on(migration)
+        elapsed = _elapsed_ms(started)
+        log.info(
+            "rolled back migration %s (%s) in %.1f ms", migration.id, migration.description, elapsed
+        )
+        return MigrationResult(migration, True, "down", started_at, elapsed)
+
+    # --- repair ---------------------------------------------------------------------------------
+
+    async def repair(self, migration_id: str, *, mark_applied: bool) -> None:
+        """Resolve a dirty migration after inspecting the schema by hand.
+
+        ``mark_applied=True`` records it as applied (it did complete); ``False`` removes its row
+        (it did not, and its partial effects were undone by hand) so ``migrate()`` runs it again.
+        """
+        migration = self._by_id().get(migration_id)
+        await self._db.run(self._repair_program(migration_id, migration, mark_applied))
+        log.warning(
+            "repaired migration %s: %s",
+            migration_id,
+            "marked applied" if mark_applied else "record removed",
+        )
+
+    def _repair_program(
+        self, migration_id: str, migration: Migration | None, mark_applied: bool
+    ) -> Program[None]:
+        present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
+        if present is None:
+            raise RepairError(f"there is no migration tracking table {self._sql.table!r} to repair")
+        yield Begin(self._lock_timeout)
+        row: Row | None = yield FetchOne(self._sql.one_row, {"id": migration_id})
+        if row is None:
+            raise RepairError(
+                f"migration {migration_id} has no record, so there is nothing to repair"
+            )
+        if row["success"]:
+            raise RepairError(
+                f"migration {migration_id} is recorded as applied, not dirty; nothing to repair"
+            )
+        if not mark_applied:
+            yield Execute(self._sql.delete, {"id": migration_id})
+            yield Commit()
+            return
+        if migration is None:
+            raise RepairError(
+                f"migration {migration_id} is not defined in this code, so it cannot be marked "
+                "applied; remove its record instead"
+            )
+        previous: Row | None = yield FetchOne(
+            f"SELECT chain FROM {self._sql.table} WHERE seq < :seq ORDER BY seq DESC LIMIT 1",
+            {"seq": row["seq"]},
+        )
+        fingerprint = yield from self._fingerprint()
+        yield Execute(
+            self._sql.finish,
+            {
+                "id": migration_id,
+                "chain": chain_next(
+                    previous["chain"] if previous else None,
+                    migration.id,
+                    migration.checksum(self._dialect),
+                ),
+                "schema_fingerprint": fingerprint,
+                "applied_at": format_timestamp(utc_now()),
+                "execution_time_ms": None,
+            },
+        )
+        yield Commit()
+
+    # --- reports --------------------------------------------------------------------------------
+
+    async def get_applied(self) -> list[AppliedRecord]:
+        """The tracking rows, in apply order (empty when the table does not exist yet)."""
+        return await self._read_applied(create=False)
+
+    async def get_migration_summary(self) -> MigrationSummary:
+        """Current version, counts, and the ids still pending."""
+        applied = await self._read_applied(create=False)
+        done = {record.id for record in applied if record.success}
+        known = self._by_id()
+        versions = [known[i].version for i in done if i in known]
+        current = None
+        if versions:
+            top = max(versions)
+            current = next(m.id for m in self._migrations if m.version == top)
+        pending = [migration.id for migration in self._migrations if migration.id not in done]
+        return MigrationSummary(
+            current_version=current,
+            total_migrations=len(self._migrations),
+            applied_migrations=len(done),
+            pending_migrations=len(pending),
+            pending_migration_ids=pending,
+        )
+
+    async def validate_migrations(self) -> ValidationResult:
+        """Check the code against the tracking table and the live schema, changing nothing.
+
+        Errors: edited, unknown, dirty or out-of-order migrations, and a live schema that no
+        longer matches the fingerprint recorded by the newest migration ("changed outside
+        migrations"). Warnings: lint findings and anything that does not block ``migrate()``.
+        """
+        rows, live = await self._db.run(self._validation_program())
+        applied = [AppliedRecord.from_row(row) for row in rows or []]
+        problems = find_problems(self._migrations, applied, self._dialect)
+        errors = [str(error) for error in problems.errors]
+        warnings = list(problems.warnings)
+        if applied and live is not None:
+            head = applied[-1]
+            if head.success and head.schema_fingerprint and head.schema_fingerprint != live:
+                errors.append(
+                    f"the live schema does not match the one recorded after migration {head.id}: "
+                    "it was changed outside migrations (recorded "
+                    f"{head.schema_fingerprint}, live {live})"
+                )
+            elif head.success and not head.schema_fingerprint:
+                warnings.append(
+                    f"migration {head.id} has no schema fingerprint recorded; drift is not checked"
+                )
+        return ValidationResult(is_valid=not errors, errors=errors, warnings=warnings)
+
+    def _validation_program(self) -> Program[tuple[list[Row] | None, str | None]]:
+        rows = yield from self._read_program(self._sql.all_rows, create=False)
+        if rows is None:
+            return None, None
+        live = yield from self._fingerprint()
+        return rows, live

@@ -1,0 +1,54 @@
+"""What the Migrator reports back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from agentsdb.migration import Migration
+
+Direction = Literal["up", "down"]
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    """The outcome of running (or, with ``dry_run``, planning) one migration in one direction.
+
+    ``dry_run`` is true for planned and rehearsed results: nothing they describe was kept.
+    ``note`` explains a result that needs it (for instance a migration a rehearsal skipped).
+    """
+
+    migration: Migration
+    success: bool
+    direction: Direction
+    executed_at: datetime
+    execution_time_ms: float
+    error: str | None = None
+    dry_run: bool = False
+    note: str | None = None
+
+    @property
+    def migration_id(self) -> str:
+        """The id of the migration this result is about."""
+        return self.migration.id
+
+
+@dataclass(frozen=True)
+class MigrationSummary:
+    """Where a database stands against the registered migrations."""
+
+    current_version: str | None
+    total_migrations: int
+    applied_migrations: int
+    pending_migrations: int
+    pending_migration_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Every problem found between the code, the tracking table and the live schema."""
+
+    is_valid: bool
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)

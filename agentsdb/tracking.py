@@ -1,0 +1,130 @@
+"""The tracking table and the live-schema fingerprint, as SQL for each dialect.
+
+One row per applied (or, while dirty, started) migration, in apply order (``seq``). ``chain`` is
+the head digest after that migration (see :func:`agentsdb.plan.chain_next`): comparing the newest
+row's chain with the digest of the registered migrations proves, in one small query, that every
+migration is applied with an unchanged checksum. ``schema_fingerprint`` is a digest of the live
+schema taken right after the migration, to notice changes made outside migrations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agentsdb.db.base import Row
+from agentsdb.errors import ConfigurationError, UnsupportedOperationError
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_WHITESPACE = re.compile(r"\s+")
+
+_COLUMNS = (
+    "id, description, checksum, chain, schema_fingerprint, started_at, applied_at, "
+    "execution_time_ms, success, applied_by"
+)
+
+
+def check_table_name(table: str) -> str:
+    """Reject anything but a plain identifier, since the name is spliced into SQL."""
+    if not isinstance(table, str) or not _IDENTIFIER.match(table):
+        raise ConfigurationError(
+            f"tracking table name {table!r} must be a plain identifier (letters, digits, _)"
+        )
+    return table
+
+
+@dataclass(frozen=True)
+class TrackingSQL:
+    """Every statement the migrator runs against the tracking table, for one dialect."""
+
+    table: str
+    create: tuple[str, ...]
+    exists: str
+    head: str
+    all_rows: str
+    one_row: str
+    latest_row: str
+    insert: str
+    finish: str
+    mark_dirty: str
+    delete: str
+    set_head_fingerprint: str
+    schema_rows: str
+    foreign_keys_off: tuple[str, ...]
+    foreign_keys_on: tuple[str, ...]
+    foreign_key_check: str | None
+
+
+def tracking_sql(dialect: str, table: str) -> TrackingSQL:
+    """The tracking-table statements for a dialect."""
+    table = check_table_name(table)
+    if dialect != "sqlite":
+        raise UnsupportedOperationError(f"the migrator does not support the {dialect} dialect yet")
+    return TrackingSQL(
+        table=table,
+        create=(
+            f"CREATE TABLE IF NOT EXISTS {table} ("
+            " seq INTEGER PRIMARY KEY,"
+            " id TEXT NOT NULL UNIQUE,"
+            " description TEXT NOT NULL,"
+            " checksum TEXT NOT NULL,"
+            " chain TEXT,"
+            " schema_fingerprint TEXT,"
+            " started_at TEXT NOT NULL,"
+            " applied_at TEXT,"
+            " execution_time_ms REAL,"
+            " success INTEGER NOT NULL CHECK (success IN (0, 1)),"
+            " applied_by TEXT)",
+            f"CREATE INDEX IF NOT EXISTS {table}_dirty ON {table} (success) WHERE success = 0",
+        ),
+        exists="SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = :table",
+        head=(
+            f"SELECT chain, success, EXISTS (SELECT 1 FROM {table} WHERE success = 0) AS dirty "
+            f"FROM {table} ORDER BY seq DESC LIMIT 1"
+        ),
+        all_rows=f"SELECT seq, {_COLUMNS} FROM {table} ORDER BY seq",
+        one_row=f"SELECT seq, {_COLUMNS} FROM {table} WHERE id = :id",
+        latest_row=f"SELECT seq, {_COLUMNS} FROM {table} ORDER BY seq DESC LIMIT 1",
+        insert=(
+            f"INSERT INTO {table} ({_COLUMNS}) VALUES (:id, :description, :checksum, :chain, "
+            ":schema_fingerprint, :started_at, :applied_at, :execution_time_ms, :success, "
+            ":applied_by)"
+        ),
+        finish=(
+            f"UPDATE {table} SET success = 1, chain = :chain, "
+            "schema_fingerprint = :schema_fingerprint, applied_at = :applied_at, "
+            "execution_time_ms = :execution_time_ms WHERE id = :id"
+        ),
+        mark_dirty=(
+            f"UPDATE {table} SET success = 0, started_at = :started_at, applied_by = :applied_by "
+            "WHERE id = :id"
+        ),
+        delete=f"DELETE FROM {table} WHERE id = :id",
+        set_head_fingerprint=(
+            f"UPDATE {table} SET schema_fingerprint = :schema_fingerprint "
+            f"WHERE seq = (SELECT MAX(seq) FROM {table})"
+        ),
+        schema_rows=(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master "
+            "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+            f"AND name NOT IN ('{table}', '{table}_dirty') ORDER BY type, name"
+        ),
+        foreign_keys_off=("PRAGMA foreign_keys = OFF",),
+        foreign_keys_on=("PRAGMA foreign_keys = ON",),
+        foreign_key_check="PRAGMA foreign_key_check",
+    )
+
+
+def schema_fingerprint(rows: Sequence[Row]) -> str:
+    """A digest of the schema catalog rows, insensitive to whitespace layout in the DDL."""
+    digest = hashlib.sha256()
+    for row in rows:
+        parts = [
+            "" if value is None else _WHITESPACE.sub(" ", str(value)).strip()
+            for value in row.values()
+        ]
+        digest.update("\x1f".join(parts).encode("utf-8"))
+        digest.update(b"\x1e")
+    return f"schema-v1:{digest.hexdigest()}"
