@@ -17,10 +17,12 @@ CHECKSUM_ALGORITHM = "sha256-v1"
 KNOWN_CHECKSUM_ALGORITHMS = frozenset({CHECKSUM_ALGORITHM})
 DIALECTS = frozenset({"sqlite", "postgresql"})
 
-_ID = re.compile(r"^[0-9]+$")
+_ID = re.compile(r"[0-9]+")
 _LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
 _FIRST_WORD = re.compile(r"^([A-Za-z_]+)")
-_PRAGMA_NAME = re.compile(r"^PRAGMA\s+(?:\w+\s*\.\s*)?(\w+)", re.IGNORECASE)
+# SQLite accepts a pragma name (and schema) bare or quoted in any of its four quoting styles.
+_QUOTED_NAME = r"""(?:\w+|"\w+"|'\w+'|`\w+`|\[\w+\])"""
+_PRAGMA_NAME = re.compile(rf"""^PRAGMA\s+(?:{_QUOTED_NAME}\s*\.\s*)?["'`\[]?(\w+)""", re.IGNORECASE)
 _TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 _PRAGMAS_IGNORED_IN_TRANSACTION = frozenset({"FOREIGN_KEYS", "JOURNAL_MODE"})
 
@@ -95,9 +97,10 @@ class Migration:
     transactional: bool = True
     foreign_keys: bool = True
     _checksums: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _lint: list[list[str]] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not _ID.match(self.id):
+        if not isinstance(self.id, str) or not _ID.fullmatch(self.id):
             raise MigrationDefinitionError(
                 str(self.id), "id must be a string of digits, zero-padded, such as '003'"
             )
@@ -155,6 +158,11 @@ class Migration:
 
     def lint(self) -> list[str]:
         """Problems that make this migration unsafe to run as declared; empty when it is fine."""
+        if not self._lint:
+            self._lint.append(self._find_lint())
+        return list(self._lint[0])
+
+    def _find_lint(self) -> list[str]:
         if not self.transactional:
             return []
         bodies: list[tuple[str, Sequence[str]]] = []

@@ -69,8 +69,16 @@ log = logging.getLogger("agentsdb.migrations")
 _UNSET: Any = object()
 
 
+_identity: tuple[int, str] | None = None
+
+
 def _who() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """``host:pid`` of this process, for the tracking rows (recomputed after a fork)."""
+    global _identity
+    pid = os.getpid()
+    if _identity is None or _identity[0] != pid:
+        _identity = (pid, f"{socket.gethostname()}:{pid}")
+    return _identity[1]
 
 
 def _elapsed_ms(started: float) -> float:
@@ -244,19 +252,56 @@ class Migrator:
         self, pending: Sequence[Migration], use_transaction: bool
     ) -> Program[list[MigrationResult]]:
         results: list[MigrationResult] = []
-        for migration in pending:
-            if migration.transactional and use_transaction:
-                result = yield from self._apply_in_transaction(migration, results)
-            else:
-                result = yield from self._apply_outside_transaction(migration, results)
-            if result is not None:
-                results.append(result)
+        try:
+            for migration in pending:
+                if migration.transactional and use_transaction:
+                    result = yield from self._apply_in_transaction(migration, results)
+                else:
+                    result = yield from self._apply_outside_transaction(migration, results)
+                if result is not None:
+                    results.append(result)
+        except MigrationError:
+            if results:
+                yield from self._fingerprint_run()
+            raise
+        if results:
+            yield from self._fingerprint_run()
         return results
+
+    def _fingerprint_run(self) -> Program[None]:
+        """Record the live schema's fingerprint on the newest row, once per run.
+
+        Only when the schema is still exactly what the newest migration left (same cookie), so a
+        change made by someone else in between is not absorbed into the record.
+        """
+        yield Begin(self._lock_timeout)
+        head: Row | None = yield FetchOne(self._sql.latest_row)
+        cookie = yield from self._schema_cookie()
+        if head is not None and head["success"] and head["schema_cookie"] == cookie:
+            fingerprint = yield from self._fingerprint()
+            yield Execute(
+                self._sql.stamp_head, {"schema_cookie": cookie, "schema_fingerprint": fingerprint}
+            )
+        yield Commit()
+
+    def _stamp_head(self, *, with_fingerprint: bool) -> Program[None]:
+        """In a transaction: record the live schema cookie (and fingerprint) on the newest row."""
+        cookie = yield from self._schema_cookie()
+        fingerprint = (yield from self._fingerprint()) if with_fingerprint else None
+        yield Execute(
+            self._sql.stamp_head, {"schema_cookie": cookie, "schema_fingerprint": fingerprint}
+        )
+
+    def _schema_cookie(self) -> Program[int]:
+        row: Row | None = yield FetchOne(self._sql.schema_cookie)
+        assert row is not None, "PRAGMA schema_version returns one row"
+        return int(next(iter(row.values())))
 
     def _claim(self, migration: Migration) -> Program[Row | None]:
         """Inside the write lock: None when another process already applied this migration,
         else the newest tracking row (or an empty dict when there is none)."""
-        existing = yield FetchOne(self._sql.one_row, {"id": migration.id})
+        rows: list[Row] = yield FetchAll(self._sql.claim_rows, {"id": migration.id})
+        existing = next((row for row in rows if row["id"] == migration.id), None)
         if existing is not None:
             yield Rollback()
             if not existing["success"]:
@@ -265,8 +310,7 @@ class Migrator:
                 )
             log.info("migration %s was applied by another process meanwhile; skipped", migration.id)
             return None
-        latest: Row | None = yield FetchOne(self._sql.latest_row)
-        return latest if latest is not None else {}
+        return rows[0] if rows else {}
 
     def _record(
         self,
@@ -274,7 +318,7 @@ class Migrator:
         latest: Row,
         started_at: datetime,
         *,
-        fingerprint: str | None,
+        cookie: int | None,
         elapsed_ms: float | None,
         success: bool,
     ) -> dict[str, Any]:
@@ -287,7 +331,8 @@ class Migrator:
             )
             if success
             else None,
-            "schema_fingerprint": fingerprint,
+            "schema_cookie": cookie,
+            "schema_fingerprint": None,
             "started_at": format_timestamp(started_at),
             "applied_at": format_timestamp(utc_now()) if success else None,
             "execution_time_ms": elapsed_ms,
@@ -331,13 +376,13 @@ class Migrator:
                 yield Execute(statement)
             if not migration.foreign_keys:
                 yield from self._check_foreign_keys(migration)
-            fingerprint = yield from self._fingerprint()
+            cookie = yield from self._schema_cookie()
             elapsed = _elapsed_ms(started)
             row = self._record(
                 migration,
                 latest,
                 started_at,
-                fingerprint=fingerprint,
+                cookie=cookie,
                 elapsed_ms=elapsed,
                 success=True,
             )
@@ -375,7 +420,7 @@ class Migrator:
             return None
         started_at, started = utc_now(), time.perf_counter()
         dirty = self._record(
-            migration, latest, started_at, fingerprint=None, elapsed_ms=None, success=False
+            migration, latest, started_at, cookie=None, elapsed_ms=None, success=False
         )
         yield Execute(self._sql.insert, dirty)
         yield Commit()
@@ -392,10 +437,10 @@ class Migrator:
                 f"`agentsdb repair {migration.id} --mark-applied` or `--remove`.",
                 [*done, failed],
             ) from error
-        fingerprint = yield from self._fingerprint()
+        cookie = yield from self._schema_cookie()
         elapsed = _elapsed_ms(started)
         finished = self._record(
-            migration, latest, started_at, fingerprint=fingerprint, elapsed_ms=elapsed, success=True
+            migration, latest, started_at, cookie=cookie, elapsed_ms=elapsed, success=True
         )
         yield Begin(self._lock_timeout)
         yield Execute(self._sql.finish, finished)
@@ -488,7 +533,7 @@ class Migrator:
         migration = self._by_id()[applied[-1].id]
         if not migration.reversible:
             raise IrreversibleMigrationError(migration.id)
-        return await self._db.run(self._rollback_program(migration, []))
+        return await self._db.run(self._rollback_program(migration, [], final=True))
 
     async def rollback_to(self, migration_id: str) -> list[MigrationResult]:
         """Undo, newest first, every applied migration after ``migration_id`` ("0" undoes all).
@@ -499,8 +544,9 @@ class Migrator:
         plan = select_rollbacks(self._migrations, applied, migration_id)
         self._check_rollback_source([r for r in applied if r.id in {m.id for m in plan}])
         results: list[MigrationResult] = []
-        for migration in plan:
-            results.append(await self._db.run(self._rollback_program(migration, results)))
+        for position, migration in enumerate(plan, start=1):
+            final = position == len(plan)
+            results.append(await self._db.run(self._rollback_program(migration, results, final)))
         return results
 
     def _check_rollback_source(self, records: Sequence[AppliedRecord]) -> None:
@@ -516,8 +562,10 @@ class Migrator:
                 raise ChecksumMismatchError(record.id, record.checksum, actual)
 
     def _rollback_program(
-        self, migration: Migration, done: Sequence[MigrationResult]
+        self, migration: Migration, done: Sequence[MigrationResult], final: bool
     ) -> Program[MigrationResult]:
+        """Undo one migration. ``final`` (the last of a run) records the schema fingerprint on the
+        new newest row; earlier steps clear it, since the row's old one may no longer hold."""
         statements = migration.down_statements(self._dialect)
         if statements is None:
             raise IrreversibleMigrationError(migration.id)
@@ -553,8 +601,7 @@ class Migrator:
             if not in_transaction:
                 yield Begin(self._lock_timeout)
             yield Execute(self._sql.delete, {"id": migration.id})
-            fingerprint = yield from self._fingerprint()
-            yield Execute(self._sql.set_head_fingerprint, {"schema_fingerprint": fingerprint})
+            yield from self._stamp_head(with_fingerprint=final)
             yield Commit()
         except AgentsDBError as error:
             yield Rollback()
@@ -621,11 +668,13 @@ class Migrator:
             f"SELECT chain FROM {self._sql.table} WHERE seq < :seq ORDER BY seq DESC LIMIT 1",
             {"seq": row["seq"]},
         )
+        cookie = yield from self._schema_cookie()
         fingerprint = yield from self._fingerprint()
         yield Execute(
             self._sql.finish,
             {
                 "id": migration_id,
+                "schema_cookie": cookie,
                 "chain": chain_next(
                     previous["chain"] if previous else None,
                     migration.id,
@@ -670,7 +719,7 @@ class Migrator:
         longer matches the fingerprint recorded by the newest migration ("changed outside
         migrations"). Warnings: lint findings and anything that does not block ``migrate()``.
         """
-        rows, live = await self._db.run(self._validation_program())
+        rows, live, live_cookie = await self._db.run(self._validation_program())
         applied = [AppliedRecord.from_row(row) for row in rows or []]
         problems = find_problems(self._migrations, applied, self._dialect)
         errors = [str(error) for error in problems.errors]
@@ -683,15 +732,19 @@ class Migrator:
                     "it was changed outside migrations (recorded "
                     f"{head.schema_fingerprint}, live {live})"
                 )
-            elif head.success and not head.schema_fingerprint:
+            elif head.success and not head.schema_fingerprint and head.schema_cookie != live_cookie:
                 warnings.append(
-                    f"migration {head.id} has no schema fingerprint recorded; drift is not checked"
+                    f"no schema fingerprint was recorded after migration {head.id} (its run was "
+                    "interrupted) and the schema has changed since, so drift cannot be checked"
                 )
         return ValidationResult(is_valid=not errors, errors=errors, warnings=warnings)
 
-    def _validation_program(self) -> Program[tuple[list[Row] | None, str | None]]:
+    def _validation_program(
+        self,
+    ) -> Program[tuple[list[Row] | None, str | None, int | None]]:
         rows = yield from self._read_program(self._sql.all_rows, create=False)
         if rows is None:
-            return None, None
+            return None, None, None
         live = yield from self._fingerprint()
-        return rows, live
+        cookie = yield from self._schema_cookie()
+        return rows, live, cookie

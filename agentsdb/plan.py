@@ -35,12 +35,14 @@ class AppliedRecord:
     applied_by: str | None = None
     execution_time_ms: float | None = None
     chain: str | None = None
+    schema_cookie: int | None = None
     schema_fingerprint: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, object]) -> AppliedRecord:
         """Build a record from a tracking-table row."""
         time_ms = row.get("execution_time_ms")
+        cookie = row.get("schema_cookie")
         return cls(
             id=str(row["id"]),
             description=str(row["description"]),
@@ -51,6 +53,7 @@ class AppliedRecord:
             applied_by=_text_or_none(row.get("applied_by")),
             execution_time_ms=float(time_ms) if isinstance(time_ms, int | float) else None,
             chain=_text_or_none(row.get("chain")),
+            schema_cookie=int(cookie) if isinstance(cookie, int) else None,
             schema_fingerprint=_text_or_none(row.get("schema_fingerprint")),
         )
 

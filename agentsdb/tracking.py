@@ -3,8 +3,12 @@
 One row per applied (or, while dirty, started) migration, in apply order (``seq``). ``chain`` is
 the head digest after that migration (see :func:`agentsdb.plan.chain_next`): comparing the newest
 row's chain with the digest of the registered migrations proves, in one small query, that every
-migration is applied with an unchanged checksum. ``schema_fingerprint`` is a digest of the live
-schema taken right after the migration, to notice changes made outside migrations.
+migration is applied with an unchanged checksum.
+
+Drift detection has two parts. ``schema_cookie`` is SQLite's schema version counter, read after
+each migration (O(1)); ``schema_fingerprint`` is a digest of the whole live schema, recorded on the
+newest row at the end of each run, rollback or repair (O(schema) once, not once per migration,
+which would make applying N migrations cost O(N²)).
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _WHITESPACE = re.compile(r"\s+")
 
 _COLUMNS = (
-    "id, description, checksum, chain, schema_fingerprint, started_at, applied_at, "
-    "execution_time_ms, success, applied_by"
+    "id, description, checksum, chain, schema_cookie, schema_fingerprint, started_at, "
+    "applied_at, execution_time_ms, success, applied_by"
 )
 
 
@@ -46,11 +50,13 @@ class TrackingSQL:
     all_rows: str
     one_row: str
     latest_row: str
+    claim_rows: str
     insert: str
     finish: str
     mark_dirty: str
     delete: str
-    set_head_fingerprint: str
+    stamp_head: str
+    schema_cookie: str
     schema_rows: str
     foreign_keys_off: tuple[str, ...]
     foreign_keys_on: tuple[str, ...]
@@ -71,6 +77,7 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
             " description TEXT NOT NULL,"
             " checksum TEXT NOT NULL,"
             " chain TEXT,"
+            " schema_cookie INTEGER,"
             " schema_fingerprint TEXT,"
             " started_at TEXT NOT NULL,"
             " applied_at TEXT,"
@@ -87,13 +94,18 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
         all_rows=f"SELECT seq, {_COLUMNS} FROM {table} ORDER BY seq",
         one_row=f"SELECT seq, {_COLUMNS} FROM {table} WHERE id = :id",
         latest_row=f"SELECT seq, {_COLUMNS} FROM {table} ORDER BY seq DESC LIMIT 1",
+        # The row of one migration (if recorded) and the newest row, newest first, in one query.
+        claim_rows=(
+            f"SELECT seq, id, success, chain, started_at, applied_by FROM {table} "
+            f"WHERE id = :id OR seq = (SELECT MAX(seq) FROM {table}) ORDER BY seq DESC"
+        ),
         insert=(
             f"INSERT INTO {table} ({_COLUMNS}) VALUES (:id, :description, :checksum, :chain, "
-            ":schema_fingerprint, :started_at, :applied_at, :execution_time_ms, :success, "
-            ":applied_by)"
+            ":schema_cookie, :schema_fingerprint, :started_at, :applied_at, :execution_time_ms, "
+            ":success, :applied_by)"
         ),
         finish=(
-            f"UPDATE {table} SET success = 1, chain = :chain, "
+            f"UPDATE {table} SET success = 1, chain = :chain, schema_cookie = :schema_cookie, "
             "schema_fingerprint = :schema_fingerprint, applied_at = :applied_at, "
             "execution_time_ms = :execution_time_ms WHERE id = :id"
         ),
@@ -102,10 +114,12 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
             "WHERE id = :id"
         ),
         delete=f"DELETE FROM {table} WHERE id = :id",
-        set_head_fingerprint=(
-            f"UPDATE {table} SET schema_fingerprint = :schema_fingerprint "
+        stamp_head=(
+            f"UPDATE {table} SET schema_cookie = :schema_cookie, "
+            "schema_fingerprint = :schema_fingerprint "
             f"WHERE seq = (SELECT MAX(seq) FROM {table})"
         ),
+        schema_cookie="PRAGMA schema_version",
         schema_rows=(
             "SELECT type, name, tbl_name, sql FROM sqlite_master "
             "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "

@@ -58,7 +58,12 @@ def load_migrations(directory: str | Path) -> list[Migration]:
         if spec is None or spec.loader is None:
             raise MigrationDefinitionError(path.name, "cannot be imported")
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except MigrationDefinitionError:
+            raise
+        except Exception as error:
+            raise MigrationDefinitionError(path.name, f"cannot be imported: {error!r}") from error
         migration = _migration_of(module, path.name)
         if int(match.group(1)) != migration.version:
             raise MigrationDefinitionError(
