@@ -42,11 +42,13 @@ from agentsdb.errors import (
     AgentsDBError,
     ChecksumMismatchError,
     ConfigurationError,
+    DatabaseBusyError,
     DirtyMigrationError,
     ForeignKeyViolationError,
     IrreversibleMigrationError,
     MigrationDefinitionError,
     MigrationError,
+    MigrationLockError,
     MigrationValidationError,
     RepairError,
     UnknownMigrationError,
@@ -161,21 +163,29 @@ class Migrator:
         await self._db.run(self._initialize_program())
         self._initialized = True
 
+    def _lock(self) -> Program[None]:
+        """Begin a write transaction: the migration lock, waited for up to ``lock_timeout``."""
+        try:
+            yield Begin(self._lock_timeout)
+        except DatabaseBusyError as error:
+            raise MigrationLockError(self._lock_timeout) from error
+
     def _initialize_program(self) -> Program[None]:
-        yield Begin(self._lock_timeout)
+        yield from self._lock()
         for statement in self._sql.create:
             yield Execute(statement)
         yield Commit()
 
     def _read_program(self, sql: str, create: bool) -> Program[list[Row] | None]:
         """Rows of a tracking query; None when the table is absent and ``create`` is false."""
-        if create:
-            if not self._initialized:
-                yield from self._initialize_program()
-        else:
+        if not self._initialized:
             present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
             if present is None:
-                return None
+                if not create:
+                    return None
+                # Only a missing table takes the write lock: a start-up on an initialized database
+                # never waits behind another process's writes.
+                yield from self._initialize_program()
         rows: list[Row] = yield FetchAll(sql)
         return rows
 
@@ -274,7 +284,7 @@ class Migrator:
         Only when the schema is still exactly what the newest migration left (same cookie), so a
         change made by someone else in between is not absorbed into the record.
         """
-        yield Begin(self._lock_timeout)
+        yield from self._lock()
         head: Row | None = yield FetchOne(self._sql.latest_row)
         cookie = yield from self._schema_cookie()
         if head is not None and head["success"] and head["schema_cookie"] == cookie:
@@ -365,7 +375,7 @@ class Migrator:
         if not migration.foreign_keys:
             for statement in self._sql.foreign_keys_off:
                 yield Execute(statement)
-        yield Begin(self._lock_timeout)
+        yield from self._lock()
         latest = yield from self._claim(migration)
         if latest is None:
             yield from self._foreign_keys_back_on(migration)
@@ -414,7 +424,7 @@ class Migrator:
         self, migration: Migration, done: Sequence[MigrationResult]
     ) -> Program[MigrationResult | None]:
         statements = migration.up_statements(self._dialect)
-        yield Begin(self._lock_timeout)
+        yield from self._lock()
         latest = yield from self._claim(migration)
         if latest is None:
             return None
@@ -442,7 +452,7 @@ class Migrator:
         finished = self._record(
             migration, latest, started_at, cookie=cookie, elapsed_ms=elapsed, success=True
         )
-        yield Begin(self._lock_timeout)
+        yield from self._lock()
         yield Execute(self._sql.finish, finished)
         yield Commit()
         log.info(
@@ -463,7 +473,7 @@ class Migrator:
         if keys_off:
             for statement in self._sql.foreign_keys_off:
                 yield Execute(statement)
-        yield Begin(self._lock_timeout)
+        yield from self._lock()
         results: list[MigrationResult] = []
         for migration in pending:
             started_at, started = utc_now(), time.perf_counter()
@@ -573,7 +583,7 @@ class Migrator:
         if in_transaction and not migration.foreign_keys:
             for statement in self._sql.foreign_keys_off:
                 yield Execute(statement)
-        yield Begin(self._lock_timeout)
+        yield from self._lock()
         latest: Row | None = yield FetchOne(self._sql.latest_row)
         if latest is None or latest["id"] != migration.id:
             yield Rollback()
@@ -599,7 +609,7 @@ class Migrator:
             if in_transaction and not migration.foreign_keys:
                 yield from self._check_foreign_keys(migration)
             if not in_transaction:
-                yield Begin(self._lock_timeout)
+                yield from self._lock()
             yield Execute(self._sql.delete, {"id": migration.id})
             yield from self._stamp_head(with_fingerprint=final)
             yield Commit()
@@ -645,7 +655,7 @@ class Migrator:
         present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
         if present is None:
             raise RepairError(f"there is no migration tracking table {self._sql.table!r} to repair")
-        yield Begin(self._lock_timeout)
+        yield from self._lock()
         row: Row | None = yield FetchOne(self._sql.one_row, {"id": migration_id})
         if row is None:
             raise RepairError(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
@@ -38,7 +37,7 @@ from agentsdb.db.base import (
     Row,
     Transaction,
 )
-from agentsdb.db.sqlite_errors import is_busy, translate
+from agentsdb.db.sqlite_errors import translate
 from agentsdb.errors import (
     AgentsDBError,
     ConnectionClosedError,
@@ -51,7 +50,6 @@ log = logging.getLogger("agentsdb.db.sqlite")
 T = TypeVar("T")
 
 _NO_PARAMS: dict[str, Any] = {}
-_LOCK_RETRY_SECONDS = 0.02
 
 
 # --- work done on the worker thread --------------------------------------------------------------
@@ -88,16 +86,16 @@ def _fetch(
 
 
 def _begin(conn: sqlite3.Connection, lock_timeout: float | None) -> None:
-    """BEGIN IMMEDIATE, retrying past the busy timeout until ``lock_timeout`` has passed."""
-    deadline = None if lock_timeout is None else time.monotonic() + lock_timeout
-    while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as error:
-            if not is_busy(error) or deadline is None or time.monotonic() >= deadline:
-                raise
-        time.sleep(_LOCK_RETRY_SECONDS)
+    """BEGIN IMMEDIATE, waiting up to ``lock_timeout`` (else the busy timeout) for the lock."""
+    if lock_timeout is None:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    previous = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(previous)}")
 
 
 def _perform(conn: sqlite3.Connection, op: Operation) -> Any:
