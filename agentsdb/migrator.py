@@ -328,7 +328,6 @@ class Migrator:
         latest: Row,
         started_at: datetime,
         *,
-        cookie: int | None,
         elapsed_ms: float | None,
         success: bool,
     ) -> dict[str, Any]:
@@ -341,7 +340,6 @@ class Migrator:
             )
             if success
             else None,
-            "schema_cookie": cookie,
             "schema_fingerprint": None,
             "started_at": format_timestamp(started_at),
             "applied_at": format_timestamp(utc_now()) if success else None,
@@ -386,13 +384,11 @@ class Migrator:
                 yield Execute(statement)
             if not migration.foreign_keys:
                 yield from self._check_foreign_keys(migration)
-            cookie = yield from self._schema_cookie()
             elapsed = _elapsed_ms(started)
             row = self._record(
                 migration,
                 latest,
                 started_at,
-                cookie=cookie,
                 elapsed_ms=elapsed,
                 success=True,
             )
@@ -429,9 +425,7 @@ class Migrator:
         if latest is None:
             return None
         started_at, started = utc_now(), time.perf_counter()
-        dirty = self._record(
-            migration, latest, started_at, cookie=None, elapsed_ms=None, success=False
-        )
+        dirty = self._record(migration, latest, started_at, elapsed_ms=None, success=False)
         yield Execute(self._sql.insert, dirty)
         yield Commit()
         try:
@@ -447,11 +441,8 @@ class Migrator:
                 f"`agentsdb repair {migration.id} --mark-applied` or `--remove`.",
                 [*done, failed],
             ) from error
-        cookie = yield from self._schema_cookie()
         elapsed = _elapsed_ms(started)
-        finished = self._record(
-            migration, latest, started_at, cookie=cookie, elapsed_ms=elapsed, success=True
-        )
+        finished = self._record(migration, latest, started_at, elapsed_ms=elapsed, success=True)
         yield from self._lock()
         yield Execute(self._sql.finish, finished)
         yield Commit()
@@ -678,13 +669,11 @@ class Migrator:
             f"SELECT chain FROM {self._sql.table} WHERE seq < :seq ORDER BY seq DESC LIMIT 1",
             {"seq": row["seq"]},
         )
-        cookie = yield from self._schema_cookie()
         fingerprint = yield from self._fingerprint()
         yield Execute(
             self._sql.finish,
             {
                 "id": migration_id,
-                "schema_cookie": cookie,
                 "chain": chain_next(
                     previous["chain"] if previous else None,
                     migration.id,

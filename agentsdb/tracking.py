@@ -101,11 +101,13 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
         ),
         insert=(
             f"INSERT INTO {table} ({_COLUMNS}) VALUES (:id, :description, :checksum, :chain, "
-            ":schema_cookie, :schema_fingerprint, :started_at, :applied_at, :execution_time_ms, "
-            ":success, :applied_by)"
+            # The schema cookie is read by the insert itself, saving a statement per migration.
+            "(SELECT schema_version FROM pragma_schema_version), :schema_fingerprint, "
+            ":started_at, :applied_at, :execution_time_ms, :success, :applied_by)"
         ),
         finish=(
-            f"UPDATE {table} SET success = 1, chain = :chain, schema_cookie = :schema_cookie, "
+            f"UPDATE {table} SET success = 1, chain = :chain, "
+            "schema_cookie = (SELECT schema_version FROM pragma_schema_version), "
             "schema_fingerprint = :schema_fingerprint, applied_at = :applied_at, "
             "execution_time_ms = :execution_time_ms WHERE id = :id"
         ),

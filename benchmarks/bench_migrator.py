@@ -10,6 +10,9 @@ Prints, for each case, agentsdb's time, the baseline's time and their ratio:
   ``BEGIN IMMEDIATE`` ... ``COMMIT`` per migration, inserting a tracking row in each.
 
 Targets: no-op <= 2x its baseline, fresh apply <= 1.5x.
+
+When yoyo-migrations is installed (``pip install -e ".[bench]"``) the same cases are measured with
+it too, as the peer tool (yoyo checksums nothing and keeps a lock table).
 """
 
 from __future__ import annotations
@@ -83,6 +86,47 @@ async def agentsdb_apply(path: Path, migrations: list[Migration]) -> float:
         return elapsed
 
 
+def yoyo_folder(folder: Path, migrations: list[Migration]) -> Path:
+    target = folder / f"yoyo{len(migrations)}"
+    target.mkdir()
+    for migration in migrations:
+        stem = f"{migration.id}_{migration.description.replace(' ', '_')}"
+        up = ";\n".join(migration.up_statements("sqlite")) + ";\n"
+        (target / f"{stem}.sql").write_text(up, encoding="utf-8")
+        down = ";\n".join(migration.down_statements("sqlite") or ()) + ";\n"
+        (target / f"{stem}.rollback.sql").write_text(down, encoding="utf-8")
+    return target
+
+
+def yoyo_apply(path: Path, scripts: Path) -> float | None:
+    try:
+        from yoyo import get_backend, read_migrations
+    except ImportError:
+        return None
+    backend = get_backend(f"sqlite:///{path}")
+    started = time.perf_counter()
+    migrations = read_migrations(str(scripts))
+    with backend.lock():
+        backend.apply_migrations(backend.to_apply(migrations))
+    return time.perf_counter() - started
+
+
+def yoyo_noop(path: Path, scripts: Path, repeat: int) -> float | None:
+    """A yoyo start-up with nothing to do: read the scripts, ask what to apply, under its lock."""
+    try:
+        from yoyo import get_backend, read_migrations
+    except ImportError:
+        return None
+    backend = get_backend(f"sqlite:///{path}")
+    migrations = read_migrations(str(scripts))
+
+    def noop() -> None:
+        with backend.lock():
+            assert not backend.to_apply(migrations)
+
+    return per_call(noop, repeat)
+
+
 def per_call(fn: Callable[[], object], repeat: int) -> float:
     samples = []
     for _ in range(repeat):
@@ -92,7 +136,9 @@ def per_call(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples)
 
 
-async def agentsdb_noop(path: Path, migrations: list[Migration], repeat: int) -> tuple[float, float]:
+async def agentsdb_noop(
+    path: Path, migrations: list[Migration], repeat: int
+) -> tuple[float, float]:
     """(median of repeated no-op migrate() on one Migrator, first call of a new Migrator)."""
     async with agentsdb.connect(str(path)) as db:
         migrator = Migrator(db, migrations)
@@ -144,6 +190,12 @@ async def main() -> None:
             min(raw_times),
             1.5,
         )
+        scripts = yoyo_folder(folder, many)
+        yoyo_time = yoyo_apply(fresh_file(folder, "yoyo.db"), scripts)
+        if yoyo_time is None:
+            print("(yoyo-migrations not installed: pip install -e '.[bench]' to compare)")
+        else:
+            print(f"{'':<34} yoyo-migrations {yoyo_time * 1e3:9.3f} ms (same migrations)")
 
         for count in (50, args.migrations):
             subset = many[:count]
@@ -158,6 +210,16 @@ async def main() -> None:
             ours, first = await agentsdb_noop(path, subset, args.repeat)
             line(f"no-op migrate(), {count} applied", ours, baseline, 2.0)
             print(f"{'':<34} (first call of a new Migrator: {first * 1e3:.3f} ms)")
+            yoyo_db = fresh_file(folder, f"yoyo_noop{count}.db")
+            sub_scripts = folder / f"subset{count}"
+            sub_scripts.mkdir()
+            for script in sorted(scripts.iterdir()):
+                if int(script.name.split("_", 1)[0]) <= count:
+                    (sub_scripts / script.name).write_bytes(script.read_bytes())
+            if yoyo_apply(yoyo_db, sub_scripts) is not None:
+                yoyo_time = yoyo_noop(yoyo_db, sub_scripts, max(10, args.repeat // 10))
+                assert yoyo_time is not None
+                print(f"{'':<34} yoyo-migrations no-op start: {yoyo_time * 1e3:.3f} ms")
 
 
 if __name__ == "__main__":

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 import aiosqlite
@@ -55,12 +57,53 @@ _NO_PARAMS: dict[str, Any] = {}
 # --- work done on the worker thread --------------------------------------------------------------
 
 
+# String literals, quoted identifiers and comments, blanked out before looking for keywords.
+_NOT_KEYWORDS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?(?:\*/|$)""", re.DOTALL)
+_WORDS_AND_PARENS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[()]")
+_STATEMENT_VERBS = frozenset({"INSERT", "REPLACE", "SELECT", "UPDATE", "DELETE", "VALUES"})
+_INSERTS = frozenset({"INSERT", "REPLACE"})
+_WRITES = frozenset({"INSERT", "REPLACE", "UPDATE", "DELETE"})
+
+
+@lru_cache(maxsize=1024)
+def _verb(sql: str) -> str:
+    """The statement's main verb (``INSERT``, ``UPDATE``, ...), looking past a ``WITH`` clause."""
+    depth = 0
+    first = True
+    for match in _WORDS_AND_PARENS.finditer(_NOT_KEYWORDS.sub(" ", sql)):
+        token = match.group(0)
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        elif depth == 0:
+            word = token.upper()
+            if (first and word != "WITH") or word in _STATEMENT_VERBS:
+                return word
+            first = False
+    return ""
+
+
 def _execute(conn: sqlite3.Connection, sql: str, params: Params | None) -> ExecuteResult:
     cursor = conn.execute(sql, params if params is not None else _NO_PARAMS)
     try:
-        return ExecuteResult(max(cursor.rowcount, 0), cursor.lastrowid or None)
+        rows = cursor.rowcount
+        verb = _verb(sql)
+        if rows < 0:
+            # Python 3.11's sqlite3 reports -1 for a write that starts with WITH.
+            rows = conn.execute("SELECT changes()").fetchone()[0] if verb in _WRITES else 0
+        # sqlite3 reports the connection's last inserted rowid after *every* statement, so an
+        # UPDATE would otherwise carry the id of some earlier INSERT.
+        inserted = rows > 0 and verb in _INSERTS
+        return ExecuteResult(rows, cursor.lastrowid if inserted else None)
     finally:
         cursor.close()
+
+
+def _execute_in_transaction(conn: sqlite3.Connection, sql: str) -> None:
+    """Run ``sql`` (a ROLLBACK) only when a transaction is still open for it to end."""
+    if conn.in_transaction:
+        conn.execute(sql)
 
 
 def _execute_many(conn: sqlite3.Connection, sql: str, params: Sequence[Params]) -> ExecuteResult:
@@ -85,20 +128,50 @@ def _fetch(
         cursor.close()
 
 
+class _LockWait:
+    """Makes ``BEGIN IMMEDIATE`` wait up to a Begin's ``lock_timeout`` for the write lock.
+
+    SQLite's busy timeout is what BEGIN waits, so it is raised to ``lock_timeout`` for as long as
+    a program needs it and restored when the program ends: one PRAGMA per program rather than
+    three per transaction.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._original_ms: int | None = None
+        self._current_ms: int | None = None
+
+    def begin(self, lock_timeout: float | None) -> None:
+        if lock_timeout is not None:
+            self._set(int(lock_timeout * 1000))
+        elif self._original_ms is not None:
+            self._set(self._original_ms)
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def _set(self, wanted_ms: int) -> None:
+        if self._original_ms is None:
+            self._original_ms = int(self._conn.execute("PRAGMA busy_timeout").fetchone()[0])
+            self._current_ms = self._original_ms
+        if wanted_ms != self._current_ms:
+            self._conn.execute(f"PRAGMA busy_timeout = {wanted_ms}")
+            self._current_ms = wanted_ms
+
+    def restore(self) -> None:
+        if self._original_ms is not None and self._current_ms != self._original_ms:
+            self._conn.execute(f"PRAGMA busy_timeout = {self._original_ms}")
+            self._current_ms = self._original_ms
+
+
 def _begin(conn: sqlite3.Connection, lock_timeout: float | None) -> None:
     """BEGIN IMMEDIATE, waiting up to ``lock_timeout`` (else the busy timeout) for the lock."""
-    if lock_timeout is None:
-        conn.execute("BEGIN IMMEDIATE")
-        return
-    previous = conn.execute("PRAGMA busy_timeout").fetchone()[0]
-    conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
+    wait = _LockWait(conn)
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        wait.begin(lock_timeout)
     finally:
-        conn.execute(f"PRAGMA busy_timeout = {int(previous)}")
+        wait.restore()
 
 
-def _perform(conn: sqlite3.Connection, op: Operation) -> Any:
+def _perform(conn: sqlite3.Connection, op: Operation, lock_wait: _LockWait) -> Any:
     match op:
         case Execute(sql, params):
             return _execute(conn, sql, params)
@@ -110,7 +183,7 @@ def _perform(conn: sqlite3.Connection, op: Operation) -> Any:
         case ExecuteMany(sql, params_list):
             return _execute_many(conn, sql, params_list)
         case Begin(lock_timeout):
-            _begin(conn, lock_timeout)
+            lock_wait.begin(lock_timeout)
             return None
         case Commit():
             conn.execute("COMMIT")
@@ -137,6 +210,7 @@ def run_program_sync(conn: sqlite3.Connection, program: Program[T]) -> T:
     """
     value: Any = None
     pending_error: AgentsDBError | None = None
+    lock_wait = _LockWait(conn)
     try:
         while True:
             try:
@@ -153,7 +227,7 @@ def run_program_sync(conn: sqlite3.Connection, program: Program[T]) -> T:
                 result: T = stop.value
                 return result
             try:
-                value = _perform(conn, op)
+                value = _perform(conn, op, lock_wait)
             except sqlite3.Error as driver_error:
                 wrapped = translate(driver_error, _sql_of(op))
                 wrapped.__cause__ = driver_error
@@ -163,6 +237,7 @@ def run_program_sync(conn: sqlite3.Connection, program: Program[T]) -> T:
         program.close()
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        lock_wait.restore()
         # Foreign keys are on for every connection; a program that switched them off for a table
         # rebuild and then failed in an unexpected way must not leave them off.
         conn.execute("PRAGMA foreign_keys = ON")
@@ -308,13 +383,19 @@ class SQLiteDatabase:
                 await self._rollback_after(error, "ROLLBACK")
                 raise
             else:
-                await self._call(_execute, "COMMIT", None)
+                try:
+                    await self._call(_execute, "COMMIT", None)
+                except BaseException as error:
+                    # A COMMIT refused by a deferred constraint leaves the transaction open; end
+                    # it so the connection is not left inside a transaction nobody owns.
+                    await self._rollback_after(error, "ROLLBACK")
+                    raise
             finally:
                 tx.closed = True
 
     async def _rollback_after(self, error: BaseException, statement: str) -> None:
         try:
-            await self._call(_execute, statement, None)
+            await self._call(_execute_in_transaction, statement)
         except (AgentsDBError, sqlite3.Error) as rollback_error:
             error.add_note(f"agentsdb: {statement} after this error also failed: {rollback_error}")
 
