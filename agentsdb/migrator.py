@@ -166,7 +166,7 @@ class Migrator:
     def _lock(self) -> Program[None]:
         """Begin a write transaction: the migration lock, waited for up to ``lock_timeout``."""
         try:
-            yield Begin(self._lock_timeout)
+            yield Begin(self._lock_timeout, lock_name=self._sql.table)
         except DatabaseBusyError as error:
             raise MigrationLockError(self._lock_timeout) from error
 

@@ -70,10 +70,14 @@ class FetchOne:
 class Begin:
     """Begin a write transaction, waiting up to ``lock_timeout`` seconds for the write lock.
 
-    ``None`` waits for the connection's own busy timeout only.
+    ``None`` waits for the connection's own busy timeout only. ``lock_name`` names an exclusive
+    lock held until the transaction ends, so that no two transactions naming it overlap (the
+    migrator uses it). On SQLite every write transaction is already exclusive, so the name needs
+    nothing more there; a server backend takes a matching lock (an advisory lock, a lease row).
     """
 
     lock_timeout: float | None = None
+    lock_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,7 +182,7 @@ def _perform(conn: sqlite3.Connection, op: Operation, lock_wait: _LockWait) -> A
             return rows[0] if rows else None
         case ExecuteMany(sql, params_list):
             return _execute_many(conn, sql, params_list)
-        case Begin(lock_timeout):
+        case Begin(lock_timeout, _):
             lock_wait.begin(lock_timeout)
             return None
         case Commit():
