@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from agentsdb.migrations import builtin_migrations
+
+BUILTIN_IDS = [migration.id for migration in builtin_migrations()]
+NEWEST = builtin_migrations()[-1]
+
 
 def run_cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None
@@ -50,13 +55,13 @@ def test_migrate_without_db_creates_agents_db_in_the_current_folder(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert "applied 001 initial schema" in result.stdout
     assert "applied 002 add session tables" in result.stdout
-    assert applied_ids(tmp_path / "agents.db") == ["001", "002"]
+    assert applied_ids(tmp_path / "agents.db") == BUILTIN_IDS
 
 
 def test_migrate_uses_agentsdb_url_when_no_db_option(tmp_path: Path) -> None:
     result = run_cli("migrate", cwd=tmp_path, env={"AGENTSDB_URL": "sqlite:///from_env.db"})
     assert result.returncode == 0, result.stderr
-    assert applied_ids(tmp_path / "from_env.db") == ["001", "002"]
+    assert applied_ids(tmp_path / "from_env.db") == BUILTIN_IDS
     assert not (tmp_path / "agents.db").exists()
 
 
@@ -64,13 +69,13 @@ def test_migrate_twice_reports_nothing_to_migrate(tmp_path: Path) -> None:
     run_cli("migrate", "--db", "x.db", cwd=tmp_path)
     result = run_cli("migrate", "--db", "x.db", cwd=tmp_path)
     assert result.returncode == 0
-    assert "Nothing to migrate; the database is at version 002." in result.stdout
+    assert f"Nothing to migrate; the database is at version {NEWEST.id}." in result.stdout
 
 
 def test_db_option_works_before_the_command(tmp_path: Path) -> None:
     result = run_cli("--db", "before.db", "migrate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert applied_ids(tmp_path / "before.db") == ["001", "002"]
+    assert applied_ids(tmp_path / "before.db") == BUILTIN_IDS
 
 
 def test_migrate_dry_run_changes_nothing(tmp_path: Path) -> None:
@@ -83,7 +88,7 @@ def test_migrate_dry_run_changes_nothing(tmp_path: Path) -> None:
 def test_migrate_rehearse_leaves_no_trace(tmp_path: Path) -> None:
     result = run_cli("migrate", "--rehearse", "--db", "x.db", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "rehearsed 002 add session tables" in result.stdout
+    assert f"rehearsed {NEWEST.id} {NEWEST.description}" in result.stdout
     assert table_names(tmp_path / "x.db") <= {"agentsdb_migrations"}
     assert applied_ids(tmp_path / "x.db") == []
 
@@ -99,8 +104,8 @@ def test_rollback_undoes_the_newest_then_to_zero_undoes_all(tmp_path: Path) -> N
     run_cli("migrate", "--db", "x.db", cwd=tmp_path)
     result = run_cli("rollback", "--db", "x.db", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "rolled back 002 add session tables" in result.stdout
-    assert applied_ids(tmp_path / "x.db") == ["001"]
+    assert f"rolled back {NEWEST.id} {NEWEST.description}" in result.stdout
+    assert applied_ids(tmp_path / "x.db") == BUILTIN_IDS[:-1]
     result = run_cli("rollback", "--to", "0", "--db", "x.db", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert applied_ids(tmp_path / "x.db") == []
@@ -120,7 +125,8 @@ def test_status_lists_applied_and_pending(tmp_path: Path) -> None:
     assert "applied" in lines[1]
     assert lines[2].startswith("002")
     assert "pending" in lines[2]
-    assert "Version 001: 1 applied, 1 pending." in result.stdout
+    pending = len(BUILTIN_IDS) - 1
+    assert f"Version 001: 1 applied, {pending} pending." in result.stdout
 
 
 def test_validate_exits_1_when_the_schema_changed_outside_migrations(tmp_path: Path) -> None:

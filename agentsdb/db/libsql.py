@@ -1,0 +1,578 @@
+"""The remote libSQL backend (sqld, Turso), on libsql-client 0.3.1.
+
+URLs and what each can do:
+
+- ``libsql://host`` — the client's default: Hrana over a TLS WebSocket (``wss://``).
+- ``ws://host`` and ``wss://host`` — Hrana over a WebSocket: statements, batches and
+  interactive transactions (``transaction()`` and programs that begin one).
+- ``http://host`` and ``https://host`` — Hrana over HTTP: statements and batches only. There is
+  no interactive transaction over HTTP; ``transaction()`` and a program that yields ``Begin``
+  raise :class:`~agentsdb.errors.UnsupportedOperationError` naming a ws URL instead.
+
+:meth:`LibsqlDatabase.execute_batch` runs a list of statements atomically on every URL kind
+(libsql-client's ``batch()``: the server runs ``BEGIN``, the statements and ``COMMIT`` in one
+request and rolls back when any statement fails), which is how work that must be atomic runs
+over HTTP.
+
+The dialect is ``"sqlite"``: a libSQL server runs SQLite. ``file:`` URLs never come here; they stay
+on the aiosqlite backend (libsql-client's ``file:`` support runs SQLite inline on the event
+loop). Like the SQLite backend, a ``LibsqlDatabase`` runs one operation at a time: a libSQL
+transaction begins with a deferred ``BEGIN`` (the client sends it), so two transactions of the
+same process interleaving their reads and writes would make one fail at once with
+``SQLITE_BUSY``; serializing them avoids that. Open another database object for parallel work.
+
+libsql-client ships no type information, so this module talks to it through the small
+protocols below, and imports it (and aiohttp, which it depends on) only when a database opens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import importlib
+import logging
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from agentsdb.db.base import (
+    Begin,
+    Commit,
+    Execute,
+    ExecuteMany,
+    ExecuteResult,
+    FetchAll,
+    FetchOne,
+    Operation,
+    Params,
+    Program,
+    Rollback,
+    Row,
+    Transaction,
+)
+from agentsdb.db.libsql_errors import translate_connection_error, translate_libsql_error
+from agentsdb.db.program import run_program_async
+from agentsdb.db.url import obscure_password
+from agentsdb.errors import (
+    AgentsDBError,
+    ConfigurationError,
+    ConnectionClosedError,
+    DatabaseError,
+    UnsupportedBackendError,
+    UnsupportedOperationError,
+)
+
+log = logging.getLogger("agentsdb.db.libsql")
+
+T = TypeVar("T")
+
+Transport = Literal["ws", "http"]
+DriverArgs: TypeAlias = dict[str, Any] | None
+
+_MIN_INTEGER = -(2**63)
+_MAX_INTEGER = 2**63 - 1
+_MANY_SAVEPOINT = "agentsdb_execute_many"
+
+
+# --- the parts of libsql-client this module uses -------------------------------------------------
+
+
+class _DriverRow(Protocol):
+    def asdict(self) -> dict[str, Any]: ...
+
+
+class _DriverResultSet(Protocol):
+    @property
+    def rows(self) -> Sequence[_DriverRow]: ...
+
+    @property
+    def rows_affected(self) -> int: ...
+
+    @property
+    def last_insert_rowid(self) -> int | None: ...
+
+
+class _DriverRunner(Protocol):
+    """What runs a statement: the client itself, or one of its transactions."""
+
+    async def execute(self, stmt: str, args: DriverArgs = None) -> _DriverResultSet: ...
+
+
+class _DriverTransaction(_DriverRunner, Protocol):
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class _DriverClient(_DriverRunner, Protocol):
+    async def batch(self, stmts: list[tuple[str, DriverArgs]]) -> list[_DriverResultSet]: ...
+
+    def transaction(self) -> _DriverTransaction: ...
+
+    async def close(self) -> None: ...
+
+
+class _DriverModule(Protocol):
+    LibsqlError: type[Exception]
+
+    def create_client(self, url: str, *, auth_token: str | None = None) -> _DriverClient: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Driver:
+    module: _DriverModule
+    libsql_error: type[Exception]
+    # What escapes the client when the server cannot be reached or the socket breaks.
+    connection_errors: tuple[type[BaseException], ...]
+
+
+def _load_driver(url: str) -> _Driver:
+    try:
+        module = importlib.import_module("libsql_client")
+        aiohttp = importlib.import_module("aiohttp")
+    except ImportError as error:
+        raise UnsupportedBackendError(
+            url,
+            "the libSQL backend needs libsql-client, which is not installed: "
+            "pip install 'agentsdb[libsql]'",
+        ) from error
+    driver = cast(_DriverModule, module)
+    client_error = cast(type[BaseException], aiohttp.ClientError)
+    return _Driver(driver, driver.LibsqlError, (client_error, OSError))
+
+
+# --- conversions ---------------------------------------------------------------------------------
+
+
+def _transport(url: str) -> Transport:
+    scheme = urlsplit(url).scheme.lower()
+    return "http" if scheme in ("http", "https") else "ws"
+
+
+def hide_auth_token(url: str) -> str:
+    """The URL with an ``authToken`` query parameter replaced by ``***``, for logs and reprs."""
+    parts = urlsplit(url)
+    if "authToken" not in parts.query:
+        return url
+    query = [
+        (key, "***" if key == "authToken" else value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+
+
+def _value(name: str, value: Any, sql: str) -> Any:
+    """A parameter as the client sends it, adapted the way Python's sqlite3 adapts it."""
+    if value is None or isinstance(value, str | bytes):
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        if not _MIN_INTEGER <= value <= _MAX_INTEGER:
+            raise DatabaseError(f"parameter {name!r} does not fit in a 64-bit integer", sql=sql)
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise DatabaseError(
+                f"parameter {name!r} is {value}; a libSQL server accepts finite floats only",
+                sql=sql,
+            )
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    # The same text sqlite3's default adapters store (libsql-client would send epoch millis).
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(" ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise DatabaseError(
+        f"parameter {name!r} has type {type(value).__name__}, which cannot be stored; pass "
+        "str, int, float, bytes or None",
+        sql=sql,
+    )
+
+
+def _args(sql: str, params: Params | None) -> DriverArgs:
+    if not params:
+        return None
+    return {name: _value(name, value, sql) for name, value in params.items()}
+
+
+def _execute_result(result: _DriverResultSet) -> ExecuteResult:
+    return ExecuteResult(max(result.rows_affected, 0), result.last_insert_rowid or None)
+
+
+def _sum_results(results: Sequence[_DriverResultSet]) -> ExecuteResult:
+    if not results:
+        return ExecuteResult(0)
+    total = sum(max(result.rows_affected, 0) for result in results)
+    return ExecuteResult(total, results[-1].last_insert_rowid or None)
+
+
+def _rows(result: _DriverResultSet) -> list[Row]:
+    return [row.asdict() for row in result.rows]
+
+
+# --- the database --------------------------------------------------------------------------------
+
+
+class LibsqlDatabase:
+    """A remote libSQL database behind the :class:`~agentsdb.db.base.Database` API.
+
+    Open it with :func:`agentsdb.connect` (``auth_token=`` for Turso).
+    """
+
+    dialect = "sqlite"
+
+    def __init__(self, client: _DriverClient, driver: _Driver, url: str, transport: Transport):
+        self._client = client
+        self._driver = driver
+        self._url = url
+        self._transport: Transport = transport
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(cls, url: str, *, auth_token: str | None = None) -> LibsqlDatabase:
+        """Create the client (inside the running loop) and check that the server answers."""
+        shown = hide_auth_token(obscure_password(url))
+        driver = _load_driver(shown)
+        try:
+            client = driver.module.create_client(url, auth_token=auth_token)
+        except driver.libsql_error as error:
+            raise ConfigurationError(f"cannot open {shown!r}: {error}") from error
+        db = cls(client, driver, shown, _transport(url))
+        try:
+            # The WebSocket client connects lazily; one round trip makes a wrong URL, a server
+            # that is down or a rejected token fail here rather than at the first real query.
+            await db.fetch_one("SELECT 1")
+        except BaseException:
+            await db.close()
+            raise
+        log.debug("opened %s", shown)
+        return db
+
+    @property
+    def url(self) -> str:
+        """The URL this database was opened with, auth token obscured."""
+        return self._url
+
+    @property
+    def interactive_transactions(self) -> bool:
+        """True over a WebSocket (``transaction()`` works), False over HTTP."""
+        return self._transport == "ws"
+
+    def __repr__(self) -> str:
+        return f"<LibsqlDatabase {self._url!r}>"
+
+    # driver calls ------------------------------------------------------------------------------
+
+    async def _call(self, call: Callable[[], Awaitable[T]], sql: str | None) -> T:
+        """Await a driver call, translating its errors into agentsdb errors."""
+        if self._closed:
+            raise ConnectionClosedError(f"the database {self._url!r} is closed", sql=sql)
+        try:
+            return await call()
+        except self._driver.libsql_error as error:
+            code = str(getattr(error, "code", "UNKNOWN"))
+            message = str(getattr(error, "explanation", error))
+            raise translate_libsql_error(code, message, sql) from error
+        except self._driver.connection_errors as error:
+            raise translate_connection_error(error, self._url, sql) from error
+
+    async def _execute_on(
+        self, runner: _DriverRunner, sql: str, params: Params | None
+    ) -> _DriverResultSet:
+        args = _args(sql, params)
+        return await self._call(lambda: runner.execute(sql, args), sql)
+
+    async def _batch(
+        self, statements: list[tuple[str, DriverArgs]], sql: str | None = None
+    ) -> list[_DriverResultSet]:
+        """Run statements as one atomic batch; ``sql`` names them in errors when they share it."""
+        if not statements:
+            return []
+        if sql is None and len(statements) == 1:
+            sql = statements[0][0]
+        return await self._call(lambda: self._client.batch(statements), sql)
+
+    async def _pipeline_many(
+        self, tx: _DriverTransaction, sql: str, params: Sequence[Params]
+    ) -> ExecuteResult:
+        """Inside a transaction: send every row without waiting for the one before, under a
+        savepoint so that a failing row undoes the rows of this call and nothing else."""
+        all_args = [_args(sql, p) for p in params]
+        if not all_args:
+            return ExecuteResult(0)
+        await self._execute_on(tx, f"SAVEPOINT {_MANY_SAVEPOINT}", None)
+        try:
+            # The client sends a transaction's statements in the order they are started and the
+            # server runs one stream's requests in order, so this keeps the rows' order.
+            results = await self._call(
+                lambda: asyncio.gather(*(tx.execute(sql, args) for args in all_args)), sql
+            )
+        except BaseException as error:
+            await self._undo_savepoint(tx, _MANY_SAVEPOINT, error)
+            raise
+        await self._execute_on(tx, f"RELEASE {_MANY_SAVEPOINT}", None)
+        return _sum_results(results)
+
+    async def _undo_savepoint(
+        self, tx: _DriverTransaction, name: str, error: BaseException
+    ) -> None:
+        try:
+            await self._execute_on(tx, f"ROLLBACK TO {name}", None)
+            await self._execute_on(tx, f"RELEASE {name}", None)
+        except AgentsDBError as undo_error:
+            error.add_note(
+                f"agentsdb: ROLLBACK TO {name} after this error also failed: {undo_error}"
+            )
+
+    async def _begin(self) -> _DriverTransaction:
+        async def begin() -> _DriverTransaction:
+            # A plain call: the client queues BEGIN on a new stream and returns at once; a
+            # failed BEGIN shows in the transaction's next statement.
+            return self._client.transaction()
+
+        return await self._call(begin, "BEGIN")
+
+    async def _finish(self, tx: _DriverTransaction, *, commit: bool) -> None:
+        if commit:
+            await self._call(tx.commit, "COMMIT")
+        else:
+            await self._call(tx.rollback, "ROLLBACK")
+
+    def _require_interactive(self, what: str) -> None:
+        if self._transport != "ws":
+            raise UnsupportedOperationError(
+                f"{what} needs an interactive transaction, which libSQL offers only over a "
+                f"WebSocket; {self._url!r} uses HTTP. Connect with a ws://, wss:// or libsql:// "
+                "URL, or run the statements atomically with execute_batch()"
+            )
+
+    @asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and self._owner is task:
+            raise UnsupportedOperationError(
+                "this task already has a transaction open on this database; run the statement "
+                "through the transaction object: async with db.transaction() as tx: "
+                "await tx.execute(...)"
+            )
+        async with self._lock:
+            self._owner = task
+            try:
+                yield
+            finally:
+                self._owner = None
+
+    # Executor ----------------------------------------------------------------------------------
+
+    async def execute(self, sql: str, params: Params | None = None) -> ExecuteResult:
+        """Run one statement (autocommitted) and report what it changed."""
+        async with self._exclusive():
+            return _execute_result(await self._execute_on(self._client, sql, params))
+
+    async def execute_many(self, sql: str, params: Sequence[Params]) -> ExecuteResult:
+        """Run one statement per parameter mapping, atomically, in one request (a batch)."""
+        async with self._exclusive():
+            statements = [(sql, _args(sql, p)) for p in params]
+            return _sum_results(await self._batch(statements, sql))
+
+    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        """Return the query's first row, or ``None``."""
+        async with self._exclusive():
+            rows = _rows(await self._execute_on(self._client, sql, params))
+        return rows[0] if rows else None
+
+    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+        """Return every row of the query."""
+        async with self._exclusive():
+            return _rows(await self._execute_on(self._client, sql, params))
+
+    async def execute_batch(
+        self, statements: Sequence[tuple[str, Params | None]]
+    ) -> list[ExecuteResult]:
+        """Run statements atomically in one request, on every kind of URL.
+
+        The server runs ``BEGIN``, the statements in order and ``COMMIT``; when one fails, it
+        rolls back and nothing of the batch remains, and the error is raised (mapped like any
+        other). Returns one result per statement. This is the way to run several statements
+        atomically over HTTP, where ``transaction()`` is not available. It opens its own
+        transaction, so it cannot run inside ``transaction()``.
+        """
+        async with self._exclusive():
+            driver_statements = [(sql, _args(sql, params)) for sql, params in statements]
+            return [_execute_result(result) for result in await self._batch(driver_statements)]
+
+    # Units of work -----------------------------------------------------------------------------
+
+    async def run(self, program: Program[T]) -> T:
+        """Run a program, awaiting each operation in turn, with exclusive use of the database.
+
+        Over HTTP, a ``Begin`` in the program raises UnsupportedOperationError into it.
+        ``Begin.lock_timeout`` is not applied: the server's busy timeout decides how long a
+        write waits for the lock.
+        """
+        async with self._exclusive():
+            return await run_program_async(program, _Performer(self))
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A transaction over the WebSocket: commits on success, rolls back on error.
+
+        Raises UnsupportedOperationError at once over HTTP.
+        """
+        self._require_interactive("transaction()")
+        return self._transaction()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Transaction]:
+        async with self._exclusive():
+            driver_tx = await self._begin()
+            tx = _LibsqlTransaction(self, driver_tx)
+            try:
+                yield tx
+            except BaseException as error:
+                try:
+                    await self._finish(driver_tx, commit=False)
+                except AgentsDBError as rollback_error:
+                    error.add_note(
+                        f"agentsdb: ROLLBACK after this error also failed: {rollback_error}"
+                    )
+                raise
+            else:
+                await self._finish(driver_tx, commit=True)
+            finally:
+                tx.closed = True
+
+    async def close(self) -> None:
+        """Close the client; later calls raise ConnectionClosedError."""
+        if self._closed:
+            return
+        async with self._lock:
+            self._closed = True
+            try:
+                await self._client.close()
+            except (self._driver.libsql_error, *self._driver.connection_errors) as error:
+                log.debug("closing %s: %s", self._url, error)
+
+
+class _Performer:
+    """Runs a program's operations on a LibsqlDatabase (see agentsdb.db.program)."""
+
+    def __init__(self, db: LibsqlDatabase) -> None:
+        self._db = db
+        self._tx: _DriverTransaction | None = None
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._tx is not None
+
+    def _runner(self) -> _DriverRunner:
+        return self._tx if self._tx is not None else self._db._client
+
+    async def perform(self, op: Operation) -> Any:
+        db = self._db
+        match op:
+            case Execute(sql, params):
+                return _execute_result(await db._execute_on(self._runner(), sql, params))
+            case FetchAll(sql, params):
+                return _rows(await db._execute_on(self._runner(), sql, params))
+            case FetchOne(sql, params):
+                rows = _rows(await db._execute_on(self._runner(), sql, params))
+                return rows[0] if rows else None
+            case ExecuteMany(sql, params_list):
+                if self._tx is not None:
+                    return await db._pipeline_many(self._tx, sql, params_list)
+                statements = [(sql, _args(sql, p)) for p in params_list]
+                return _sum_results(await db._batch(statements, sql))
+            case Begin():
+                db._require_interactive("a program that yields Begin")
+                if self._tx is not None:
+                    raise DatabaseError(
+                        "cannot start a transaction within a transaction", sql="BEGIN"
+                    )
+                self._tx = await db._begin()
+                return None
+            case Commit():
+                tx, self._tx = self._tx, None
+                if tx is None:
+                    raise DatabaseError("cannot commit - no transaction is active", sql="COMMIT")
+                await db._finish(tx, commit=True)
+                return None
+            case Rollback():
+                tx, self._tx = self._tx, None
+                if tx is not None:
+                    await db._finish(tx, commit=False)
+                return None
+        raise TypeError(f"a program yielded {op!r}, which is not an agentsdb operation")
+
+    async def abort(self) -> None:
+        tx, self._tx = self._tx, None
+        if tx is None:
+            return
+        try:
+            await self._db._finish(tx, commit=False)
+        except AgentsDBError as error:
+            # The client closes the stream even when ROLLBACK fails, and the server rolls back
+            # a transaction whose stream closes; the program's own error is the one to report.
+            log.debug("rollback after a failed program: %s", error)
+
+
+class _LibsqlTransaction:
+    """An open transaction on a LibsqlDatabase; nested ``transaction()`` calls are savepoints."""
+
+    def __init__(self, db: LibsqlDatabase, tx: _DriverTransaction, depth: int = 0) -> None:
+        self._db = db
+        self._tx = tx
+        self._depth = depth
+        self.closed = False
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise UnsupportedOperationError("this transaction has already ended")
+
+    async def execute(self, sql: str, params: Params | None = None) -> ExecuteResult:
+        """Run one statement inside the transaction."""
+        self._check_open()
+        return _execute_result(await self._db._execute_on(self._tx, sql, params))
+
+    async def execute_many(self, sql: str, params: Sequence[Params]) -> ExecuteResult:
+        """Run one statement per parameter mapping; a failure undoes all of them (a savepoint)."""
+        self._check_open()
+        return await self._db._pipeline_many(self._tx, sql, params)
+
+    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        """Return the query's first row, or ``None``."""
+        self._check_open()
+        rows = _rows(await self._db._execute_on(self._tx, sql, params))
+        return rows[0] if rows else None
+
+    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+        """Return every row of the query."""
+        self._check_open()
+        return _rows(await self._db._execute_on(self._tx, sql, params))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A savepoint: its changes are undone alone when its block raises."""
+        self._check_open()
+        name = f"agentsdb_sp_{self._depth + 1}"
+        await self._db._execute_on(self._tx, f"SAVEPOINT {name}", None)
+        inner = _LibsqlTransaction(self._db, self._tx, self._depth + 1)
+        try:
+            yield inner
+        except BaseException as error:
+            await self._db._undo_savepoint(self._tx, name, error)
+            raise
+        else:
+            await self._db._execute_on(self._tx, f"RELEASE {name}", None)
+        finally:
+            inner.closed = True
+
+
+__all__ = ["LibsqlDatabase", "hide_auth_token"]
