@@ -1,14 +1,24 @@
-"""Shared fixtures: temp-file SQLite databases, fresh for every test."""
+"""Shared fixtures: temp-file SQLite databases, fresh for every test; fresh PostgreSQL
+databases on the test server (``AGENTSDB_TEST_POSTGRES_URL``)."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
+import os
+import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 import agentsdb
 from agentsdb.db.base import Database
+from agentsdb.db.url import obscure_password
 
 
 @pytest.fixture
@@ -29,3 +39,88 @@ async def migrated_db(db: Database) -> Database:
     """The temp-file database with every built-in migration applied."""
     await agentsdb.Migrator(db).migrate()
     return db
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------
+
+POSTGRES_URL_VARIABLE = "AGENTSDB_TEST_POSTGRES_URL"
+DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def in_ci() -> bool:
+    """True when the run is CI's (``CI=true``): a missing test server then fails the run."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def _postgres_unavailable(reason: str) -> NoReturn:
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true, so the PostgreSQL tests may not be skipped)")
+    pytest.skip(f"{reason}; set {POSTGRES_URL_VARIABLE} to a reachable server to run them")
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL, pointing at database ``name``."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+async def _probe_postgres(asyncpg: ModuleType, url: str) -> None:
+    connection = await asyncpg.connect(url, timeout=5)
+    await connection.close()
+
+
+@pytest.fixture(scope="session")
+def asyncpg_driver() -> ModuleType:
+    """The asyncpg module. Skips the test when it is not installed, unless CI=true."""
+    if importlib.util.find_spec("asyncpg") is None:
+        _postgres_unavailable("asyncpg is not installed (pip install -e '.[test]')")
+    return importlib.import_module("asyncpg")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(asyncpg_driver: ModuleType) -> str:
+    """The test server's URL (an account that may create databases).
+
+    Skips the test when the server does not answer, unless CI=true, where that fails it.
+    Checked once per run.
+    """
+    url = os.environ.get(POSTGRES_URL_VARIABLE) or DEFAULT_TEST_POSTGRES_URL
+    shown = obscure_password(url)
+    # On a thread of its own, so the probe's event loop never meets the tests' loops.
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        try:
+            executor.submit(asyncio.run, _probe_postgres(asyncpg_driver, url)).result()
+        except Exception as error:
+            _postgres_unavailable(f"no PostgreSQL server at {shown}: {error}")
+    return url
+
+
+@pytest.fixture
+async def postgres_url(postgres_server_url: str, asyncpg_driver: ModuleType) -> AsyncIterator[str]:
+    """The URL of a new, empty database on the test server, dropped after the test."""
+    asyncpg = asyncpg_driver
+    name = f"agentsdb_test_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(postgres_server_url, timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield with_database(postgres_server_url, name)
+    finally:
+        admin = await asyncpg.connect(postgres_server_url, timeout=10)
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                name,
+            )
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture
+async def postgres_db(postgres_url: str) -> AsyncIterator[Database]:
+    """An open connection to a new, empty PostgreSQL database."""
+    async with agentsdb.connect(postgres_url) as database:
+        yield database

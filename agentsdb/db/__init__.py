@@ -11,6 +11,25 @@ from agentsdb.db.url import obscure_password, parse_url, resolve_url
 from agentsdb.errors import ConfigurationError, UnsupportedBackendError
 
 _SQLITE_OPTIONS = frozenset({"busy_timeout"})
+_LIBSQL_OPTIONS = frozenset({"auth_token"})
+
+
+async def _open_libsql(url: str, options: dict[str, Any]) -> Database:
+    """A remote libSQL server: ``libsql://``, ``ws(s)://`` or ``http(s)://``."""
+    unknown = sorted(set(options) - _LIBSQL_OPTIONS)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown option(s) for a libSQL database: {', '.join(unknown)}; "
+            f"accepted: {', '.join(sorted(_LIBSQL_OPTIONS))}"
+        )
+    auth_token = options.get("auth_token")
+    if auth_token is not None and not isinstance(auth_token, str):
+        raise ConfigurationError(f"auth_token must be a string, got {type(auth_token).__name__}")
+    # The module imports libsql-client only when it opens; a missing extra raises
+    # UnsupportedBackendError naming it.
+    from agentsdb.db.libsql import LibsqlDatabase
+
+    return await LibsqlDatabase.open(url, auth_token=auth_token)
 
 
 async def _open(url: str | None, options: dict[str, Any]) -> Database:
@@ -39,6 +58,14 @@ async def _open(url: str | None, options: dict[str, Any]) -> Database:
             busy_timeout=float(busy_timeout),
             in_memory=parsed.in_memory,
         )
+    if parsed.backend == "postgresql":
+        # The module loads asyncpg only when it opens; a missing extra raises
+        # UnsupportedBackendError naming it. It checks the options too.
+        from agentsdb.db.postgres import PostgresDatabase
+
+        return await PostgresDatabase.open(resolved, url=shown, options=options)
+    if parsed.backend == "libsql":
+        return await _open_libsql(resolved, options)
     extra = "postgres" if parsed.backend == "postgresql" else "libsql"
     raise UnsupportedBackendError(
         shown,
@@ -80,6 +107,15 @@ def connect(url: str | None = None, **options: Any) -> _Connecting:
     ``db = await connect(url)`` (then ``await db.close()``) or ``async with connect(url) as db``.
 
     SQLite options: ``busy_timeout`` (seconds to wait for another writer, default 5).
+
+    PostgreSQL (``postgresql://``, ``postgres://``; needs ``agentsdb[postgres]``) options:
+    ``min_size`` and ``max_size`` (pool, default 1 and 10), ``command_timeout``,
+    ``connect_timeout``, ``lock_timeout`` (seconds), ``statement_cache_size``,
+    ``server_settings`` (see :class:`agentsdb.db.postgres.PostgresOptions`).
+
+    libSQL (``libsql://``, ``ws(s)://``, ``http(s)://``; needs ``agentsdb[libsql]``) options:
+    ``auth_token`` (the server's token, e.g. Turso's). Interactive transactions need a
+    WebSocket URL; over HTTP use ``execute_batch()`` for atomic work.
     """
     return _Connecting(url, options)
 

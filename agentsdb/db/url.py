@@ -46,9 +46,9 @@ def obscure_password(url: str) -> str:
     if parts.password is None:
         return url
     userinfo = f"{parts.username or ''}:***"
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    # Host and port exactly as written: parts.port raises on a malformed port, and
+    # parts.hostname drops the brackets of an IPv6 address.
+    host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
 
 
