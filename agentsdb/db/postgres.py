@@ -58,6 +58,7 @@ import asyncio
 import importlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -90,6 +91,7 @@ from agentsdb.db.program import run_program_async
 from agentsdb.errors import (
     AgentsDBError,
     ConfigurationError,
+    DatabaseBusyError,
     DatabaseError,
     UnsupportedBackendError,
     UnsupportedOperationError,
@@ -277,6 +279,11 @@ def _returning_result(records: Sequence[DriverRecord]) -> ExecuteResult:
     return ExecuteResult(len(records), last_id)
 
 
+_TRY_NAMED_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext(:name)) AS locked"
+_NAMED_LOCK_POLL_SECONDS = 0.05
+_NAMED_LOCK_DEFAULT_WAIT = 60.0
+
+
 class _Session:
     """Statements on one leased connection: placeholders bound, errors translated."""
 
@@ -344,13 +351,36 @@ class _Session:
         """Run transaction control SQL written by this module; returns the command status."""
         return await self._guard(self._connection.execute(sql), sql)
 
-    async def begin(self, lock_timeout: float | None) -> None:
+    async def begin(self, lock_timeout: float | None, lock_name: str | None = None) -> None:
         if self.in_transaction:
             raise DatabaseError("cannot start a transaction within a transaction", sql="BEGIN")
         if lock_timeout is None:
             await self.command("BEGIN")
         else:
             await self.command(f"BEGIN; SET LOCAL lock_timeout = {lock_timeout_ms(lock_timeout)}")
+        if lock_name is not None:
+            await self._take_named_lock(lock_name, lock_timeout)
+
+    async def _take_named_lock(self, name: str, wait: float | None) -> None:
+        """Poll a transaction-scoped advisory lock for up to ``wait`` seconds.
+
+        Polling ``pg_try_advisory_xact_lock`` rather than blocking in ``pg_advisory_lock``: a
+        blocked waiter deadlocks with ``CREATE INDEX CONCURRENTLY`` in the holder's session. The
+        lock ends with the transaction, so every path (commit, rollback, lost connection)
+        releases it.
+        """
+        wait = _NAMED_LOCK_DEFAULT_WAIT if wait is None else wait
+        deadline = time.monotonic() + wait
+        while True:
+            row = await self.fetch_one(_TRY_NAMED_LOCK, {"name": name})
+            if row is not None and row["locked"]:
+                return
+            if time.monotonic() >= deadline:
+                raise DatabaseBusyError(
+                    f"the lock {name!r} is held by another transaction; waited {wait:g} s",
+                    sql=_TRY_NAMED_LOCK,
+                )
+            await asyncio.sleep(_NAMED_LOCK_POLL_SECONDS)
 
     async def commit(self) -> None:
         if not self.in_transaction:
@@ -396,8 +426,8 @@ class _Performer:
                 return await session.fetch_one(sql, params)
             case ExecuteMany(sql, params_list):
                 return await session.execute_many(sql, params_list)
-            case Begin(lock_timeout):
-                await session.begin(lock_timeout)
+            case Begin(lock_timeout, lock_name):
+                await session.begin(lock_timeout, lock_name)
                 return None
             case Commit():
                 await session.commit()
