@@ -87,6 +87,16 @@ def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000.0, 3)
 
 
+_FINISH_PARAMETERS = ("id", "chain", "schema_fingerprint", "applied_at", "execution_time_ms")
+
+
+def _runs_in_transaction(migration: Migration, use_transaction: bool) -> bool:
+    """``use_transaction=False`` does not apply to a ``foreign_keys=False`` rebuild: its foreign
+    key check must run before COMMIT, and outside a transaction its keys would stay on, so a
+    ``DROP TABLE`` of the old table would cascade into (delete) the rows that refer to it."""
+    return migration.transactional and (use_transaction or not migration.foreign_keys)
+
+
 class Migrator:
     """Applies numbered migrations to one database and records them in a tracking table.
 
@@ -264,7 +274,7 @@ class Migrator:
         results: list[MigrationResult] = []
         try:
             for migration in pending:
-                if migration.transactional and use_transaction:
+                if _runs_in_transaction(migration, use_transaction):
                     result = yield from self._apply_in_transaction(migration, results)
                 else:
                     result = yield from self._apply_outside_transaction(migration, results)
@@ -302,10 +312,11 @@ class Migrator:
             self._sql.stamp_head, {"schema_cookie": cookie, "schema_fingerprint": fingerprint}
         )
 
-    def _schema_cookie(self) -> Program[int]:
+    def _schema_cookie(self) -> Program[int | None]:
+        """SQLite's schema counter; None on a dialect that has none."""
         row: Row | None = yield FetchOne(self._sql.schema_cookie)
-        assert row is not None, "PRAGMA schema_version returns one row"
-        return int(next(iter(row.values())))
+        value = None if row is None else next(iter(row.values()))
+        return None if value is None else int(value)
 
     def _claim(self, migration: Migration) -> Program[Row | None]:
         """Inside the write lock: None when another process already applied this migration,
@@ -444,7 +455,11 @@ class Migrator:
         elapsed = _elapsed_ms(started)
         finished = self._record(migration, latest, started_at, elapsed_ms=elapsed, success=True)
         yield from self._lock()
-        yield Execute(self._sql.finish, finished)
+        # Exactly the statement's parameters: a libSQL server rejects unused ones.
+        yield Execute(
+            self._sql.finish,
+            {key: finished[key] for key in _FINISH_PARAMETERS},
+        )
         yield Commit()
         log.info(
             "applied non-transactional migration %s (%s) in %.1f ms",
@@ -468,7 +483,7 @@ class Migrator:
         results: list[MigrationResult] = []
         for migration in pending:
             started_at, started = utc_now(), time.perf_counter()
-            if not (migration.transactional and use_transaction):
+            if not _runs_in_transaction(migration, use_transaction):
                 results.append(
                     MigrationResult(
                         migration,

@@ -6,9 +6,9 @@ row's chain with the digest of the registered migrations proves, in one small qu
 migration is applied with an unchanged checksum.
 
 Drift detection has two parts. ``schema_cookie`` is SQLite's schema version counter, read after
-each migration (O(1)); ``schema_fingerprint`` is a digest of the whole live schema, recorded on the
-newest row at the end of each run, rollback or repair (O(schema) once, not once per migration,
-which would make applying N migrations cost O(N²)).
+each migration (O(1); PostgreSQL has none, so it stays NULL there). ``schema_fingerprint`` is a
+digest of the whole live schema, recorded on the newest row at the end of each run, rollback or
+repair: O(schema) once, not once per migration, which would make applying N migrations O(N²).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from agentsdb.db.base import Row
 from agentsdb.errors import ConfigurationError, UnsupportedOperationError
@@ -64,13 +65,57 @@ class TrackingSQL:
 
 
 def tracking_sql(dialect: str, table: str) -> TrackingSQL:
-    """The tracking-table statements for a dialect."""
+    """The tracking-table statements for a dialect (``"sqlite"`` or ``"postgresql"``)."""
     table = check_table_name(table)
-    if dialect != "sqlite":
-        raise UnsupportedOperationError(f"the migrator does not support the {dialect} dialect yet")
+    if dialect == "sqlite":
+        specific = _sqlite_specific(table)
+    elif dialect == "postgresql":
+        specific = _postgresql_specific(table)
+    else:
+        raise UnsupportedOperationError(f"the migrator does not support the {dialect} dialect")
+    cookie = specific.pop("cookie_expression")
     return TrackingSQL(
         table=table,
-        create=(
+        head=(
+            f"SELECT chain, success, EXISTS (SELECT 1 FROM {table} WHERE success = 0) AS dirty "
+            f"FROM {table} ORDER BY seq DESC LIMIT 1"
+        ),
+        all_rows=f"SELECT seq, {_COLUMNS} FROM {table} ORDER BY seq",
+        one_row=f"SELECT seq, {_COLUMNS} FROM {table} WHERE id = :id",
+        latest_row=f"SELECT seq, {_COLUMNS} FROM {table} ORDER BY seq DESC LIMIT 1",
+        # The row of one migration (if recorded) and the newest row, newest first, in one query.
+        claim_rows=(
+            f"SELECT seq, id, success, chain, started_at, applied_by FROM {table} "
+            f"WHERE id = :id OR seq = (SELECT MAX(seq) FROM {table}) ORDER BY seq DESC"
+        ),
+        # The schema cookie is read by the statement itself, saving a statement per migration.
+        insert=(
+            f"INSERT INTO {table} ({_COLUMNS}) VALUES (:id, :description, :checksum, :chain, "
+            f"{cookie}, :schema_fingerprint, :started_at, :applied_at, :execution_time_ms, "
+            ":success, :applied_by)"
+        ),
+        finish=(
+            f"UPDATE {table} SET success = 1, chain = :chain, schema_cookie = {cookie}, "
+            "schema_fingerprint = :schema_fingerprint, applied_at = :applied_at, "
+            "execution_time_ms = :execution_time_ms WHERE id = :id"
+        ),
+        mark_dirty=(
+            f"UPDATE {table} SET success = 0, started_at = :started_at, applied_by = :applied_by "
+            "WHERE id = :id"
+        ),
+        delete=f"DELETE FROM {table} WHERE id = :id",
+        stamp_head=(
+            f"UPDATE {table} SET schema_cookie = :schema_cookie, "
+            "schema_fingerprint = :schema_fingerprint "
+            f"WHERE seq = (SELECT MAX(seq) FROM {table})"
+        ),
+        **specific,
+    )
+
+
+def _sqlite_specific(table: str) -> dict[str, Any]:
+    return {
+        "create": (
             f"CREATE TABLE IF NOT EXISTS {table} ("
             " seq INTEGER PRIMARY KEY,"
             " id TEXT NOT NULL UNIQUE,"
@@ -86,51 +131,73 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
             " applied_by TEXT)",
             f"CREATE INDEX IF NOT EXISTS {table}_dirty ON {table} (success) WHERE success = 0",
         ),
-        exists="SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = :table",
-        head=(
-            f"SELECT chain, success, EXISTS (SELECT 1 FROM {table} WHERE success = 0) AS dirty "
-            f"FROM {table} ORDER BY seq DESC LIMIT 1"
-        ),
-        all_rows=f"SELECT seq, {_COLUMNS} FROM {table} ORDER BY seq",
-        one_row=f"SELECT seq, {_COLUMNS} FROM {table} WHERE id = :id",
-        latest_row=f"SELECT seq, {_COLUMNS} FROM {table} ORDER BY seq DESC LIMIT 1",
-        # The row of one migration (if recorded) and the newest row, newest first, in one query.
-        claim_rows=(
-            f"SELECT seq, id, success, chain, started_at, applied_by FROM {table} "
-            f"WHERE id = :id OR seq = (SELECT MAX(seq) FROM {table}) ORDER BY seq DESC"
-        ),
-        insert=(
-            f"INSERT INTO {table} ({_COLUMNS}) VALUES (:id, :description, :checksum, :chain, "
-            # The schema cookie is read by the insert itself, saving a statement per migration.
-            "(SELECT schema_version FROM pragma_schema_version), :schema_fingerprint, "
-            ":started_at, :applied_at, :execution_time_ms, :success, :applied_by)"
-        ),
-        finish=(
-            f"UPDATE {table} SET success = 1, chain = :chain, "
-            "schema_cookie = (SELECT schema_version FROM pragma_schema_version), "
-            "schema_fingerprint = :schema_fingerprint, applied_at = :applied_at, "
-            "execution_time_ms = :execution_time_ms WHERE id = :id"
-        ),
-        mark_dirty=(
-            f"UPDATE {table} SET success = 0, started_at = :started_at, applied_by = :applied_by "
-            "WHERE id = :id"
-        ),
-        delete=f"DELETE FROM {table} WHERE id = :id",
-        stamp_head=(
-            f"UPDATE {table} SET schema_cookie = :schema_cookie, "
-            "schema_fingerprint = :schema_fingerprint "
-            f"WHERE seq = (SELECT MAX(seq) FROM {table})"
-        ),
-        schema_cookie="PRAGMA schema_version",
-        schema_rows=(
+        "exists": "SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = :table",
+        "cookie_expression": "(SELECT schema_version FROM pragma_schema_version)",
+        "schema_cookie": "PRAGMA schema_version",
+        "schema_rows": (
             "SELECT type, name, tbl_name, sql FROM sqlite_master "
             "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
             f"AND name NOT IN ('{table}', '{table}_dirty') ORDER BY type, name"
         ),
-        foreign_keys_off=("PRAGMA foreign_keys = OFF",),
-        foreign_keys_on=("PRAGMA foreign_keys = ON",),
-        foreign_key_check="PRAGMA foreign_key_check",
-    )
+        "foreign_keys_off": ("PRAGMA foreign_keys = OFF",),
+        "foreign_keys_on": ("PRAGMA foreign_keys = ON",),
+        "foreign_key_check": "PRAGMA foreign_key_check",
+    }
+
+
+def _postgresql_specific(table: str) -> dict[str, Any]:
+    # PostgreSQL has no schema counter, so every run ends with a full fingerprint (the cookie is
+    # NULL on both sides of the comparison). Foreign keys need no switching off for rebuilds:
+    # ALTER TABLE changes tables in place.
+    return {
+        "create": (
+            f"CREATE TABLE IF NOT EXISTS {table} ("
+            " seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+            " id TEXT NOT NULL UNIQUE,"
+            " description TEXT NOT NULL,"
+            " checksum TEXT NOT NULL,"
+            " chain TEXT,"
+            " schema_cookie BIGINT,"
+            " schema_fingerprint TEXT,"
+            " started_at TEXT NOT NULL,"
+            " applied_at TEXT,"
+            " execution_time_ms DOUBLE PRECISION,"
+            " success SMALLINT NOT NULL CHECK (success IN (0, 1)),"
+            " applied_by TEXT)",
+            f"CREATE INDEX IF NOT EXISTS {table}_dirty ON {table} (success) WHERE success = 0",
+        ),
+        "exists": (
+            "SELECT 1 AS present FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_name = :table"
+        ),
+        "cookie_expression": "NULL",
+        "schema_cookie": "SELECT NULL::bigint AS schema_version",
+        "schema_rows": (
+            "SELECT 'column' AS kind, table_name AS owner, column_name AS name, "
+            "data_type || ' ' || is_nullable || ' ' || COALESCE(column_default, '') AS definition "
+            "FROM information_schema.columns "
+            f"WHERE table_schema = current_schema() AND table_name <> '{table}' "
+            "UNION ALL "
+            "SELECT 'constraint', cls.relname, con.conname, pg_get_constraintdef(con.oid) "
+            "FROM pg_constraint con JOIN pg_class cls ON cls.oid = con.conrelid "
+            "JOIN pg_namespace ns ON ns.oid = cls.relnamespace "
+            f"WHERE ns.nspname = current_schema() AND cls.relname <> '{table}' "
+            "UNION ALL "
+            "SELECT 'index', tablename, indexname, indexdef FROM pg_indexes "
+            f"WHERE schemaname = current_schema() AND tablename <> '{table}' "
+            "UNION ALL "
+            "SELECT 'trigger', event_object_table, trigger_name, "
+            "action_timing || ' ' || event_manipulation || ' ' || action_statement "
+            "FROM information_schema.triggers WHERE trigger_schema = current_schema() "
+            "UNION ALL "
+            "SELECT 'view', table_name, table_name, view_definition FROM information_schema.views "
+            "WHERE table_schema = current_schema() "
+            "ORDER BY 1, 2, 3, 4"
+        ),
+        "foreign_keys_off": (),
+        "foreign_keys_on": (),
+        "foreign_key_check": None,
+    }
 
 
 def schema_fingerprint(rows: Sequence[Row]) -> str:
