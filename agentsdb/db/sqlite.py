@@ -403,6 +403,13 @@ class SQLiteDatabase:
         """Close the connection; later calls raise ConnectionClosedError."""
         if self._closed:
             return
+        task = asyncio.current_task()
+        if task is not None and self._owner is task:
+            # Waiting for the lock this task holds would hang forever.
+            raise UnsupportedOperationError(
+                "close() was called inside this task's own open transaction; close the database "
+                "after the `async with db.transaction()` block has ended"
+            )
         async with self._lock:
             self._closed = True
             await self._connection.close()
