@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="apply pending migrations numbered below the newest applied one",
     )
+    migrate.add_argument(
+        "--fail-on-drift",
+        action="store_true",
+        help="refuse to migrate a schema that was changed outside migrations",
+    )
 
     rollback = commands.add_parser(
         "rollback", parents=[common], help="undo the newest migration (or down to --to ID)"
@@ -144,6 +149,7 @@ async def _migrate(migrator: Migrator, args: argparse.Namespace) -> int:
         limit=args.limit,
         target=args.target,
         allow_out_of_order=args.allow_out_of_order,
+        fail_on_drift=args.fail_on_drift,
     )
     _print_results(results)
     summary = await migrator.get_migration_summary()

@@ -104,10 +104,15 @@ class Migration:
             raise MigrationDefinitionError(
                 str(self.id), "id must be a string of digits, zero-padded, such as '003'"
             )
+        if int(self.id) == 0:
+            raise MigrationDefinitionError(
+                self.id, "ids start at 1: '0' means 'before the first migration' in rollback_to"
+            )
         if not isinstance(self.description, str) or not self.description.strip():
             raise MigrationDefinitionError(self.id, "description must be a non-empty string")
         up = _freeze(self.id, "up", self.up)
-        if not up:
+        bodies = up.values() if isinstance(up, dict) else [up]
+        if not up or not all(bodies):
             raise MigrationDefinitionError(self.id, "up has no statements")
         object.__setattr__(self, "up", up)
         if self.down is not None:

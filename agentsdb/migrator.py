@@ -51,6 +51,7 @@ from agentsdb.errors import (
     MigrationLockError,
     MigrationValidationError,
     RepairError,
+    SchemaDriftError,
     UnknownMigrationError,
 )
 from agentsdb.migration import Migration
@@ -88,6 +89,27 @@ def _elapsed_ms(started: float) -> float:
 
 
 _FINISH_PARAMETERS = ("id", "chain", "schema_fingerprint", "applied_at", "execution_time_ms")
+
+
+def _drift(
+    head: AppliedRecord, live: str, live_cookie: int | None
+) -> tuple[str | None, str | None]:
+    """(drift error, unverifiable warning) comparing the newest row with the live schema."""
+    if not head.success:
+        return None, None
+    if head.schema_fingerprint:
+        if head.schema_fingerprint == live:
+            return None, None
+        return (
+            f"the live schema does not match the one recorded after migration {head.id}: it was "
+            f"changed outside migrations (recorded {head.schema_fingerprint}, live {live})"
+        ), None
+    if head.schema_cookie != live_cookie:
+        return None, (
+            f"no schema fingerprint was recorded after migration {head.id} (its run was "
+            "interrupted) and the schema has changed since, so drift cannot be checked"
+        )
+    return None, None
 
 
 def _runs_in_transaction(migration: Migration, use_transaction: bool) -> bool:
@@ -233,13 +255,17 @@ class Migrator:
         dry_run: bool = False,
         rehearse: bool = False,
         allow_out_of_order: bool = False,
+        fail_on_drift: bool = False,
     ) -> list[MigrationResult]:
         """Apply pending migrations in order and return one result per migration handled.
 
         Validates first and changes nothing when an applied migration was edited
         (ChecksumMismatchError), is unknown to the code (UnknownMigrationError), is dirty
         (DirtyMigrationError), or a pending one sorts before the newest applied one
-        (MigrationOrderError, unless ``allow_out_of_order``). ``limit`` applies at most N;
+        (MigrationOrderError, unless ``allow_out_of_order``). When the live schema was changed
+        outside migrations since the last one, it logs a warning naming the drift before the new
+        fingerprint takes it in, or raises SchemaDriftError with ``fail_on_drift``. ``limit``
+        applies at most N;
         ``target`` applies up to and including that id. ``dry_run`` changes nothing and returns
         what would run; ``rehearse`` runs the pending migrations in a transaction and rolls it
         back. A failure raises MigrationError carrying ``.results``.
@@ -258,6 +284,7 @@ class Migrator:
         )
         if not pending:
             return []
+        await self._check_drift(applied, fail_on_drift)
         if dry_run:
             now = utc_now()
             return [
@@ -739,19 +766,32 @@ class Migrator:
         errors = [str(error) for error in problems.errors]
         warnings = list(problems.warnings)
         if applied and live is not None:
-            head = applied[-1]
-            if head.success and head.schema_fingerprint and head.schema_fingerprint != live:
-                errors.append(
-                    f"the live schema does not match the one recorded after migration {head.id}: "
-                    "it was changed outside migrations (recorded "
-                    f"{head.schema_fingerprint}, live {live})"
-                )
-            elif head.success and not head.schema_fingerprint and head.schema_cookie != live_cookie:
-                warnings.append(
-                    f"no schema fingerprint was recorded after migration {head.id} (its run was "
-                    "interrupted) and the schema has changed since, so drift cannot be checked"
-                )
+            drift, unverifiable = _drift(applied[-1], live, live_cookie)
+            errors.extend([drift] if drift else [])
+            warnings.extend([unverifiable] if unverifiable else [])
         return ValidationResult(is_valid=not errors, errors=errors, warnings=warnings)
+
+    async def _check_drift(self, applied: Sequence[AppliedRecord], fail_on_drift: bool) -> None:
+        if not applied or not applied[-1].success:
+            return
+        live, cookie = await self._db.run(self._live_schema())
+        drift, unverifiable = _drift(applied[-1], live, cookie)
+        if unverifiable:
+            log.warning("%s", unverifiable)
+        if drift is None:
+            return
+        if fail_on_drift:
+            raise SchemaDriftError(
+                f"{drift}. Inspect it (`agentsdb validate`), then fold the change into a "
+                "migration or undo it, and migrate again"
+            )
+        # Not an error by default: an index a DBA added must not stop an application's start-up.
+        log.warning("migrating over a schema changed outside migrations: %s", drift)
+
+    def _live_schema(self) -> Program[tuple[str, int | None]]:
+        live = yield from self._fingerprint()
+        cookie = yield from self._schema_cookie()
+        return live, cookie
 
     def _validation_program(
         self,

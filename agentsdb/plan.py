@@ -6,6 +6,7 @@ Nothing here touches a database, so ordering, validation and selection are teste
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,8 @@ from agentsdb.errors import (
     UnknownMigrationError,
 )
 from agentsdb.migration import KNOWN_CHECKSUM_ALGORITHMS, Migration
+
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -76,14 +79,24 @@ def order_migrations(migrations: Iterable[Migration]) -> tuple[Migration, ...]:
     return tuple(by_version[version] for version in sorted(by_version))
 
 
+_DIGEST_MODULUS = 1 << 256
+
+
 def chain_next(previous: str | None, migration_id: str, checksum: str) -> str:
-    """The head digest after one more migration: H(previous ‖ id ‖ checksum)."""
-    material = f"{previous or ''}\n{migration_id}\n{checksum}".encode()
-    return hashlib.sha256(material).hexdigest()
+    """The head digest after one more migration: previous + H(id ‖ checksum), mod 2**256.
+
+    A sum rather than a hash chain, so the digest names the *set* of applied migrations and
+    their checksums whatever order they were applied in: a database migrated out of order still
+    gets the one-query start. Removing a migration's row (a rollback) leaves the previous row's
+    digest, which is again the digest of what remains.
+    """
+    term = hashlib.sha256(f"{migration_id}\n{checksum}".encode()).digest()
+    total = (int(previous, 16) if previous else 0) + int.from_bytes(term, "big")
+    return f"{total % _DIGEST_MODULUS:064x}"
 
 
 def chain_of(migrations: Sequence[Migration], dialect: str) -> str | None:
-    """The head digest the database holds once every migration is applied in order."""
+    """The head digest the database holds once every migration is applied."""
     head: str | None = None
     for migration in migrations:
         head = chain_next(head, migration.id, migration.checksum(dialect))
@@ -153,12 +166,16 @@ def find_problems(
     return problems
 
 
+def parse_version(migration_id: str) -> int:
+    """The number of a migration id given by a caller ("005" -> 5); digits only."""
+    if not isinstance(migration_id, str) or not _DIGITS.fullmatch(migration_id):
+        raise ConfigurationError(f"{migration_id!r} is not a migration id (digits only)")
+    return int(migration_id)
+
+
 def find_migration(migrations: Sequence[Migration], migration_id: str) -> Migration:
     """The registered migration with this id (by number), or a ConfigurationError."""
-    try:
-        version = int(migration_id)
-    except ValueError:
-        raise ConfigurationError(f"{migration_id!r} is not a migration id (digits only)") from None
+    version = parse_version(migration_id)
     for migration in migrations:
         if migration.version == version:
             return migration
@@ -192,10 +209,7 @@ def select_rollbacks(
 
     ``target`` must be an applied migration id, or a zero id ("0", "000") for "roll back all".
     """
-    try:
-        target_version = int(target)
-    except ValueError:
-        raise ConfigurationError(f"{target!r} is not a migration id (digits only)") from None
+    target_version = parse_version(target)
     known = {migration.id: migration for migration in migrations}
     if target_version != 0 and not any(
         record.id in known and known[record.id].version == target_version for record in applied

@@ -251,3 +251,16 @@ def test_lint_accepts_anything_when_not_transactional() -> None:
     ]
     assert make(statements, transactional=False, down=["ROLLBACK"]).lint() == []
     assert make(statements).lint() != []
+
+
+@pytest.mark.parametrize("zero", ["0", "000"])
+def test_id_zero_is_rejected_because_rollback_to_uses_it(zero: str) -> None:
+    with pytest.raises(MigrationDefinitionError, match="ids start at 1"):
+        Migration(id=zero, description="x", up=["CREATE TABLE t (a)"])
+
+
+def test_a_dialect_with_no_up_statements_is_rejected() -> None:
+    with pytest.raises(MigrationDefinitionError, match="up has no statements"):
+        Migration(
+            id="001", description="x", up={"sqlite": ["CREATE TABLE t (a)"], "postgresql": []}
+        )

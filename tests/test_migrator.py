@@ -30,6 +30,7 @@ from agentsdb import (
     MigrationOrderError,
     Migrator,
     RepairError,
+    SchemaDriftError,
     UniqueViolationError,
     UnknownMigrationError,
 )
@@ -113,7 +114,7 @@ async def foreign_keys_on(db: Database) -> bool:
 async def traced(db: Database, action: Callable[[], Any]) -> tuple[Any, list[str]]:
     """Run ``action`` and return its value with every SQL statement the connection executed."""
     statements: list[str] = []
-    connection = db._connection  # type: ignore[attr-defined]
+    connection = db._connection  # type: ignore[attr-defined]  # the SQLite backend's aiosqlite connection
     await connection.set_trace_callback(statements.append)
     try:
         value = await action()
@@ -845,7 +846,7 @@ async def vm_steps(db: Database, action: Callable[[], Any]) -> int:
         steps[0] += 1
         return 0
 
-    connection = db._connection  # type: ignore[attr-defined]
+    connection = db._connection  # type: ignore[attr-defined]  # the SQLite backend's aiosqlite connection
     await connection.set_progress_handler(count, 1)
     try:
         await action()
@@ -924,6 +925,43 @@ async def test_validate_warns_when_drift_cannot_be_checked(db: Database) -> None
     assert "drift cannot be checked" in warning
 
 
+async def test_migrate_warns_before_absorbing_drift_into_the_next_fingerprint(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    await Migrator(db, chain("002")).migrate()
+    await db.execute("CREATE TABLE rogue (x)")
+    with caplog.at_level(logging.WARNING, logger="agentsdb.migrations"):
+        assert result_ids(await Migrator(db, chain("002", "003")).migrate()) == ["003"]
+    drift_lines = [r.getMessage() for r in caplog.records if "outside migrations" in r.getMessage()]
+    assert len(drift_lines) == 1
+    assert "002" in drift_lines[0]
+
+
+async def test_fail_on_drift_refuses_before_any_change(db: Database) -> None:
+    await Migrator(db, chain("002")).migrate()
+    await db.execute("CREATE TABLE rogue (x)")
+    before = await schema(db)
+    with pytest.raises(SchemaDriftError, match="changed outside migrations"):
+        await Migrator(db, chain("002", "003")).migrate(fail_on_drift=True)
+    assert await schema(db) == before
+    assert await applied_ids(db) == ["001", "002"]
+    await db.execute("DROP TABLE rogue")
+    assert result_ids(await Migrator(db, chain("002", "003")).migrate(fail_on_drift=True)) == [
+        "003"
+    ]
+
+
+async def test_out_of_order_database_still_gets_the_one_query_start(db: Database) -> None:
+    await Migrator(db, chain("003")).migrate()
+    late = chain("002", "003")
+    await Migrator(db, late).migrate(allow_out_of_order=True)
+    assert await applied_ids(db) == ["001", "003", "002"]
+    results, statements = await traced(db, Migrator(db, late).migrate)
+    assert results == []
+    tracking = [sql for sql in statements if _TOUCHES_TRACKING.search(sql)]
+    assert len(tracking) == 1, statements
+
+
 async def test_validate_reports_errors_without_changing_anything(db: Database) -> None:
     assert await Migrator(db, chain("002")).validate_migrations() == agentsdb.ValidationResult(
         True, [], []
@@ -934,7 +972,8 @@ async def test_validate_reports_errors_without_changing_anything(db: Database) -
     validation = await Migrator(db, [EVENTS, edited]).validate_migrations()
     assert not validation.is_valid
     assert any("edited after it was applied" in error for error in validation.errors)
-    late = await Migrator(db, [*chain("002"), table_migration("000")]).validate_migrations()
+    await Migrator(db, [*chain("002"), table_migration("004")]).migrate()
+    late = await Migrator(db, [*chain("002", "003"), table_migration("004")]).validate_migrations()
     assert any("sort before the newest applied" in error for error in late.errors)
 
 
