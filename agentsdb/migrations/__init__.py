@@ -20,6 +20,11 @@ from agentsdb.migration import Migration
 BUILTIN_MODULES: tuple[str, ...] = (
     "001_initial_schema",
     "002_add_session_tables",
+    "003_add_users",
+    "004_add_agent_profiles",
+    "005_add_session_owner",
+    "006_add_memories",
+    "007_add_conversations",
 )
 
 MODULE_NAME = re.compile(r"^(\d+)_([a-z0-9_]+)\.py$")

@@ -1,0 +1,65 @@
+"""What every repository shares: the database, limits, timestamps and row-to-model plumbing."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from agentsdb.db.base import Database, Row
+from agentsdb.models._record import Record, format_ts, now
+
+M = TypeVar("M", bound=Record)
+
+#: The largest page a listing returns.
+MAX_LIMIT = 10_000
+
+#: The first-page cursor of tables with text keys: every key sorts after ''.
+FIRST_TEXT_KEY = ""
+
+#: The first-page cursor of tables with integer keys.
+FIRST_INT_KEY = 0
+
+
+def check_limit(limit: int) -> int:
+    """``limit`` itself, or ValueError when it is not an integer from 1 to MAX_LIMIT."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")
+    return limit
+
+
+def stamp() -> str:
+    """Now, in the stored timestamp format; later than every stamp before it in this process."""
+    return format_ts(now())
+
+
+def model_or_none(model: type[M], row: Row | None) -> M | None:
+    """The model of a row, or None for no row."""
+    return None if row is None else model.from_row(row)
+
+
+def models(model: type[M], rows: list[Row]) -> list[M]:
+    """The models of rows, in order."""
+    return [model.from_row(row) for row in rows]
+
+
+class Repository:
+    """Base of the repositories: holds the database they work on."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @property
+    def db(self) -> Database:
+        """The database this repository reads and writes."""
+        return self._db
+
+
+__all__ = [
+    "FIRST_INT_KEY",
+    "FIRST_TEXT_KEY",
+    "MAX_LIMIT",
+    "Repository",
+    "check_limit",
+    "model_or_none",
+    "models",
+    "stamp",
+]

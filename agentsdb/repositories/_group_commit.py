@@ -1,0 +1,96 @@
+"""Group commit: concurrent single-row inserts share one transaction and one commit.
+
+Each ``submit`` queues its row and waits. A drain task (started by the first row queued while
+none runs) takes everything queued, up to ``max_batch`` rows, writes it as one program (one
+transaction, and on SQLite one hop to the worker thread), and gives each waiter its own outcome;
+rows queued meanwhile form the next batch. A lone caller pays for one task switch; sixteen
+concurrent callers pay for one commit instead of sixteen.
+
+The batch program decides what one bad row does to the others (see the session log repository:
+the others still commit). When the batch fails as a whole (the database is busy or closed),
+every waiter of that batch gets the error and none of its rows is stored.
+
+A caller cancelled before its batch is taken is dropped from it; once taken, its row is written
+with the batch even though nobody waits for it any more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+from agentsdb.db.base import Database, Params, Program
+
+T = TypeVar("T")
+
+BatchWriter = Callable[[list[Params]], Program[Sequence[T | BaseException]]]
+
+
+class GroupCommit(Generic[T]):
+    """Coalesces concurrent writes of single rows into shared transactions."""
+
+    def __init__(self, db: Database, write: BatchWriter[T], *, max_batch: int = 1024) -> None:
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch!r}")
+        self._db = db
+        self._write = write
+        self._max_batch = max_batch
+        self._queue: deque[tuple[Params, asyncio.Future[T]]] = deque()
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def submit(self, params: Params) -> T:
+        """Queue one row and wait until its batch has committed; its result or its error."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.append((params, future))
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch = self._take()
+                if batch:
+                    await self._write_batch(batch)
+        finally:
+            self._drainer = None
+            # Only reached with rows left when this task itself was cancelled.
+            while self._queue:
+                _, future = self._queue.popleft()
+                future.cancel()
+
+    def _take(self) -> list[tuple[Params, asyncio.Future[T]]]:
+        batch: list[tuple[Params, asyncio.Future[T]]] = []
+        while self._queue and len(batch) < self._max_batch:
+            item = self._queue.popleft()
+            if not item[1].cancelled():
+                batch.append(item)
+        return batch
+
+    async def _write_batch(self, batch: list[tuple[Params, asyncio.Future[T]]]) -> None:
+        try:
+            outcomes = await self._db.run(self._write([params for params, _ in batch]))
+        except Exception as error:
+            # Not swallowed: every caller of the batch raises it.
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        except BaseException:
+            # Cancelled (or interrupted) mid-write: whether the batch committed is unknown.
+            for _, future in batch:
+                future.cancel()
+            raise
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+
+__all__ = ["BatchWriter", "GroupCommit"]

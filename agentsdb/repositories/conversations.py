@@ -1,0 +1,74 @@
+"""Conversations: create, look up, list, update and delete."""
+
+from __future__ import annotations
+
+from agentsdb.errors import NotFoundError
+from agentsdb.models.conversation import Conversation, ConversationUpdate
+from agentsdb.queries.conversations import ConversationQueries
+from agentsdb.repositories._base import (
+    FIRST_TEXT_KEY,
+    Repository,
+    check_limit,
+    model_or_none,
+    models,
+    stamp,
+)
+
+
+class ConversationRepository(Repository):
+    """The ``conversations`` table. Deleting a conversation deletes its messages."""
+
+    async def create(self, conversation: Conversation) -> Conversation:
+        """Store a new conversation; ForeignKeyViolationError for an unknown agent or user."""
+        await self._db.execute(ConversationQueries.insert, conversation.to_params())
+        return conversation
+
+    async def get(self, conversation_id: str) -> Conversation | None:
+        """The conversation, or None."""
+        row = await self._db.fetch_one(ConversationQueries.get_by_id, {"id": conversation_id})
+        return model_or_none(Conversation, row)
+
+    async def list(
+        self,
+        *,
+        agent_id: str | None = None,
+        user_id: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> list[Conversation]:
+        """A page of an agent's and/or a user's conversations in id order.
+
+        Pass the last id of a page as ``after`` for the next one.
+        """
+        if agent_id is not None:
+            sql = ConversationQueries.list_by_agent
+        elif user_id is not None:
+            sql = ConversationQueries.list_by_user
+        else:
+            raise ValueError("list conversations by agent_id, user_id or both")
+        params = {
+            "agent_id": agent_id,
+            "user_id": user_id,
+            "after": FIRST_TEXT_KEY if after is None else after,
+            "limit": check_limit(limit),
+        }
+        return models(Conversation, await self._db.fetch_all(sql, params))
+
+    async def update(self, conversation_id: str, changes: ConversationUpdate) -> Conversation:
+        """Change the given fields in one statement; NotFoundError if absent."""
+        params = changes.to_params()
+        params["id"] = conversation_id
+        params["updated_at"] = stamp()
+        row = await self._db.fetch_one(ConversationQueries.update, params)
+        if row is None:
+            raise NotFoundError("conversation", conversation_id)
+        return Conversation.from_row(row)
+
+    async def delete(self, conversation_id: str) -> None:
+        """Delete the conversation and its messages; NotFoundError if absent."""
+        result = await self._db.execute(ConversationQueries.delete, {"id": conversation_id})
+        if result.rows_affected == 0:
+            raise NotFoundError("conversation", conversation_id)
+
+
+__all__ = ["ConversationRepository"]

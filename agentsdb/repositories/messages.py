@@ -1,0 +1,89 @@
+"""Messages: idempotent append by content hash, and keyset pages."""
+
+from __future__ import annotations
+
+from agentsdb.db.base import Begin, Commit, FetchOne, Params, Program, Row
+from agentsdb.errors import AgentsDBError
+from agentsdb.models.message import Message
+from agentsdb.queries.messages import MessageQueries
+from agentsdb.repositories._base import (
+    FIRST_INT_KEY,
+    Repository,
+    check_limit,
+    model_or_none,
+    models,
+)
+
+
+def _append(params: Params) -> Program[tuple[int | None, Row | None]]:
+    """Insert unless the hash is there; the new id, or the stored row. One transaction, so the
+    stored row cannot vanish between the two statements.
+    """
+    yield Begin()
+    inserted = yield FetchOne(MessageQueries.insert_if_absent, params)
+    if inserted is not None:
+        yield Commit()
+        return int(inserted["id"]), None
+    existing = yield FetchOne(MessageQueries.get_by_content_hash, params)
+    yield Commit()
+    return None, existing
+
+
+class MessageRepository(Repository):
+    """The ``messages`` table: each conversation holds a content hash once."""
+
+    async def append(self, message: Message) -> Message:
+        """Store the message unless the conversation already has its content hash.
+
+        Returns the stored message: the new one with its id, or the one stored before.
+        ForeignKeyViolationError when the conversation does not exist.
+        """
+        if message.id is not None:
+            raise ValueError(f"message {message.id} is already stored; append a new Message")
+        new_id, existing = await self._db.run(_append(message.to_params()))
+        if new_id is not None:
+            return message.stored_as(id=new_id)
+        if existing is None:
+            raise AgentsDBError("the message was neither inserted nor found")
+        return Message.from_row(existing)
+
+    async def get(self, message_id: int) -> Message | None:
+        """The message, or None."""
+        row = await self._db.fetch_one(MessageQueries.get_by_id, {"id": message_id})
+        return model_or_none(Message, row)
+
+    async def page(
+        self, conversation_id: str, *, after: int | None = None, limit: int = 100
+    ) -> list[Message]:
+        """Up to ``limit`` messages after id ``after``, in append order.
+
+        Pass the last id of a page as ``after`` for the next one.
+        """
+        params = {
+            "conversation_id": conversation_id,
+            "after": FIRST_INT_KEY if after is None else after,
+            "limit": check_limit(limit),
+        }
+        rows = await self._db.fetch_all(MessageQueries.list_by_conversation, params)
+        return models(Message, rows)
+
+    async def list_by_agent(
+        self, agent_id: str, *, after: int | None = None, limit: int = 100
+    ) -> list[Message]:
+        """A page of the messages an agent sent, across conversations, in append order."""
+        params = {
+            "from_agent_id": agent_id,
+            "after": FIRST_INT_KEY if after is None else after,
+            "limit": check_limit(limit),
+        }
+        return models(Message, await self._db.fetch_all(MessageQueries.list_by_agent, params))
+
+    async def count(self, conversation_id: str) -> int:
+        """How many messages the conversation has."""
+        row = await self._db.fetch_one(
+            MessageQueries.count_by_conversation, {"conversation_id": conversation_id}
+        )
+        return int(row["total"]) if row is not None else 0
+
+
+__all__ = ["MessageRepository"]

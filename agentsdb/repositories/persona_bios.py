@@ -1,0 +1,38 @@
+"""Persona bios: an agent's bio history."""
+
+from __future__ import annotations
+
+from agentsdb.errors import AgentsDBError
+from agentsdb.models.persona_bio import PersonaBio
+from agentsdb.queries.persona_bios import PersonaBioQueries
+from agentsdb.repositories._base import Repository, check_limit, model_or_none, models
+
+
+class PersonaBioRepository(Repository):
+    """The ``agent_persona_bios`` table: each bio is a new row; the latest one is current."""
+
+    async def create(self, bio: PersonaBio) -> PersonaBio:
+        """Store a new bio version and return it with its id."""
+        if bio.id is not None:
+            raise ValueError(f"persona bio {bio.id} is already stored; create a new PersonaBio")
+        row = await self._db.fetch_one(PersonaBioQueries.insert, bio.to_params())
+        if row is None:
+            raise AgentsDBError("the insert returned no id")
+        return bio.stored_as(id=row["id"])
+
+    async def get_latest(self, agent_id: str) -> PersonaBio | None:
+        """The agent's current bio: newest ``created_at``, the later insert on a tie; or None."""
+        row = await self._db.fetch_one(
+            PersonaBioQueries.get_latest_by_agent_id, {"agent_id": agent_id}
+        )
+        return model_or_none(PersonaBio, row)
+
+    async def list_for_agent(self, agent_id: str, *, limit: int = 100) -> list[PersonaBio]:
+        """The agent's bios, newest first."""
+        rows = await self._db.fetch_all(
+            PersonaBioQueries.list_by_agent_id, {"agent_id": agent_id, "limit": check_limit(limit)}
+        )
+        return models(PersonaBio, rows)
+
+
+__all__ = ["PersonaBioRepository"]

@@ -1,0 +1,232 @@
+"""Session logs: append (with group commit), page, tree, update and delete."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+
+from agentsdb.db.base import (
+    Begin,
+    Commit,
+    Database,
+    ExecuteMany,
+    FetchOne,
+    Params,
+    Program,
+    Rollback,
+)
+from agentsdb.errors import AgentsDBError, IntegrityError, NotFoundError
+from agentsdb.models.session_log import SessionLog, SessionLogNode, SessionLogUpdate
+from agentsdb.queries.session_logs import SessionLogQueries
+from agentsdb.repositories._base import (
+    FIRST_INT_KEY,
+    Repository,
+    check_limit,
+    model_or_none,
+    models,
+    stamp,
+)
+from agentsdb.repositories._group_commit import GroupCommit
+
+_committers: weakref.WeakKeyDictionary[Database, GroupCommit[int]] = weakref.WeakKeyDictionary()
+
+
+def _insert_rows(params: list[Params], contiguous_ids: bool) -> Program[list[int]]:
+    """Insert rows inside an open transaction and return their ids, in order."""
+    if len(params) == 1:
+        row = yield FetchOne(SessionLogQueries.insert, params[0])
+        return [int(row["id"])]
+    if contiguous_ids:
+        # SQLite: the transaction holds the only write lock and ids are AUTOINCREMENT, so the
+        # rows get consecutive ids ending at the new maximum. One executemany instead of one
+        # statement per row is what makes bulk appends as fast as raw sqlite3.
+        yield ExecuteMany(SessionLogQueries.insert_many, params)
+        last = yield FetchOne(SessionLogQueries.last_id)
+        end = int(last["last_id"])
+        return list(range(end - len(params) + 1, end + 1))
+    ids = []
+    for one in params:
+        row = yield FetchOne(SessionLogQueries.insert, one)
+        ids.append(int(row["id"]))
+    return ids
+
+
+def _append_all(params: list[Params], contiguous_ids: bool) -> Program[list[int]]:
+    """All rows in one transaction, or none of them."""
+    yield Begin()
+    ids = yield from _insert_rows(params, contiguous_ids)
+    yield Commit()
+    return ids
+
+
+def _append_each(params: list[Params], contiguous_ids: bool) -> Program[list[int | AgentsDBError]]:
+    """Rows queued by separate callers: each gets the outcome it would have had alone.
+
+    First all of them in one transaction. If a row breaks a constraint, that transaction is
+    rolled back and each row is written in a transaction of its own, still in this program, so
+    the bad row fails alone and the others commit; from then on every row's outcome is its own,
+    whatever the error. An error that is not about a row (busy, closed) during the shared
+    transaction fails the whole batch, and then none of it is stored.
+    """
+    yield Begin()
+    try:
+        ids = yield from _insert_rows(params, contiguous_ids)
+    except IntegrityError as error:
+        yield Rollback()
+        if len(params) == 1:
+            return [error]
+    else:
+        yield Commit()
+        return list(ids)
+    outcomes: list[int | AgentsDBError] = []
+    for one in params:
+        try:
+            yield Begin()
+            row = yield FetchOne(SessionLogQueries.insert, one)
+            yield Commit()
+        except AgentsDBError as error:
+            yield Rollback()
+            outcomes.append(error)
+        else:
+            outcomes.append(int(row["id"]))
+    return outcomes
+
+
+def _committer_for(db: Database) -> GroupCommit[int]:
+    """One group-commit queue per database, shared by all its session log repositories."""
+    contiguous = db.dialect == "sqlite"
+
+    def write(params: list[Params]) -> Program[Sequence[int | BaseException]]:
+        return _append_each(params, contiguous)
+
+    try:
+        committer = _committers.get(db)
+        if committer is None:
+            committer = GroupCommit(db, write)
+            _committers[db] = committer
+    except TypeError:  # a Database that cannot be weakly referenced gets a queue of its own
+        committer = GroupCommit(db, write)
+    return committer
+
+
+def _unsaved(log: SessionLog) -> None:
+    if log.id is not None:
+        raise ValueError(f"session log {log.id} is already stored; append a new SessionLog")
+
+
+class SessionLogRepository(Repository):
+    """The ``session_logs`` table: a tree of entries per session, ids in append order.
+
+    ``append`` uses group commit: concurrent appends on one database share a transaction and a
+    commit. Each call still returns only after its row has committed, with its own id, and an
+    entry that breaks a constraint (for instance a parent in another session) fails only its
+    own call. ``append_many`` is all-or-nothing.
+
+    Appending assigns the new id to the entry passed in (as ORMs do with primary keys), so
+    appending the same entry object twice is refused instead of storing it twice.
+    """
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self._committer = _committer_for(db)
+        self._contiguous_ids = db.dialect == "sqlite"
+
+    async def append(self, log: SessionLog) -> SessionLog:
+        """Store one entry; the entry gets its new id and is returned.
+
+        ForeignKeyViolationError when the session does not exist or the parent is not an entry
+        of the same session.
+        """
+        _unsaved(log)
+        log_id = await self._committer.submit(log.to_params())
+        log.assign_stored(id=log_id)
+        return log
+
+    async def append_many(self, logs: Sequence[SessionLog]) -> list[SessionLog]:
+        """Store entries in one transaction, in order: all of them or, on any error, none.
+
+        Each entry gets its new id; the entries are returned in order.
+        """
+        if not logs:
+            return []
+        for log in logs:
+            _unsaved(log)
+        ids = await self._db.run(
+            _append_all([log.to_params() for log in logs], self._contiguous_ids)
+        )
+        for log, log_id in zip(logs, ids, strict=True):
+            log.assign_stored(id=log_id)
+        return list(logs)
+
+    async def get(self, log_id: int) -> SessionLog | None:
+        """The entry, or None."""
+        row = await self._db.fetch_one(SessionLogQueries.get_by_id, {"id": log_id})
+        return model_or_none(SessionLog, row)
+
+    async def page(
+        self, session_id: str, *, after: int | None = None, limit: int = 100
+    ) -> list[SessionLog]:
+        """Up to ``limit`` entries after id ``after``, in append order.
+
+        Pass the last id of a page as ``after`` for the next one: every entry is returned
+        exactly once, also while entries are being appended.
+        """
+        params = {
+            "session_id": session_id,
+            "after": FIRST_INT_KEY if after is None else after,
+            "limit": check_limit(limit),
+        }
+        rows = await self._db.fetch_all(SessionLogQueries.get_by_session_id_with_pagination, params)
+        return models(SessionLog, rows)
+
+    async def latest(self, session_id: str, *, limit: int = 1) -> list[SessionLog]:
+        """The newest ``limit`` entries, oldest of them first."""
+        rows = await self._db.fetch_all(
+            SessionLogQueries.get_latest_by_session_id,
+            {"session_id": session_id, "limit": check_limit(limit)},
+        )
+        return models(SessionLog, rows[::-1])
+
+    async def tree(self, session_id: str) -> list[SessionLogNode]:
+        """Every entry of the session as a forest: the roots, each with its children."""
+        rows = await self._db.fetch_all(
+            SessionLogQueries.get_by_session_id, {"session_id": session_id}
+        )
+        nodes: dict[int, SessionLogNode] = {}
+        roots: list[SessionLogNode] = []
+        # Ids increase with every append and a parent exists before its child, so each parent
+        # is already in `nodes` when its children come.
+        for log in models(SessionLog, rows):
+            node = SessionLogNode(log=log)
+            assert log.id is not None  # stored rows always have an id
+            nodes[log.id] = node
+            parent = nodes.get(log.parent_id) if log.parent_id is not None else None
+            (roots if parent is None else parent.children).append(node)
+        return roots
+
+    async def count(self, session_id: str) -> int:
+        """How many entries the session has."""
+        row = await self._db.fetch_one(
+            SessionLogQueries.count_by_session_id, {"session_id": session_id}
+        )
+        return int(row["total"]) if row is not None else 0
+
+    async def update(self, log_id: int, changes: SessionLogUpdate) -> SessionLog:
+        """Change an entry's content and/or metadata; NotFoundError if absent."""
+        params = changes.to_params()
+        params["id"] = log_id
+        params["updated_at"] = stamp()
+        row = await self._db.fetch_one(SessionLogQueries.update, params)
+        if row is None:
+            raise NotFoundError("session log", log_id)
+        return SessionLog.from_row(row)
+
+    async def delete_for_session(self, session_id: str) -> int:
+        """Delete every entry of the session; returns how many were deleted."""
+        result = await self._db.execute(
+            SessionLogQueries.delete_by_session_id, {"session_id": session_id}
+        )
+        return result.rows_affected
+
+
+__all__ = ["SessionLogRepository"]

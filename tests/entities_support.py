@@ -1,0 +1,164 @@
+"""Helpers for the entity tests: a real database that records what reaches it, and factories."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agentsdb.db.base import Database, ExecuteResult, Operation, Params, Program, Row, Transaction
+from agentsdb.errors import AgentsDBError
+from agentsdb.models import Agent, Session, User
+from agentsdb.repositories import (
+    AgentRepository,
+    ConversationRepository,
+    MemoryRepository,
+    MessageRepository,
+    PersonaBioRepository,
+    ProfileMetadataRepository,
+    SessionLogRepository,
+    SessionRepository,
+    UserRepository,
+)
+
+T = TypeVar("T")
+
+
+class RecordingDatabase:
+    """Delegates to a real database and records every statement and program operation it gets.
+
+    Not a mock: every call really runs. Tests use it to prove that invalid input never reaches
+    the database, and how many units of work an operation took.
+    """
+
+    def __init__(self, inner: Database) -> None:
+        self.inner = inner
+        self.statements: list[str] = []
+        self.operations: list[Operation] = []
+        self.programs = 0
+
+    @property
+    def dialect(self) -> str:
+        return self.inner.dialect
+
+    @property
+    def url(self) -> str:
+        return self.inner.url
+
+    @property
+    def touched(self) -> bool:
+        """True once anything at all was sent to the database."""
+        return bool(self.statements or self.operations or self.programs)
+
+    async def execute(self, sql: str, params: Params | None = None) -> ExecuteResult:
+        self.statements.append(sql)
+        return await self.inner.execute(sql, params)
+
+    async def execute_many(self, sql: str, params: Sequence[Params]) -> ExecuteResult:
+        self.statements.append(sql)
+        return await self.inner.execute_many(sql, params)
+
+    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        self.statements.append(sql)
+        return await self.inner.fetch_one(sql, params)
+
+    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+        self.statements.append(sql)
+        return await self.inner.fetch_all(sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        self.statements.append("BEGIN")
+        async with self.inner.transaction() as tx:
+            yield tx
+
+    async def run(self, program: Program[T]) -> T:
+        self.programs += 1
+        return await self.inner.run(self._recorded(program))
+
+    def _recorded(self, program: Program[T]) -> Program[T]:
+        value: Any = None
+        error: AgentsDBError | None = None
+        while True:
+            try:
+                op = program.throw(error) if error is not None else program.send(value)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            self.operations.append(op)
+            error = None
+            try:
+                value = yield op
+            except AgentsDBError as failure:
+                error, value = failure, None
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+@dataclass
+class Repos:
+    """Every repository on one database."""
+
+    agents: AgentRepository
+    bios: PersonaBioRepository
+    profiles: ProfileMetadataRepository
+    users: UserRepository
+    sessions: SessionRepository
+    logs: SessionLogRepository
+    memories: MemoryRepository
+    conversations: ConversationRepository
+    messages: MessageRepository
+
+
+def repos_for(db: Database) -> Repos:
+    """All repositories on ``db``."""
+    return Repos(
+        agents=AgentRepository(db),
+        bios=PersonaBioRepository(db),
+        profiles=ProfileMetadataRepository(db),
+        users=UserRepository(db),
+        sessions=SessionRepository(db),
+        logs=SessionLogRepository(db),
+        memories=MemoryRepository(db),
+        conversations=ConversationRepository(db),
+        messages=MessageRepository(db),
+    )
+
+
+def make_agent(**fields: Any) -> Agent:
+    """A valid agent; ``fields`` override the defaults."""
+    values: dict[str, Any] = {"name": "Ada", "model": "gpt-main"}
+    values.update(fields)
+    return Agent(**values)
+
+
+async def stored_agent(repos: Repos, **fields: Any) -> Agent:
+    """A new agent, stored."""
+    return await repos.agents.create(make_agent(**fields))
+
+
+async def stored_session(repos: Repos, agent: Agent, **fields: Any) -> Session:
+    """A new session of ``agent``, stored."""
+    return await repos.sessions.create(Session(main_agent_id=agent.id, **fields))
+
+
+async def stored_user(repos: Repos, **fields: Any) -> User:
+    """A new user, stored."""
+    return await repos.users.create(User(**fields))
+
+
+def count_rows(db_path: Path, table: str) -> int:
+    """Rows in ``table``, read through a separate plain sqlite3 connection."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def raw_row(db_path: Path, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+    """One row read through a separate plain sqlite3 connection."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        row = conn.execute(sql, params).fetchone()
+    return None if row is None else tuple(row)
