@@ -239,8 +239,10 @@ def run_program_sync(conn: sqlite3.Connection, program: Program[T]) -> T:
             conn.execute("ROLLBACK")
         lock_wait.restore()
         # Foreign keys are on for every connection; a program that switched them off for a table
-        # rebuild and then failed in an unexpected way must not leave them off.
-        conn.execute("PRAGMA foreign_keys = ON")
+        # rebuild and then failed in an unexpected way must not leave them off. Read first:
+        # setting the pragma expires every prepared statement in the connection's cache.
+        if not conn.execute("PRAGMA foreign_keys").fetchone()[0]:
+            conn.execute("PRAGMA foreign_keys = ON")
 
 
 def _configure(conn: sqlite3.Connection, busy_timeout: float, in_memory: bool) -> None:
