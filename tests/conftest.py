@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
@@ -94,20 +95,19 @@ def postgres_server_url(asyncpg_driver: ModuleType) -> str:
     return url
 
 
-@pytest.fixture
-async def postgres_url(postgres_server_url: str, asyncpg_driver: ModuleType) -> AsyncIterator[str]:
-    """The URL of a new, empty database on the test server, dropped after the test."""
-    asyncpg = asyncpg_driver
+@asynccontextmanager
+async def fresh_postgres_database(server_url: str, asyncpg: ModuleType) -> AsyncIterator[str]:
+    """Create a new, empty database on the server; yield its URL; drop it afterwards."""
     name = f"agentsdb_test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(postgres_server_url, timeout=10)
+    admin = await asyncpg.connect(server_url, timeout=10)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
     try:
-        yield with_database(postgres_server_url, name)
+        yield with_database(server_url, name)
     finally:
-        admin = await asyncpg.connect(postgres_server_url, timeout=10)
+        admin = await asyncpg.connect(server_url, timeout=10)
         try:
             await admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -120,7 +120,57 @@ async def postgres_url(postgres_server_url: str, asyncpg_driver: ModuleType) -> 
 
 
 @pytest.fixture
+async def postgres_url(postgres_server_url: str, asyncpg_driver: ModuleType) -> AsyncIterator[str]:
+    """The URL of a new, empty database on the test server, dropped after the test."""
+    async with fresh_postgres_database(postgres_server_url, asyncpg_driver) as url:
+        yield url
+
+
+@pytest.fixture
 async def postgres_db(postgres_url: str) -> AsyncIterator[Database]:
     """An open connection to a new, empty PostgreSQL database."""
     async with agentsdb.connect(postgres_url) as database:
+        yield database
+
+
+# --- the contract fixture: one open, empty database per backend -----------------------------------
+
+BACKENDS = ("sqlite", "postgresql", "libsql-ws", "libsql-http")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The name of the backend a contract test runs on (each test runs once per backend)."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+async def backend_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str]:
+    """The URL of a new, empty database on ``backend``.
+
+    SQLite: a temp file. PostgreSQL: a fresh database on the test server (see postgres_url).
+    libSQL: the Hrana test server in tests/hrana_server.py on a free loopback port, over ws:// or
+    http://, backed by a temp SQLite file.
+    """
+    if backend == "sqlite":
+        yield str(tmp_path / "contract.db")
+    elif backend == "postgresql":
+        server_url = request.getfixturevalue("postgres_server_url")
+        asyncpg = request.getfixturevalue("asyncpg_driver")
+        async with fresh_postgres_database(server_url, asyncpg) as url:
+            yield url
+    else:
+        from hrana_server import HranaServer
+
+        with HranaServer(tmp_path / "remote.db") as server:
+            yield server.ws_url if backend == "libsql-ws" else server.http_url
+
+
+@pytest.fixture
+async def any_db(backend_url: str) -> AsyncIterator[Database]:
+    """An open, empty database on each backend in turn."""
+    async with agentsdb.connect(backend_url) as database:
         yield database
