@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from agentsdb.db import connect
 from agentsdb.db.base import Database, ExecuteResult, Transaction
@@ -41,25 +43,142 @@ from agentsdb.migration import Migration
 from agentsdb.migrator import Migrator
 from agentsdb.results import MigrationResult, MigrationSummary, ValidationResult
 
+_MODEL_NAMES = (
+    "Agent",
+    "AgentStatus",
+    "AgentUpdate",
+    "Conversation",
+    "ConversationUpdate",
+    "EffectiveSession",
+    "LogRole",
+    "LogType",
+    "Memory",
+    "MemoryAccess",
+    "MemoryUpdate",
+    "Message",
+    "MessageRole",
+    "PermissionMode",
+    "PersonaBio",
+    "PersonaBioSource",
+    "PersonaSource",
+    "ProfileMetadata",
+    "ReadMode",
+    "Session",
+    "SessionLog",
+    "SessionLogNode",
+    "SessionLogUpdate",
+    "SessionStatus",
+    "SessionUpdate",
+    "User",
+    "UserUpdate",
+)
+_REPOSITORY_NAMES = (
+    "AgentRepository",
+    "ConversationRepository",
+    "MemoryRepository",
+    "MessageRepository",
+    "PersonaBioRepository",
+    "ProfileMetadataRepository",
+    "SessionLogRepository",
+    "SessionRepository",
+    "UserRepository",
+)
+
+if TYPE_CHECKING:
+    from agentsdb.models import (
+        Agent,
+        AgentStatus,
+        AgentUpdate,
+        Conversation,
+        ConversationUpdate,
+        EffectiveSession,
+        LogRole,
+        LogType,
+        Memory,
+        MemoryAccess,
+        MemoryUpdate,
+        Message,
+        MessageRole,
+        PermissionMode,
+        PersonaBio,
+        PersonaBioSource,
+        PersonaSource,
+        ProfileMetadata,
+        ReadMode,
+        Session,
+        SessionLog,
+        SessionLogNode,
+        SessionLogUpdate,
+        SessionStatus,
+        SessionUpdate,
+        User,
+        UserUpdate,
+    )
+    from agentsdb.repositories import (
+        AgentRepository,
+        ConversationRepository,
+        MemoryRepository,
+        MessageRepository,
+        PersonaBioRepository,
+        ProfileMetadataRepository,
+        SessionLogRepository,
+        SessionRepository,
+        UserRepository,
+    )
+
+# The models and repositories build pydantic schemas on import (about 0.2 s); loading them on
+# first use keeps `import agentsdb` and the migration CLI fast.
+_LAZY_MODULES = {
+    **dict.fromkeys(_MODEL_NAMES, "agentsdb.models"),
+    **dict.fromkeys(_REPOSITORY_NAMES, "agentsdb.repositories"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentsdb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 try:
     __version__ = version("agentsdb")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
 __all__ = [
+    "Agent",
+    "AgentRepository",
+    "AgentStatus",
+    "AgentUpdate",
     "AgentsDBError",
     "CheckViolationError",
     "ChecksumMismatchError",
     "ConfigurationError",
     "ConnectionClosedError",
+    "Conversation",
+    "ConversationRepository",
+    "ConversationUpdate",
     "Database",
     "DatabaseBusyError",
     "DatabaseError",
     "DirtyMigrationError",
+    "EffectiveSession",
     "ExecuteResult",
     "ForeignKeyViolationError",
     "IntegrityError",
     "IrreversibleMigrationError",
+    "LogRole",
+    "LogType",
+    "Memory",
+    "MemoryAccess",
+    "MemoryRepository",
+    "MemoryUpdate",
+    "Message",
+    "MessageRepository",
+    "MessageRole",
     "Migration",
     "MigrationDefinitionError",
     "MigrationError",
@@ -70,13 +189,32 @@ __all__ = [
     "MigrationValidationError",
     "Migrator",
     "NotFoundError",
+    "PermissionMode",
+    "PersonaBio",
+    "PersonaBioRepository",
+    "PersonaBioSource",
+    "PersonaSource",
+    "ProfileMetadata",
+    "ProfileMetadataRepository",
+    "ReadMode",
     "RepairError",
     "SchemaDriftError",
+    "Session",
+    "SessionLog",
+    "SessionLogNode",
+    "SessionLogRepository",
+    "SessionLogUpdate",
+    "SessionRepository",
+    "SessionStatus",
+    "SessionUpdate",
     "Transaction",
     "UniqueViolationError",
     "UnknownMigrationError",
     "UnsupportedBackendError",
     "UnsupportedOperationError",
+    "User",
+    "UserRepository",
+    "UserUpdate",
     "ValidationResult",
     "__version__",
     "connect",
