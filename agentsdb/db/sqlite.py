@@ -17,6 +17,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -39,7 +40,7 @@ from agentsdb.db.base import (
     Row,
     Transaction,
 )
-from agentsdb.db.sqlite_errors import translate
+from agentsdb.db.sqlite_errors import is_busy, translate
 from agentsdb.errors import (
     AgentsDBError,
     ConnectionClosedError,
@@ -52,6 +53,7 @@ log = logging.getLogger("agentsdb.db.sqlite")
 T = TypeVar("T")
 
 _NO_PARAMS: dict[str, Any] = {}
+_WAL_RETRY_SECONDS = 0.01
 
 
 # --- work done on the worker thread --------------------------------------------------------------
@@ -245,11 +247,31 @@ def run_program_sync(conn: sqlite3.Connection, program: Program[T]) -> T:
             conn.execute("PRAGMA foreign_keys = ON")
 
 
+def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    """Switch the file to WAL (a no-op once it is WAL, which it stays for every connection).
+
+    Switching needs an exclusive lock and SQLite may answer "database is locked" at once, without
+    waiting on the busy handler, while other processes open the same new file: retry until the
+    busy timeout has passed.
+    """
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if not is_busy(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(_WAL_RETRY_SECONDS)
+
+
 def _configure(conn: sqlite3.Connection, busy_timeout: float, in_memory: bool) -> None:
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
     if not in_memory:
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn, busy_timeout)
     conn.execute("PRAGMA synchronous = NORMAL")
 
 
