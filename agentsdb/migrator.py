@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from agentsdb import migrator_libsql
 from agentsdb.clock import format_timestamp, utc_now
 from agentsdb.db.base import (
     Begin,
@@ -143,6 +144,10 @@ class Migrator:
         self._migrations: tuple[Migration, ...] = ()
         self._code_head: str | None = _UNSET
         self._initialized = False
+        # libSQL: per-transaction lease checks over ws, whole migrations as batches over http.
+        self._libsql = migrator_libsql.for_database(
+            db, self._sql, lock_timeout=self._lock_timeout, record=self._record
+        )
         if migrations is None:
             from agentsdb.migrations import builtin_migrations
 
@@ -203,6 +208,11 @@ class Migrator:
             raise MigrationLockError(self._lock_timeout) from error
 
     def _initialize_program(self) -> Program[None]:
+        if self._libsql is not None and self._libsql.batched:
+            # No transactions over libSQL's HTTP; each CREATE ... IF NOT EXISTS commits alone.
+            for statement in self._sql.create:
+                yield Execute(statement)
+            return
         yield from self._lock()
         for statement in self._sql.create:
             yield Execute(statement)
@@ -291,6 +301,12 @@ class Migrator:
                 MigrationResult(m, True, "up", now, 0.0, dry_run=True, note="would apply")
                 for m in pending
             ]
+        if self._libsql is not None:
+            await self._libsql.check_foreign_keys(pending, "up")
+            if self._libsql.batched:
+                if rehearse:
+                    return await self._libsql.rehearse(pending)
+                return await self._libsql.apply(pending)
         if rehearse:
             return await self._db.run(self._rehearse_program(pending, use_transaction))
         return await self._db.run(self._apply_program(pending, use_transaction))
@@ -576,6 +592,10 @@ class Migrator:
         migration = self._by_id()[applied[-1].id]
         if not migration.reversible:
             raise IrreversibleMigrationError(migration.id)
+        if self._libsql is not None:
+            await self._libsql.check_foreign_keys([migration], "down")
+            if self._libsql.batched:
+                return (await self._libsql.rollback([migration]))[0]
         return await self._db.run(self._rollback_program(migration, [], final=True))
 
     async def rollback_to(self, migration_id: str) -> list[MigrationResult]:
@@ -586,6 +606,10 @@ class Migrator:
         applied = await self._read_applied(create=False)
         plan = select_rollbacks(self._migrations, applied, migration_id)
         self._check_rollback_source([r for r in applied if r.id in {m.id for m in plan}])
+        if self._libsql is not None:
+            await self._libsql.check_foreign_keys(plan, "down")
+            if self._libsql.batched:
+                return await self._libsql.rollback(plan)
         results: list[MigrationResult] = []
         for position, migration in enumerate(plan, start=1):
             final = position == len(plan)
@@ -675,6 +699,8 @@ class Migrator:
         (it did not, and its partial effects were undone by hand) so ``migrate()`` runs it again.
         """
         migration = self._by_id().get(migration_id)
+        if self._libsql is not None:
+            self._libsql.refuse("repair")
         await self._db.run(self._repair_program(migration_id, migration, mark_applied))
         log.warning(
             "repaired migration %s: %s",

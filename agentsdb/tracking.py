@@ -113,6 +113,10 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
     )
 
 
+# The libSQL migration lease's tables (agentsdb.db.libsql_lease) are not part of the schema.
+_LEASE_TABLES = "'agentsdb_lease', 'agentsdb_lease_guard'"
+
+
 def _sqlite_specific(table: str) -> dict[str, Any]:
     return {
         "create": (
@@ -137,7 +141,7 @@ def _sqlite_specific(table: str) -> dict[str, Any]:
         "schema_rows": (
             "SELECT type, name, tbl_name, sql FROM sqlite_master "
             "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-            f"AND name NOT IN ('{table}', '{table}_dirty') ORDER BY type, name"
+            f"AND name NOT IN ('{table}', '{table}_dirty', {_LEASE_TABLES}) ORDER BY type, name"
         ),
         "foreign_keys_off": ("PRAGMA foreign_keys = OFF",),
         "foreign_keys_on": ("PRAGMA foreign_keys = ON",),

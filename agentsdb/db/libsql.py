@@ -9,6 +9,9 @@ URLs and what each can do:
   no interactive transaction over HTTP; ``transaction()`` and a program that yields ``Begin``
   raise :class:`~agentsdb.errors.UnsupportedOperationError` naming a ws URL instead.
 
+A program's ``Begin(lock_name=...)`` (the migration lock) takes a lease row of that name for the
+transaction: see :mod:`agentsdb.db.libsql_lease`; ``lease_seconds`` sets its length.
+
 :meth:`LibsqlDatabase.execute_batch` runs a list of statements atomically on every URL kind
 (libsql-client's ``batch()``: the server runs ``BEGIN``, the statements and ``COMMIT`` in one
 request and rolls back when any statement fails), which is how work that must be atomic runs
@@ -38,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from agentsdb.db import libsql_lease
 from agentsdb.db.base import (
     Begin,
     Commit,
@@ -54,6 +58,7 @@ from agentsdb.db.base import (
     Transaction,
 )
 from agentsdb.db.libsql_errors import translate_connection_error, translate_libsql_error
+from agentsdb.db.placeholders import translate as translate_placeholders
 from agentsdb.db.program import run_program_async
 from agentsdb.db.url import obscure_password
 from agentsdb.errors import (
@@ -196,9 +201,25 @@ def _value(name: str, value: Any, sql: str) -> Any:
 
 
 def _args(sql: str, params: Params | None) -> DriverArgs:
+    """The statement's named arguments: only the names it uses, because a libSQL server rejects
+    a statement given a parameter it does not use (ARGS_INVALID), while sqlite3 and asyncpg
+    ignore extras, and the repositories pass one mapping to statements using parts of it."""
     if not params:
         return None
-    return {name: _value(name, value, sql) for name, value in params.items()}
+    used = _names_used(sql)
+    return {
+        name: _value(name, value, sql)
+        for name, value in params.items()
+        if used is None or name in used
+    }
+
+
+def _names_used(sql: str) -> frozenset[str] | None:
+    """The ``:name`` placeholders of ``sql`` (cached per statement); None if it cannot tell."""
+    try:
+        return frozenset(translate_placeholders(sql).names)
+    except ConfigurationError:
+        return None
 
 
 def _execute_result(result: _DriverResultSet) -> ExecuteResult:
@@ -235,6 +256,11 @@ class LibsqlDatabase:
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
         self._closed = False
+        self._lease_tables = False
+        #: Seconds a lease (``Begin(lock_name=...)``, the migration lock) lasts: the longest a
+        #: transaction under it may run before its COMMIT is refused, and the longest a
+        #: holder that died blocks the others.
+        self.lease_seconds = libsql_lease.DEFAULT_LEASE_SECONDS
 
     @classmethod
     async def open(cls, url: str, *, auth_token: str | None = None) -> LibsqlDatabase:
@@ -332,6 +358,52 @@ class LibsqlDatabase:
                 f"agentsdb: ROLLBACK TO {name} after this error also failed: {undo_error}"
             )
 
+    async def _fetch_autocommit(self, sql: str, params: Params | None) -> list[Row]:
+        """One statement on its own (a fresh stream over ws); the caller holds ``_exclusive``."""
+        return _rows(await self._execute_on(self._client, sql, params))
+
+    async def _ensure_lease_tables(self) -> None:
+        if not self._lease_tables:
+            await self._batch([(sql, None) for sql in libsql_lease.CREATE])
+            self._lease_tables = True
+
+    async def _take_lease(self, name: str, wait: float | None) -> libsql_lease.Lease:
+        """Take the lease ``name`` (see agentsdb.db.libsql_lease); the caller holds ``_exclusive``.
+
+        ``wait=None`` waits up to one lease length: the longest a dead holder can block.
+        """
+        await self._ensure_lease_tables()
+        seconds = self.lease_seconds
+        patience = seconds if wait is None else wait
+        return await libsql_lease.acquire(
+            self._fetch_autocommit, name, seconds=seconds, wait=patience
+        )
+
+    async def _release_lease(self, lease: libsql_lease.Lease) -> None:
+        """Release a lease; on failure it simply expires."""
+        sql, params = lease.release()
+        try:
+            await self._execute_on(self._client, sql, params)
+        except AgentsDBError as error:
+            log.warning(
+                "could not release the lease %r; it expires on its own: %s", lease.name, error
+            )
+
+    async def _check_lease(self, tx: _DriverTransaction, lease: libsql_lease.Lease) -> None:
+        """Inside ``tx``: fail unless ``lease`` is still ours and unexpired."""
+        sql, params = lease.guard()
+        try:
+            await self._execute_on(tx, sql, params)
+        except AgentsDBError as error:
+            if not libsql_lease.failed_constraint(error, libsql_lease.LEASE_LOST):
+                raise
+            raise DatabaseError(
+                f"the lease {lease.name!r} of this transaction expired (it ran or stalled for "
+                f"longer than {lease.seconds:g} s, or another process took the lease over), so "
+                "the transaction was rolled back rather than committed",
+                sql="COMMIT",
+            ) from error
+
     async def _begin(self) -> _DriverTransaction:
         async def begin() -> _DriverTransaction:
             # A plain call: the client queues BEGIN on a new stream and returns at once; a
@@ -415,8 +487,11 @@ class LibsqlDatabase:
         """Run a program, awaiting each operation in turn, with exclusive use of the database.
 
         Over HTTP, a ``Begin`` in the program raises UnsupportedOperationError into it.
-        ``Begin.lock_timeout`` is not applied: the server's busy timeout decides how long a
-        write waits for the lock.
+        ``Begin(lock_name=...)`` takes a lease row of that name (see
+        :mod:`agentsdb.db.libsql_lease`), polling up to ``lock_timeout``, checks it as the
+        transaction's first statement and again before ``COMMIT``, and releases it when the
+        transaction ends. Without a lock name, ``lock_timeout`` is not applied: the server's
+        busy timeout decides how long a write waits for the lock.
         """
         async with self._exclusive():
             return await run_program_async(program, _Performer(self))
@@ -467,6 +542,7 @@ class _Performer:
     def __init__(self, db: LibsqlDatabase) -> None:
         self._db = db
         self._tx: _DriverTransaction | None = None
+        self._lease: libsql_lease.Lease | None = None
 
     @property
     def in_transaction(self) -> bool:
@@ -490,37 +566,64 @@ class _Performer:
                     return await db._pipeline_many(self._tx, sql, params_list)
                 statements = [(sql, _args(sql, p)) for p in params_list]
                 return _sum_results(await db._batch(statements, sql))
-            case Begin():
+            case Begin(lock_timeout, lock_name):
                 db._require_interactive("a program that yields Begin")
                 if self._tx is not None:
                     raise DatabaseError(
                         "cannot start a transaction within a transaction", sql="BEGIN"
                     )
-                self._tx = await db._begin()
+                if lock_name is not None:
+                    self._lease = await db._take_lease(lock_name, lock_timeout)
+                try:
+                    self._tx = await db._begin()
+                    if self._lease is not None:
+                        # The first statement, a write: it also takes the write lock at once.
+                        await db._check_lease(self._tx, self._lease)
+                except BaseException:
+                    await self.abort()
+                    raise
                 return None
             case Commit():
-                tx, self._tx = self._tx, None
-                if tx is None:
+                if self._tx is None:
                     raise DatabaseError("cannot commit - no transaction is active", sql="COMMIT")
-                await db._finish(tx, commit=True)
+                if self._lease is not None:
+                    try:
+                        await db._check_lease(self._tx, self._lease)
+                    except BaseException:
+                        await self.abort()
+                        raise
+                committing, self._tx = self._tx, None
+                try:
+                    await db._finish(committing, commit=True)
+                finally:
+                    await self._release()
                 return None
             case Rollback():
                 tx, self._tx = self._tx, None
-                if tx is not None:
-                    await db._finish(tx, commit=False)
+                try:
+                    if tx is not None:
+                        await db._finish(tx, commit=False)
+                finally:
+                    await self._release()
                 return None
         raise TypeError(f"a program yielded {op!r}, which is not an agentsdb operation")
 
     async def abort(self) -> None:
         tx, self._tx = self._tx, None
-        if tx is None:
-            return
         try:
-            await self._db._finish(tx, commit=False)
+            if tx is not None:
+                await self._db._finish(tx, commit=False)
         except AgentsDBError as error:
             # The client closes the stream even when ROLLBACK fails, and the server rolls back
             # a transaction whose stream closes; the program's own error is the one to report.
             log.debug("rollback after a failed program: %s", error)
+        finally:
+            await self._release()
+
+    async def _release(self) -> None:
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            await self._db._release_lease(lease)
 
 
 class _LibsqlTransaction:

@@ -1,0 +1,423 @@
+"""How the Migrator works on a remote libSQL server (sqld, Turso).
+
+Over a WebSocket the Migrator's own programs run unchanged: ``Begin(lock_name=...)`` takes the
+lease row of :mod:`agentsdb.db.libsql_lease` for each transaction and checks it inside the
+transaction. Over HTTP there are no interactive transactions, so this module applies and rolls
+back migrations itself: it validates, takes the lease for the whole run, re-reads the applied set
+under it, then runs each migration as ONE atomic batch::
+
+    renew lease, check lease, the migration's statements, [foreign key check], check lease,
+    tracking row
+
+so a failing statement leaves nothing of its migration (not even tables created before it in the
+same migration), and a holder whose lease expired commits nothing. What HTTP cannot do:
+
+* ``transactional=False`` migrations and ``repair`` raise UnsupportedOperationError naming a
+  ``ws://`` URL, where they work.
+* A rehearsal runs every pending migration in one batch that ends in a step that always fails,
+  so the server rolls all of it back.
+* ``migrate(use_transaction=False)`` changes nothing: a batch is always atomic.
+* The tracking row's ``execution_time_ms`` is NULL: the row commits in the request that runs the
+  statements, before their time is known (the returned results carry it).
+
+Foreign keys on both transports: a libSQL client cannot switch ``PRAGMA foreign_keys`` off for a
+transaction (each request may run on a new server connection). A ``foreign_keys=False``
+migration still runs when the server's connections have foreign keys off, or when none of its
+statements can fire foreign key actions (no DROP TABLE, INSERT, UPDATE, DELETE, REPLACE or WITH:
+``ALTER TABLE ... ADD COLUMN`` needs nothing switched off). Otherwise it is refused before
+anything changes, because with keys on the ``DROP TABLE`` of a rebuild would cascade into the
+rows that refer to the table.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from agentsdb.clock import utc_now
+from agentsdb.db import libsql_lease
+from agentsdb.db.base import Params, Row
+from agentsdb.db.libsql import LibsqlDatabase
+from agentsdb.errors import (
+    AgentsDBError,
+    DatabaseBusyError,
+    DatabaseError,
+    DirtyMigrationError,
+    ForeignKeyViolationError,
+    MigrationError,
+    MigrationLockError,
+    MigrationValidationError,
+    UnsupportedOperationError,
+)
+from agentsdb.migration import Migration
+from agentsdb.results import MigrationResult
+from agentsdb.tracking import TrackingSQL, schema_fingerprint
+
+log = logging.getLogger("agentsdb.migrations")
+
+Direction = Literal["up", "down"]
+Record = Callable[..., dict[str, Any]]
+Statement = tuple[str, Params | None]
+
+_COOKIE = "(SELECT schema_version FROM pragma_schema_version)"
+_LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
+# Statements that can fire foreign key actions (a DROP TABLE deletes every row first).
+_FIRES_ACTIONS = re.compile(r"(?:DROP\s+TABLE|DELETE|UPDATE|INSERT|REPLACE|WITH)\b", re.IGNORECASE)
+
+
+def _fires_foreign_key_actions(statement: str) -> bool:
+    body = _LEADING_COMMENTS.sub("", statement, count=1)
+    return _FIRES_ACTIONS.match(body) is not None
+
+
+def _statements(migration: Migration, direction: Direction, dialect: str) -> Sequence[str]:
+    if direction == "up":
+        return migration.up_statements(dialect)
+    return migration.down_statements(dialect) or ()
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000.0, 3)
+
+
+def for_database(
+    db: object, sql: TrackingSQL, *, lock_timeout: float, record: Record
+) -> LibsqlMigrations | None:
+    """The libSQL strategy when ``db`` is a remote libSQL database, else None."""
+    if not isinstance(db, LibsqlDatabase):
+        return None
+    return LibsqlMigrations(db, sql, lock_timeout=lock_timeout, record=record)
+
+
+class LibsqlMigrations:
+    """Migrator support for a :class:`~agentsdb.db.libsql.LibsqlDatabase` (see the module)."""
+
+    def __init__(
+        self, db: LibsqlDatabase, sql: TrackingSQL, *, lock_timeout: float, record: Record
+    ) -> None:
+        self._db = db
+        self._sql = sql
+        self._dialect = db.dialect
+        self._lock_timeout = lock_timeout
+        self._record = record
+        t = sql.table
+        self._restamp = (
+            f"UPDATE {t} SET schema_cookie = {_COOKIE}, schema_fingerprint = NULL "
+            f"WHERE seq = (SELECT MAX(seq) FROM {t})"
+        )
+        # Only while the schema is what the newest row recorded (as Migrator._fingerprint_run).
+        self._stamp_if_unchanged = (
+            f"UPDATE {t} SET schema_fingerprint = :schema_fingerprint "
+            f"WHERE seq = (SELECT MAX(seq) FROM {t}) AND success = 1 "
+            f"AND schema_cookie = :schema_cookie AND {_COOKIE} = :schema_cookie"
+        )
+
+    @property
+    def batched(self) -> bool:
+        """True over HTTP: migrations run as batches here instead of as the Migrator's programs."""
+        return not self._db.interactive_transactions
+
+    def refuse(self, what: str) -> None:
+        """Raise UnsupportedOperationError for ``what`` when it needs a ws URL."""
+        if self.batched:
+            raise UnsupportedOperationError(
+                f"{what} needs interactive transactions, which libSQL offers only over a "
+                f"WebSocket; {self._db.url!r} uses HTTP. Connect with a ws://, wss:// or "
+                "libsql:// URL to the same server and run it there"
+            )
+
+    async def check_foreign_keys(
+        self, migrations: Sequence[Migration], direction: Direction
+    ) -> None:
+        """Refuse, before anything changes, a rebuild that needs foreign keys off while the
+        server has them on (see the module docstring)."""
+        risky = [
+            migration
+            for migration in migrations
+            if not migration.foreign_keys
+            and any(
+                _fires_foreign_key_actions(s)
+                for s in _statements(migration, direction, self._dialect)
+            )
+        ]
+        if not risky:
+            return
+        row = await self._db.fetch_one("PRAGMA foreign_keys")
+        if row is None or not int(next(iter(row.values()))):
+            return
+        migration = risky[0]
+        raise UnsupportedOperationError(
+            f"migration {migration.id} ({migration.description}) needs foreign keys switched off "
+            f"(foreign_keys=False) and its {direction} statements could fire foreign key "
+            "actions (a DROP TABLE of a rebuild would cascade into the rows that refer to the "
+            "table). This libSQL server runs with foreign keys on, and a client cannot switch "
+            "them off for one transaction: each request may run on a new server connection. "
+            "Run it against a server whose connections have foreign keys off, or on the "
+            "database file itself (agentsdb.connect('path/to/file.db'))"
+        )
+
+    def _check_transactional(self, migrations: Sequence[Migration], direction: Direction) -> None:
+        for migration in migrations:
+            if not migration.transactional:
+                self.refuse(
+                    f"migration {migration.id} ({migration.description}) runs outside a "
+                    f"transaction (transactional=False), so going {direction} it"
+                )
+
+    # --- the lease -------------------------------------------------------------------------------
+
+    async def _acquire(self) -> libsql_lease.Lease:
+        await self._db.execute_batch([(sql, None) for sql in libsql_lease.CREATE])
+        try:
+            return await libsql_lease.acquire(
+                self._db.fetch_all,
+                self._sql.table,
+                seconds=self._db.lease_seconds,
+                wait=self._lock_timeout,
+            )
+        except DatabaseBusyError as error:
+            raise MigrationLockError(self._lock_timeout) from error
+
+    async def _release(self, lease: libsql_lease.Lease) -> None:
+        sql, params = lease.release()
+        try:
+            await self._db.execute(sql, params)
+        except AgentsDBError as error:
+            log.warning("could not release the migration lease; it expires on its own: %s", error)
+
+    async def _guarded(self, lease: libsql_lease.Lease, body: Sequence[Statement]) -> None:
+        """One atomic batch: renew and check the lease, ``body``, check the lease again."""
+        await self._db.execute_batch([lease.renew(), lease.guard(), *body, lease.guard()])
+
+    def _explain(self, error: AgentsDBError, migration: Migration) -> AgentsDBError:
+        if libsql_lease.failed_constraint(error, libsql_lease.LEASE_LOST):
+            return DatabaseError(
+                f"the migration lease expired before migration {migration.id} could commit (this "
+                f"process stalled for longer than the lease's {self._db.lease_seconds:g} s, or "
+                "another process took the lease over); migrate again"
+            )
+        if libsql_lease.failed_constraint(error, libsql_lease.FOREIGN_KEY_VIOLATIONS):
+            return ForeignKeyViolationError(
+                f"migration {migration.id} leaves foreign key violations (see PRAGMA "
+                "foreign_key_check)"
+            )
+        return error
+
+    def _body(self, migration: Migration, direction: Direction) -> list[Statement]:
+        statements = _statements(migration, direction, self._dialect)
+        body: list[Statement] = [(statement, None) for statement in statements]
+        if not migration.foreign_keys:
+            body.append((libsql_lease.FOREIGN_KEY_GUARD, None))
+        return body
+
+    # --- apply ------------------------------------------------------------------------------------
+
+    async def apply(self, pending: Sequence[Migration]) -> list[MigrationResult]:
+        """Apply ``pending`` (already validated), one batch each, under the migration lease."""
+        self._check_transactional(pending, "up")
+        await self.check_foreign_keys(pending, "up")
+        lease = await self._acquire()
+        results: list[MigrationResult] = []
+        try:
+            rows = await self._db.fetch_all(self._sql.all_rows)
+            recorded = {row["id"]: row for row in rows}
+            latest: Row = rows[-1] if rows else {}
+            for migration in pending:
+                existing = recorded.get(migration.id)
+                if existing is not None:
+                    if not existing["success"]:
+                        raise DirtyMigrationError(
+                            migration.id, existing["started_at"], existing["applied_by"]
+                        )
+                    log.info("migration %s was applied by another process meanwhile", migration.id)
+                    continue
+                latest = await self._apply_one(migration, latest, lease, results)
+            await self._stamp_fingerprint(lease, results)
+        except BaseException:
+            await self._stamp_fingerprint(lease, results, quietly=True)
+            raise
+        finally:
+            await self._release(lease)
+        return results
+
+    async def _apply_one(
+        self,
+        migration: Migration,
+        latest: Row,
+        lease: libsql_lease.Lease,
+        results: list[MigrationResult],
+    ) -> Row:
+        started_at, started = utc_now(), time.perf_counter()
+        row = self._record(migration, latest, started_at, elapsed_ms=None, success=True)
+        try:
+            await self._guarded(lease, [*self._body(migration, "up"), (self._sql.insert, row)])
+        except AgentsDBError as error:
+            failure = self._explain(error, migration)
+            failed = MigrationResult(
+                migration, False, "up", started_at, _elapsed_ms(started), error=str(failure)
+            )
+            raise MigrationError(
+                f"migration {migration.id} ({migration.description}) failed and was rolled "
+                f"back, nothing of it was kept: {failure}",
+                [*results, failed],
+            ) from error
+        elapsed = _elapsed_ms(started)
+        log.info(
+            "applied migration %s (%s) in %.1f ms", migration.id, migration.description, elapsed
+        )
+        results.append(MigrationResult(migration, True, "up", started_at, elapsed))
+        return row
+
+    async def _stamp_fingerprint(
+        self, lease: libsql_lease.Lease, results: Sequence[object], *, quietly: bool = False
+    ) -> None:
+        """Record the live schema's fingerprint on the newest row, once per run, if the schema is
+        still exactly what that row recorded (its cookie)."""
+        if not results:
+            return
+        try:
+            cookie_row = await self._db.fetch_one(self._sql.schema_cookie)
+            cookie = None if cookie_row is None else next(iter(cookie_row.values()))
+            fingerprint = schema_fingerprint(await self._db.fetch_all(self._sql.schema_rows))
+            params = {"schema_fingerprint": fingerprint, "schema_cookie": cookie}
+            await self._guarded(lease, [(self._stamp_if_unchanged, params)])
+        except AgentsDBError as error:
+            if not quietly:
+                raise
+            log.warning("could not record the schema fingerprint after a failure: %s", error)
+
+    # --- rehearse ---------------------------------------------------------------------------------
+
+    async def rehearse(self, pending: Sequence[Migration]) -> list[MigrationResult]:
+        """Run the pending migrations in one batch whose last step fails, so nothing is kept."""
+        await self.check_foreign_keys(pending, "up")
+        started_at, started = utc_now(), time.perf_counter()
+        included: list[tuple[Migration, int]] = []  # each migration and where its steps end
+        steps: list[Statement] = []
+        skipped: MigrationResult | None = None
+        for migration in pending:
+            if not migration.transactional:
+                skipped = MigrationResult(
+                    migration,
+                    True,
+                    "up",
+                    started_at,
+                    0.0,
+                    dry_run=True,
+                    note="not rehearsed: it runs outside a transaction, so it cannot be "
+                    "rolled back; later migrations were not rehearsed either",
+                )
+                break
+            steps.extend(self._body(migration, "up"))
+            included.append((migration, len(steps)))
+        error = await self._rolled_back_batch(steps)
+        if error is not None:
+            # The batch reports the first failing step, not which one: find the migration.
+            done: list[MigrationResult] = []
+            for migration, end in included:
+                failure = await self._rolled_back_batch(steps[:end])
+                if failure is not None:
+                    failure = self._explain(failure, migration)
+                    failed = MigrationResult(
+                        migration,
+                        False,
+                        "up",
+                        started_at,
+                        _elapsed_ms(started),
+                        error=str(failure),
+                        dry_run=True,
+                    )
+                    raise MigrationError(
+                        f"rehearsal of migration {migration.id} ({migration.description}) "
+                        f"failed; nothing was changed: {failure}",
+                        [*done, failed],
+                    ) from failure
+                done.append(self._rehearsed(migration, started_at, 0.0))
+            raise error
+        elapsed = _elapsed_ms(started)
+        results = [self._rehearsed(migration, started_at, elapsed) for migration, _ in included]
+        return [*results, skipped] if skipped is not None else results
+
+    @staticmethod
+    def _rehearsed(migration: Migration, started_at: datetime, elapsed: float) -> MigrationResult:
+        return MigrationResult(
+            migration,
+            True,
+            "up",
+            started_at,
+            elapsed,
+            dry_run=True,
+            note="rehearsed and rolled back (one batch for the whole rehearsal)",
+        )
+
+    async def _rolled_back_batch(self, steps: Sequence[Statement]) -> AgentsDBError | None:
+        """Run ``steps`` in a batch that always rolls back; the error of a failing step, if any."""
+        # The guard table is created inside the batch, so the rehearsal leaves nothing at all.
+        create = [(sql, None) for sql in libsql_lease.CREATE]
+        try:
+            await self._db.execute_batch([*create, *steps, (libsql_lease.REHEARSAL_END, None)])
+        except AgentsDBError as error:
+            if libsql_lease.failed_constraint(error, libsql_lease.REHEARSAL_DONE):
+                return None
+            return error
+        raise DatabaseError("the rehearsal batch committed although its last step must fail")
+
+    # --- rollback ---------------------------------------------------------------------------------
+
+    async def rollback(self, plan: Sequence[Migration]) -> list[MigrationResult]:
+        """Undo ``plan`` (newest first, already validated), one batch each, under the lease."""
+        self._check_transactional(plan, "down")
+        await self.check_foreign_keys(plan, "down")
+        lease = await self._acquire()
+        results: list[MigrationResult] = []
+        try:
+            for migration in plan:
+                await self._rollback_one(migration, lease, results)
+            await self._stamp_fingerprint(lease, results)
+        except BaseException:
+            await self._stamp_fingerprint(lease, results, quietly=True)
+            raise
+        finally:
+            await self._release(lease)
+        return results
+
+    async def _rollback_one(
+        self, migration: Migration, lease: libsql_lease.Lease, results: list[MigrationResult]
+    ) -> None:
+        latest = await self._db.fetch_one(self._sql.latest_row)
+        if latest is None or latest["id"] != migration.id:
+            found = "nothing" if latest is None else latest["id"]
+            raise MigrationValidationError(
+                f"expected migration {migration.id} to be the newest applied, found {found}: "
+                "another process changed the migrations meanwhile; check `agentsdb status`"
+            )
+        started_at, started = utc_now(), time.perf_counter()
+        body = [
+            *self._body(migration, "down"),
+            (self._sql.delete, {"id": migration.id}),
+            (self._restamp, None),
+        ]
+        try:
+            await self._guarded(lease, body)
+        except AgentsDBError as error:
+            failure = self._explain(error, migration)
+            failed = MigrationResult(
+                migration, False, "down", started_at, _elapsed_ms(started), error=str(failure)
+            )
+            raise MigrationError(
+                f"rolling back migration {migration.id} ({migration.description}) failed and "
+                f"was rolled back: {failure}",
+                [*results, failed],
+            ) from error
+        elapsed = _elapsed_ms(started)
+        log.info(
+            "rolled back migration %s (%s) in %.1f ms", migration.id, migration.description, elapsed
+        )
+        results.append(MigrationResult(migration, True, "down", started_at, elapsed))
+
+
+__all__ = ["LibsqlMigrations", "for_database"]

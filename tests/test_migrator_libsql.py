@@ -1,0 +1,428 @@
+"""The Migrator on a remote libSQL server, over ws:// (interactive transactions, a lease per
+transaction) and http:// (one atomic batch per migration under a lease for the run), against the
+Hrana test server in tests/hrana_server.py through the real libsql-client."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+import agentsdb
+from agentsdb import (
+    Migration,
+    MigrationError,
+    MigrationLockError,
+    Migrator,
+    UnsupportedOperationError,
+)
+from agentsdb.db.libsql import LibsqlDatabase
+from agentsdb.db.libsql_lease import CREATE
+from agentsdb.migrations import builtin_migrations
+
+pytest.importorskip("libsql_client", reason="the libSQL tests need agentsdb[libsql]")
+
+from hrana_server import HranaServer
+
+TRANSPORTS = ("ws", "http")
+LEASE = "agentsdb_lease"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[HranaServer]:
+    with HranaServer(tmp_path / "remote.db") as running:
+        yield running
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+def url_of(server: HranaServer, transport: str) -> str:
+    return server.ws_url if transport == "ws" else server.http_url
+
+
+@pytest.fixture
+async def remote(server: HranaServer, transport: str) -> AsyncIterator[LibsqlDatabase]:
+    async with agentsdb.connect(url_of(server, transport)) as db:
+        assert isinstance(db, LibsqlDatabase)
+        yield db
+
+
+def query(server: HranaServer, sql: str) -> list[tuple[object, ...]]:
+    """Read the server's database file directly, beside the server."""
+    conn = sqlite3.connect(server.database)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def tables(server: HranaServer) -> set[str]:
+    return {str(row[0]) for row in query(server, "SELECT name FROM sqlite_master")}
+
+
+def leases(server: HranaServer) -> list[tuple[object, ...]]:
+    if LEASE not in tables(server):
+        return []
+    return query(server, f"SELECT name, owner FROM {LEASE}")
+
+
+def recorded(server: HranaServer) -> list[str]:
+    if "agentsdb_migrations" not in tables(server):
+        return []
+    return [str(r[0]) for r in query(server, "SELECT id FROM agentsdb_migrations ORDER BY seq")]
+
+
+def m(number: int, up: list[str], down: list[str] | None = None, **options: bool) -> Migration:
+    return Migration(f"{number:03d}", f"step {number}", up, down, **options)
+
+
+SIMPLE = [
+    m(1, ["CREATE TABLE one (id INTEGER PRIMARY KEY)"], ["DROP TABLE one"]),
+    m(2, ["CREATE TABLE two (id INTEGER PRIMARY KEY)"], ["DROP TABLE two"]),
+    m(3, ["CREATE TABLE three (id INTEGER PRIMARY KEY)"], ["DROP TABLE three"]),
+]
+
+
+# --- applying ------------------------------------------------------------------------------------
+
+
+async def test_builtin_migrations_apply_with_the_same_schema_as_on_sqlite(
+    server: HranaServer, remote: LibsqlDatabase, tmp_path: Path
+) -> None:
+    results = await Migrator(remote).migrate()
+
+    assert [r.migration.id for r in results] == [x.id for x in builtin_migrations()]
+    assert recorded(server) == [x.id for x in builtin_migrations()]
+    assert await Migrator(remote).migrate() == []
+    assert (await Migrator(remote).validate_migrations()).is_valid
+    async with agentsdb.connect(str(tmp_path / "local.db")) as local:
+        await Migrator(local).migrate()
+        local_head = (await Migrator(local).get_applied())[-1]
+    remote_head = (await Migrator(remote).get_applied())[-1]
+    assert remote_head.schema_fingerprint == local_head.schema_fingerprint
+    assert remote_head.chain == local_head.chain
+    assert leases(server) == []
+
+
+async def test_a_failing_statement_leaves_nothing_of_its_migration(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    broken = m(
+        2,
+        [
+            "CREATE TABLE made_first (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE made_second (id INTEGER PRIMARY KEY)",
+            "INSERT INTO no_such_table VALUES (1)",
+        ],
+    )
+
+    with pytest.raises(MigrationError) as caught:
+        await Migrator(remote, [SIMPLE[0], broken]).migrate()
+
+    assert caught.value.failed is not None
+    assert caught.value.failed.migration.id == "002"
+    assert "no_such_table" in str(caught.value)
+    assert recorded(server) == ["001"]
+    assert "one" in tables(server)
+    assert not {"made_first", "made_second"} & tables(server)
+    assert leases(server) == []
+
+
+async def test_a_failing_tracking_row_undoes_the_statements_before_it(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    # The row is the batch's last step: a row that cannot be written (its id is taken by a
+    # record written behind the migrator's back) must undo the migration's table too.
+    await Migrator(remote, SIMPLE[:1]).migrate()
+    conn = server.connect()
+    conn.execute(
+        "INSERT INTO agentsdb_migrations (id, description, checksum, started_at, success) "
+        "VALUES ('002', 'x', 'x', 'x', 1)"
+    )
+    conn.execute("DELETE FROM agentsdb_migrations WHERE id = '002'")
+    conn.execute(
+        "CREATE TRIGGER refuse_002 BEFORE INSERT ON agentsdb_migrations "
+        "WHEN NEW.id = '002' BEGIN SELECT RAISE(ABORT, 'row 002 refused'); END"
+    )
+    conn.close()
+
+    with pytest.raises(MigrationError, match="row 002 refused"):
+        await Migrator(remote, SIMPLE[:2]).migrate()
+
+    assert "two" not in tables(server)
+    assert recorded(server) == ["001"]
+
+
+async def test_racing_migrators_apply_each_migration_once(server: HranaServer) -> None:
+    counted = [m(1, ["CREATE TABLE applied_log (id TEXT PRIMARY KEY)"])] + [
+        m(n, [f"INSERT INTO applied_log VALUES ('{n:03d}')"]) for n in range(2, 8)
+    ]
+    urls = [server.ws_url, server.http_url, server.ws_url, server.http_url]
+    async with (
+        agentsdb.connect(urls[0]) as a,
+        agentsdb.connect(urls[1]) as b,
+        agentsdb.connect(urls[2]) as c,
+        agentsdb.connect(urls[3]) as d,
+    ):
+        outcomes = await asyncio.gather(
+            *(Migrator(db, counted, lock_timeout=30).migrate() for db in (a, b, c, d))
+        )
+
+    applied = sorted(result.migration.id for results in outcomes for result in results)
+    assert applied == [x.id for x in counted]
+    assert [r[0] for r in query(server, "SELECT id FROM applied_log ORDER BY id")] == [
+        f"{n:03d}" for n in range(2, 8)
+    ]
+    assert recorded(server) == [x.id for x in counted]
+    assert leases(server) == []
+
+
+# --- the lease -----------------------------------------------------------------------------------
+
+
+async def test_a_holder_whose_lease_was_expired_cannot_commit(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    # The test expires the holder's lease from inside the work the holder is about to commit.
+    stalled = m(
+        2,
+        ["CREATE TABLE never_kept (id INTEGER PRIMARY KEY)", f"UPDATE {LEASE} SET expires_at = 0"],
+    )
+
+    with pytest.raises(MigrationError, match="lease") as caught:
+        await Migrator(remote, [SIMPLE[0], stalled, SIMPLE[2]]).migrate()
+
+    assert caught.value.failed is not None
+    assert caught.value.failed.migration.id == "002"
+    assert "never_kept" not in tables(server)
+    assert "three" not in tables(server)
+    assert recorded(server) == ["001"]
+    assert leases(server) == []
+
+
+async def test_a_holder_that_ran_past_its_lease_cannot_commit(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    await Migrator(remote, []).initialize()
+    # The statement takes about 1 s here (SQLite builds 2M rows): more than twice the lease.
+    remote.lease_seconds = 0.4
+    slow = m(
+        1,
+        [
+            "CREATE TABLE slow AS WITH RECURSIVE c(x) AS "
+            "(SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT x FROM c"
+        ],
+    )
+
+    with pytest.raises(MigrationError, match="lease"):
+        await Migrator(remote, [slow]).migrate()
+
+    assert "slow" not in tables(server)
+    assert recorded(server) == []
+
+
+async def test_a_lease_held_by_another_process_times_out_with_migration_lock_error(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    await remote.execute_batch([(sql, None) for sql in CREATE])
+    await remote.execute(
+        f"INSERT INTO {LEASE} VALUES ('agentsdb_migrations', 'other:1:x', "
+        "(julianday('now') - 2440587.5) * 86400.0 + 600)"
+    )
+
+    with pytest.raises(MigrationLockError):
+        await Migrator(remote, SIMPLE, lock_timeout=0.3).migrate()
+
+    assert recorded(server) == []
+    assert leases(server) == [("agentsdb_migrations", "other:1:x")]
+
+
+async def test_an_expired_lease_of_a_dead_holder_is_taken_over(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    await remote.execute_batch([(sql, None) for sql in CREATE])
+    await remote.execute(f"INSERT INTO {LEASE} VALUES ('agentsdb_migrations', 'dead:1:x', 0)")
+
+    results = await Migrator(remote, SIMPLE, lock_timeout=0.3).migrate()
+
+    assert [r.migration.id for r in results] == ["001", "002", "003"]
+    assert leases(server) == []
+
+
+# --- rollback, rehearse, validate ----------------------------------------------------------------
+
+
+async def test_rollback_last_and_rollback_to_undo_migrations(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    migrator = Migrator(remote, SIMPLE)
+    await migrator.migrate()
+
+    last = await migrator.rollback_last()
+    assert last is not None
+    assert (last.migration.id, last.direction) == ("003", "down")
+    assert recorded(server) == ["001", "002"]
+    assert "three" not in tables(server)
+
+    undone = await migrator.rollback_to("0")
+    assert [r.migration.id for r in undone] == ["002", "001"]
+    assert recorded(server) == []
+    assert not {"one", "two"} & tables(server)
+    assert leases(server) == []
+    assert (await migrator.validate_migrations()).is_valid
+
+
+async def test_rollback_keeps_the_schema_fingerprint_valid(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    migrator = Migrator(remote, SIMPLE)
+    await migrator.migrate()
+    await migrator.rollback_to("001")
+
+    validation = await migrator.validate_migrations()
+    assert validation.is_valid, validation.errors
+    assert (await migrator.get_applied())[-1].schema_fingerprint is not None
+
+
+async def test_builtin_migrations_roll_back_fully_on_a_server_with_foreign_keys_off(
+    tmp_path: Path, transport: str
+) -> None:
+    with HranaServer(tmp_path / "keys_off.db", foreign_keys=False) as server:
+        async with agentsdb.connect(url_of(server, transport)) as db:
+            migrator = Migrator(db)
+            await migrator.migrate()
+            await db.execute(
+                "INSERT INTO agents (id, name, model, created_at, updated_at) "
+                "VALUES ('a1', 'n', 'm', 't', 't')"
+            )
+            await db.execute(
+                "INSERT INTO sessions (id, main_agent_id, created_at, updated_at) "
+                "VALUES ('s1', 'a1', 't', 't')"
+            )
+
+            await migrator.rollback_to("003")
+
+            # 004's and 005's rebuilds kept the rows that refer to the rebuilt tables.
+            assert await db.fetch_all("SELECT id FROM sessions") == [{"id": "s1"}]
+            assert recorded(server) == ["001", "002", "003"]
+            assert (await migrator.validate_migrations()).is_valid
+
+
+async def test_a_rebuild_needing_foreign_keys_off_is_refused_when_the_server_has_them_on(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    migrator = Migrator(remote)
+    await migrator.migrate()
+    await migrator.rollback_to("005")
+
+    with pytest.raises(UnsupportedOperationError, match="migration 005"):
+        await migrator.rollback_last()
+
+    assert recorded(server)[-1] == "005"
+    assert leases(server) == []
+
+
+async def test_rehearse_changes_nothing(server: HranaServer, remote: LibsqlDatabase) -> None:
+    results = await Migrator(remote, SIMPLE).migrate(rehearse=True)
+
+    assert [r.migration.id for r in results] == ["001", "002", "003"]
+    assert all(r.dry_run and r.success for r in results)
+    assert not {"one", "two", "three"} & tables(server)
+    assert recorded(server) == []
+
+
+async def test_a_failing_rehearsal_names_the_failing_migration(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    broken = m(2, ["CREATE TABLE two (id INTEGER PRIMARY KEY)", "DROP TABLE missing"])
+
+    with pytest.raises(MigrationError) as caught:
+        await Migrator(remote, [SIMPLE[0], broken, SIMPLE[2]]).migrate(rehearse=True)
+
+    assert caught.value.failed is not None
+    assert caught.value.failed.migration.id == "002"
+    assert "missing" in str(caught.value)
+    assert not {"one", "two", "three"} & tables(server)
+
+
+async def test_dry_run_and_summary_read_without_changing(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    migrator = Migrator(remote, SIMPLE)
+    await migrator.migrate(limit=1)
+
+    planned = await migrator.migrate(dry_run=True)
+    summary = await migrator.get_migration_summary()
+
+    assert [r.migration.id for r in planned] == ["002", "003"]
+    assert summary.current_version == "001"
+    assert summary.pending_migration_ids == ["002", "003"]
+    assert recorded(server) == ["001"]
+
+
+async def test_validate_reports_a_schema_changed_outside_migrations(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    migrator = Migrator(remote, SIMPLE)
+    await migrator.migrate()
+    assert (await migrator.validate_migrations()).is_valid
+
+    await remote.execute("CREATE TABLE added_by_hand (id INTEGER)")
+
+    validation = await migrator.validate_migrations()
+    assert not validation.is_valid
+    assert any("changed outside migrations" in error for error in validation.errors)
+
+
+# --- what HTTP cannot do -------------------------------------------------------------------------
+
+
+async def test_a_non_transactional_migration_over_http_is_refused_before_anything_runs(
+    server: HranaServer,
+) -> None:
+    outside = m(2, ["CREATE TABLE outside (id INTEGER)"], transactional=False)
+    async with agentsdb.connect(server.http_url) as db:
+        with pytest.raises(UnsupportedOperationError, match="ws://"):
+            await Migrator(db, [SIMPLE[0], outside]).migrate()
+
+    assert recorded(server) == []
+    assert leases(server) == []
+
+
+async def test_a_non_transactional_migration_runs_over_ws(server: HranaServer) -> None:
+    outside = m(2, ["CREATE TABLE outside (id INTEGER)"], transactional=False)
+    async with agentsdb.connect(server.ws_url) as db:
+        results = await Migrator(db, [SIMPLE[0], outside]).migrate()
+
+    assert [r.migration.id for r in results] == ["001", "002"]
+    assert "outside" in tables(server)
+    assert query(server, "SELECT success FROM agentsdb_migrations WHERE id = '002'") == [(1,)]
+
+
+async def test_a_dirty_migration_is_repaired_over_ws_and_refused_over_http(
+    server: HranaServer,
+) -> None:
+    failing = m(2, ["CREATE TABLE half (id INTEGER)", "DROP TABLE missing"], transactional=False)
+    fixed = m(2, ["CREATE TABLE IF NOT EXISTS half (id INTEGER)"], transactional=False)
+    async with agentsdb.connect(server.ws_url) as db:
+        with pytest.raises(MigrationError, match="dirty"):
+            await Migrator(db, [SIMPLE[0], failing]).migrate()
+    assert query(server, "SELECT success FROM agentsdb_migrations WHERE id = '002'") == [(0,)]
+
+    async with agentsdb.connect(server.http_url) as db:
+        with pytest.raises(UnsupportedOperationError, match="ws://"):
+            await Migrator(db, [SIMPLE[0], fixed]).repair("002", mark_applied=False)
+    async with agentsdb.connect(server.ws_url) as db:
+        await Migrator(db, [SIMPLE[0], fixed]).repair("002", mark_applied=False)
+        results = await Migrator(db, [SIMPLE[0], fixed]).migrate()
+
+    assert [r.migration.id for r in results] == ["002"]
+    assert recorded(server) == ["001", "002"]
+    assert leases(server) == []
