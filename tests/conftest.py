@@ -174,3 +174,28 @@ async def any_db(backend_url: str) -> AsyncIterator[Database]:
     """An open, empty database on each backend in turn."""
     async with agentsdb.connect(backend_url) as database:
         yield database
+
+
+# --- the entity contract fixture: a migrated database per backend the entities support yet -------
+
+#: The backends ``migrated_any_db`` runs on. Not libsql-http: libsql-client speaks Hrana over
+#: HTTP v1 there, which has no interactive transactions, and the repositories' multi-statement
+#: units (group-committed appends, idempotent message inserts, ...) are programs that need one.
+ENTITY_BACKENDS = ("sqlite", "postgresql", "libsql-ws")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Ahead of the fixture's own params: a parametrize mark on `backend` takes precedence.
+    if "migrated_any_db" in metafunc.fixturenames:
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize("backend", ENTITY_BACKENDS, indirect=True)
+        )
+
+
+@pytest.fixture
+async def migrated_any_db(backend_url: str) -> AsyncIterator[Database]:
+    """An open database with every built-in migration applied, on each of ENTITY_BACKENDS."""
+    async with agentsdb.connect(backend_url) as database:
+        await agentsdb.Migrator(database).migrate()
+        yield database

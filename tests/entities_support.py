@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from agentsdb.db.base import Database, ExecuteResult, Operation, Params, Program, Row, Transaction
@@ -151,14 +149,8 @@ async def stored_user(repos: Repos, **fields: Any) -> User:
     return await repos.users.create(User(**fields))
 
 
-def count_rows(db_path: Path, table: str) -> int:
-    """Rows in ``table``, read through a separate plain sqlite3 connection."""
-    with closing(sqlite3.connect(db_path)) as conn:
-        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-
-
-def raw_row(db_path: Path, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-    """One row read through a separate plain sqlite3 connection."""
-    with closing(sqlite3.connect(db_path)) as conn:
-        row = conn.execute(sql, params).fetchone()
-    return None if row is None else tuple(row)
+async def count_in(db: Database, table: str) -> int:
+    """Rows in ``table``, counted through the database itself (any backend)."""
+    row = await db.fetch_one(f"SELECT COUNT(*) AS total FROM {table}")
+    assert row is not None
+    return int(row["total"])

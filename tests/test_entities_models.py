@@ -233,3 +233,17 @@ def test_terminal_statuses() -> None:
         SessionStatus.FAILED,
         SessionStatus.STOPPED,
     }
+
+
+def test_from_row_reads_json_columns_as_text_or_as_values_the_driver_decoded() -> None:
+    # PostgreSQL's JSONB arrives decoded: a JSON string is then a plain str that is not JSON
+    # text, and must be kept, where SQLite's text '"question"' must be parsed.
+    log = SessionLog(session_id="s", role="user", type="message", content="[1, 2]")
+    as_text = log.to_params()
+    assert as_text["content"] == '"[1, 2]"'
+    decoded = {**as_text, "content": "[1, 2]", "metadata": {}}
+    assert SessionLog.from_row(as_text) == log
+    assert SessionLog.from_row(decoded, json_decoded=True) == log
+    agent = Agent(name="Ada", model="m", mcps=["fs"], configuration={"t": 1})
+    values = {**agent.to_params(), **agent.model_dump(include=set(Agent.json_columns))}
+    assert Agent.from_row(values, json_decoded=True) == agent

@@ -1,20 +1,19 @@
-"""The repositories on a real temp-file SQLite database: the rules every one of them follows,
-cascades, configuration inheritance, bios, memories, messages and keyset pages.
+"""The repositories on every backend of ``migrated_any_db`` (a temp-file SQLite database and a
+fresh PostgreSQL database): the rules every one of them follows, cascades, configuration
+inheritance, bios, memories, messages and keyset pages.
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from entities_support import (
     RecordingDatabase,
     Repos,
-    count_rows,
+    count_in,
     make_agent,
-    raw_row,
     repos_for,
     stored_agent,
     stored_session,
@@ -52,8 +51,8 @@ from agentsdb.models import (
 
 
 @pytest.fixture
-def repos(migrated_db: Database) -> Repos:
-    return repos_for(migrated_db)
+def repos(migrated_any_db: Database) -> Repos:
+    return repos_for(migrated_any_db)
 
 
 def log_of(session: Session, **fields: object) -> SessionLog:
@@ -106,18 +105,27 @@ async def test_update_and_delete_of_an_absent_row_raise_not_found(repos: Repos) 
         assert caught.value.key == "nope"
 
 
-async def test_unique_violations_name_the_constraint(repos: Repos) -> None:
+# SQLite names the columns of a unique key, PostgreSQL the constraint or index.
+UNIQUE_KEYS = {
+    "sqlite": ("agents.id", "agents.handle", "users.email"),
+    "postgresql": ("agents_pkey", "agents_handle", "users_email"),
+    "libsql-ws": ("agents.id", "agents.handle", "users.email"),
+}
+
+
+async def test_unique_violations_name_the_constraint(repos: Repos, backend: str) -> None:
+    agent_id, agent_handle, user_email = UNIQUE_KEYS[backend]
     agent = await stored_agent(repos, handle="ada")
     with pytest.raises(UniqueViolationError) as caught:
         await repos.agents.create(make_agent(id=agent.id))
-    assert caught.value.constraint == "agents.id"
+    assert caught.value.constraint == agent_id
     with pytest.raises(UniqueViolationError) as caught:
         await repos.agents.create(make_agent(handle="@ADA"))
-    assert caught.value.constraint == "agents.handle"
+    assert caught.value.constraint == agent_handle
     await stored_user(repos, email="ada@example.com")
     with pytest.raises(UniqueViolationError) as caught:
         await repos.users.create(User(email="Ada@Example.com"))
-    assert caught.value.constraint == "users.email"
+    assert caught.value.constraint == user_email
     await repos.memories.create(Memory(name="tone", content="dry", agent_id=agent.id))
     with pytest.raises(UniqueViolationError) as caught:
         await repos.memories.create(Memory(name="tone", content="wet", agent_id=agent.id))
@@ -178,8 +186,8 @@ async def test_concurrent_updates_of_different_fields_both_survive(repos: Repos)
     )
 
 
-async def test_an_update_is_a_single_statement(migrated_db: Database) -> None:
-    recording = RecordingDatabase(migrated_db)
+async def test_an_update_is_a_single_statement(migrated_any_db: Database) -> None:
+    recording = RecordingDatabase(migrated_any_db)
     repos = repos_for(recording)
     agent = await stored_agent(repos)
     recording.statements.clear()
@@ -192,8 +200,8 @@ async def test_an_update_is_a_single_statement(migrated_db: Database) -> None:
 # --- validation happens before any SQL; bad input leaves nothing behind -------------------------
 
 
-async def test_invalid_input_never_reaches_the_database(migrated_db: Database) -> None:
-    recording = RecordingDatabase(migrated_db)
+async def test_invalid_input_never_reaches_the_database(migrated_any_db: Database) -> None:
+    recording = RecordingDatabase(migrated_any_db)
     repos = repos_for(recording)
     with pytest.raises(ValidationError):
         await repos.agents.create(Agent(name="Ada", model="m", max_steps=-1))
@@ -215,7 +223,7 @@ async def test_invalid_input_never_reaches_the_database(migrated_db: Database) -
 
 
 async def test_rows_refused_by_the_database_leave_nothing_behind(
-    repos: Repos, db_path: Path
+    repos: Repos, migrated_any_db: Database
 ) -> None:
     agent = await stored_agent(repos)
     with pytest.raises(ForeignKeyViolationError):
@@ -236,10 +244,10 @@ async def test_rows_refused_by_the_database_leave_nothing_behind(
     )
     with pytest.raises(CheckViolationError):
         await repos.profiles.create_or_update(forced)
-    assert count_rows(db_path, "agents") == 1
+    assert await count_in(migrated_any_db, "agents") == 1
     for table in ("sessions", "memories", "messages", "agent_persona_bios"):
-        assert count_rows(db_path, table) == 0, table
-    assert count_rows(db_path, "user_agent_profile_metadata") == 0
+        assert await count_in(migrated_any_db, table) == 0, table
+    assert await count_in(migrated_any_db, "user_agent_profile_metadata") == 0
 
 
 # --- agents --------------------------------------------------------------------------------------
@@ -299,7 +307,7 @@ async def test_agent_list_pages_by_id_and_filters_active(repos: Repos) -> None:
 
 
 async def test_deleting_an_agent_removes_everything_that_belongs_to_it(
-    repos: Repos, db_path: Path
+    repos: Repos, migrated_any_db: Database
 ) -> None:
     agent = await stored_agent(repos)
     other = await stored_agent(repos, name="Other")
@@ -334,7 +342,7 @@ async def test_deleting_an_agent_removes_everything_that_belongs_to_it(
         "user_agent_profile_metadata",
         "memories",
     ):
-        assert count_rows(db_path, table) == 0, table
+        assert await count_in(migrated_any_db, table) == 0, table
     assert await repos.conversations.get(conversation.id) is None
     assert await repos.messages.count(conversation.id) == 0
     # A message the agent sent in another agent's conversation stays, without a sender.
@@ -380,7 +388,7 @@ async def test_deleting_a_session_keeps_memories_learned_in_it(repos: Repos) -> 
 
 
 async def test_a_session_without_overrides_inherits_every_value_and_stores_nulls(
-    repos: Repos, db_path: Path
+    repos: Repos, migrated_any_db: Database
 ) -> None:
     agent = await stored_agent(
         repos,
@@ -397,13 +405,13 @@ async def test_a_session_without_overrides_inherits_every_value_and_stores_nulls
         max_steps=0,
     )
     session = await stored_session(repos, agent)
-    stored = raw_row(
-        db_path,
+    stored = await migrated_any_db.fetch_one(
         "SELECT instructions, model, plan_model, small_model, built_in_tools, mcps, knowledges,"
-        " configuration, accessible_paths, permission_mode, max_steps FROM sessions WHERE id = ?",
-        (session.id,),
+        " configuration, accessible_paths, permission_mode, max_steps FROM sessions WHERE id = :id",
+        {"id": session.id},
     )
-    assert stored == (None,) * 11
+    assert stored is not None
+    assert list(stored.values()) == [None] * 11
     effective = await repos.sessions.get_with_agent(session.id)
     assert effective is not None
     assert effective.instructions == "Be brief."

@@ -1,33 +1,34 @@
-"""Session logs: group commit, per-row failure isolation, all-or-nothing bulk appends, keyset
-pages under concurrent appends, and the per-session tree.
+"""Session logs on every backend of ``migrated_any_db``: group commit, per-row failure isolation,
+all-or-nothing bulk appends, keyset pages under concurrent appends, and the per-session tree.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
 from entities_support import (
     RecordingDatabase,
     Repos,
-    count_rows,
-    raw_row,
+    count_in,
     repos_for,
     stored_agent,
     stored_session,
 )
 
 import agentsdb
-from agentsdb.db.base import Commit, Database, ExecuteMany
+from agentsdb.db.base import Commit, Database, ExecuteMany, FetchAll
 from agentsdb.errors import ConnectionClosedError, ForeignKeyViolationError, NotFoundError
 from agentsdb.models import Session, SessionLog, SessionLogUpdate
+from agentsdb.queries.session_logs import SessionLogPostgresQueries
 from agentsdb.repositories import SessionLogRepository
 
 
 @pytest.fixture
-def repos(migrated_db: Database) -> Repos:
-    return repos_for(migrated_db)
+def repos(migrated_any_db: Database) -> Repos:
+    return repos_for(migrated_any_db)
 
 
 def log_of(session: Session, **fields: object) -> SessionLog:
@@ -51,9 +52,7 @@ async def test_a_log_whose_parent_is_in_another_session_is_refused(repos: Repos)
     assert await repos.logs.count(second.id) == 0
 
 
-async def test_appends_return_the_stored_row_with_increasing_ids(
-    repos: Repos, db_path: Path
-) -> None:
+async def test_appends_return_the_stored_row_with_increasing_ids(repos: Repos) -> None:
     session, _ = await two_sessions(repos)
     stored = [await repos.logs.append(log_of(session, content={"n": i})) for i in range(5)]
     ids = [log.id for log in stored]
@@ -62,16 +61,22 @@ async def test_appends_return_the_stored_row_with_increasing_ids(
     for log in stored:
         assert log.id is not None
         assert await repos.logs.get(log.id) == log
-    row = raw_row(db_path, "SELECT content, created_at FROM session_logs WHERE id = ?", (ids[2],))
+    # Stored as a JSON document (JSON text on SQLite, a JSONB object on PostgreSQL), not as a
+    # JSON string holding the text; the timestamp in the clock format.
+    row = await repos.logs.db.fetch_one(
+        "SELECT CAST(content AS TEXT) AS content, created_at FROM session_logs WHERE id = :id",
+        {"id": ids[2]},
+    )
     assert row is not None
-    assert row[0] == '{"n":2}'
-    assert row[1].endswith("Z")
+    assert json.loads(row["content"]) == {"n": 2}
+    assert row["created_at"] == stored[2].to_params()["created_at"]
+    assert row["created_at"].endswith("Z")
 
 
 async def test_concurrent_appends_share_transactions_and_each_gets_its_own_row(
-    migrated_db: Database, db_path: Path
+    migrated_any_db: Database, backend: str
 ) -> None:
-    recording = RecordingDatabase(migrated_db)
+    recording = RecordingDatabase(migrated_any_db)
     repos = repos_for(recording)
     session, other = await two_sessions(repos)
     programs_before = recording.programs
@@ -80,18 +85,26 @@ async def test_concurrent_appends_share_transactions_and_each_gets_its_own_row(
     commits = sum(isinstance(op, Commit) for op in recording.operations)
     assert recording.programs - programs_before < 64 / 4
     assert commits < 64 / 4
-    assert any(isinstance(op, ExecuteMany) for op in recording.operations)
+    # SQLite inserts a batch with one executemany (its ids are contiguous under its one write
+    # lock); PostgreSQL with one statement over arrays that returns the new ids.
+    executemany_used = any(isinstance(op, ExecuteMany) for op in recording.operations)
+    assert executemany_used is (backend in ("sqlite", "libsql-ws"))
+    arrays_used = any(
+        isinstance(op, FetchAll) and op.sql == SessionLogPostgresQueries.insert_rows
+        for op in recording.operations
+    )
+    assert arrays_used is (backend == "postgresql")
     assert len({log.id for log in stored}) == 64
     for log, original in zip(stored, logs, strict=True):
         assert log.content == original.content
         assert log.session_id == original.session_id
         assert log.id is not None
         assert await repos.logs.get(log.id) == log
-    assert count_rows(db_path, "session_logs") == 64
+    assert await count_in(migrated_any_db, "session_logs") == 64
 
 
 async def test_a_bad_row_in_a_shared_batch_fails_alone_and_the_others_commit(
-    repos: Repos, db_path: Path
+    repos: Repos,
 ) -> None:
     first, second = await two_sessions(repos)
     parent = await repos.logs.append(log_of(first))
@@ -106,7 +119,7 @@ async def test_a_bad_row_in_a_shared_batch_fails_alone_and_the_others_commit(
     assert isinstance(outcomes[7], ForeignKeyViolationError)
     stored = [o for o in outcomes if isinstance(o, SessionLog)]
     assert [log.content for log in stored] == [{"n": i} for i in range(6)]
-    assert count_rows(db_path, "session_logs") == 7
+    assert await count_in(repos.logs.db, "session_logs") == 7
     assert await repos.logs.count(second.id) == 0
     assert bad.id is None  # refused rows get no id and can be appended again once fixed
     assert missing.id is None
@@ -142,14 +155,14 @@ async def test_append_many_stores_all_rows_in_order_with_their_ids(repos: Repos)
     assert await repos.logs.append_many([]) == []
 
 
-async def test_append_many_is_all_or_nothing(repos: Repos, db_path: Path) -> None:
+async def test_append_many_is_all_or_nothing(repos: Repos) -> None:
     first, second = await two_sessions(repos)
     parent = await repos.logs.append(log_of(first))
     batch = [log_of(first) for _ in range(10)]
     batch.insert(5, log_of(second, parent_id=parent.id))
     with pytest.raises(ForeignKeyViolationError):
         await repos.logs.append_many(batch)
-    assert count_rows(db_path, "session_logs") == 1
+    assert await count_in(repos.logs.db, "session_logs") == 1
 
 
 async def test_keyset_pages_return_every_row_exactly_once_while_rows_are_appended(
@@ -269,12 +282,36 @@ async def test_appends_on_a_closed_database_fail_and_nothing_waits_forever(
 
 
 async def test_repositories_on_one_database_share_one_append_queue(
-    migrated_db: Database,
+    migrated_any_db: Database,
 ) -> None:
-    recording = RecordingDatabase(migrated_db)
+    recording = RecordingDatabase(migrated_any_db)
     repos = repos_for(recording)
     session, _ = await two_sessions(repos)
     before = recording.programs
     separate = [SessionLogRepository(recording) for _ in range(8)]
     await asyncio.gather(*(repo.append(log_of(session)) for repo in separate))
     assert recording.programs - before < 8
+
+
+async def test_bulk_appends_from_two_connections_at_once_each_get_their_own_ids(
+    migrated_any_db: Database, backend_url: str
+) -> None:
+    # Two connections inserting at the same time: on a server the ids of one batch may
+    # interleave with the other's, and each entry must still get the id of its own row.
+    repos = repos_for(migrated_any_db)
+    session, other = await two_sessions(repos)
+    async with agentsdb.connect(backend_url) as second_db:
+        second = repos_for(second_db)
+        stored = await asyncio.gather(
+            *(
+                writer.logs.append_many([log_of(target, content={"n": i}) for i in range(300)])
+                for _ in range(3)
+                for writer, target in ((repos, session), (second, other))
+            )
+        )
+    for logs in stored:
+        for log in logs:
+            assert log.id is not None
+            assert await repos.logs.get(log.id) == log
+    assert await repos.logs.count(session.id) == 900
+    assert await repos.logs.count(other.id) == 900

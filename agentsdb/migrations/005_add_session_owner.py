@@ -3,32 +3,29 @@
 A user's deletion removes their sessions (and so their logs). The listing indexes end in ``id``
 so a page "after this id" is one index range; they replace 002's single-column indexes.
 
-Going down rebuilds ``sessions`` (SQLite cannot drop a column that has a foreign key), with
-foreign keys switched off and checked by the engine before it commits.
+Going down on SQLite rebuilds ``sessions`` (it cannot drop a column that has a foreign key),
+with foreign keys switched off and checked by the engine before it commits. PostgreSQL drops the
+columns instead; there ``foreign_keys=False`` changes nothing.
 """
 
 from agentsdb.migration import Migration
 
-migration = Migration(
-    id="005",
-    description="add session owner",
-    created_at="2026-11-22",
-    foreign_keys=False,
-    up=[
-        "ALTER TABLE sessions ADD COLUMN user_id TEXT REFERENCES users (id) ON DELETE CASCADE",
-        """
+_SQLITE_UP = [
+    "ALTER TABLE sessions ADD COLUMN user_id TEXT REFERENCES users (id) ON DELETE CASCADE",
+    """
         ALTER TABLE sessions ADD COLUMN platform TEXT
             CHECK (platform IS NULL OR length(platform) > 0)
         """,
-        "ALTER TABLE sessions ADD COLUMN finished_at TEXT",
-        "DROP INDEX sessions_main_agent_id",
-        "DROP INDEX sessions_status",
-        "CREATE INDEX sessions_main_agent_id_id ON sessions (main_agent_id, id)",
-        "CREATE INDEX sessions_status_id ON sessions (status, id)",
-        "CREATE INDEX sessions_user_id_id ON sessions (user_id, id)",
-    ],
-    down=[
-        """
+    "ALTER TABLE sessions ADD COLUMN finished_at TEXT",
+    "DROP INDEX sessions_main_agent_id",
+    "DROP INDEX sessions_status",
+    "CREATE INDEX sessions_main_agent_id_id ON sessions (main_agent_id, id)",
+    "CREATE INDEX sessions_status_id ON sessions (status, id)",
+    "CREATE INDEX sessions_user_id_id ON sessions (user_id, id)",
+]
+
+_SQLITE_DOWN = [
+    """
         CREATE TABLE sessions_before_005 (
             id TEXT PRIMARY KEY,
             name TEXT,
@@ -56,7 +53,7 @@ migration = Migration(
             updated_at TEXT NOT NULL
         )
         """,
-        """
+    """
         INSERT INTO sessions_before_005 (
             id, name, main_agent_id, sub_agent_ids, user_goal, status, external_session_id,
             instructions, model, plan_model, small_model, built_in_tools, mcps, knowledges,
@@ -68,10 +65,44 @@ migration = Migration(
             configuration, accessible_paths, permission_mode, max_steps, created_at, updated_at
         FROM sessions
         """,
-        "DROP TABLE sessions",
-        "ALTER TABLE sessions_before_005 RENAME TO sessions",
-        "CREATE INDEX sessions_main_agent_id ON sessions (main_agent_id)",
-        "CREATE INDEX sessions_status ON sessions (status)",
-        "CREATE INDEX sessions_external_session_id ON sessions (external_session_id)",
-    ],
+    "DROP TABLE sessions",
+    "ALTER TABLE sessions_before_005 RENAME TO sessions",
+    "CREATE INDEX sessions_main_agent_id ON sessions (main_agent_id)",
+    "CREATE INDEX sessions_status ON sessions (status)",
+    "CREATE INDEX sessions_external_session_id ON sessions (external_session_id)",
+]
+
+_POSTGRESQL_UP = [
+    """
+    ALTER TABLE sessions ADD COLUMN user_id TEXT COLLATE "C"
+        REFERENCES users (id) ON DELETE CASCADE
+    """,
+    """
+    ALTER TABLE sessions ADD COLUMN platform TEXT
+        CHECK (platform IS NULL OR length(platform) > 0)
+    """,
+    'ALTER TABLE sessions ADD COLUMN finished_at TEXT COLLATE "C"',
+    "DROP INDEX sessions_main_agent_id",
+    "DROP INDEX sessions_status",
+    "CREATE INDEX sessions_main_agent_id_id ON sessions (main_agent_id, id)",
+    "CREATE INDEX sessions_status_id ON sessions (status, id)",
+    "CREATE INDEX sessions_user_id_id ON sessions (user_id, id)",
+]
+
+_POSTGRESQL_DOWN = [
+    # Dropping user_id drops sessions_user_id_id with it.
+    "ALTER TABLE sessions DROP COLUMN finished_at, DROP COLUMN platform, DROP COLUMN user_id",
+    "DROP INDEX sessions_main_agent_id_id",
+    "DROP INDEX sessions_status_id",
+    "CREATE INDEX sessions_main_agent_id ON sessions (main_agent_id)",
+    "CREATE INDEX sessions_status ON sessions (status)",
+]
+
+migration = Migration(
+    id="005",
+    description="add session owner",
+    created_at="2026-11-22",
+    foreign_keys=False,
+    up={"sqlite": _SQLITE_UP, "postgresql": _POSTGRESQL_UP},
+    down={"sqlite": _SQLITE_DOWN, "postgresql": _POSTGRESQL_DOWN},
 )

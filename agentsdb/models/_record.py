@@ -1,7 +1,8 @@
 """What every entity model shares: the base classes, field types and conversions to and from SQL.
 
 Timestamps are stored in the one format of :mod:`agentsdb.clock` (UTC ISO-8601, microseconds,
-``Z``); JSON fields are stored as compact JSON text and read back from text.
+``Z``) on every backend. JSON fields are written as compact JSON text (PostgreSQL stores it as
+JSONB) and read back from text, or from the values the driver decoded.
 """
 
 from __future__ import annotations
@@ -48,9 +49,13 @@ def encode_json(value: object) -> str:
     return "".join(_C_ENCODER(value, 0))
 
 
-def decode_json(value: object) -> Any:
-    """A JSON column's value: text is parsed; a value a driver already decoded is kept."""
-    if isinstance(value, str | bytes | bytearray):
+def decode_json(value: object, decoded: bool = False) -> Any:
+    """A JSON column's value: JSON text is parsed; a value a driver already decoded is kept.
+
+    ``decoded`` says the driver decodes JSON columns itself (PostgreSQL's JSONB): a ``str`` is
+    then a JSON string, not JSON text, and is kept as it is.
+    """
+    if not decoded and isinstance(value, str | bytes | bytearray):
         return json.loads(value)
     return value
 
@@ -202,12 +207,16 @@ class Record(BaseModel):
     json_columns: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
-        """Build the model from a row as a query returned it (JSON columns as text)."""
+    def from_row(cls, row: Mapping[str, Any], *, json_decoded: bool = False) -> Self:
+        """Build the model from a row as a query returned it.
+
+        JSON columns come as JSON text (SQLite, libSQL) or, with ``json_decoded``, as the values
+        the driver decoded (PostgreSQL's JSONB); see :func:`decode_json`.
+        """
         data = dict(row)
         for column in cls.json_columns:
             if column in data:
-                data[column] = decode_json(data[column])
+                data[column] = decode_json(data[column], json_decoded)
         return cls.model_validate(data)
 
     def assign_stored(self, **assigned: Any) -> None:

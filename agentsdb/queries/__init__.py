@@ -9,6 +9,10 @@ Everything here is portable SQL (``ON CONFLICT`` upserts, ``RETURNING``, ``EXIST
 ``COALESCE``; no SQLite-only functions), so the same text serves every backend. Timestamps are
 parameters in the :mod:`agentsdb.clock` format and JSON columns take JSON text. Statements
 ending in ``RETURNING`` give back a row: fetch it.
+
+On PostgreSQL every parameter needs a type the server can infer: a parameter only tested with
+``IS NULL`` is written ``CAST(:x AS TEXT) IS NULL`` (portable, unlike ``::``). JSON columns
+(JSONB there) come back decoded; ``Record.from_row(row, json_decoded=True)`` reads them.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ RETURNING {_COLUMNS}"""
     list_by_agent = f"""SELECT {_COLUMNS} FROM conversations
 WHERE agent_id = :agent_id
     AND id > :after
-    AND (:user_id IS NULL OR user_id = :user_id)
+    AND (CAST(:user_id AS TEXT) IS NULL OR user_id = :user_id)
 ORDER BY id
 LIMIT :limit"""
 

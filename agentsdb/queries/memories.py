@@ -26,7 +26,7 @@ def _page(where: str) -> str:
     return f"""SELECT {_COLUMNS} FROM memories
 WHERE {where}
     AND id > :after
-    AND (:read_mode IS NULL OR read_mode = :read_mode)
+    AND (CAST(:read_mode AS TEXT) IS NULL OR read_mode = :read_mode)
 ORDER BY id
 LIMIT :limit"""
 
@@ -58,7 +58,9 @@ WHERE name = :name
     AND COALESCE(user_id, '') = COALESCE(:user_id, '')"""
 
     #: An agent's memories; ``:user_id`` NULL means any user (and shared ones).
-    list_by_agent = _page("agent_id = :agent_id AND (:user_id IS NULL OR user_id = :user_id)")
+    list_by_agent = _page(
+        "agent_id = :agent_id AND (CAST(:user_id AS TEXT) IS NULL OR user_id = :user_id)"
+    )
 
     #: A user's memories, across agents.
     list_by_user = _page("user_id = :user_id")

@@ -56,10 +56,12 @@ _EFFECTIVE = ",\n    ".join(
         "a.name AS agent_name",
     ]
 )
-# The optional filters of the listings: a NULL parameter means "any".
-_OPTIONAL_FILTERS = """(:main_agent_id IS NULL OR main_agent_id = :main_agent_id)
-    AND (:user_id IS NULL OR user_id = :user_id)
-    AND (:status IS NULL OR status = :status)"""
+# The optional filters of the listings: a NULL parameter means "any". The CAST gives PostgreSQL
+# the parameter's type, which `:x IS NULL` alone does not.
+_OPTIONAL_FILTERS = """(CAST(:main_agent_id AS TEXT) IS NULL
+        OR main_agent_id = :main_agent_id)
+    AND (CAST(:user_id AS TEXT) IS NULL OR user_id = :user_id)
+    AND (CAST(:status AS TEXT) IS NULL OR status = :status)"""
 
 
 def _page(leading: str) -> str:

@@ -31,26 +31,42 @@ def stamp() -> str:
     return format_ts(now())
 
 
-def model_or_none(model: type[M], row: Row | None) -> M | None:
+def decodes_json(db: Database) -> bool:
+    """True when ``db``'s driver hands JSON columns back decoded (PostgreSQL's JSONB)."""
+    return db.dialect == "postgresql"
+
+
+def model_or_none(model: type[M], row: Row | None, *, json_decoded: bool = False) -> M | None:
     """The model of a row, or None for no row."""
-    return None if row is None else model.from_row(row)
+    return None if row is None else model.from_row(row, json_decoded=json_decoded)
 
 
-def models(model: type[M], rows: list[Row]) -> list[M]:
+def models(model: type[M], rows: list[Row], *, json_decoded: bool = False) -> list[M]:
     """The models of rows, in order."""
-    return [model.from_row(row) for row in rows]
+    return [model.from_row(row, json_decoded=json_decoded) for row in rows]
 
 
 class Repository:
-    """Base of the repositories: holds the database they work on."""
+    """Base of the repositories: holds the database they work on and reads its rows."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._json_decoded = decodes_json(db)
 
     @property
     def db(self) -> Database:
         """The database this repository reads and writes."""
         return self._db
+
+    def _model(self, model: type[M], row: Row) -> M:
+        return model.from_row(row, json_decoded=self._json_decoded)
+
+    def _model_or_none(self, model: type[M], row: Row | None) -> M | None:
+        return None if row is None else model.from_row(row, json_decoded=self._json_decoded)
+
+    def _models(self, model: type[M], rows: list[Row]) -> list[M]:
+        decoded = self._json_decoded
+        return [model.from_row(row, json_decoded=decoded) for row in rows]
 
 
 __all__ = [
@@ -59,6 +75,7 @@ __all__ = [
     "MAX_LIMIT",
     "Repository",
     "check_limit",
+    "decodes_json",
     "model_or_none",
     "models",
     "stamp",

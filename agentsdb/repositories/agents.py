@@ -9,8 +9,6 @@ from agentsdb.repositories._base import (
     FIRST_TEXT_KEY,
     Repository,
     check_limit,
-    model_or_none,
-    models,
     stamp,
 )
 
@@ -36,23 +34,23 @@ class AgentRepository(Repository):
         row = await self._db.fetch_one(AgentQueries.upsert, params)
         if row is None:
             raise AgentsDBError("the upsert returned no row")
-        return Agent.from_row(row)
+        return self._model(Agent, row)
 
     async def get(self, agent_id: str) -> Agent | None:
         """The agent, or None."""
         row = await self._db.fetch_one(AgentQueries.get_by_id, {"id": agent_id})
-        return model_or_none(Agent, row)
+        return self._model_or_none(Agent, row)
 
     async def get_by_handle(self, handle: str) -> Agent | None:
         """The agent with this handle (``@Alice`` finds ``alice``), or None."""
         normalized = handle.strip().removeprefix("@").lower()
         row = await self._db.fetch_one(AgentQueries.get_by_handle, {"handle": normalized})
-        return model_or_none(Agent, row)
+        return self._model_or_none(Agent, row)
 
     async def get_by_name(self, name: str) -> Agent | None:
         """The first agent (by id) with this name, or None. Names are not unique."""
         row = await self._db.fetch_one(AgentQueries.get_by_name, {"name": name})
-        return model_or_none(Agent, row)
+        return self._model_or_none(Agent, row)
 
     async def list(
         self, *, active_only: bool = False, limit: int = 100, after: str | None = None
@@ -60,7 +58,7 @@ class AgentRepository(Repository):
         """A page of agents in id order; pass the last id of a page as ``after`` for the next."""
         sql = AgentQueries.list_active if active_only else AgentQueries.list
         params = {"after": FIRST_TEXT_KEY if after is None else after, "limit": check_limit(limit)}
-        return models(Agent, await self._db.fetch_all(sql, params))
+        return self._models(Agent, await self._db.fetch_all(sql, params))
 
     async def update(self, agent_id: str, changes: AgentUpdate) -> Agent:
         """Change the given fields in one statement; NotFoundError if the agent is absent."""
@@ -70,7 +68,7 @@ class AgentRepository(Repository):
         row = await self._db.fetch_one(AgentQueries.update, params)
         if row is None:
             raise NotFoundError("agent", agent_id)
-        return Agent.from_row(row)
+        return self._model(Agent, row)
 
     async def archive(self, agent_id: str, reason: str | None = None) -> Agent:
         """Mark the agent archived now, with an optional reason; NotFoundError if absent."""
@@ -84,7 +82,7 @@ class AgentRepository(Repository):
         row = await self._db.fetch_one(AgentQueries.archive, params)
         if row is None:
             raise NotFoundError("agent", agent_id)
-        return Agent.from_row(row)
+        return self._model(Agent, row)
 
     async def restore(self, agent_id: str) -> Agent:
         """Make an archived agent active again; NotFoundError if absent."""
@@ -93,7 +91,7 @@ class AgentRepository(Repository):
         )
         if row is None:
             raise NotFoundError("agent", agent_id)
-        return Agent.from_row(row)
+        return self._model(Agent, row)
 
     async def delete(self, agent_id: str) -> None:
         """Delete the agent and everything that belongs to it; NotFoundError if absent."""

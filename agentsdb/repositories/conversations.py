@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
+from agentsdb.db.base import Database
 from agentsdb.errors import NotFoundError
 from agentsdb.models.conversation import Conversation, ConversationUpdate
+from agentsdb.queries.agent_scope import DualWriteQueries
 from agentsdb.queries.conversations import ConversationQueries
 from agentsdb.repositories._base import (
     FIRST_TEXT_KEY,
     Repository,
     check_limit,
-    model_or_none,
-    models,
     stamp,
 )
 
 
 class ConversationRepository(Repository):
-    """The ``conversations`` table. Deleting a conversation deletes its messages."""
+    """The ``conversations`` table. Deleting a conversation deletes its messages.
+
+    ``dual_write=True`` (the window before cutover, migration 009) also fills the legacy
+    ``persona_id`` column with the agent's persona, so persona readers keep working.
+    """
+
+    def __init__(self, db: Database, *, dual_write: bool = False) -> None:
+        super().__init__(db)
+        self._insert = DualWriteQueries.insert_conversation if dual_write else None
 
     async def create(self, conversation: Conversation) -> Conversation:
         """Store a new conversation; ForeignKeyViolationError for an unknown agent or user."""
-        await self._db.execute(ConversationQueries.insert, conversation.to_params())
+        await self._db.execute(self._insert or ConversationQueries.insert, conversation.to_params())
         return conversation
 
     async def get(self, conversation_id: str) -> Conversation | None:
         """The conversation, or None."""
         row = await self._db.fetch_one(ConversationQueries.get_by_id, {"id": conversation_id})
-        return model_or_none(Conversation, row)
+        return self._model_or_none(Conversation, row)
 
     async def list(
         self,
@@ -52,7 +60,7 @@ class ConversationRepository(Repository):
             "after": FIRST_TEXT_KEY if after is None else after,
             "limit": check_limit(limit),
         }
-        return models(Conversation, await self._db.fetch_all(sql, params))
+        return self._models(Conversation, await self._db.fetch_all(sql, params))
 
     async def update(self, conversation_id: str, changes: ConversationUpdate) -> Conversation:
         """Change the given fields in one statement; NotFoundError if absent."""
@@ -62,7 +70,7 @@ class ConversationRepository(Repository):
         row = await self._db.fetch_one(ConversationQueries.update, params)
         if row is None:
             raise NotFoundError("conversation", conversation_id)
-        return Conversation.from_row(row)
+        return self._model(Conversation, row)
 
     async def delete(self, conversation_id: str) -> None:
         """Delete the conversation and its messages; NotFoundError if absent."""

@@ -11,8 +11,6 @@ from agentsdb.repositories._base import (
     FIRST_TEXT_KEY,
     Repository,
     check_limit,
-    model_or_none,
-    models,
     stamp,
 )
 
@@ -32,7 +30,7 @@ class MemoryRepository(Repository):
     async def get(self, memory_id: str) -> Memory | None:
         """The memory, or None."""
         row = await self._db.fetch_one(MemoryQueries.get_by_id, {"id": memory_id})
-        return model_or_none(Memory, row)
+        return self._model_or_none(Memory, row)
 
     async def get_by_name(
         self, name: str, *, agent_id: str, user_id: str | None = None
@@ -41,7 +39,7 @@ class MemoryRepository(Repository):
         row = await self._db.fetch_one(
             MemoryQueries.get_by_name, {"name": name, "agent_id": agent_id, "user_id": user_id}
         )
-        return model_or_none(Memory, row)
+        return self._model_or_none(Memory, row)
 
     async def list(
         self,
@@ -94,7 +92,7 @@ class MemoryRepository(Repository):
             "after": FIRST_TEXT_KEY if after is None else after,
             "limit": check_limit(limit),
         }
-        return models(Memory, await self._db.fetch_all(sql, params))
+        return self._models(Memory, await self._db.fetch_all(sql, params))
 
     async def update(self, memory_id: str, changes: MemoryUpdate) -> Memory:
         """Change the given fields in one statement; NotFoundError if absent."""
@@ -104,7 +102,7 @@ class MemoryRepository(Repository):
         row = await self._db.fetch_one(MemoryQueries.update, params)
         if row is None:
             raise NotFoundError("memory", memory_id)
-        return Memory.from_row(row)
+        return self._model(Memory, row)
 
     async def delete(self, memory_id: str) -> None:
         """Delete the memory; NotFoundError if absent."""

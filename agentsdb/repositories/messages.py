@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from agentsdb.db.base import Begin, Commit, FetchOne, Params, Program, Row
+from agentsdb.db.base import Begin, Commit, Database, FetchOne, Params, Program, Row
 from agentsdb.errors import AgentsDBError
 from agentsdb.models.message import Message
+from agentsdb.queries.agent_scope import DualWriteQueries
 from agentsdb.queries.messages import MessageQueries
 from agentsdb.repositories._base import (
     FIRST_INT_KEY,
     Repository,
     check_limit,
-    model_or_none,
-    models,
 )
 
 
-def _append(params: Params) -> Program[tuple[int | None, Row | None]]:
+def _append(
+    params: Params, insert: str = MessageQueries.insert_if_absent
+) -> Program[tuple[int | None, Row | None]]:
     """Insert unless the hash is there; the new id, or the stored row. One transaction, so the
     stored row cannot vanish between the two statements.
     """
     yield Begin()
-    inserted = yield FetchOne(MessageQueries.insert_if_absent, params)
+    inserted = yield FetchOne(insert, params)
     if inserted is not None:
         yield Commit()
         return int(inserted["id"]), None
@@ -30,7 +31,19 @@ def _append(params: Params) -> Program[tuple[int | None, Row | None]]:
 
 
 class MessageRepository(Repository):
-    """The ``messages`` table: each conversation holds a content hash once."""
+    """The ``messages`` table: each conversation holds a content hash once.
+
+    ``dual_write=True`` (the window before cutover, migration 009) also fills the legacy
+    ``persona_id`` column with the sending agent's persona.
+    """
+
+    def __init__(self, db: Database, *, dual_write: bool = False) -> None:
+        super().__init__(db)
+        self._insert = (
+            DualWriteQueries.insert_message_if_absent
+            if dual_write
+            else MessageQueries.insert_if_absent
+        )
 
     async def append(self, message: Message) -> Message:
         """Store the message unless the conversation already has its content hash.
@@ -40,17 +53,17 @@ class MessageRepository(Repository):
         """
         if message.id is not None:
             raise ValueError(f"message {message.id} is already stored; append a new Message")
-        new_id, existing = await self._db.run(_append(message.to_params()))
+        new_id, existing = await self._db.run(_append(message.to_params(), self._insert))
         if new_id is not None:
             return message.stored_as(id=new_id)
         if existing is None:
             raise AgentsDBError("the message was neither inserted nor found")
-        return Message.from_row(existing)
+        return self._model(Message, existing)
 
     async def get(self, message_id: int) -> Message | None:
         """The message, or None."""
         row = await self._db.fetch_one(MessageQueries.get_by_id, {"id": message_id})
-        return model_or_none(Message, row)
+        return self._model_or_none(Message, row)
 
     async def page(
         self, conversation_id: str, *, after: int | None = None, limit: int = 100
@@ -65,7 +78,7 @@ class MessageRepository(Repository):
             "limit": check_limit(limit),
         }
         rows = await self._db.fetch_all(MessageQueries.list_by_conversation, params)
-        return models(Message, rows)
+        return self._models(Message, rows)
 
     async def list_by_agent(
         self, agent_id: str, *, after: int | None = None, limit: int = 100
@@ -76,7 +89,7 @@ class MessageRepository(Repository):
             "after": FIRST_INT_KEY if after is None else after,
             "limit": check_limit(limit),
         }
-        return models(Message, await self._db.fetch_all(MessageQueries.list_by_agent, params))
+        return self._models(Message, await self._db.fetch_all(MessageQueries.list_by_agent, params))
 
     async def count(self, conversation_id: str) -> int:
         """How many messages the conversation has."""

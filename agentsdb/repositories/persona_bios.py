@@ -5,7 +5,7 @@ from __future__ import annotations
 from agentsdb.errors import AgentsDBError
 from agentsdb.models.persona_bio import PersonaBio
 from agentsdb.queries.persona_bios import PersonaBioQueries
-from agentsdb.repositories._base import Repository, check_limit, model_or_none, models
+from agentsdb.repositories._base import Repository, check_limit
 
 
 class PersonaBioRepository(Repository):
@@ -25,14 +25,14 @@ class PersonaBioRepository(Repository):
         row = await self._db.fetch_one(
             PersonaBioQueries.get_latest_by_agent_id, {"agent_id": agent_id}
         )
-        return model_or_none(PersonaBio, row)
+        return self._model_or_none(PersonaBio, row)
 
     async def list_for_agent(self, agent_id: str, *, limit: int = 100) -> list[PersonaBio]:
         """The agent's bios, newest first."""
         rows = await self._db.fetch_all(
             PersonaBioQueries.list_by_agent_id, {"agent_id": agent_id, "limit": check_limit(limit)}
         )
-        return models(PersonaBio, rows)
+        return self._models(PersonaBio, rows)
 
 
 __all__ = ["PersonaBioRepository"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agentsdb.errors import AgentsDBError
 from agentsdb.models.profile_metadata import ProfileMetadata
 from agentsdb.queries.profile_metadata import ProfileMetadataQueries
-from agentsdb.repositories._base import Repository, model_or_none, stamp
+from agentsdb.repositories._base import Repository, stamp
 
 
 class ProfileMetadataRepository(Repository):
@@ -18,14 +18,14 @@ class ProfileMetadataRepository(Repository):
         row = await self._db.fetch_one(ProfileMetadataQueries.upsert, params)
         if row is None:
             raise AgentsDBError("the upsert returned no row")
-        return ProfileMetadata.from_row(row)
+        return self._model(ProfileMetadata, row)
 
     async def get_by_agent_id(self, agent_id: str) -> ProfileMetadata | None:
         """The agent's counts, or None."""
         row = await self._db.fetch_one(
             ProfileMetadataQueries.get_by_agent_id, {"agent_id": agent_id}
         )
-        return model_or_none(ProfileMetadata, row)
+        return self._model_or_none(ProfileMetadata, row)
 
 
 __all__ = ["ProfileMetadataRepository"]

@@ -10,6 +10,7 @@ from agentsdb.db.base import (
     Commit,
     Database,
     ExecuteMany,
+    FetchAll,
     FetchOne,
     Params,
     Program,
@@ -17,26 +18,26 @@ from agentsdb.db.base import (
 )
 from agentsdb.errors import AgentsDBError, IntegrityError, NotFoundError
 from agentsdb.models.session_log import SessionLog, SessionLogNode, SessionLogUpdate
-from agentsdb.queries.session_logs import SessionLogQueries
+from agentsdb.queries.session_logs import SessionLogPostgresQueries, SessionLogQueries
 from agentsdb.repositories._base import (
     FIRST_INT_KEY,
     Repository,
     check_limit,
-    model_or_none,
-    models,
     stamp,
 )
 from agentsdb.repositories._group_commit import GroupCommit
 
+_PG_COLUMNS = SessionLogPostgresQueries.columns
+
 _committers: weakref.WeakKeyDictionary[Database, GroupCommit[int]] = weakref.WeakKeyDictionary()
 
 
-def _insert_rows(params: list[Params], contiguous_ids: bool) -> Program[list[int]]:
+def _insert_rows(params: list[Params], dialect: str) -> Program[list[int]]:
     """Insert rows inside an open transaction and return their ids, in order."""
     if len(params) == 1:
         row = yield FetchOne(SessionLogQueries.insert, params[0])
         return [int(row["id"])]
-    if contiguous_ids:
+    if dialect == "sqlite":
         # SQLite: the transaction holds the only write lock and ids are AUTOINCREMENT, so the
         # rows get consecutive ids ending at the new maximum. One executemany instead of one
         # statement per row is what makes bulk appends as fast as raw sqlite3.
@@ -44,6 +45,13 @@ def _insert_rows(params: list[Params], contiguous_ids: bool) -> Program[list[int
         last = yield FetchOne(SessionLogQueries.last_id)
         end = int(last["last_id"])
         return list(range(end - len(params) + 1, end + 1))
+    if dialect == "postgresql":
+        # Other connections insert at the same time, so ids need not be consecutive; one
+        # statement inserts every row in order and returns the ids, which increase in that
+        # order (sorted, so the mapping does not rest on RETURNING's order).
+        columns = {name: [one[name] for one in params] for name in _PG_COLUMNS}
+        rows = yield FetchAll(SessionLogPostgresQueries.insert_rows, columns)
+        return sorted(int(row["id"]) for row in rows)
     ids = []
     for one in params:
         row = yield FetchOne(SessionLogQueries.insert, one)
@@ -51,15 +59,15 @@ def _insert_rows(params: list[Params], contiguous_ids: bool) -> Program[list[int
     return ids
 
 
-def _append_all(params: list[Params], contiguous_ids: bool) -> Program[list[int]]:
+def _append_all(params: list[Params], dialect: str) -> Program[list[int]]:
     """All rows in one transaction, or none of them."""
     yield Begin()
-    ids = yield from _insert_rows(params, contiguous_ids)
+    ids = yield from _insert_rows(params, dialect)
     yield Commit()
     return ids
 
 
-def _append_each(params: list[Params], contiguous_ids: bool) -> Program[list[int | AgentsDBError]]:
+def _append_each(params: list[Params], dialect: str) -> Program[list[int | AgentsDBError]]:
     """Rows queued by separate callers: each gets the outcome it would have had alone.
 
     First all of them in one transaction. If a row breaks a constraint, that transaction is
@@ -70,7 +78,7 @@ def _append_each(params: list[Params], contiguous_ids: bool) -> Program[list[int
     """
     yield Begin()
     try:
-        ids = yield from _insert_rows(params, contiguous_ids)
+        ids = yield from _insert_rows(params, dialect)
     except IntegrityError as error:
         yield Rollback()
         if len(params) == 1:
@@ -94,10 +102,10 @@ def _append_each(params: list[Params], contiguous_ids: bool) -> Program[list[int
 
 def _committer_for(db: Database) -> GroupCommit[int]:
     """One group-commit queue per database, shared by all its session log repositories."""
-    contiguous = db.dialect == "sqlite"
+    dialect = db.dialect
 
     def write(params: list[Params]) -> Program[Sequence[int | BaseException]]:
-        return _append_each(params, contiguous)
+        return _append_each(params, dialect)
 
     try:
         committer = _committers.get(db)
@@ -129,7 +137,7 @@ class SessionLogRepository(Repository):
     def __init__(self, db: Database) -> None:
         super().__init__(db)
         self._committer = _committer_for(db)
-        self._contiguous_ids = db.dialect == "sqlite"
+        self._dialect = db.dialect
 
     async def append(self, log: SessionLog) -> SessionLog:
         """Store one entry; the entry gets its new id and is returned.
@@ -151,9 +159,7 @@ class SessionLogRepository(Repository):
             return []
         for log in logs:
             _unsaved(log)
-        ids = await self._db.run(
-            _append_all([log.to_params() for log in logs], self._contiguous_ids)
-        )
+        ids = await self._db.run(_append_all([log.to_params() for log in logs], self._dialect))
         for log, log_id in zip(logs, ids, strict=True):
             log.assign_stored(id=log_id)
         return list(logs)
@@ -161,7 +167,7 @@ class SessionLogRepository(Repository):
     async def get(self, log_id: int) -> SessionLog | None:
         """The entry, or None."""
         row = await self._db.fetch_one(SessionLogQueries.get_by_id, {"id": log_id})
-        return model_or_none(SessionLog, row)
+        return self._model_or_none(SessionLog, row)
 
     async def page(
         self, session_id: str, *, after: int | None = None, limit: int = 100
@@ -177,7 +183,7 @@ class SessionLogRepository(Repository):
             "limit": check_limit(limit),
         }
         rows = await self._db.fetch_all(SessionLogQueries.get_by_session_id_with_pagination, params)
-        return models(SessionLog, rows)
+        return self._models(SessionLog, rows)
 
     async def latest(self, session_id: str, *, limit: int = 1) -> list[SessionLog]:
         """The newest ``limit`` entries, oldest of them first."""
@@ -185,7 +191,7 @@ class SessionLogRepository(Repository):
             SessionLogQueries.get_latest_by_session_id,
             {"session_id": session_id, "limit": check_limit(limit)},
         )
-        return models(SessionLog, rows[::-1])
+        return self._models(SessionLog, rows[::-1])
 
     async def tree(self, session_id: str) -> list[SessionLogNode]:
         """Every entry of the session as a forest: the roots, each with its children."""
@@ -196,7 +202,7 @@ class SessionLogRepository(Repository):
         roots: list[SessionLogNode] = []
         # Ids increase with every append and a parent exists before its child, so each parent
         # is already in `nodes` when its children come.
-        for log in models(SessionLog, rows):
+        for log in self._models(SessionLog, rows):
             node = SessionLogNode(log=log)
             assert log.id is not None  # stored rows always have an id
             nodes[log.id] = node
@@ -219,7 +225,7 @@ class SessionLogRepository(Repository):
         row = await self._db.fetch_one(SessionLogQueries.update, params)
         if row is None:
             raise NotFoundError("session log", log_id)
-        return SessionLog.from_row(row)
+        return self._model(SessionLog, row)
 
     async def delete_for_session(self, session_id: str) -> int:
         """Delete every entry of the session; returns how many were deleted."""

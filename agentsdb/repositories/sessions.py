@@ -10,8 +10,6 @@ from agentsdb.repositories._base import (
     FIRST_TEXT_KEY,
     Repository,
     check_limit,
-    model_or_none,
-    models,
     stamp,
 )
 
@@ -29,12 +27,12 @@ class SessionRepository(Repository):
     async def get(self, session_id: str) -> Session | None:
         """The session as stored (overrides as set, None where inherited), or None."""
         row = await self._db.fetch_one(SessionQueries.get_by_id, {"id": session_id})
-        return model_or_none(Session, row)
+        return self._model_or_none(Session, row)
 
     async def get_with_agent(self, session_id: str) -> EffectiveSession | None:
         """The session with its effective configuration, or None."""
         row = await self._db.fetch_one(SessionQueries.get_session_with_agent, {"id": session_id})
-        return model_or_none(EffectiveSession, row)
+        return self._model_or_none(EffectiveSession, row)
 
     async def get_by_external_id(self, external_session_id: str) -> Session | None:
         """The first session (by id) with this external id, or None."""
@@ -42,7 +40,7 @@ class SessionRepository(Repository):
             SessionQueries.get_by_external_session_id,
             {"external_session_id": external_session_id},
         )
-        return model_or_none(Session, row)
+        return self._model_or_none(Session, row)
 
     async def list(
         self,
@@ -73,7 +71,7 @@ class SessionRepository(Repository):
             "after": FIRST_TEXT_KEY if after is None else after,
             "limit": check_limit(limit),
         }
-        return models(Session, await self._db.fetch_all(sql, params))
+        return self._models(Session, await self._db.fetch_all(sql, params))
 
     async def update(self, session_id: str, changes: SessionUpdate) -> Session:
         """Change the given fields in one statement; NotFoundError if absent."""
@@ -107,7 +105,7 @@ class SessionRepository(Repository):
         row = await self._db.fetch_one(sql, params)
         if row is None:
             raise NotFoundError("session", session_id)
-        return Session.from_row(row)
+        return self._model(Session, row)
 
     async def delete(self, session_id: str) -> None:
         """Delete the session and its logs; NotFoundError if absent."""

@@ -9,8 +9,6 @@ from agentsdb.repositories._base import (
     FIRST_TEXT_KEY,
     Repository,
     check_limit,
-    model_or_none,
-    models,
     stamp,
 )
 
@@ -27,17 +25,19 @@ class UserRepository(Repository):
 
     async def get(self, user_id: str) -> User | None:
         """The user, or None."""
-        return model_or_none(User, await self._db.fetch_one(UserQueries.get_by_id, {"id": user_id}))
+        return self._model_or_none(
+            User, await self._db.fetch_one(UserQueries.get_by_id, {"id": user_id})
+        )
 
     async def get_by_email(self, email: str) -> User | None:
         """The user with this email (compared in lower case), or None."""
         row = await self._db.fetch_one(UserQueries.get_by_email, {"email": email.strip().lower()})
-        return model_or_none(User, row)
+        return self._model_or_none(User, row)
 
     async def list(self, *, limit: int = 100, after: str | None = None) -> list[User]:
         """A page of users in id order; pass the last id of a page as ``after`` for the next."""
         params = {"after": FIRST_TEXT_KEY if after is None else after, "limit": check_limit(limit)}
-        return models(User, await self._db.fetch_all(UserQueries.list, params))
+        return self._models(User, await self._db.fetch_all(UserQueries.list, params))
 
     async def update(self, user_id: str, changes: UserUpdate) -> User:
         """Change the given fields in one statement; NotFoundError if the user is absent."""
@@ -47,7 +47,7 @@ class UserRepository(Repository):
         row = await self._db.fetch_one(UserQueries.update, params)
         if row is None:
             raise NotFoundError("user", user_id)
-        return User.from_row(row)
+        return self._model(User, row)
 
     async def delete(self, user_id: str) -> None:
         """Delete the user and what belongs to them; NotFoundError if absent."""

@@ -1,0 +1,28 @@
+"""After cutover: conversations and messages lose the legacy ``persona_id`` columns.
+
+Not in the built-in list; apply it on purpose once no reader uses the persona columns::
+
+    from agentsdb.migrations import builtin_migrations, cutover_migrations
+    await Migrator(db, [*builtin_migrations(), *cutover_migrations()]).migrate()
+"""
+
+from agentsdb.migration import Migration
+
+_UP = [
+    "DROP INDEX conversations_persona_id_id",
+    "ALTER TABLE messages DROP COLUMN persona_id",
+    "ALTER TABLE conversations DROP COLUMN persona_id",
+]
+_DOWN = [
+    "ALTER TABLE conversations ADD COLUMN persona_id TEXT",
+    "CREATE INDEX conversations_persona_id_id ON conversations (persona_id, id)",
+    "ALTER TABLE messages ADD COLUMN persona_id TEXT",
+]
+
+migration = Migration(
+    id="010",
+    description="drop persona columns",
+    created_at="2026-11-22",
+    up={"sqlite": _UP, "postgresql": _UP},
+    down={"sqlite": _DOWN, "postgresql": _DOWN},
+)

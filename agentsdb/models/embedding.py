@@ -1,0 +1,46 @@
+"""Embeddings: an agent's vectors, optionally tied to one conversation (migration 009)."""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from agentsdb.ids import new_id
+from agentsdb.models._record import Key, Record, Timestamp, now
+
+
+class EmbeddingSource(StrEnum):
+    """Where an embedding came from: 'legacy' marks a moved vector whose conversation was gone."""
+
+    AGENTSDB = "agentsdb"
+    LEGACY = "legacy"
+
+
+def embedding_content_hash(content: str) -> str:
+    """SHA-256 of the content with runs of whitespace made one space and the ends trimmed."""
+    return hashlib.sha256(" ".join(content.split()).encode("utf-8")).hexdigest()
+
+
+class Embedding(Record):
+    """One stored vector and the text it encodes."""
+
+    id: Key = Field(default_factory=new_id)
+    agent_id: Key
+    conversation_id: Key | None = None
+    content: str
+    content_hash: str = ""
+    embedding: bytes | None = None
+    source: EmbeddingSource = EmbeddingSource.AGENTSDB
+    created_at: Timestamp = Field(default_factory=now)
+
+    @model_validator(mode="after")
+    def _default_hash(self) -> Self:
+        if not self.content_hash:
+            self.__dict__["content_hash"] = embedding_content_hash(self.content)
+        return self
+
+
+__all__ = ["Embedding", "EmbeddingSource", "embedding_content_hash"]
