@@ -17,6 +17,8 @@ from agentsdb.clock import utc_now
 from agentsdb.db import connect
 from agentsdb.db.url import DEFAULT_URL, URL_ENVIRONMENT_VARIABLE
 from agentsdb.errors import AgentsDBError, MigrationError
+from agentsdb.jobs import JOBS, get_job
+from agentsdb.jobs.command import backfill
 from agentsdb.migration import Migration
 from agentsdb.migrations import MODULE_NAME, load_migrations
 from agentsdb.migrator import Migrator
@@ -108,7 +110,31 @@ def _parser() -> argparse.ArgumentParser:
     action.add_argument(
         "--remove", action="store_true", help="it did not complete: remove its record to rerun it"
     )
+    backfill = commands.add_parser(
+        "backfill", parents=[common], help="move legacy data into the agentsdb schema"
+    )
+    backfill.add_argument("job", choices=sorted(JOBS), help="the job to run")
+    backfill.add_argument(
+        "--source", metavar="URL", help="database holding the legacy tables (default: --db)"
+    )
+    backfill_mode = backfill.add_mutually_exclusive_group()
+    backfill_mode.add_argument(
+        "--dry-run", action="store_true", help="read everything, write nothing, report"
+    )
+    backfill_mode.add_argument(
+        "--validate", action="store_true", help="check parity, orphans and skips after a run"
+    )
+    backfill.add_argument(
+        "--batch-size", type=_positive, default=1000, metavar="N", help="rows per transaction"
+    )
     return parser
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is not a positive number")
+    return value
 
 
 def _non_negative(text: str) -> int:
@@ -283,6 +309,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = scaffold_migration(args.description, args.dir)
             print(f"Created {path}")
             return EXIT_OK
+        if args.command == "backfill":
+            return asyncio.run(
+                backfill(
+                    get_job(args.job),
+                    source_url=args.source,
+                    target_url=args.db,
+                    dry_run=args.dry_run,
+                    validate=args.validate,
+                    batch_size=args.batch_size,
+                )
+            )
         return asyncio.run(_run(args))
     except MigrationError as error:
         _print_results(error.results)

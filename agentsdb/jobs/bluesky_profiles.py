@@ -1,0 +1,256 @@
+"""Job ``bluesky-profiles``: legacy Bluesky profiles become agents with bios and counters.
+
+For each profile: an agent (``id`` = did, handle, display name, ``persona_source`` =
+'sync_bluesky'); a persona bio from the newest non-blank ``agent_bios`` row for the handle
+('ai_generated'), else the profile's own bio ('user_provided'), else none, and never a new bio for
+an agent that has one; profile metadata with the three counts (NULL is 0, a negative count skips
+the row and is reported).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentsdb.clock import utc_now_text
+from agentsdb.db.base import Database, ExecuteMany, FetchAll, Program, Row
+from agentsdb.jobs.convert import in_list, in_params, to_clock
+from agentsdb.jobs.framework import Job, Step
+from agentsdb.jobs.report import JobReport
+from agentsdb.jobs.schema import SourceTable
+from agentsdb.jobs.validation import Orphans, Parity, ValidationReport, count, skipped_of, skips_of
+
+#: The model recorded for migrated agents, which had none; change it per agent afterwards.
+LEGACY_MODEL = "unspecified"
+
+AGENTS = "agents"
+BIOS = "agent_persona_bios"
+METADATA = "user_agent_profile_metadata"
+COUNTS = ("followers_count", "follows_count", "posts_count")
+
+_PROFILE = """SELECT p.handle, p.did, p.display_name, p.bio,
+    p.followers_count, p.follows_count, p.posts_count, p.created_at,
+    (SELECT b.generated_bio FROM agent_bios b
+        WHERE b.handle = p.handle AND length(trim(b.generated_bio)) > 0
+        ORDER BY (b.created_at IS NULL), b.created_at DESC, b.id DESC
+        LIMIT 1) AS generated_bio
+FROM bluesky_profiles p
+{where}ORDER BY p.handle
+LIMIT :limit"""
+
+_KNOWN_AGENTS = """SELECT a.id,
+    CASE WHEN EXISTS (SELECT 1 FROM agent_persona_bios b WHERE b.agent_id = a.id)
+        THEN 1 ELSE 0 END AS has_bio,
+    CASE WHEN m.agent_id IS NULL THEN 0 ELSE 1 END AS has_counts,
+    m.followers_count, m.follows_count, m.posts_count
+FROM agents a LEFT JOIN user_agent_profile_metadata m ON m.agent_id = a.id
+WHERE a.id IN ({ids})"""
+
+_INSERT_AGENT = """INSERT INTO agents
+    (id, name, model, handle, display_name, persona_source, created_at, updated_at)
+VALUES (:id, :name, :model, :handle, :display_name, 'sync_bluesky', :created_at, :updated_at)
+ON CONFLICT (id) DO NOTHING"""
+
+_INSERT_BIO = """INSERT INTO agent_persona_bios
+    (agent_id, persona_bio, persona_bio_source, created_at, updated_at)
+VALUES (:agent_id, :persona_bio, :persona_bio_source, :created_at, :updated_at)"""
+
+_UPSERT_METADATA = """INSERT INTO user_agent_profile_metadata
+    (agent_id, followers_count, follows_count, posts_count, created_at, updated_at)
+VALUES (:agent_id, :followers_count, :follows_count, :posts_count, :created_at, :updated_at)
+ON CONFLICT (agent_id) DO UPDATE SET
+    followers_count = excluded.followers_count,
+    follows_count = excluded.follows_count,
+    posts_count = excluded.posts_count,
+    updated_at = excluded.updated_at"""
+
+
+def _text(value: object) -> str | None:
+    """The value when it is a non-blank string, else None."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def choose_bio(generated_bio: object, profile_bio: object) -> tuple[str, str] | None:
+    """The bio to give a new agent and its source: the generated one, the profile's, or none."""
+    generated = _text(generated_bio)
+    if generated is not None:
+        return generated, "ai_generated"
+    own = _text(profile_bio)
+    if own is not None:
+        return own, "user_provided"
+    return None
+
+
+class _Profiles(Step):
+    table = "bluesky_profiles"
+
+    def select(self, first: bool) -> str:
+        return _PROFILE.format(where="" if first else "WHERE p.handle > :k0\n")
+
+    def key_of(self, row: Row) -> list[Any]:
+        return [row["handle"]]
+
+    def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
+        dids = [str(row["did"]) for row in rows]
+        handles = [str(row["handle"]).strip().lower() for row in rows]
+        n = len(rows)
+        # The agents already there, whether they have a bio, and their counters: one query.
+        by_id = yield FetchAll(_KNOWN_AGENTS.format(ids=in_list("d", n)), in_params("d", dids))
+        by_handle = yield FetchAll(
+            f"SELECT id, handle FROM agents WHERE handle IN ({in_list('h', n)})",
+            in_params("h", handles),
+        )
+        agent_ids = {str(r["id"]) for r in by_id}
+        handle_owner = {str(r["handle"]): str(r["id"]) for r in by_handle}
+        has_bio = {str(r["id"]) for r in by_id if r["has_bio"]}
+        counters = {str(r["id"]): tuple(r[c] for c in COUNTS) for r in by_id if r["has_counts"]}
+
+        now = utc_now_text()
+        agents: list[dict[str, Any]] = []
+        bios: list[dict[str, Any]] = []
+        metadata: list[dict[str, Any]] = []
+        for row, did, handle in zip(rows, dids, handles, strict=True):
+            if did in agent_ids:
+                report.unchanged(AGENTS)
+            elif not did.strip():
+                report.skipped(AGENTS, "empty did")
+                report.skipped(METADATA, "agent skipped")
+                continue
+            elif not 1 <= len(handle) <= 253:
+                report.skipped(AGENTS, "handle longer than 253 characters or empty")
+                report.skipped(METADATA, "agent skipped")
+                continue
+            elif handle_owner.get(handle, did) != did:
+                report.skipped(AGENTS, "handle belongs to another agent")
+                report.skipped(METADATA, "agent skipped")
+                continue
+            else:
+                report.created(AGENTS)
+                handle_owner[handle] = did
+                agents.append(
+                    {
+                        "id": did,
+                        "name": _text(row["display_name"]) or handle,
+                        "model": LEGACY_MODEL,
+                        "handle": handle,
+                        "display_name": row["display_name"],
+                        "created_at": to_clock(row["created_at"], now),
+                        "updated_at": now,
+                    }
+                )
+            bio = choose_bio(row["generated_bio"], row["bio"])
+            if bio is None:
+                report.skipped(BIOS, "no bio in the source")
+            elif did in has_bio:
+                report.unchanged(BIOS)
+            else:
+                report.created(BIOS)
+                bios.append(
+                    {
+                        "agent_id": did,
+                        "persona_bio": bio[0],
+                        "persona_bio_source": bio[1],
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            values = tuple(0 if row[c] is None else int(row[c]) for c in COUNTS)
+            negative = [c for c, v in zip(COUNTS, values, strict=True) if v < 0]
+            if negative:
+                report.skipped(METADATA, f"negative {negative[0]}")
+            elif did in counters and counters[did] == values:
+                report.unchanged(METADATA)
+            else:
+                if did in counters:
+                    report.updated(METADATA)
+                else:
+                    report.created(METADATA)
+                metadata.append(
+                    {
+                        "agent_id": did,
+                        **dict(zip(COUNTS, values, strict=True)),
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+        if not write:
+            return
+        if agents:
+            yield ExecuteMany(_INSERT_AGENT, agents)
+        if bios:
+            yield ExecuteMany(_INSERT_BIO, bios)
+        if metadata:
+            yield ExecuteMany(_UPSERT_METADATA, metadata)
+
+
+class BlueskyProfilesJob(Job):
+    """Legacy ``bluesky_profiles`` (and ``agent_bios``) into agents, bios and counters."""
+
+    name = "bluesky-profiles"
+
+    def source_tables(self) -> tuple[SourceTable, ...]:
+        return (
+            SourceTable(
+                "bluesky_profiles",
+                ("handle", "did", "display_name", "bio", *COUNTS, "created_at"),
+            ),
+            SourceTable("agent_bios", ("id", "handle", "generated_bio", "created_at")),
+        )
+
+    def steps(self, source: Database, target: Database) -> list[Step]:
+        return [_Profiles()]
+
+    def summary(self, report: JobReport) -> str:
+        return f"Migrated {report.table(AGENTS).created} agents."
+
+    async def validate(
+        self, source: Database, target: Database, report: JobReport | None
+    ) -> ValidationReport:
+        profiles = await count(source, "SELECT COUNT(*) AS n FROM bluesky_profiles")
+        result = ValidationReport(job=self.name, skips=skips_of(report))
+        result.parity.append(
+            Parity(
+                AGENTS,
+                profiles,
+                await count(
+                    target, "SELECT COUNT(*) AS n FROM agents WHERE persona_source = 'sync_bluesky'"
+                ),
+                skipped_of(report, AGENTS),
+            )
+        )
+        result.parity.append(
+            Parity(
+                METADATA,
+                profiles,
+                await count(
+                    target,
+                    "SELECT COUNT(*) AS n FROM user_agent_profile_metadata m"
+                    " JOIN agents a ON a.id = m.agent_id WHERE a.persona_source = 'sync_bluesky'",
+                ),
+                skipped_of(report, METADATA),
+            )
+        )
+        for table in (BIOS, METADATA):
+            result.orphans.append(
+                Orphans(
+                    f"{table} without an agent",
+                    await count(
+                        target,
+                        f"SELECT COUNT(*) AS n FROM {table} t"
+                        " LEFT JOIN agents a ON a.id = t.agent_id WHERE a.id IS NULL",
+                    ),
+                )
+            )
+        result.orphans.append(
+            Orphans(
+                "agent_bios without a profile (source)",
+                await count(
+                    source,
+                    "SELECT COUNT(*) AS n FROM agent_bios b WHERE NOT EXISTS"
+                    " (SELECT 1 FROM bluesky_profiles p WHERE p.handle = b.handle)",
+                ),
+            )
+        )
+        return result
+
+
+__all__ = ["LEGACY_MODEL", "BlueskyProfilesJob", "choose_bio"]

@@ -1,0 +1,127 @@
+"""The checkpoint row of a job in ``agentsdb_job_runs``: where to resume and the counts so far."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from agentsdb.db.base import Begin, Commit, Database, Execute, Program
+from agentsdb.errors import DatabaseError
+from agentsdb.jobs.report import JobReport
+
+_GET = "SELECT job, status, last_key, report, batches FROM agentsdb_job_runs WHERE job = :job"
+
+# One statement on both dialects: the JSON columns take JSON text (TEXT on SQLite, JSONB on PG).
+_SAVE = {
+    "sqlite": """INSERT INTO agentsdb_job_runs
+    (job, status, last_key, report, batches, started_at, updated_at)
+VALUES (:job, 'running', :last_key, :report, 1, :now, :now)
+ON CONFLICT (job) DO UPDATE SET
+    status = 'running',
+    last_key = excluded.last_key,
+    report = excluded.report,
+    batches = CASE WHEN agentsdb_job_runs.status = 'running'
+        THEN agentsdb_job_runs.batches + 1 ELSE 1 END,
+    started_at = CASE WHEN agentsdb_job_runs.status = 'running'
+        THEN agentsdb_job_runs.started_at ELSE excluded.started_at END,
+    updated_at = excluded.updated_at,
+    finished_at = NULL""",
+    "postgresql": """INSERT INTO agentsdb_job_runs
+    (job, status, last_key, report, batches, started_at, updated_at)
+VALUES (:job, 'running', CAST(:last_key AS JSONB), CAST(:report AS JSONB), 1, :now, :now)
+ON CONFLICT (job) DO UPDATE SET
+    status = 'running',
+    last_key = excluded.last_key,
+    report = excluded.report,
+    batches = CASE WHEN agentsdb_job_runs.status = 'running'
+        THEN agentsdb_job_runs.batches + 1 ELSE 1 END,
+    started_at = CASE WHEN agentsdb_job_runs.status = 'running'
+        THEN agentsdb_job_runs.started_at ELSE excluded.started_at END,
+    updated_at = excluded.updated_at,
+    finished_at = NULL""",
+}
+
+_FINISH = {
+    "sqlite": """INSERT INTO agentsdb_job_runs
+    (job, status, last_key, report, batches, started_at, updated_at, finished_at)
+VALUES (:job, 'completed', NULL, :report, 0, :now, :now, :now)
+ON CONFLICT (job) DO UPDATE SET
+    status = 'completed', last_key = NULL, report = excluded.report,
+    updated_at = excluded.updated_at, finished_at = excluded.finished_at""",
+    "postgresql": """INSERT INTO agentsdb_job_runs
+    (job, status, last_key, report, batches, started_at, updated_at, finished_at)
+VALUES (:job, 'completed', NULL, CAST(:report AS JSONB), 0, :now, :now, :now)
+ON CONFLICT (job) DO UPDATE SET
+    status = 'completed', last_key = NULL, report = excluded.report,
+    updated_at = excluded.updated_at, finished_at = excluded.finished_at""",
+}
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A job's stored progress. ``last_key`` is ``{"step": name, "key": [...]}`` while running."""
+
+    job: str
+    status: str
+    last_key: dict[str, Any] | None
+    report: JobReport
+    batches: int
+
+    @property
+    def running(self) -> bool:
+        """True when a run stopped before it finished: the next run resumes it."""
+        return self.status == "running"
+
+
+def _decode(value: object) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def load_checkpoint(db: Database, job: str) -> Checkpoint | None:
+    """The job's checkpoint, or None when it never ran."""
+    row = await db.fetch_one(_GET, {"job": job})
+    if row is None:
+        return None
+    return Checkpoint(
+        job=job,
+        status=str(row["status"]),
+        last_key=_decode(row["last_key"]),
+        report=JobReport.from_json(job, _decode(row["report"])),
+        batches=int(row["batches"]),
+    )
+
+
+async def has_job_runs_table(db: Database) -> bool:
+    """True when the database has ``agentsdb_job_runs`` (it is migrated far enough)."""
+    try:
+        await db.fetch_one("SELECT job FROM agentsdb_job_runs WHERE job = ''")
+    except DatabaseError:
+        return False
+    return True
+
+
+def save_checkpoint(
+    dialect: str, job: str, last_key: dict[str, Any], report: JobReport, now: str
+) -> Execute:
+    """The statement that records a batch's checkpoint, for the batch's own transaction."""
+    return Execute(
+        _SAVE[dialect],
+        {"job": job, "last_key": json.dumps(last_key), "report": report.to_json_text(), "now": now},
+    )
+
+
+def finish_program(dialect: str, job: str, report: JobReport, now: str) -> Program[None]:
+    """Mark the job completed with its final report; the next run starts from the beginning."""
+    yield Begin()
+    yield Execute(_FINISH[dialect], {"job": job, "report": report.to_json_text(), "now": now})
+    yield Commit()
+
+
+__all__ = [
+    "Checkpoint",
+    "finish_program",
+    "has_job_runs_table",
+    "load_checkpoint",
+    "save_checkpoint",
+]

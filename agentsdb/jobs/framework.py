@@ -1,0 +1,209 @@
+"""The job framework: keyset-ordered batches, one transaction per batch with its checkpoint.
+
+A :class:`Job` is a list of :class:`Step` objects, each one pass over one source table in key
+order. The runner reads a batch from the source (``LIMIT`` rows after the last key), then runs
+one program on the target that reads the target state it needs, decides every row, writes the
+batch and the checkpoint, and commits: one worker-thread hop on SQLite. A dry run runs the same
+program without the transaction and the writes, so it reports exactly what a real run would do.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from agentsdb.clock import utc_now_text
+from agentsdb.db.base import Begin, Commit, Database, Program, Row
+from agentsdb.jobs.checkpoint import (
+    finish_program,
+    has_job_runs_table,
+    load_checkpoint,
+    save_checkpoint,
+)
+from agentsdb.jobs.errors import MissingSourceError, TargetNotMigratedError
+from agentsdb.jobs.progress import Progress
+from agentsdb.jobs.report import JobReport
+from agentsdb.jobs.schema import SourceTable, find_missing, table_columns
+from agentsdb.jobs.validation import ValidationReport
+
+log = logging.getLogger("agentsdb.jobs")
+
+DEFAULT_BATCH_SIZE = 1000
+
+
+class Step(ABC):
+    """One keyset-ordered pass over a source table."""
+
+    #: The source table this step reads.
+    table: str
+    #: The step's name in the checkpoint (the table's unless two steps read one table).
+    name: str = ""
+    #: Whether the job runs without this table.
+    optional: bool = False
+
+    @abstractmethod
+    def select(self, first: bool) -> str:
+        """The batch query: ``:limit`` rows in key order, after the key ``:k0, :k1, …`` unless
+        ``first``."""
+
+    @abstractmethod
+    def key_of(self, row: Row) -> list[Any]:
+        """The keyset key of a row, as stored in the checkpoint."""
+
+    @abstractmethod
+    def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
+        """Decide each row against the target, count it in ``report``, and write it when
+        ``write`` (inside the batch's open transaction)."""
+
+    @property
+    def step_name(self) -> str:
+        """The name recorded in the checkpoint."""
+        return self.name or self.table
+
+    def count_sql(self) -> str:
+        """A query whose ``n`` is the number of rows this step reads (for the progress bar)."""
+        return f"SELECT COUNT(*) AS n FROM {self.table}"
+
+    async def start(self, source: Database, resume_key: list[Any] | None) -> None:  # noqa: B027
+        """Prepare a pass, starting after ``resume_key`` (None: from the beginning)."""
+
+
+class Job(ABC):
+    """A backfill: source tables, the steps over them, validation and the summary line."""
+
+    name: str
+
+    @abstractmethod
+    def source_tables(self) -> tuple[SourceTable, ...]:
+        """The tables and columns the job reads from the source."""
+
+    @abstractmethod
+    def steps(self, source: Database, target: Database) -> list[Step]:
+        """The passes, in order, for this pair of databases."""
+
+    @abstractmethod
+    def summary(self, report: JobReport) -> str:
+        """The closing line of a run, e.g. "Migrated 3 agents."."""
+
+    @abstractmethod
+    async def validate(
+        self, source: Database, target: Database, report: JobReport | None
+    ) -> ValidationReport:
+        """Parity per table, orphans and skips after a run."""
+
+    async def check(self, source: Database, target: Database) -> None:
+        """Fail before anything is written when a database lacks what the job needs."""
+        missing = await find_missing(source, self.source_tables())
+        if missing is not None:
+            raise MissingSourceError(self.name, *missing)
+        if not await has_job_runs_table(target):
+            raise TargetNotMigratedError(self.name, target.url)
+
+
+def _key_params(key: Sequence[Any]) -> dict[str, Any]:
+    return {f"k{i}": value for i, value in enumerate(key)}
+
+
+def _batch_program(
+    step: Step,
+    rows: list[Row],
+    total: JobReport,
+    job: str,
+    dialect: str,
+    write: bool,
+) -> Program[JobReport]:
+    batch = JobReport(job=job, rows_read=len(rows))
+    if not write:
+        yield from step.apply(rows, batch, write=False)
+        return batch
+    yield Begin()
+    yield from step.apply(rows, batch, write=True)
+    merged = JobReport.from_json(job, total.counts())
+    merged.merge(batch)
+    last_key = {"step": step.step_name, "key": step.key_of(rows[-1])}
+    yield save_checkpoint(dialect, job, last_key, merged, utc_now_text())
+    yield Commit()
+    return batch
+
+
+async def _count(db: Database, sql: str) -> int:
+    row = await db.fetch_one(sql)
+    return 0 if row is None else int(row["n"])
+
+
+async def run_job(
+    job: Job,
+    source: Database,
+    target: Database,
+    *,
+    dry_run: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: bool = True,
+) -> JobReport:
+    """Run ``job`` from ``source`` into ``target`` (they may be the same database).
+
+    A real run resumes a run that stopped; a finished job runs again from the beginning (and
+    changes nothing that is already in place). ``dry_run`` reads everything, writes nothing,
+    and returns the report a real run would.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    await job.check(source, target)
+    report = JobReport(job=job.name, dry_run=dry_run)
+    resume: dict[str, Any] | None = None
+    if not dry_run:
+        checkpoint = await load_checkpoint(target, job.name)
+        if checkpoint is not None and checkpoint.running and checkpoint.last_key is not None:
+            resume = checkpoint.last_key
+            report.merge(checkpoint.report)
+            log.info("%s: resuming after %s", job.name, resume)
+    steps = [
+        step
+        for step in job.steps(source, target)
+        if not step.optional or await table_columns(source, step.table)
+    ]
+    names = [step.step_name for step in steps]
+    first_step = names.index(resume["step"]) if resume and resume["step"] in names else 0
+    total_rows = sum([await _count(source, step.count_sql()) for step in steps])
+    bar = Progress(total_rows, job.name) if progress else None
+    if bar is not None:
+        bar.advance(report.rows_read)
+    try:
+        for index, step in enumerate(steps[first_step:], start=first_step):
+            key: list[Any] | None = None
+            if resume is not None and index == first_step:
+                key = list(resume["key"])
+            await step.start(source, key)
+            while True:
+                params: dict[str, Any] = {"limit": batch_size}
+                if key is not None:
+                    params.update(_key_params(key))
+                rows = await source.fetch_all(step.select(key is None), params)
+                if not rows:
+                    break
+                batch = await target.run(
+                    _batch_program(step, rows, report, job.name, target.dialect, not dry_run)
+                )
+                report.merge(batch)
+                key = step.key_of(rows[-1])
+                if bar is not None:
+                    bar.advance(len(rows))
+                log.info("%s: %s to %s (%d rows)", job.name, step.step_name, key, report.rows_read)
+    finally:
+        if bar is not None:
+            bar.close()
+    if not dry_run:
+        await target.run(finish_program(target.dialect, job.name, report, utc_now_text()))
+    return report
+
+
+async def validate_job(job: Job, source: Database, target: Database) -> ValidationReport:
+    """Validate a job's result: parity, orphans, and the skips of its last run."""
+    await job.check(source, target)
+    checkpoint = await load_checkpoint(target, job.name)
+    return await job.validate(source, target, None if checkpoint is None else checkpoint.report)
+
+
+__all__ = ["DEFAULT_BATCH_SIZE", "Job", "Step", "run_job", "validate_job"]

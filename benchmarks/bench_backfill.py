@@ -1,0 +1,205 @@
+"""Job 1 (bluesky-profiles) beside a pure-SQL ``INSERT ... SELECT`` doing the same mapping.
+
+    python benchmarks/bench_backfill.py [--sizes 100000 1000000] [--batch-size 1000]
+
+For each size N, a legacy SQLite file with N profiles (a generated bio for every third handle,
+two for every ninth, a negative count for every hundredth) is generated with raw sqlite3
+``executemany``. Each run happens in its own subprocess on a freshly migrated target file:
+
+* ``job``: ``run_job(BlueskyProfilesJob(), ...)`` through agentsdb (aiosqlite, keyset batches,
+  one transaction per batch with its checkpoint);
+* ``sql``: one sqlite3 transaction of three ``INSERT ... SELECT`` statements over the attached
+  source (agents, newest bio else profile bio, counters without negatives): the floor for the
+  same mapping, with no batching, checkpoint or report.
+
+Prints rows/s, seconds, the job/sql time ratio and the peak resident memory of each process
+(``ru_maxrss``). Targets: job <= 2x sql; the job's peak memory flat as N grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+SOURCE_DDL = [
+    """CREATE TABLE bluesky_profiles (handle TEXT PRIMARY KEY, did TEXT NOT NULL UNIQUE,
+        display_name TEXT, bio TEXT, followers_count INTEGER, follows_count INTEGER,
+        posts_count INTEGER, created_at TEXT)""",
+    """CREATE TABLE agent_bios (id INTEGER PRIMARY KEY, handle TEXT NOT NULL,
+        generated_bio TEXT NOT NULL, created_at TEXT)""",
+]
+
+CHILD_JOB = """
+import asyncio, json, resource, sys, time
+import agentsdb
+from agentsdb.jobs import BlueskyProfilesJob, run_job
+
+async def main(source_url, target_url, batch_size):
+    async with agentsdb.connect(source_url) as source, agentsdb.connect(target_url) as target:
+        started = time.perf_counter()
+        report = await run_job(BlueskyProfilesJob(), source, target, batch_size=batch_size,
+                               progress=False)
+        elapsed = time.perf_counter() - started
+    agents = report.tables["agents"].created
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": elapsed, "agents": agents, "peak_kib": peak}))
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+"""
+
+CHILD_SQL = """
+import json, resource, sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[2], isolation_level=None)
+conn.execute("PRAGMA journal_mode = WAL")
+conn.execute("PRAGMA synchronous = NORMAL")
+conn.execute("PRAGMA foreign_keys = ON")
+conn.execute("ATTACH DATABASE ? AS legacy", (sys.argv[1],))
+now = "2026-11-22T00:00:00.000000Z"
+started = time.perf_counter()
+conn.execute("BEGIN IMMEDIATE")
+agents = conn.execute(
+    '''INSERT INTO agents (id, name, model, handle, display_name, persona_source, created_at,
+        updated_at)
+    SELECT did, COALESCE(NULLIF(trim(display_name), ''), lower(handle)), 'unspecified',
+        lower(handle), display_name, 'sync_bluesky',
+        COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', created_at), :now), :now
+    FROM legacy.bluesky_profiles WHERE true
+    ON CONFLICT (id) DO NOTHING''', {"now": now}).rowcount
+conn.execute(
+    '''INSERT INTO agent_persona_bios (agent_id, persona_bio, persona_bio_source, created_at,
+        updated_at)
+    SELECT did, COALESCE(generated, bio), CASE WHEN generated IS NULL THEN 'user_provided'
+        ELSE 'ai_generated' END, :now, :now
+    FROM (SELECT p.did, NULLIF(trim(p.bio), '') AS bio,
+            (SELECT b.generated_bio FROM legacy.agent_bios b
+                WHERE b.handle = p.handle AND length(trim(b.generated_bio)) > 0
+                ORDER BY (b.created_at IS NULL), b.created_at DESC, b.id DESC
+                LIMIT 1) AS generated
+        FROM legacy.bluesky_profiles p)
+    WHERE COALESCE(generated, bio) IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM agent_persona_bios x WHERE x.agent_id = did)''',
+    {"now": now})
+conn.execute(
+    '''INSERT INTO user_agent_profile_metadata (agent_id, followers_count, follows_count,
+        posts_count, created_at, updated_at)
+    SELECT did, COALESCE(followers_count, 0), COALESCE(follows_count, 0),
+        COALESCE(posts_count, 0), :now, :now
+    FROM legacy.bluesky_profiles
+    WHERE COALESCE(followers_count, 0) >= 0 AND COALESCE(follows_count, 0) >= 0
+        AND COALESCE(posts_count, 0) >= 0
+    ON CONFLICT (agent_id) DO UPDATE SET followers_count = excluded.followers_count,
+        follows_count = excluded.follows_count, posts_count = excluded.posts_count,
+        updated_at = excluded.updated_at''', {"now": now})
+conn.execute("COMMIT")
+elapsed = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": elapsed, "agents": agents, "peak_kib": peak}))
+"""
+
+
+def profiles(n: int) -> Iterator[tuple[object, ...]]:
+    for i in range(n):
+        negative = -1 if i % 100 == 0 else i % 1000
+        yield (
+            f"user{i:07d}.bsky.social",
+            f"did:plc:{i:024d}",
+            f"User {i}" if i % 2 else None,
+            f"the profile bio of user {i}" if i % 4 else None,
+            i % 5000,
+            negative,
+            None if i % 7 == 0 else i % 300,
+            "2024-03-01T12:00:00",
+        )
+
+
+def bios(n: int) -> Iterator[tuple[object, ...]]:
+    key = 0
+    for i in range(0, n, 3):
+        for version in range(2 if i % 9 == 0 else 1):
+            key += 1
+            yield (
+                key,
+                f"user{i:07d}.bsky.social",
+                f"generated bio {version} of user {i}",
+                f"2024-0{1 + version}-01T00:00:00",
+            )
+
+
+def make_source(path: Path, n: int) -> None:
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        for ddl in SOURCE_DDL:
+            conn.execute(ddl)
+        conn.executemany(
+            "INSERT INTO bluesky_profiles VALUES (?, ?, ?, ?, ?, ?, ?, ?)", profiles(n)
+        )
+        conn.executemany("INSERT INTO agent_bios VALUES (?, ?, ?, ?)", bios(n))
+        conn.execute("CREATE INDEX agent_bios_handle ON agent_bios (handle)")
+        conn.commit()
+
+
+def make_target(path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "agentsdb", "migrate", "--db", str(path)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def measure(child: str, source: Path, target: Path, *extra: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", child, str(source), str(target), *extra],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(done.stdout)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--batch-size", type=int, default=1000)
+    args = parser.parse_args()
+    print(
+        f"{'N':>9}  {'run':<4} {'seconds':>8} {'rows/s':>9} {'peak MiB':>9}  "
+        f"ratio (job/sql; target <= 2.0)"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-backfill-") as folder:
+        for n in args.sizes:
+            source = Path(folder) / f"legacy-{n}.db"
+            make_source(source, n)
+            results = {}
+            for name, child, extra in (
+                ("sql", CHILD_SQL, ()),
+                ("job", CHILD_JOB, (str(args.batch_size),)),
+            ):
+                target = Path(folder) / f"target-{n}-{name}.db"
+                make_target(target)
+                results[name] = measure(child, source, target, *extra)
+                assert int(results[name]["agents"]) == n, results[name]
+            for name in ("sql", "job"):
+                r = results[name]
+                ratio = (
+                    f"{results['job']['seconds'] / results['sql']['seconds']:.2f}"
+                    if name == "job"
+                    else ""
+                )
+                print(
+                    f"{n:>9,}  {name:<4} {r['seconds']:>8.2f} {n / r['seconds']:>9,.0f} "
+                    f"{r['peak_kib'] / 1024:>9.1f}  {ratio}"
+                )
+            for path in Path(folder).glob(f"*-{n}*"):
+                path.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Helpers for the backfill job tests: legacy source databases and snapshots of the target."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+BLUESKY_DDL = [
+    """CREATE TABLE bluesky_profiles (handle TEXT PRIMARY KEY, did TEXT NOT NULL UNIQUE,
+        display_name TEXT, bio TEXT, followers_count INTEGER, follows_count INTEGER,
+        posts_count INTEGER, created_at TEXT)""",
+    """CREATE TABLE agent_bios (id INTEGER PRIMARY KEY, handle TEXT NOT NULL,
+        generated_bio TEXT NOT NULL, created_at TEXT)""",
+    "CREATE INDEX agent_bios_handle ON agent_bios (handle)",
+]
+
+LEGACY_DDL = [
+    "CREATE TABLE personas (id TEXT PRIMARY KEY, name TEXT, is_active INTEGER)",
+    """CREATE TABLE conversations (id TEXT PRIMARY KEY, persona_id TEXT, title TEXT,
+        created_at TEXT)""",
+    """CREATE TABLE messages (id TEXT PRIMARY KEY, conversation_id TEXT, persona_id TEXT,
+        role TEXT, content TEXT, created_at TEXT)""",
+    """CREATE TABLE memory_vectors (id TEXT PRIMARY KEY, persona_id TEXT, conversation_id TEXT,
+        content TEXT, embedding BLOB)""",
+]
+
+Profile = tuple[Any, ...]
+
+
+def profile(
+    handle: str,
+    *,
+    bio: str | None = None,
+    counts: tuple[int | None, int | None, int | None] = (1, 2, 3),
+    display_name: str | None = None,
+) -> Profile:
+    """A ``bluesky_profiles`` row; the did is derived from the handle."""
+    return (
+        handle,
+        f"did:plc:{handle}",
+        display_name,
+        bio,
+        *counts,
+        "2024-05-01T10:00:00",
+    )
+
+
+def make_bluesky_source(
+    path: Path,
+    profiles: Iterable[Profile],
+    bios: Sequence[tuple[int, str, str, str | None]] = (),
+) -> None:
+    """Create the two legacy tables in ``path`` and fill them."""
+    with closing(sqlite3.connect(path)) as conn:
+        for ddl in BLUESKY_DDL:
+            conn.execute(ddl)
+        conn.executemany("INSERT INTO bluesky_profiles VALUES (?, ?, ?, ?, ?, ?, ?, ?)", profiles)
+        conn.executemany("INSERT INTO agent_bios VALUES (?, ?, ?, ?)", bios)
+        conn.commit()
+
+
+def make_legacy_source(
+    path: Path,
+    personas: Iterable[tuple[Any, ...]],
+    conversations: Iterable[tuple[Any, ...]],
+    messages: Iterable[tuple[Any, ...]],
+    vectors: Iterable[tuple[Any, ...]] = (),
+    prefix: str = "",
+) -> None:
+    """Create the legacy persona tables in ``path`` (names prefixed) and fill them."""
+    with closing(sqlite3.connect(path)) as conn:
+        for ddl in LEGACY_DDL:
+            conn.execute(ddl.replace("CREATE TABLE ", f"CREATE TABLE {prefix}", 1))
+        conn.executemany(f"INSERT INTO {prefix}personas VALUES (?, ?, ?)", personas)
+        conn.executemany(f"INSERT INTO {prefix}conversations VALUES (?, ?, ?, ?)", conversations)
+        conn.executemany(f"INSERT INTO {prefix}messages VALUES (?, ?, ?, ?, ?, ?)", messages)
+        conn.executemany(f"INSERT INTO {prefix}memory_vectors VALUES (?, ?, ?, ?, ?)", vectors)
+        conn.commit()
+
+
+def rows(path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Every row of a query on a database file."""
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def bluesky_state(path: Path, *, with_times: bool = False) -> dict[str, list[tuple[Any, ...]]]:
+    """What job 1 wrote, sorted; timestamps only when asked (they differ between runs)."""
+    times = ", created_at, updated_at" if with_times else ""
+    return {
+        "agents": rows(
+            path,
+            "SELECT id, name, model, handle, display_name, persona_source, status"
+            f"{times} FROM agents ORDER BY id",
+        ),
+        "bios": rows(
+            path,
+            "SELECT agent_id, persona_bio, persona_bio_source"
+            f"{times} FROM agent_persona_bios ORDER BY agent_id, id",
+        ),
+        "metadata": rows(
+            path,
+            "SELECT agent_id, followers_count, follows_count, posts_count"
+            f"{times} FROM user_agent_profile_metadata ORDER BY agent_id",
+        ),
+    }
+
+
+def agent_scope_state(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """What job 2 wrote, with generated agent ids replaced by their persona ids."""
+    persona = "(SELECT persona_id FROM agents a WHERE a.id = {})"
+    return {
+        "agents": rows(path, "SELECT persona_id, name, status FROM agents ORDER BY persona_id"),
+        "conversations": rows(
+            path,
+            f"SELECT id, {persona.format('c.agent_id')}, persona_id, title"
+            " FROM conversations c ORDER BY id",
+        ),
+        "messages": rows(
+            path,
+            f"SELECT conversation_id, {persona.format('m.from_agent_id')}, persona_id, role,"
+            " content, content_hash FROM messages m ORDER BY conversation_id, content_hash",
+        ),
+        "embeddings": rows(
+            path,
+            f"SELECT id, {persona.format('e.agent_id')}, conversation_id, content, content_hash,"
+            " embedding, source FROM embeddings e ORDER BY id",
+        ),
+    }
+
+
+def plant_without_foreign_keys(path: Path, sql: str) -> None:
+    """Run one write with foreign keys off, to plant an orphan the schema would refuse."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute(sql)
+        conn.commit()

@@ -1,0 +1,302 @@
+"""Job 2, agent-scope, on real SQLite files; the dual-write option and scoped retrieval order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from jobs_support import agent_scope_state, make_legacy_source, plant_without_foreign_keys, rows
+
+import agentsdb
+from agentsdb.db.base import Database
+from agentsdb.jobs import AgentScopeJob, JobError, MissingSourceError, run_job, validate_job
+from agentsdb.jobs.convert import content_hash
+from agentsdb.migrations import builtin_migrations, cutover_migrations
+from agentsdb.models import Agent, Conversation, Message
+from agentsdb.models.embedding import Embedding, EmbeddingSource
+from agentsdb.repositories import AgentRepository, ConversationRepository, MessageRepository
+from agentsdb.repositories.embeddings import EmbeddingRepository
+
+PERSONAS = [("p1", "Ada", 1), ("p2", "", 0), ("p3", "Unused", None)]
+CONVERSATIONS = [
+    ("c1", "p1", "first", "2024-02-01 10:00:00"),
+    ("c2", "p2", "second", None),
+    ("c3", "nobody", "orphan", None),
+]
+MESSAGES = [
+    ("m1", "c1", None, "user", "Hello  there", "2024-02-01 10:00:01"),
+    ("m2", "c1", "p1", "assistant", "Hi!", "2024-02-01 10:00:02"),
+    ("m3", "c1", None, "user", " Hello there ", "2024-02-01 10:00:03"),
+    ("m4", "c2", "p2", "assistant", "Hello there", None),
+    ("m5", "c3", "p1", "assistant", "lost", None),
+    ("m6", None, "p1", "assistant", "nowhere", None),
+    ("m7", "c2", None, "narrator", "odd role", None),
+]
+VECTORS = [
+    ("v1", "p1", "c1", "fact one", b"\x01\x02"),
+    ("v2", "p1", "gone", "fact two", b"\x03"),
+    ("v3", "nobody", "c1", "fact three", None),
+]
+
+
+@pytest.fixture
+def source_path(tmp_path: Path) -> Path:
+    path = tmp_path / "legacy.db"
+    make_legacy_source(path, PERSONAS, CONVERSATIONS, MESSAGES, VECTORS)
+    return path
+
+
+@pytest.fixture
+async def source(source_path: Path) -> AsyncIterator[Database]:
+    async with agentsdb.connect(str(source_path)) as database:
+        yield database
+
+
+async def test_one_agent_per_persona_records_persona_and_memory_root(
+    source: Database, migrated_db: Database, db_path: Path
+) -> None:
+    await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+
+    agents = rows(
+        db_path,
+        "SELECT persona_id, name, status, memory_root_id IS NOT NULL FROM agents"
+        " ORDER BY persona_id",
+    )
+    assert agents == [
+        ("p1", "Ada", "active", 1),
+        ("p2", "p2", "archived", 1),
+        ("p3", "Unused", "active", 1),
+    ]
+
+
+async def test_conversations_and_messages_get_their_agents_and_duplicates_collapse(
+    source: Database, migrated_db: Database, db_path: Path
+) -> None:
+    report = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+
+    state = agent_scope_state(db_path)
+    assert state["conversations"] == [("c1", "p1", "p1", "first"), ("c2", "p2", "p2", "second")]
+    assert rows(db_path, "SELECT created_at FROM conversations WHERE id = 'c1'") == [
+        ("2024-02-01T10:00:00.000000Z",)
+    ]
+    assert sorted(state["messages"], key=repr) == sorted(
+        [
+            ("c1", None, None, "user", "Hello  there", content_hash("user", "Hello there")),
+            ("c1", "p1", "p1", "assistant", "Hi!", content_hash("assistant", "Hi!")),
+            (
+                "c2",
+                "p2",
+                "p2",
+                "assistant",
+                "Hello there",
+                content_hash("assistant", "Hello there"),
+            ),
+        ],
+        key=repr,
+    )
+    assert report.tables["conversations"].skipped == {"unknown persona": 1}
+    assert report.tables["messages"].skipped == {
+        "duplicate in conversation": 1,
+        "unknown conversation": 1,
+        "no conversation": 1,
+        "invalid role": 1,
+    }
+
+
+async def test_vectors_are_stamped_and_tagged_legacy_when_their_conversation_is_unknown(
+    source: Database, migrated_db: Database, db_path: Path
+) -> None:
+    report = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+
+    assert [
+        (i, agent, conv, src)
+        for i, agent, conv, _, _, _, src in agent_scope_state(db_path)["embeddings"]
+    ] == [
+        ("v1", "p1", "c1", "agentsdb"),
+        ("v2", "p1", None, "legacy"),
+    ]
+    assert report.tables["embeddings"].skipped == {"unknown persona": 1}
+
+
+async def test_rerunning_creates_no_duplicates(
+    source: Database, migrated_db: Database, db_path: Path
+) -> None:
+    first = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+    before = agent_scope_state(db_path)
+
+    again = await run_job(AgentScopeJob(), source, migrated_db, batch_size=2, progress=False)
+
+    assert agent_scope_state(db_path) == before
+    assert all(counts.created == 0 for counts in again.tables.values())
+    assert again.tables["messages"].skipped == first.tables["messages"].skipped
+
+
+async def test_dry_run_writes_nothing_and_reports_the_real_runs_counts(
+    source: Database, migrated_db: Database, db_path: Path
+) -> None:
+    dry = await run_job(AgentScopeJob(), source, migrated_db, dry_run=True, batch_size=2)
+
+    assert agent_scope_state(db_path) == {
+        "agents": [],
+        "conversations": [],
+        "messages": [],
+        "embeddings": [],
+    }
+    real = await run_job(AgentScopeJob(), source, migrated_db, batch_size=2, progress=False)
+    assert dry.counts() == real.counts()
+
+
+async def test_validation_passes_then_catches_a_planted_orphan_message(
+    source: Database, migrated_db: Database, db_path: Path
+) -> None:
+    await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+    assert (await validate_job(AgentScopeJob(), source, migrated_db)).ok
+
+    plant_without_foreign_keys(
+        db_path,
+        "INSERT INTO messages (conversation_id, role, content, content_hash, created_at)"
+        " VALUES ('no-such-conversation', 'user', 'x', 'h', 't')",
+    )
+    found = await validate_job(AgentScopeJob(), source, migrated_db)
+
+    assert not found.ok
+    assert {o.check: o.rows for o in found.orphans}["messages without a conversation"] == 1
+
+
+async def test_a_missing_source_column_is_named_and_nothing_is_written(
+    migrated_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    async with agentsdb.connect(str(tmp_path / "partial.db")) as partial:
+        await partial.execute("CREATE TABLE personas (id, name, is_active)")
+        await partial.execute("CREATE TABLE conversations (id, persona_id, title, created_at)")
+        await partial.execute("CREATE TABLE messages (id, conversation_id, role, content)")
+        with pytest.raises(MissingSourceError, match=r"messages\.persona_id"):
+            await run_job(AgentScopeJob(), partial, migrated_db, progress=False)
+    assert rows(db_path, "SELECT COUNT(*) FROM agents") == [(0,)]
+
+
+async def test_memory_vectors_are_optional(
+    migrated_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "no_vectors.db"
+    make_legacy_source(path, PERSONAS, CONVERSATIONS, MESSAGES)
+    async with agentsdb.connect(str(path)) as source:
+        await source.execute("DROP TABLE memory_vectors")
+        report = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+    assert "embeddings" not in report.tables
+    assert report.tables["agents"].created == 3
+
+
+async def test_one_database_needs_a_prefix_for_the_legacy_tables(
+    migrated_db: Database, db_path: Path
+) -> None:
+    with pytest.raises(JobError, match="source_prefix"):
+        await run_job(AgentScopeJob(), migrated_db, migrated_db, progress=False)
+
+    make_legacy_source(db_path, PERSONAS, CONVERSATIONS, MESSAGES, VECTORS, prefix="legacy_")
+    report = await run_job(
+        AgentScopeJob(source_prefix="legacy_"), migrated_db, migrated_db, progress=False
+    )
+    assert report.tables["messages"].created == 3
+
+
+# --- dual write and retrieval order ---------------------------------------------------------
+
+
+async def scoped_agent(db: Database, persona: str) -> Agent:
+    agent = Agent(name=f"agent of {persona}", model="m")
+    await AgentRepository(db).create(agent)
+    await db.execute(
+        "UPDATE agents SET persona_id = :p WHERE id = :id", {"p": persona, "id": agent.id}
+    )
+    return agent
+
+
+async def test_dual_write_fills_the_persona_columns_of_conversations_and_messages(
+    migrated_db: Database, db_path: Path
+) -> None:
+    agent = await scoped_agent(migrated_db, "persona-7")
+    conversation = Conversation(agent_id=agent.id, title="t")
+
+    await ConversationRepository(migrated_db, dual_write=True).create(conversation)
+    stored = await MessageRepository(migrated_db, dual_write=True).append(
+        Message(
+            conversation_id=conversation.id, from_agent_id=agent.id, role="assistant", content="hi"
+        )
+    )
+
+    assert rows(db_path, "SELECT agent_id, persona_id FROM conversations") == [
+        (agent.id, "persona-7")
+    ]
+    assert rows(
+        db_path, "SELECT from_agent_id, persona_id FROM messages WHERE id = ?", (stored.id,)
+    ) == [(agent.id, "persona-7")]
+
+
+async def test_without_dual_write_the_persona_columns_stay_empty(
+    migrated_db: Database, db_path: Path
+) -> None:
+    agent = await scoped_agent(migrated_db, "persona-8")
+    conversation = Conversation(agent_id=agent.id)
+
+    await ConversationRepository(migrated_db).create(conversation)
+    await MessageRepository(migrated_db).append(
+        Message(conversation_id=conversation.id, from_agent_id=agent.id, role="user", content="x")
+    )
+
+    assert rows(db_path, "SELECT persona_id FROM conversations") == [(None,)]
+    assert rows(db_path, "SELECT persona_id FROM messages") == [(None,)]
+
+
+async def test_scoped_reads_return_the_conversations_embeddings_first(
+    migrated_db: Database,
+) -> None:
+    agent = await scoped_agent(migrated_db, "p")
+    talk = Conversation(agent_id=agent.id)
+    await ConversationRepository(migrated_db).create(talk)
+    repo = EmbeddingRepository(migrated_db)
+    for key, conversation in (("a", None), ("b", talk.id), ("c", None), ("d", talk.id)):
+        await repo.create(
+            Embedding(id=key, agent_id=agent.id, conversation_id=conversation, content=key)
+        )
+
+    scoped = await repo.list_scoped(agent_id=agent.id, conversation_id=talk.id)
+    first_two = await repo.list_scoped(agent_id=agent.id, conversation_id=talk.id, limit=2)
+
+    assert [e.id for e in scoped] == ["b", "d", "a", "c"]
+    assert [e.id for e in first_two] == ["b", "d"]
+
+
+async def test_scoped_reads_fall_back_to_the_agent_without_conversation_matches(
+    migrated_db: Database,
+) -> None:
+    agent = await scoped_agent(migrated_db, "p")
+    other = await scoped_agent(migrated_db, "q")
+    repo = EmbeddingRepository(migrated_db)
+    await repo.create(
+        Embedding(id="x", agent_id=agent.id, content="x", source=EmbeddingSource.LEGACY)
+    )
+    await repo.create(Embedding(id="y", agent_id=other.id, content="y"))
+
+    fallback = await repo.list_scoped(agent_id=agent.id, conversation_id="unknown")
+    agent_only = await repo.list_scoped(agent_id=agent.id)
+
+    assert [(e.id, e.source) for e in fallback] == [("x", EmbeddingSource.LEGACY)]
+    assert [e.id for e in agent_only] == ["x"]
+
+
+async def test_the_cutover_migration_applies_on_request_and_drops_the_persona_columns(
+    migrated_db: Database, db_path: Path
+) -> None:
+    assert "010" not in [m.id for m in builtin_migrations()]
+    migrator = agentsdb.Migrator(migrated_db, [*builtin_migrations(), *cutover_migrations()])
+
+    applied = await migrator.migrate()
+
+    assert [r.migration_id for r in applied] == ["010"]
+    columns = {row[1] for row in rows(db_path, "PRAGMA table_info(conversations)")}
+    assert "persona_id" not in columns
+    assert "persona_id" not in {row[1] for row in rows(db_path, "PRAGMA table_info(messages)")}
+    await migrator.rollback_last()
+    assert "persona_id" in {row[1] for row in rows(db_path, "PRAGMA table_info(messages)")}

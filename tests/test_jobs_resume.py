@@ -1,0 +1,194 @@
+"""A job killed with SIGKILL mid-run resumes where it stopped: real subprocesses, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jobs_support import (
+    agent_scope_state,
+    bluesky_state,
+    make_bluesky_source,
+    make_legacy_source,
+    profile,
+    rows,
+)
+
+import agentsdb
+
+# Runs a job in a child process. With a delay, every batch sleeps inside its transaction after
+# its writes and before its checkpoint, so a kill can land mid-transaction.
+CHILD = """
+import asyncio, json, sys, time
+import agentsdb
+from agentsdb.jobs import get_job, run_job
+from agentsdb.jobs.framework import Step
+
+name, source_url, target_url, batch_size, delay = sys.argv[1:6]
+
+
+class Slow(Step):
+    def __init__(self, inner):
+        self.inner, self.table, self.name = inner, inner.table, inner.step_name
+        self.optional = inner.optional
+
+    def count_sql(self):
+        return self.inner.count_sql()
+
+    def select(self, first):
+        return self.inner.select(first)
+
+    def key_of(self, row):
+        return self.inner.key_of(row)
+
+    async def start(self, source, key):
+        await self.inner.start(source, key)
+
+    def apply(self, rows, report, *, write):
+        yield from self.inner.apply(rows, report, write=write)
+        time.sleep(float(delay))
+
+
+job = get_job(name)
+steps = job.steps
+job.steps = lambda source, target: [Slow(step) for step in steps(source, target)]
+
+
+async def main():
+    async with agentsdb.connect(source_url) as source, agentsdb.connect(target_url) as target:
+        report = await run_job(job, source, target, batch_size=int(batch_size), progress=False)
+    print(json.dumps(report.counts()))
+
+
+asyncio.run(main())
+"""
+
+
+def start_child(
+    job: str, source: Path, target: Path, batch: int, delay: float
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, job, str(source), str(target), str(batch), str(delay)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_child(job: str, source: Path, target: Path, batch: int) -> dict[str, Any]:
+    child = start_child(job, source, target, batch, 0.0)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    counts: dict[str, Any] = json.loads(out)
+    return counts
+
+
+def batches_done(target: Path) -> int:
+    with closing(sqlite3.connect(target, timeout=5)) as conn:
+        row = conn.execute("SELECT batches FROM agentsdb_job_runs").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def kill_after_batches(child: subprocess.Popen[str], target: Path, wanted: int) -> None:
+    deadline = time.monotonic() + 60
+    while batches_done(target) < wanted:
+        assert child.poll() is None, "the job finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=10)
+    assert child.returncode == -signal.SIGKILL
+
+
+async def migrated(path: Path) -> Path:
+    async with agentsdb.connect(str(path)) as db:
+        await agentsdb.Migrator(db).migrate()
+    return path
+
+
+@pytest.fixture
+def bluesky_source(tmp_path: Path) -> Path:
+    path = tmp_path / "legacy.db"
+    profiles = [
+        profile(
+            f"user{i:04d}",
+            bio=f"bio {i}" if i % 3 else None,
+            counts=(i, -1 if i % 17 == 0 else 0, None),
+        )
+        for i in range(300)
+    ]
+    bios = [
+        (i, f"user{i:04d}", f"generated {i}", f"2024-01-{1 + i % 28:02d}") for i in range(0, 300, 5)
+    ]
+    make_bluesky_source(path, profiles, bios)
+    return path
+
+
+async def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
+    bluesky_source: Path, tmp_path: Path
+) -> None:
+    killed = await migrated(tmp_path / "killed.db")
+    child = start_child("bluesky-profiles", bluesky_source, killed, 7, 0.02)
+    kill_after_batches(child, killed, 5)
+
+    # Every committed batch is whole: its agents and its checkpoint went in together.
+    [(status, batches, last_key)] = rows(
+        killed, "SELECT status, batches, last_key FROM agentsdb_job_runs"
+    )
+    assert status == "running"
+    assert rows(killed, "SELECT COUNT(*) FROM agents") == [(7 * batches,)]
+    assert json.loads(last_key)["key"] == [f"user{7 * batches - 1:04d}"]
+
+    resumed = run_child("bluesky-profiles", bluesky_source, killed, 7)
+    clean = await migrated(tmp_path / "clean.db")
+    uninterrupted = run_child("bluesky-profiles", bluesky_source, clean, 7)
+
+    assert bluesky_state(killed) == bluesky_state(clean)
+    assert resumed == uninterrupted
+    assert rows(killed, "SELECT status FROM agentsdb_job_runs") == [("completed",)]
+
+
+async def test_agent_scope_killed_inside_a_conversation_resumes_without_losing_duplicates(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "legacy.db"
+    personas = [(f"p{i}", f"Persona {i}", 1) for i in range(5)]
+    conversations = [(f"c{i:02d}", f"p{i % 5}", f"title {i}", "2024-01-01") for i in range(12)]
+    messages = [
+        (
+            f"m{c:02d}-{j:02d}",
+            f"c{c:02d}",
+            f"p{c % 5}" if j % 2 else None,
+            "assistant" if j % 2 else "user",
+            f"text {j % 7}",
+            "2024-01-01",
+        )
+        for c in range(12)
+        for j in range(20)
+    ]
+    vectors = [
+        (f"v{i}", f"p{i % 5}", f"c{i:02d}" if i % 4 else "gone", f"memory {i}", b"\x00\x01")
+        for i in range(30)
+    ]
+    make_legacy_source(source, personas, conversations, messages, vectors)
+
+    killed = await migrated(tmp_path / "killed.db")
+    child = start_child("agent-scope", source, killed, 6, 0.02)
+    # 1 batch of personas, 2 of conversations, then the kill lands inside a conversation.
+    kill_after_batches(child, killed, 9)
+    resumed = run_child("agent-scope", source, killed, 6)
+    clean = await migrated(tmp_path / "clean.db")
+    uninterrupted = run_child("agent-scope", source, clean, 6)
+
+    assert agent_scope_state(killed) == agent_scope_state(clean)
+    assert resumed == uninterrupted
+    assert uninterrupted["tables"]["messages"]["skipped"] == {"duplicate in conversation": 12 * 6}
