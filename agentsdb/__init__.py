@@ -44,6 +44,8 @@ from agentsdb.migrator import Migrator
 from agentsdb.results import MigrationResult, MigrationSummary, ValidationResult
 
 _MODEL_NAMES = (
+    "Embedding",
+    "EmbeddingSource",
     "Agent",
     "AgentStatus",
     "AgentUpdate",
@@ -73,6 +75,7 @@ _MODEL_NAMES = (
     "UserUpdate",
 )
 _REPOSITORY_NAMES = (
+    "EmbeddingRepository",
     "AgentRepository",
     "ConversationRepository",
     "MemoryRepository",
@@ -92,6 +95,8 @@ if TYPE_CHECKING:
         Conversation,
         ConversationUpdate,
         EffectiveSession,
+        Embedding,
+        EmbeddingSource,
         LogRole,
         LogType,
         Memory,
@@ -117,6 +122,7 @@ if TYPE_CHECKING:
     from agentsdb.repositories import (
         AgentRepository,
         ConversationRepository,
+        EmbeddingRepository,
         MemoryRepository,
         MessageRepository,
         PersonaBioRepository,
@@ -166,6 +172,9 @@ __all__ = [
     "DatabaseError",
     "DirtyMigrationError",
     "EffectiveSession",
+    "Embedding",
+    "EmbeddingRepository",
+    "EmbeddingSource",
     "ExecuteResult",
     "ForeignKeyViolationError",
     "IntegrityError",

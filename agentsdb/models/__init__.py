@@ -26,6 +26,7 @@ from agentsdb.models._record import (
 )
 from agentsdb.models.agent import Agent, AgentStatus, AgentUpdate, PermissionMode, PersonaSource
 from agentsdb.models.conversation import Conversation, ConversationUpdate
+from agentsdb.models.embedding import Embedding, EmbeddingSource
 from agentsdb.models.memory import Memory, MemoryAccess, MemoryUpdate, ReadMode
 from agentsdb.models.message import Message, MessageRole, content_hash_of
 from agentsdb.models.persona_bio import PersonaBio, PersonaBioSource
@@ -55,6 +56,8 @@ __all__ = [
     "ConversationUpdate",
     "EffectiveSession",
     "Email",
+    "Embedding",
+    "EmbeddingSource",
     "Handle",
     "JsonContent",
     "JsonList",

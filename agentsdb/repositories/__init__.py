@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from agentsdb.repositories.agents import AgentRepository
 from agentsdb.repositories.conversations import ConversationRepository
+from agentsdb.repositories.embeddings import EmbeddingRepository
 from agentsdb.repositories.memories import MemoryRepository
 from agentsdb.repositories.messages import MessageRepository
 from agentsdb.repositories.persona_bios import PersonaBioRepository
@@ -27,6 +28,7 @@ from agentsdb.repositories.users import UserRepository
 __all__ = [
     "AgentRepository",
     "ConversationRepository",
+    "EmbeddingRepository",
     "MemoryRepository",
     "MessageRepository",
     "PersonaBioRepository",
