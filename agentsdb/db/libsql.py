@@ -60,6 +60,7 @@ from agentsdb.db.base import (
 from agentsdb.db.libsql_errors import translate_connection_error, translate_libsql_error
 from agentsdb.db.placeholders import translate as translate_placeholders
 from agentsdb.db.program import run_program_async
+from agentsdb.db.task_lock import TaskLock
 from agentsdb.db.url import obscure_password
 from agentsdb.errors import (
     AgentsDBError,
@@ -253,8 +254,7 @@ class LibsqlDatabase:
         self._driver = driver
         self._url = url
         self._transport: Transport = transport
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[Any] | None = None
+        self._lock = TaskLock()
         self._closed = False
         self._lease_tables = False
         #: Seconds a lease (``Begin(lock_name=...)``, the migration lock) lasts: the longest a
@@ -426,21 +426,8 @@ class LibsqlDatabase:
                 "URL, or run the statements atomically with execute_batch()"
             )
 
-    @asynccontextmanager
-    async def _exclusive(self) -> AsyncIterator[None]:
-        task = asyncio.current_task()
-        if task is not None and self._owner is task:
-            raise UnsupportedOperationError(
-                "this task already has a transaction open on this database; run the statement "
-                "through the transaction object: async with db.transaction() as tx: "
-                "await tx.execute(...)"
-            )
-        async with self._lock:
-            self._owner = task
-            try:
-                yield
-            finally:
-                self._owner = None
+    def _exclusive(self) -> AbstractAsyncContextManager[None]:
+        return self._lock.hold()
 
     # Executor ----------------------------------------------------------------------------------
 
@@ -528,7 +515,7 @@ class LibsqlDatabase:
         """Close the client; later calls raise ConnectionClosedError."""
         if self._closed:
             return
-        async with self._lock:
+        async with self._lock.hold():
             self._closed = True
             try:
                 await self._client.close()

@@ -10,6 +10,7 @@ those. Callers raise the result ``from`` the original so it stays available as `
 
 from __future__ import annotations
 
+from agentsdb.db.sqlite_errors import constraint_of, shorten_sql
 from agentsdb.errors import (
     CheckViolationError,
     ConnectionClosedError,
@@ -37,20 +38,6 @@ _BUSY_CODES = frozenset({"TRANSACTION_BUSY"})
 _CLOSED_CODES = frozenset(
     {"CLIENT_CLOSED", "STREAM_CLOSED", "TRANSACTION_CLOSED", "HRANA_WEBSOCKET_ERROR"}
 )
-_SQL_SHOWN = 200
-
-
-def _shorten(sql: str | None) -> str:
-    if sql is None:
-        return ""
-    flat = " ".join(sql.split())
-    return flat if len(flat) <= _SQL_SHOWN else flat[:_SQL_SHOWN] + "…"
-
-
-def _constraint_of(message: str) -> str | None:
-    # "UNIQUE constraint failed: agents.name" / "CHECK constraint failed: status_valid"
-    _, sep, tail = message.partition("constraint failed: ")
-    return tail.strip() or None if sep else None
 
 
 def _integrity_class(code: str, message: str) -> type[IntegrityError] | None:
@@ -72,12 +59,12 @@ def _integrity_class(code: str, message: str) -> type[IntegrityError] | None:
 
 def translate_libsql_error(code: str, message: str, sql: str | None = None) -> DatabaseError:
     """Return the agentsdb error for a ``LibsqlError``'s code and message."""
-    shown = _shorten(sql)
+    shown = shorten_sql(sql)
     detail = f"{code}: {message}"
     detail = f"{detail} (in: {shown})" if shown else detail
     integrity = _integrity_class(code, message)
     if integrity is not None:
-        return integrity(detail, sql=sql, constraint=_constraint_of(message))
+        return integrity(detail, sql=sql, constraint=constraint_of(message))
     if code.startswith(_BUSY_PREFIXES) or code in _BUSY_CODES:
         return DatabaseBusyError(
             f"{detail}; another connection holds the write lock (retry, or make the server's "

@@ -13,13 +13,12 @@ are savepoints, and only one task uses the connection at a time.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
@@ -41,6 +40,7 @@ from agentsdb.db.base import (
     Transaction,
 )
 from agentsdb.db.sqlite_errors import is_busy, translate
+from agentsdb.db.task_lock import TaskLock
 from agentsdb.errors import (
     AgentsDBError,
     ConnectionClosedError,
@@ -53,6 +53,10 @@ log = logging.getLogger("agentsdb.db.sqlite")
 T = TypeVar("T")
 
 _NO_PARAMS: dict[str, Any] = {}
+_CLOSE_INSIDE_TRANSACTION = (
+    "close() was called inside this task's own open transaction; close the database after the "
+    "`async with db.transaction()` block has ended"
+)
 _WAL_RETRY_SECONDS = 0.01
 
 
@@ -289,8 +293,7 @@ class SQLiteDatabase:
     def __init__(self, connection: aiosqlite.Connection, url: str) -> None:
         self._connection = connection
         self._url = url
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[Any] | None = None
+        self._lock = TaskLock()
         self._closed = False
 
     @classmethod
@@ -350,21 +353,8 @@ class SQLiteDatabase:
             raise
         return result
 
-    @asynccontextmanager
-    async def _exclusive(self) -> AsyncIterator[None]:
-        task = asyncio.current_task()
-        if task is not None and self._owner is task:
-            raise UnsupportedOperationError(
-                "this task already has a transaction open on this database; run the statement "
-                "through the transaction object: async with db.transaction() as tx: "
-                "await tx.execute(...)"
-            )
-        async with self._lock:
-            self._owner = task
-            try:
-                yield
-            finally:
-                self._owner = None
+    def _exclusive(self) -> AbstractAsyncContextManager[None]:
+        return self._lock.hold()
 
     # Executor ----------------------------------------------------------------------------------
 
@@ -427,14 +417,7 @@ class SQLiteDatabase:
         """Close the connection; later calls raise ConnectionClosedError."""
         if self._closed:
             return
-        task = asyncio.current_task()
-        if task is not None and self._owner is task:
-            # Waiting for the lock this task holds would hang forever.
-            raise UnsupportedOperationError(
-                "close() was called inside this task's own open transaction; close the database "
-                "after the `async with db.transaction()` block has ended"
-            )
-        async with self._lock:
+        async with self._lock.hold(_CLOSE_INSIDE_TRANSACTION):
             self._closed = True
             await self._connection.close()
 

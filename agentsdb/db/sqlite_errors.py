@@ -20,14 +20,16 @@ _CHECK_NAMES = frozenset({"SQLITE_CONSTRAINT_CHECK", "SQLITE_CONSTRAINT_NOTNULL"
 _SQL_SHOWN = 200
 
 
-def _shorten(sql: str | None) -> str:
+def shorten_sql(sql: str | None) -> str:
+    """The statement on one line, cut to a length that fits an error message."""
     if sql is None:
         return ""
     flat = " ".join(sql.split())
     return flat if len(flat) <= _SQL_SHOWN else flat[:_SQL_SHOWN] + "…"
 
 
-def _constraint_of(message: str) -> str | None:
+def constraint_of(message: str) -> str | None:
+    """The constraint SQLite names in a constraint error message, if any."""
     # "UNIQUE constraint failed: agents.handle" / "CHECK constraint failed: status_valid"
     _, sep, tail = message.partition("constraint failed: ")
     return tail.strip() or None if sep else None
@@ -44,11 +46,11 @@ def is_busy(error: sqlite3.Error) -> bool:
 def translate(error: sqlite3.Error, sql: str | None = None) -> DatabaseError:
     """Return the agentsdb error for a sqlite3 error; the caller raises it ``from`` the original."""
     message = str(error)
-    shown = _shorten(sql)
+    shown = shorten_sql(sql)
     detail = f"{message} (in: {shown})" if shown else message
     if isinstance(error, sqlite3.IntegrityError):
         name = getattr(error, "sqlite_errorname", "")
-        constraint = _constraint_of(message)
+        constraint = constraint_of(message)
         if name in _UNIQUE_NAMES:
             return UniqueViolationError(detail, sql=sql, constraint=constraint)
         if name == "SQLITE_CONSTRAINT_FOREIGNKEY":
