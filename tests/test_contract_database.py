@@ -42,6 +42,7 @@ from agentsdb.errors import (
     UnsupportedOperationError,
 )
 
+BACKENDS = ("sqlite", "postgresql", "libsql-ws", "libsql-http")
 SQLITE_LIKE = ("sqlite", "libsql-ws", "libsql-http")
 
 
@@ -145,11 +146,23 @@ async def test_last_insert_id_is_the_rowid_on_sqlite_and_comes_from_returning_on
 
     # An UPDATE reports no insert id, even after an INSERT on the same connection.
     assert await any_db.execute("UPDATE items SET qty = 5 WHERE id = 1") == ExecuteResult(1, None)
-    if backend == "postgresql":
-        returned = await any_db.execute(
-            "INSERT INTO items (name, qty) VALUES ('c', 3) RETURNING id"
-        )
-        assert returned == ExecuteResult(1, 3)
+    returned = await any_db.execute("INSERT INTO items (name, qty) VALUES ('c', 3) RETURNING id")
+    assert returned == ExecuteResult(1, 3)
+
+
+async def test_statements_with_returning_report_the_rows_they_changed(
+    any_db: Database, backend: str
+) -> None:
+    await make_items(any_db, backend)
+    inserted = await any_db.execute(
+        "INSERT INTO items (name, qty) VALUES ('a', 1), ('b', 2) RETURNING id"
+    )
+    assert inserted == ExecuteResult(2, 2)
+    updated = await any_db.execute("UPDATE items SET qty = qty + 1 RETURNING id")
+    assert updated.rows_affected == 2
+    deleted = await any_db.execute("DELETE FROM items WHERE name = 'a' RETURNING id")
+    assert deleted.rows_affected == 1
+    assert await any_db.fetch_all("SELECT name, qty FROM items") == [{"name": "b", "qty": 3}]
 
 
 async def test_a_named_parameter_used_twice_binds_the_same_value_both_times(
@@ -457,11 +470,8 @@ async def test_using_a_closed_database_raises_connection_closed(
 
 # --- the Migrator --------------------------------------------------------------------------------
 
-# libSQL over HTTP is left out until the Migrator runs each migration as one batch() there
-# (today its programs begin interactive transactions, which HTTP refuses).
-MIGRATING_BACKENDS = pytest.mark.parametrize(
-    "backend", ["sqlite", "postgresql", "libsql-ws"], indirect=True
-)
+# Every backend: over libSQL's HTTP transport the Migrator runs each migration as one batch.
+MIGRATING_BACKENDS = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
 def synthetic_migrations(*, failing: bool = False) -> list[Migration]:

@@ -93,8 +93,14 @@ def _verb(sql: str) -> str:
 def _execute(conn: sqlite3.Connection, sql: str, params: Params | None) -> ExecuteResult:
     cursor = conn.execute(sql, params if params is not None else _NO_PARAMS)
     try:
-        rows = cursor.rowcount
         verb = _verb(sql)
+        if cursor.description is not None:
+            # A statement that returns rows (RETURNING) finishes only once they are read; until
+            # then sqlite3 reports no changes and no inserted rowid.
+            returned = len(cursor.fetchall())
+            rows = returned if verb in _WRITES else 0
+        else:
+            rows = cursor.rowcount
         if rows < 0:
             # Python 3.11's sqlite3 reports -1 for a write that starts with WITH.
             rows = conn.execute("SELECT changes()").fetchone()[0] if verb in _WRITES else 0
