@@ -7,7 +7,8 @@ two for every ninth, a negative count for every hundredth) is generated with raw
 ``executemany``. Each run happens in its own subprocess on a freshly migrated target file:
 
 * ``job``: ``run_job(BlueskyProfilesJob(), ...)`` through agentsdb (aiosqlite, keyset batches,
-  one transaction per batch with its checkpoint);
+  one transaction per batch with its checkpoint; on SQLite each batch is loaded into a TEMP table
+  and decided and written set-based, see docs/backfill.md);
 * ``sql``: one sqlite3 transaction of three ``INSERT ... SELECT`` statements over the attached
   source (agents, newest bio else profile bio, counters without negatives): the floor for the
   same mapping, with no batching, checkpoint or report.

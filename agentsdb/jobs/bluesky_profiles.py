@@ -13,6 +13,7 @@ from typing import Any
 
 from agentsdb.clock import utc_now_text
 from agentsdb.db.base import Database, ExecuteMany, FetchAll, Program, Row
+from agentsdb.db.sqlite import SQLiteDatabase
 from agentsdb.jobs.convert import in_list, in_params, to_clock
 from agentsdb.jobs.framework import Job, Step
 from agentsdb.jobs.report import JobReport
@@ -64,23 +65,25 @@ ON CONFLICT (agent_id) DO UPDATE SET
     updated_at = excluded.updated_at"""
 
 
-def _text(value: object) -> str | None:
+def non_blank(value: object) -> str | None:
     """The value when it is a non-blank string, else None."""
     return value if isinstance(value, str) and value.strip() else None
 
 
 def choose_bio(generated_bio: object, profile_bio: object) -> tuple[str, str] | None:
     """The bio to give a new agent and its source: the generated one, the profile's, or none."""
-    generated = _text(generated_bio)
+    generated = non_blank(generated_bio)
     if generated is not None:
         return generated, "ai_generated"
-    own = _text(profile_bio)
+    own = non_blank(profile_bio)
     if own is not None:
         return own, "user_provided"
     return None
 
 
-class _Profiles(Step):
+class ProfilesStep(Step):
+    """The profiles pass, row by row: decisions in Python, writes with ``ExecuteMany``."""
+
     table = "bluesky_profiles"
 
     def select(self, first: bool) -> str:
@@ -129,7 +132,7 @@ class _Profiles(Step):
                 agents.append(
                     {
                         "id": did,
-                        "name": _text(row["display_name"]) or handle,
+                        "name": non_blank(row["display_name"]) or handle,
                         "model": LEGACY_MODEL,
                         "handle": handle,
                         "display_name": row["display_name"],
@@ -197,7 +200,12 @@ class BlueskyProfilesJob(Job):
         )
 
     def steps(self, source: Database, target: Database) -> list[Step]:
-        return [_Profiles()]
+        if isinstance(target, SQLiteDatabase):
+            # Imported here: that module builds on this one's step and decisions.
+            from agentsdb.jobs.bluesky_set_based import SetBasedProfiles
+
+            return [SetBasedProfiles()]
+        return [ProfilesStep()]
 
     def summary(self, report: JobReport) -> str:
         return f"Migrated {report.table(AGENTS).created} agents."
@@ -253,4 +261,4 @@ class BlueskyProfilesJob(Job):
         return result
 
 
-__all__ = ["LEGACY_MODEL", "BlueskyProfilesJob", "choose_bio"]
+__all__ = ["LEGACY_MODEL", "BlueskyProfilesJob", "ProfilesStep", "choose_bio", "non_blank"]
