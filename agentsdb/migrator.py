@@ -23,6 +23,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -113,6 +114,14 @@ def _drift(
     return None, None
 
 
+@dataclass
+class _RunMemory:
+    """What one migrate() run on one SQLite connection knows between its transactions."""
+
+    head: Row | None = None
+    data_version: int | None = None
+
+
 def _runs_in_transaction(migration: Migration, use_transaction: bool) -> bool:
     """``use_transaction=False`` does not apply to a ``foreign_keys=False`` rebuild: its foreign
     key check must run before COMMIT, and outside a transaction its keys would stay on, so a
@@ -148,6 +157,8 @@ class Migrator:
         self._libsql = migrator_libsql.for_database(
             db, self._sql, lock_timeout=self._lock_timeout, record=self._record
         )
+        # A local SQLite database runs a whole migrate() on one connection (see _claim).
+        self._one_connection = db.dialect == "sqlite" and self._libsql is None
         if migrations is None:
             from agentsdb.migrations import builtin_migrations
 
@@ -315,10 +326,11 @@ class Migrator:
         self, pending: Sequence[Migration], use_transaction: bool
     ) -> Program[list[MigrationResult]]:
         results: list[MigrationResult] = []
+        memory = _RunMemory() if self._one_connection else None
         try:
             for migration in pending:
                 if _runs_in_transaction(migration, use_transaction):
-                    result = yield from self._apply_in_transaction(migration, results)
+                    result = yield from self._apply_in_transaction(migration, results, memory)
                 else:
                     result = yield from self._apply_outside_transaction(migration, results)
                 if result is not None:
@@ -361,9 +373,22 @@ class Migrator:
         value = None if row is None else next(iter(row.values()))
         return None if value is None else int(value)
 
-    def _claim(self, migration: Migration) -> Program[Row | None]:
+    def _claim(self, migration: Migration, memory: _RunMemory | None = None) -> Program[Row | None]:
         """Inside the write lock: None when another process already applied this migration,
-        else the newest tracking row (or an empty dict when there is none)."""
+        else the newest tracking row (or an empty dict when there is none).
+
+        With ``memory`` (one SQLite connection for the whole run), a later migration of the run
+        skips the tracking query when ``PRAGMA data_version`` shows that no other connection has
+        committed since this run's previous migration: the newest row is then the one this run
+        wrote, and nobody can have applied this migration meanwhile.
+        """
+        if memory is not None:
+            row: Row | None = yield FetchOne("PRAGMA data_version")
+            version = None if row is None else row["data_version"]
+            if memory.head is not None and version == memory.data_version:
+                return memory.head
+            memory.data_version = version
+            memory.head = None
         rows: list[Row] = yield FetchAll(self._sql.claim_rows, {"id": migration.id})
         existing = next((row for row in rows if row["id"] == migration.id), None)
         if existing is not None:
@@ -421,14 +446,17 @@ class Migrator:
             )
 
     def _apply_in_transaction(
-        self, migration: Migration, done: Sequence[MigrationResult]
+        self,
+        migration: Migration,
+        done: Sequence[MigrationResult],
+        memory: _RunMemory | None = None,
     ) -> Program[MigrationResult | None]:
         statements = migration.up_statements(self._dialect)
         if not migration.foreign_keys:
             for statement in self._sql.foreign_keys_off:
                 yield Execute(statement)
         yield from self._lock()
-        latest = yield from self._claim(migration)
+        latest = yield from self._claim(migration, memory)
         if latest is None:
             yield from self._foreign_keys_back_on(migration)
             return None
@@ -448,6 +476,8 @@ class Migrator:
             )
             yield Execute(self._sql.insert, row)
             yield Commit()
+            if memory is not None:
+                memory.head = {"chain": row["chain"]}
         except AgentsDBError as error:
             yield Rollback()
             yield from self._foreign_keys_back_on(migration)

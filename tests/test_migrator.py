@@ -1031,3 +1031,59 @@ async def test_two_connections_racing_apply_each_migration_once(db_path: Path) -
         assert applied == ["001", *ids]
         assert await event_counts(first) == dict.fromkeys(ids, 1)
         assert await applied_ids(first) == ["001", *ids]
+
+
+async def test_a_run_reads_the_tracking_table_once_when_no_one_else_commits(db: Database) -> None:
+    migrator = Migrator(db, chain("002", "003", "004", "005"))
+    await migrator.initialize()
+    results, statements = await traced(db, migrator.migrate)
+    assert result_ids(results) == ["001", "002", "003", "004", "005"]
+    claims = [sql for sql in statements if "WHERE id = " in sql and TRACKING in sql]
+    assert len(claims) == 1, claims
+    rows = await tracking_rows(db)
+    assert [row["chain"] for row in rows] == [
+        chain_of(migrator.migrations[: n + 1], "sqlite") for n in range(5)
+    ]
+
+
+async def test_a_commit_by_another_connection_mid_run_makes_the_next_migration_re_read(
+    db: Database, db_path: Path
+) -> None:
+    # Between this run's transactions (as its third BEGIN is about to run), another connection
+    # applies 003 the way a racing process would. The run must notice (data_version moved),
+    # skip 003, and chain 004 onto the other connection's row.
+    migrations = chain("002", "003", "004")
+    migrator = Migrator(db, migrations)
+    await migrator.initialize()
+    begins = [0]
+
+    def apply_003_elsewhere(sql: str) -> None:
+        if not sql.startswith("BEGIN IMMEDIATE"):
+            return
+        begins[0] += 1
+        if begins[0] != 3:
+            return
+        other = sqlite3.connect(db_path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            for statement in migrations[2].up_statements("sqlite"):
+                other.execute(statement)
+            other.execute(
+                f"INSERT INTO {TRACKING} (id, description, checksum, chain, started_at, "
+                "applied_at, success) VALUES ('003', 'create t003', ?, ?, 'x', 'x', 1)",
+                (migrations[2].checksum("sqlite"), chain_of(migrations[:3], "sqlite")),
+            )
+            other.execute("COMMIT")
+        finally:
+            other.close()
+
+    connection = db._connection  # type: ignore[attr-defined]  # the SQLite backend's aiosqlite connection
+    await connection.set_trace_callback(apply_003_elsewhere)
+    try:
+        results = await migrator.migrate()
+    finally:
+        await connection.set_trace_callback(None)
+    assert result_ids(results) == ["001", "002", "004"]
+    assert await applied_ids(db) == ["001", "002", "003", "004"]
+    assert await event_counts(db) == {"002": 1, "003": 1, "004": 1}
+    assert await Migrator(db, migrations).migrate() == []

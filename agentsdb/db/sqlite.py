@@ -65,6 +65,7 @@ _WAL_RETRY_SECONDS = 0.01
 
 # String literals, quoted identifiers and comments, blanked out before looking for keywords.
 _NOT_KEYWORDS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?(?:\*/|$)""", re.DOTALL)
+_FIRST_WORD = re.compile(r"\s*([A-Za-z]+)\b")
 _WORDS_AND_PARENS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[()]")
 _STATEMENT_VERBS = frozenset({"INSERT", "REPLACE", "SELECT", "UPDATE", "DELETE", "VALUES"})
 _INSERTS = frozenset({"INSERT", "REPLACE"})
@@ -74,6 +75,9 @@ _WRITES = frozenset({"INSERT", "REPLACE", "UPDATE", "DELETE"})
 @lru_cache(maxsize=1024)
 def _verb(sql: str) -> str:
     """The statement's main verb (``INSERT``, ``UPDATE``, ...), looking past a ``WITH`` clause."""
+    leading = _FIRST_WORD.match(sql)
+    if leading is not None and leading.group(1).upper() != "WITH":
+        return leading.group(1).upper()
     depth = 0
     first = True
     for match in _WORDS_AND_PARENS.finditer(_NOT_KEYWORDS.sub(" ", sql)):
