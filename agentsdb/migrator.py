@@ -333,6 +333,8 @@ class Migrator:
                     result = yield from self._apply_in_transaction(migration, results, memory)
                 else:
                     result = yield from self._apply_outside_transaction(migration, results)
+                    if memory is not None:
+                        memory.head = None  # it wrote its own rows: the next claim re-reads
                 if result is not None:
                     results.append(result)
         except MigrationError:

@@ -1087,3 +1087,21 @@ async def test_a_commit_by_another_connection_mid_run_makes_the_next_migration_r
     assert await applied_ids(db) == ["001", "002", "003", "004"]
     assert await event_counts(db) == {"002": 1, "003": 1, "004": 1}
     assert await Migrator(db, migrations).migrate() == []
+
+
+async def test_chains_stay_right_when_a_run_mixes_transactional_and_bare_migrations(
+    db: Database,
+) -> None:
+    migrations = [
+        *chain("002"),
+        table_migration("003", transactional=False),
+        table_migration("004"),
+    ]
+    migrator = Migrator(db, migrations)
+    assert result_ids(await migrator.migrate()) == ["001", "002", "003", "004"]
+    rows = await tracking_rows(db)
+    assert [row["chain"] for row in rows] == [
+        chain_of(migrations[: n + 1], "sqlite") for n in range(4)
+    ]
+    _, statements = await traced(db, Migrator(db, migrations).migrate)
+    assert len([sql for sql in statements if _TOUCHES_TRACKING.search(sql)]) == 1
