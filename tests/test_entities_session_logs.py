@@ -315,3 +315,26 @@ async def test_bulk_appends_from_two_connections_at_once_each_get_their_own_ids(
             assert await repos.logs.get(log.id) == log
     assert await repos.logs.count(session.id) == 900
     assert await repos.logs.count(other.id) == 900
+
+
+async def test_a_row_the_database_rejects_as_bad_data_fails_alone_in_a_shared_batch(
+    postgres_db: Database,
+) -> None:
+    await agentsdb.Migrator(postgres_db).migrate()
+    repos = repos_for(postgres_db)
+    agent = await stored_agent(repos)
+    session = await stored_session(repos, agent)
+    good = [
+        SessionLog(session_id=session.id, role="agent", type="message", content={"n": i})
+        for i in range(3)
+    ]
+    # PostgreSQL's JSONB refuses \u0000 (a data error, not a constraint violation).
+    bad = SessionLog(session_id=session.id, role="agent", type="message", content={"t": "a\x00b"})
+
+    outcomes = await asyncio.gather(
+        *(repos.logs.append(log) for log in [good[0], bad, *good[1:]]), return_exceptions=True
+    )
+
+    stored = [o for o in outcomes if isinstance(o, SessionLog)]
+    assert [log.content for log in stored] == [{"n": i} for i in range(3)]
+    assert await repos.logs.count(session.id) == 3

@@ -314,3 +314,26 @@ async def test_bios_dated_alike_go_to_the_later_row_and_blank_generated_bios_are
         ("did:plc:blank", "fallback", "user_provided"),
         ("did:plc:tie", "written second", "ai_generated"),
     ]
+
+
+@pytest.fixture
+async def case_twins(tmp_path: Path) -> AsyncIterator[Database]:
+    """Two profiles whose handles differ only in case: both normalize to 'alice'."""
+    path = tmp_path / "legacy.db"
+    make_bluesky_source(path, [profile("Alice"), profile("alice")])
+    async with agentsdb.connect(str(path)) as database:
+        yield database
+
+
+async def test_dry_run_report_equals_real_run_when_handle_twins_fall_in_different_batches(
+    case_twins: Database, migrated_db: Database
+) -> None:
+    dry = await run_job(
+        BlueskyProfilesJob(), case_twins, migrated_db, dry_run=True, batch_size=1, progress=False
+    )
+    real = await run_job(
+        BlueskyProfilesJob(), case_twins, migrated_db, batch_size=1, progress=False
+    )
+
+    assert real.tables["agents"].skipped == {"handle belongs to another agent": 1}
+    assert dry.counts() == real.counts()

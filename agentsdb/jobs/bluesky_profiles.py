@@ -86,6 +86,11 @@ class ProfilesStep(Step):
 
     table = "bluesky_profiles"
 
+    def __init__(self) -> None:
+        # A dry run writes no agents, so it remembers the handles its earlier batches would have
+        # taken, for later batches to see them as the real run would.
+        self._dry_created: dict[str, str] = {}
+
     def select(self, first: bool) -> str:
         return _PROFILE.format(where="" if first else "WHERE p.handle > :k0\n")
 
@@ -104,6 +109,10 @@ class ProfilesStep(Step):
         )
         agent_ids = {str(r["id"]) for r in by_id}
         handle_owner = {str(r["handle"]): str(r["id"]) for r in by_handle}
+        if not write:
+            for handle in handles:
+                if handle in self._dry_created:
+                    handle_owner.setdefault(handle, self._dry_created[handle])
         has_bio = {str(r["id"]) for r in by_id if r["has_bio"]}
         counters = {str(r["id"]): tuple(r[c] for c in COUNTS) for r in by_id if r["has_counts"]}
 
@@ -129,6 +138,8 @@ class ProfilesStep(Step):
             else:
                 report.created(AGENTS)
                 handle_owner[handle] = did
+                if not write:
+                    self._dry_created[handle] = did
                 agents.append(
                     {
                         "id": did,

@@ -33,6 +33,16 @@ from agentsdb.jobs.convert import to_clock
 from agentsdb.jobs.report import JobReport
 
 _BATCH = "temp.agentsdb_bluesky_batch"
+# A dry run writes no agents, so later batches could not see the handles earlier ones would
+# have taken: it keeps them here (connection-private, never written to the database file).
+_DRY_CREATED = "temp.agentsdb_bluesky_dry_created"
+_CREATE_DRY_CREATED = (
+    f"CREATE TABLE IF NOT EXISTS {_DRY_CREATED} (handle TEXT PRIMARY KEY, did TEXT NOT NULL)"
+)
+_REMEMBER_DRY_CREATED = (
+    f"INSERT OR IGNORE INTO {_DRY_CREATED} (handle, did) "
+    f"SELECT handle, did FROM {_BATCH} WHERE agent = 'created'"
+)
 
 _CREATE = f"""CREATE TABLE IF NOT EXISTS {_BATCH} (
     pos INTEGER PRIMARY KEY,
@@ -80,6 +90,7 @@ _DECIDE_AGENTS = f"""UPDATE {_BATCH} SET agent = CASE
     WHEN EXISTS (SELECT 1 FROM agents a WHERE a.id = {_BATCH}.did) THEN 'unchanged'
     WHEN skip IS NOT NULL THEN skip
     WHEN EXISTS (SELECT 1 FROM agents a WHERE a.handle = {_BATCH}.handle)
+        OR EXISTS (SELECT 1 FROM {_DRY_CREATED} d WHERE d.handle = {_BATCH}.handle)
         OR twin AND EXISTS (SELECT 1 FROM {_BATCH} e
             WHERE e.handle = {_BATCH}.handle AND e.pos < {_BATCH}.pos AND e.skip IS NULL
                 AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = e.did))
@@ -211,9 +222,16 @@ def _count(report: JobReport, table: str, action: str, n: int) -> None:
 class SetBasedProfiles(ProfilesStep):
     """The profiles pass for a SQLite target: one TEMP-table load and set-based SQL per batch."""
 
+    def __init__(self) -> None:
+        self._started = False
+
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
         now = utc_now_text()
         yield Execute(_CREATE)
+        yield Execute(_CREATE_DRY_CREATED)
+        if not self._started:  # a new run: forget an earlier dry run's handles
+            yield Execute(f"DELETE FROM {_DRY_CREATED}")
+            self._started = True
         # Empty at the start too: a failed batch may have left rows behind outside a transaction.
         yield Execute(_CLEAR)
         # Positional: sqlite3 binds a tuple by position, at half the cost of a dict by name, and
@@ -229,6 +247,8 @@ class SetBasedProfiles(ProfilesStep):
             if agent in _ACTIONS:
                 _count(report, BIOS, str(line["bio_action"]), n)
             _count(report, METADATA, str(line["metadata_action"]), n)
+        if not write:
+            yield Execute(_REMEMBER_DRY_CREATED)
         if write:
             yield Execute(_WRITE_AGENTS, {"model": LEGACY_MODEL, "now": now})
             yield Execute(_WRITE_BIOS, {"now": now})

@@ -16,7 +16,12 @@ from agentsdb.db.base import (
     Program,
     Rollback,
 )
-from agentsdb.errors import AgentsDBError, IntegrityError, NotFoundError
+from agentsdb.errors import (
+    AgentsDBError,
+    ConnectionClosedError,
+    DatabaseBusyError,
+    NotFoundError,
+)
 from agentsdb.models.session_log import SessionLog, SessionLogNode, SessionLogUpdate
 from agentsdb.queries.session_logs import SessionLogPostgresQueries, SessionLogQueries
 from agentsdb.repositories._base import (
@@ -70,8 +75,9 @@ def _append_all(params: list[Params], dialect: str) -> Program[list[int]]:
 def _append_each(params: list[Params], dialect: str) -> Program[list[int | AgentsDBError]]:
     """Rows queued by separate callers: each gets the outcome it would have had alone.
 
-    First all of them in one transaction. If a row breaks a constraint, that transaction is
-    rolled back and each row is written in a transaction of its own, still in this program, so
+    First all of them in one transaction. If the database refuses a row (a constraint, or a value
+    it cannot store), that transaction is rolled back and each row is written in a transaction
+    of its own, still in this program, so
     the bad row fails alone and the others commit; from then on every row's outcome is its own,
     whatever the error. An error that is not about a row (busy, closed) during the shared
     transaction fails the whole batch, and then none of it is stored.
@@ -79,7 +85,11 @@ def _append_each(params: list[Params], dialect: str) -> Program[list[int | Agent
     yield Begin()
     try:
         ids = yield from _insert_rows(params, dialect)
-    except IntegrityError as error:
+    except (DatabaseBusyError, ConnectionClosedError):
+        raise
+    except AgentsDBError as error:
+        # A constraint or a value the database refuses (PostgreSQL's JSONB refuses \u0000, for
+        # one) belongs to one row: retry each row alone so only that row's call fails.
         yield Rollback()
         if len(params) == 1:
             return [error]
