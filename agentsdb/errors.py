@@ -148,17 +148,36 @@ class MigrationOrderError(MigrationValidationError):
 
 
 class DirtyMigrationError(MigrationValidationError):
-    """A non-transactional migration started but never finished: the schema state is unknown."""
+    """A non-transactional migration (or its rollback) started but never finished.
 
-    def __init__(self, migration_id: str, started_at: str | None, applied_by: str | None) -> None:
+    ``direction`` is ``"up"`` for an interrupted apply and ``"down"`` for an interrupted rollback.
+    """
+
+    def __init__(
+        self,
+        migration_id: str,
+        started_at: str | None,
+        applied_by: str | None,
+        direction: str = "up",
+    ) -> None:
         self.migration_id = migration_id
         self.started_at = started_at
         self.applied_by = applied_by
+        self.direction = direction
+        repair = f"`agentsdb repair {migration_id}"
+        if direction == "down":
+            what = "rolling it back"
+            advice = (
+                f"{repair} --remove` if the rollback completed (the migration is no longer "
+                f"applied) or {repair} --mark-applied` if it did not (it is still applied)"
+            )
+        else:
+            what = "applying it"
+            advice = f"{repair} --mark-applied` if it completed or {repair} --remove` if it did not"
         super().__init__(
-            f"migration {migration_id} is dirty: it was started at {started_at} by {applied_by} "
-            "and never marked finished. If that process is gone, inspect the schema, then run "
-            f"`agentsdb repair {migration_id} --mark-applied` (it completed) or "
-            f"`agentsdb repair {migration_id} --remove` (it did not)."
+            f"migration {migration_id} is dirty: {what} was started at {started_at} by "
+            f"{applied_by} and never marked finished. If that process is gone, inspect the "
+            f"schema, then run {advice}."
         )
 
 

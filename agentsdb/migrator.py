@@ -90,7 +90,14 @@ def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000.0, 3)
 
 
-_FINISH_PARAMETERS = ("id", "chain", "schema_fingerprint", "applied_at", "execution_time_ms")
+_FINISH_PARAMETERS = (
+    "id",
+    "checksum",
+    "chain",
+    "schema_fingerprint",
+    "applied_at",
+    "execution_time_ms",
+)
 
 
 def _drift(
@@ -397,7 +404,10 @@ class Migrator:
             yield Rollback()
             if not existing["success"]:
                 raise DirtyMigrationError(
-                    migration.id, existing["started_at"], existing["applied_by"]
+                    migration.id,
+                    existing["started_at"],
+                    existing["applied_by"],
+                    "down" if existing["chain"] else "up",
                 )
             log.info("migration %s was applied by another process meanwhile; skipped", migration.id)
             return None
@@ -548,9 +558,11 @@ class Migrator:
         self, pending: Sequence[Migration], use_transaction: bool
     ) -> Program[list[MigrationResult]]:
         # Later migrations may build on earlier ones, so all of them run in one transaction that
-        # is rolled back at the end. Foreign keys can only be switched off before BEGIN, so if any
-        # migration needs them off, the whole rehearsal runs that way and checks them after each.
-        keys_off = any(not migration.foreign_keys for migration in pending)
+        # is rolled back at the end. Foreign keys can only be switched before BEGIN, so the
+        # rehearsal runs the pending migrations that share the first one's setting and stops at
+        # the first that needs the other (with foreign keys off, a later migration's cascades
+        # would not fire and the rehearsal would fail where the real run succeeds).
+        keys_off = not pending[0].foreign_keys if self._sql.foreign_key_check else False
         if keys_off:
             for statement in self._sql.foreign_keys_off:
                 yield Execute(statement)
@@ -569,6 +581,21 @@ class Migrator:
                         dry_run=True,
                         note="not rehearsed: it runs outside a transaction, so it cannot be "
                         "rolled back; later migrations were not rehearsed either",
+                    )
+                )
+                break
+            if self._sql.foreign_key_check and (not migration.foreign_keys) != keys_off:
+                results.append(
+                    MigrationResult(
+                        migration,
+                        True,
+                        "up",
+                        started_at,
+                        0.0,
+                        dry_run=True,
+                        note="not rehearsed: it needs foreign keys switched "
+                        f"{'off' if keys_off is False else 'on'}, which cannot change inside the "
+                        "rehearsal's transaction; later migrations were not rehearsed either",
                     )
                 )
                 break
@@ -655,7 +682,9 @@ class Migrator:
             raise UnknownMigrationError(unknown)
         for record in records:
             if not record.success:
-                raise DirtyMigrationError(record.id, record.started_at, record.applied_by)
+                raise DirtyMigrationError(
+                    record.id, record.started_at, record.applied_by, record.dirty_direction
+                )
             actual = known[record.id].checksum(self._dialect)
             if actual != record.checksum:
                 raise ChecksumMismatchError(record.id, record.checksum, actual)
@@ -770,10 +799,13 @@ class Migrator:
             {"seq": row["seq"]},
         )
         fingerprint = yield from self._fingerprint()
+        # The operator vouches for the migration as the code has it now: record that checksum,
+        # so the digest, the no-op start and validation all agree.
         yield Execute(
             self._sql.finish,
             {
                 "id": migration_id,
+                "checksum": migration.checksum(self._dialect),
                 "chain": chain_next(
                     previous["chain"] if previous else None,
                     migration.id,

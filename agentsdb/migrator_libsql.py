@@ -231,7 +231,10 @@ class LibsqlMigrations:
                 if existing is not None:
                     if not existing["success"]:
                         raise DirtyMigrationError(
-                            migration.id, existing["started_at"], existing["applied_by"]
+                            migration.id,
+                            existing["started_at"],
+                            existing["applied_by"],
+                            "down" if existing.get("chain") else "up",
                         )
                     log.info("migration %s was applied by another process meanwhile", migration.id)
                     continue

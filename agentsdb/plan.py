@@ -41,6 +41,11 @@ class AppliedRecord:
     schema_cookie: int | None = None
     schema_fingerprint: str | None = None
 
+    @property
+    def dirty_direction(self) -> str:
+        """Which way a dirty row was going: a rollback keeps the chain its apply recorded."""
+        return "down" if self.chain else "up"
+
     @classmethod
     def from_row(cls, row: Mapping[str, object]) -> AppliedRecord:
         """Build a record from a tracking-table row."""
@@ -125,7 +130,9 @@ def find_problems(
     for record in applied:
         if not record.success:
             problems.errors.append(
-                DirtyMigrationError(record.id, record.started_at, record.applied_by)
+                DirtyMigrationError(
+                    record.id, record.started_at, record.applied_by, record.dirty_direction
+                )
             )
     unknown = [record.id for record in applied if record.id not in known]
     if unknown:
@@ -223,6 +230,16 @@ def select_rollbacks(
         raise UnknownMigrationError(unknown)
     newer = [known[record.id] for record in reversed(applied)]
     newer = [migration for migration in newer if migration.version > target_version]
+    # Rollbacks undo the newest applied row first, so what is undone must be the tail of the
+    # apply order; after an out-of-order apply it may not be.
+    tail = [known[record.id] for record in reversed(applied)][: len(newer)]
+    if tail != newer:
+        kept = next(m for m in tail if m.version <= target_version)
+        raise ConfigurationError(
+            f"cannot roll back to {target!r}: migration {kept.id} was applied (out of order) "
+            f"after migrations numbered above {target!r}, and rollbacks undo the newest applied "
+            f"first; roll back to a migration applied before {kept.id}"
+        )
     for migration in newer:
         if not migration.reversible:
             raise IrreversibleMigrationError(migration.id)

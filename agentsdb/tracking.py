@@ -95,7 +95,8 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
             ":success, :applied_by)"
         ),
         finish=(
-            f"UPDATE {table} SET success = 1, chain = :chain, schema_cookie = {cookie}, "
+            f"UPDATE {table} SET success = 1, checksum = :checksum, chain = :chain, "
+            f"schema_cookie = {cookie}, "
             "schema_fingerprint = :schema_fingerprint, applied_at = :applied_at, "
             "execution_time_ms = :execution_time_ms WHERE id = :id"
         ),

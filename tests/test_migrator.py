@@ -16,6 +16,7 @@ import pytest
 
 import agentsdb
 from agentsdb import (
+    AgentsDBError,
     ChecksumMismatchError,
     ConfigurationError,
     Database,
@@ -34,7 +35,7 @@ from agentsdb import (
     UniqueViolationError,
     UnknownMigrationError,
 )
-from agentsdb.plan import chain_of
+from agentsdb.plan import chain_next, chain_of
 
 TRACKING = "agentsdb_migrations"
 
@@ -1105,3 +1106,137 @@ async def test_chains_stay_right_when_a_run_mixes_transactional_and_bare_migrati
     ]
     _, statements = await traced(db, Migrator(db, migrations).migrate)
     assert len([sql for sql in statements if _TOUCHES_TRACKING.search(sql)]) == 1
+
+
+# --- found wanting in review: repair, rollback order, dirty rollbacks, rehearsal with cascades --
+
+
+async def test_repairing_an_edited_dirty_migration_keeps_chain_and_checksum_in_agreement(
+    db: Database,
+) -> None:
+    # 003 failed half-way; the operator fixes its SQL (an edit), finishes it by hand and marks it
+    # applied. The row's digest and its recorded checksum must describe the same migration, so
+    # the one-query start and full validation agree about it.
+    await make_dirty(db)
+    fixed_003 = Migration(
+        id="003",
+        description=SIDE_AND_ITEM.description,
+        up=["CREATE TABLE side (x INTEGER)", "INSERT OR IGNORE INTO items (name) VALUES ('dup')"],
+        down=SIDE_AND_ITEM.down,
+        transactional=False,
+    )
+    fixed = [EVENTS, ITEMS, fixed_003, DIRTY_SET[3]]
+    migrator = Migrator(db, fixed)
+    await migrator.repair("003", mark_applied=True)
+    rows = await tracking_rows(db)
+    previous, repaired = rows[-2], rows[-1]
+    assert repaired["chain"] == chain_next(previous["chain"], "003", repaired["checksum"])
+
+
+async def test_no_op_start_and_validation_agree_after_repairing_an_edited_migration(
+    db: Database,
+) -> None:
+    await make_dirty(db)
+    fixed_003 = Migration(
+        id="003",
+        description=SIDE_AND_ITEM.description,
+        up=["CREATE TABLE side (x INTEGER)", "INSERT OR IGNORE INTO items (name) VALUES ('dup')"],
+        down=SIDE_AND_ITEM.down,
+        transactional=False,
+    )
+    fixed = [EVENTS, ITEMS, fixed_003]
+    await Migrator(db, fixed).repair("003", mark_applied=True)
+    valid = (await Migrator(db, fixed).validate_migrations()).is_valid
+    try:
+        await Migrator(db, fixed).migrate()
+        started = True
+    except ChecksumMismatchError:
+        started = False
+    assert valid == started, f"validate_migrations valid={valid}, migrate() accepted={started}"
+
+
+async def test_rollback_to_after_an_out_of_order_apply_does_not_blame_another_process(
+    db: Database,
+) -> None:
+    await Migrator(db, [EVENTS, table_migration("003")]).migrate()
+    late = chain("002", "003")
+    await Migrator(db, late).migrate(allow_out_of_order=True)
+    assert await applied_ids(db) == ["001", "003", "002"]
+    refused: AgentsDBError | None = None
+    try:
+        await Migrator(db, late).rollback_to("002")
+    except AgentsDBError as error:
+        refused = error
+    assert refused is None or "another process" not in str(refused), str(refused)
+
+
+async def test_dirty_rollback_error_does_not_say_mark_applied_means_it_completed(
+    db: Database,
+) -> None:
+    # A non-transactional migration whose down fails part-way is left dirty. "--mark-applied (it
+    # completed)" is the wrong advice for a rollback: if the down did complete, the migration is
+    # no longer applied.
+    bare = Migration(
+        id="002",
+        description="bare table",
+        up=["CREATE TABLE bare (id INTEGER PRIMARY KEY)"],
+        down=["DROP TABLE bare", "DELETE FROM no_such_table"],
+        transactional=False,
+    )
+    migrations = [EVENTS, bare]
+    await Migrator(db, migrations).migrate()
+    with pytest.raises(MigrationError, match="recorded as dirty"):
+        await Migrator(db, migrations).rollback_last()
+    assert "bare" not in await names(db)  # the down's first statement ran
+    with pytest.raises(DirtyMigrationError) as caught:
+        await Migrator(db, migrations).migrate()
+    message = str(caught.value)
+    assert "roll" in message or "down" in message, message
+
+
+PARENTS = Migration(
+    id="001",
+    description="parents and children",
+    up=[
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
+        "CREATE TABLE child (id INTEGER PRIMARY KEY, "
+        "parent_id INTEGER NOT NULL REFERENCES parent (id) ON DELETE CASCADE)",
+        "CREATE TABLE other (id INTEGER PRIMARY KEY, v TEXT)",
+        "INSERT INTO parent (id) VALUES (1), (2)",
+        "INSERT INTO child (id, parent_id) VALUES (10, 1), (20, 2)",
+    ],
+)
+REBUILD_OTHER = Migration(
+    id="002",
+    description="rebuild other",
+    up=[
+        "CREATE TABLE other_new (id INTEGER PRIMARY KEY, v TEXT NOT NULL DEFAULT '')",
+        "INSERT INTO other_new (id, v) SELECT id, COALESCE(v, '') FROM other",
+        "DROP TABLE other",
+        "ALTER TABLE other_new RENAME TO other",
+    ],
+    foreign_keys=False,
+)
+DELETE_PARENT = Migration(
+    id="003",
+    description="drop parent 1 and, by cascade, its children",
+    up=["DELETE FROM parent WHERE id = 1"],
+)
+
+
+async def test_rehearsal_agrees_with_migrate_when_a_later_migration_relies_on_cascades(
+    db: Database,
+) -> None:
+    migrations = [PARENTS, REBUILD_OTHER, DELETE_PARENT]
+    await Migrator(db, migrations).migrate(limit=1)
+    # The real run succeeds: 003's DELETE cascades to child 10 with foreign keys on.
+    rehearsal = await Migrator(db, migrations).migrate(rehearse=True)
+    assert [result.success for result in rehearsal] == [True, True]
+
+
+async def test_the_cascade_scenario_really_migrates(db: Database) -> None:
+    # Control for the rehearsal test above: the same migrations apply cleanly for real.
+    migrations = [PARENTS, REBUILD_OTHER, DELETE_PARENT]
+    await Migrator(db, migrations).migrate(limit=1)
+    assert [r.migration.id for r in await Migrator(db, migrations).migrate()] == ["002", "003"]
+    assert await db.fetch_all("SELECT id FROM child") == [{"id": 20}]
