@@ -66,7 +66,14 @@ from agentsdb.plan import (
     select_pending,
     select_rollbacks,
 )
-from agentsdb.results import MigrationResult, MigrationSummary, ValidationResult
+from agentsdb.results import (
+    NOT_TRANSACTIONAL,
+    MigrationResult,
+    MigrationSummary,
+    ValidationResult,
+    rehearsal_failed,
+    rehearsal_skipped,
+)
 from agentsdb.tracking import TrackingSQL, schema_fingerprint, tracking_sql
 
 log = logging.getLogger("agentsdb.migrations")
@@ -571,33 +578,15 @@ class Migrator:
         for migration in pending:
             started_at, started = utc_now(), time.perf_counter()
             if not _runs_in_transaction(migration, use_transaction):
-                results.append(
-                    MigrationResult(
-                        migration,
-                        True,
-                        "up",
-                        started_at,
-                        0.0,
-                        dry_run=True,
-                        note="not rehearsed: it runs outside a transaction, so it cannot be "
-                        "rolled back; later migrations were not rehearsed either",
-                    )
-                )
+                results.append(rehearsal_skipped(migration, started_at, NOT_TRANSACTIONAL))
                 break
             if self._sql.foreign_key_check and (not migration.foreign_keys) != keys_off:
-                results.append(
-                    MigrationResult(
-                        migration,
-                        True,
-                        "up",
-                        started_at,
-                        0.0,
-                        dry_run=True,
-                        note="not rehearsed: it needs foreign keys switched "
-                        f"{'off' if keys_off is False else 'on'}, which cannot change inside the "
-                        "rehearsal's transaction; later migrations were not rehearsed either",
-                    )
+                switch = "off" if keys_off is False else "on"
+                reason = (
+                    f"it needs foreign keys switched {switch}, which cannot change inside the "
+                    "rehearsal's transaction"
                 )
+                results.append(rehearsal_skipped(migration, started_at, reason))
                 break
             try:
                 for statement in migration.up_statements(self._dialect):
@@ -606,19 +595,8 @@ class Migrator:
                     yield from self._check_foreign_keys(migration)
             except AgentsDBError as error:
                 yield Rollback()
-                failed = MigrationResult(
-                    migration,
-                    False,
-                    "up",
-                    started_at,
-                    _elapsed_ms(started),
-                    error=str(error),
-                    dry_run=True,
-                )
-                raise MigrationError(
-                    f"rehearsal of migration {migration.id} ({migration.description}) failed; "
-                    f"nothing was changed: {error}",
-                    [*results, failed],
+                raise rehearsal_failed(
+                    migration, started_at, _elapsed_ms(started), error, results
                 ) from error
             results.append(
                 MigrationResult(

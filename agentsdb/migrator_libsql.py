@@ -54,7 +54,12 @@ from agentsdb.errors import (
     UnsupportedOperationError,
 )
 from agentsdb.migration import Migration
-from agentsdb.results import MigrationResult
+from agentsdb.results import (
+    NOT_TRANSACTIONAL,
+    MigrationResult,
+    rehearsal_failed,
+    rehearsal_skipped,
+)
 from agentsdb.tracking import TrackingSQL, schema_fingerprint
 
 log = logging.getLogger("agentsdb.migrations")
@@ -304,16 +309,7 @@ class LibsqlMigrations:
         skipped: MigrationResult | None = None
         for migration in pending:
             if not migration.transactional:
-                skipped = MigrationResult(
-                    migration,
-                    True,
-                    "up",
-                    started_at,
-                    0.0,
-                    dry_run=True,
-                    note="not rehearsed: it runs outside a transaction, so it cannot be "
-                    "rolled back; later migrations were not rehearsed either",
-                )
+                skipped = rehearsal_skipped(migration, started_at, NOT_TRANSACTIONAL)
                 break
             steps.extend(self._body(migration, "up"))
             included.append((migration, len(steps)))
@@ -325,19 +321,8 @@ class LibsqlMigrations:
                 failure = await self._rolled_back_batch(steps[:end])
                 if failure is not None:
                     failure = self._explain(failure, migration)
-                    failed = MigrationResult(
-                        migration,
-                        False,
-                        "up",
-                        started_at,
-                        _elapsed_ms(started),
-                        error=str(failure),
-                        dry_run=True,
-                    )
-                    raise MigrationError(
-                        f"rehearsal of migration {migration.id} ({migration.description}) "
-                        f"failed; nothing was changed: {failure}",
-                        [*done, failed],
+                    raise rehearsal_failed(
+                        migration, started_at, _elapsed_ms(started), failure, done
                     ) from failure
                 done.append(self._rehearsed(migration, started_at, 0.0))
             raise error

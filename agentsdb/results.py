@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from agentsdb.errors import AgentsDBError, MigrationError
 from agentsdb.migration import Migration
 
 Direction = Literal["up", "down"]
@@ -52,3 +53,37 @@ class ValidationResult:
     is_valid: bool
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+NOT_TRANSACTIONAL = "it runs outside a transaction, so it cannot be rolled back"
+
+
+def rehearsal_skipped(migration: Migration, started_at: datetime, reason: str) -> MigrationResult:
+    """The result of the migration a rehearsal stopped at, and why (later ones were not run)."""
+    return MigrationResult(
+        migration,
+        True,
+        "up",
+        started_at,
+        0.0,
+        dry_run=True,
+        note=f"not rehearsed: {reason}; later migrations were not rehearsed either",
+    )
+
+
+def rehearsal_failed(
+    migration: Migration,
+    started_at: datetime,
+    elapsed_ms: float,
+    error: AgentsDBError,
+    done: list[MigrationResult],
+) -> MigrationError:
+    """The error to raise (``from error``) when rehearsing ``migration`` failed."""
+    failed = MigrationResult(
+        migration, False, "up", started_at, elapsed_ms, error=str(error), dry_run=True
+    )
+    return MigrationError(
+        f"rehearsal of migration {migration.id} ({migration.description}) failed; "
+        f"nothing was changed: {error}",
+        [*done, failed],
+    )
