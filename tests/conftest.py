@@ -176,12 +176,11 @@ async def any_db(backend_url: str) -> AsyncIterator[Database]:
         yield database
 
 
-# --- the entity contract fixture: a migrated database per backend the entities support yet -------
+# --- the entity contract fixture: a migrated database per backend --------------------------------
 
-#: The backends ``migrated_any_db`` runs on. Not libsql-http: libsql-client speaks Hrana over
-#: HTTP v1 there, which has no interactive transactions, and the repositories' multi-statement
-#: units (group-committed appends, idempotent message inserts, ...) are programs that need one.
-ENTITY_BACKENDS = ("sqlite", "postgresql", "libsql-ws")
+#: The backends ``migrated_any_db`` runs on: all of them. Over libsql-http, which has no
+#: interactive transactions, the repositories' multi-statement units run as single batches.
+ENTITY_BACKENDS = BACKENDS
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -7,7 +7,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from agentsdb.db.base import Database, ExecuteResult, Operation, Params, Program, Row, Transaction
+from agentsdb.db.base import (
+    Atomic,
+    Database,
+    ExecuteResult,
+    Operation,
+    Params,
+    Program,
+    Row,
+    Transaction,
+)
 from agentsdb.errors import AgentsDBError
 from agentsdb.models import Agent, Session, User
 from agentsdb.repositories import (
@@ -26,7 +35,8 @@ T = TypeVar("T")
 
 
 class RecordingDatabase:
-    """Delegates to a real database and records every statement and program operation it gets.
+    """Delegates to a real database and records every statement and program operation it gets
+    (an Atomic, then each of its steps).
 
     Not a mock: every call really runs. Tests use it to prove that invalid input never reaches
     the database, and how many units of work an operation took.
@@ -87,6 +97,8 @@ class RecordingDatabase:
                 result: T = stop.value
                 return result
             self.operations.append(op)
+            if isinstance(op, Atomic):
+                self.operations.extend(op.steps)
             error = None
             try:
                 value = yield op

@@ -18,6 +18,7 @@ import pytest
 import agentsdb
 from agentsdb import Migration, Migrator
 from agentsdb.db.base import (
+    Atomic,
     Begin,
     Commit,
     Database,
@@ -441,6 +442,107 @@ async def test_a_program_ending_with_its_transaction_open_is_rolled_back_and_rep
         with pytest.raises(UnsupportedOperationError, match=r"ws://"):
             await any_db.run(forgets_commit())
     assert await any_db.fetch_all("SELECT id FROM owners") == [{"id": 1}]
+
+
+# --- atomic units --------------------------------------------------------------------------------
+
+_INSERT_OWNER = "INSERT INTO owners (id, email) VALUES (:id, :email)"
+
+
+def owners_atomically(first: int, duplicate: bool, caught: list[str]) -> Program[Any]:
+    """One Atomic of every step kind; with ``duplicate`` its last step breaks the unique key."""
+    last_email = "a@example.org" if duplicate else f"{first + 9}@example.org"
+    try:
+        results = yield Atomic(
+            (
+                Execute(_INSERT_OWNER, {"id": first, "email": f"{first}@example.org"}),
+                ExecuteMany(
+                    _INSERT_OWNER,
+                    [{"id": first + i, "email": f"{first + i}@example.org"} for i in (1, 2)],
+                ),
+                FetchAll("SELECT id FROM owners WHERE id >= :id ORDER BY id", {"id": first}),
+                FetchOne("SELECT email FROM owners WHERE id = :id", {"id": first + 2}),
+                Execute(_INSERT_OWNER, {"id": first + 9, "email": last_email}),
+            )
+        )
+    except UniqueViolationError as error:
+        caught.append(type(error).__name__)
+        # The program goes on after a failed unit: nothing of the unit is there.
+        return (yield FetchOne("SELECT count(*) AS n FROM owners"))
+    return results
+
+
+async def test_atomic_returns_each_steps_result_and_commits_them_together(
+    any_db: Database, backend: str
+) -> None:
+    await make_constrained(any_db, backend)
+    caught: list[str] = []
+    written, many, listed, one, last = await any_db.run(owners_atomically(10, False, caught))
+    assert caught == []
+    assert written.rows_affected == 1
+    assert many.rows_affected == 2
+    assert listed == [{"id": 10}, {"id": 11}, {"id": 12}]
+    assert one == {"email": "12@example.org"}
+    assert last.rows_affected == 1
+    rows = await any_db.fetch_all("SELECT id FROM owners ORDER BY id")
+    assert [row["id"] for row in rows] == [1, 10, 11, 12, 19]
+
+
+async def test_a_failing_atomic_step_undoes_every_step_and_is_thrown_into_the_program(
+    any_db: Database, backend: str
+) -> None:
+    await make_constrained(any_db, backend)
+    caught: list[str] = []
+    assert await any_db.run(owners_atomically(10, True, caught)) == {"n": 1}
+    assert caught == ["UniqueViolationError"]
+    assert await any_db.fetch_all("SELECT id FROM owners") == [{"id": 1}]
+
+    def uncaught() -> Program[None]:
+        yield Atomic((Execute(_INSERT_OWNER, {"id": 2, "email": "a@example.org"}),))
+
+    with pytest.raises(UniqueViolationError) as error:
+        await any_db.run(uncaught())
+    assert error.value.__cause__ is not None
+    assert await any_db.fetch_all("SELECT id FROM owners") == [{"id": 1}]
+
+
+async def test_an_atomic_inside_a_transaction_is_a_savepoint_undone_alone(
+    any_db: Database, backend: str
+) -> None:
+    await make_constrained(any_db, backend)
+    caught: list[str] = []
+
+    def inside() -> Program[Any]:
+        yield Begin()
+        yield Execute(_INSERT_OWNER, {"id": 5, "email": "5@example.org"})
+        count = yield from owners_atomically(10, True, caught)
+        ok = yield Atomic((Execute(_INSERT_OWNER, {"id": 6, "email": "6@example.org"}),))
+        yield Commit()
+        return count, ok[0].rows_affected
+
+    if not interactive(backend):
+        # No transaction to nest it in: the Begin is refused, and nothing ran.
+        with pytest.raises(UnsupportedOperationError, match=r"ws://"):
+            await any_db.run(inside())
+        assert await any_db.fetch_all("SELECT id FROM owners") == [{"id": 1}]
+        return
+    assert await any_db.run(inside()) == ({"n": 2}, 1)
+    assert caught == ["UniqueViolationError"]
+    rows = await any_db.fetch_all("SELECT id FROM owners ORDER BY id")
+    assert [row["id"] for row in rows] == [1, 5, 6]
+
+
+async def test_an_atomic_with_no_rows_for_execute_many_reports_none_changed(
+    any_db: Database, backend: str
+) -> None:
+    await make_constrained(any_db, backend)
+
+    def empty() -> Program[Any]:
+        return (yield Atomic((ExecuteMany(_INSERT_OWNER, []), FetchOne("SELECT 1 AS one"))))
+
+    many, one = await any_db.run(empty())
+    assert many.rows_affected == 0
+    assert one == {"one": 1}
 
 
 # --- closing -------------------------------------------------------------------------------------

@@ -110,6 +110,7 @@ UNIQUE_KEYS = {
     "sqlite": ("agents.id", "agents.handle", "users.email"),
     "postgresql": ("agents_pkey", "agents_handle", "users_email"),
     "libsql-ws": ("agents.id", "agents.handle", "users.email"),
+    "libsql-http": ("agents.id", "agents.handle", "users.email"),
 }
 
 

@@ -66,6 +66,24 @@ class FetchOne:
     params: Params | None = None
 
 
+Step: TypeAlias = Execute | ExecuteMany | FetchAll | FetchOne
+
+
+@dataclass(frozen=True, slots=True)
+class Atomic:
+    """Run ``steps`` in order as one atomic unit; the program receives one result per step.
+
+    Outside a transaction the steps get a transaction of their own; inside one the program
+    began, a savepoint. When a step fails, none of the steps' changes remain (an enclosing
+    transaction stays open) and the step's error is thrown into the program. A unit of work
+    whose statements do not depend on each other's results is best written this way: besides
+    fewer round trips, it is the one shape a backend without interactive transactions (libSQL
+    over HTTP) can run, as a single batch.
+    """
+
+    steps: tuple[Step, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Begin:
     """Begin a write transaction, waiting up to ``lock_timeout`` seconds for the write lock.
@@ -90,7 +108,9 @@ class Rollback:
     """Roll back the open transaction."""
 
 
-Operation: TypeAlias = Execute | ExecuteMany | FetchAll | FetchOne | Begin | Commit | Rollback
+Operation: TypeAlias = (
+    Execute | ExecuteMany | FetchAll | FetchOne | Atomic | Begin | Commit | Rollback
+)
 Program: TypeAlias = Generator[Operation, Any, T]
 
 

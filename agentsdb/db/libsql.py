@@ -43,6 +43,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from agentsdb.db import libsql_lease
 from agentsdb.db.base import (
+    Atomic,
     Begin,
     Commit,
     Execute,
@@ -55,6 +56,7 @@ from agentsdb.db.base import (
     Program,
     Rollback,
     Row,
+    Step,
     Transaction,
 )
 from agentsdb.db.libsql_errors import translate_connection_error, translate_libsql_error
@@ -326,6 +328,36 @@ class LibsqlDatabase:
             sql = statements[0][0]
         return await self._call(lambda: self._client.batch(statements), sql)
 
+    async def _atomic_batch(self, steps: Sequence[Step]) -> list[Any]:
+        """Run an Atomic's steps as one batch; each step's result, as a program receives it."""
+        statements: list[tuple[str, DriverArgs]] = []
+        counts: list[int] = []
+        for step in steps:
+            if isinstance(step, ExecuteMany):
+                statements.extend((step.sql, _args(step.sql, p)) for p in step.params)
+                counts.append(len(step.params))
+            else:
+                statements.append((step.sql, _args(step.sql, step.params)))
+                counts.append(1)
+        shared = {sql for sql, _ in statements}
+        results = await self._batch(statements, shared.pop() if len(shared) == 1 else None)
+        received: list[Any] = []
+        start = 0
+        for step, count in zip(steps, counts, strict=True):
+            mine = results[start : start + count]
+            start += count
+            match step:
+                case ExecuteMany():
+                    received.append(_sum_results(mine))
+                case Execute():
+                    received.append(_execute_result(mine[0]))
+                case FetchAll():
+                    received.append(_rows(mine[0]))
+                case FetchOne():
+                    rows = _rows(mine[0])
+                    received.append(rows[0] if rows else None)
+        return received
+
     async def _pipeline_many(
         self, tx: _DriverTransaction, sql: str, params: Sequence[Params]
     ) -> ExecuteResult:
@@ -481,7 +513,7 @@ class LibsqlDatabase:
         busy timeout decides how long a write waits for the lock.
         """
         async with self._exclusive():
-            return await run_program_async(program, _Performer(self))
+            return await run_program_async(program, _Performer(self), native_atomic=True)
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """A transaction over the WebSocket: commits on success, rolls back on error.
@@ -553,6 +585,9 @@ class _Performer:
                     return await db._pipeline_many(self._tx, sql, params_list)
                 statements = [(sql, _args(sql, p)) for p in params_list]
                 return _sum_results(await db._batch(statements, sql))
+            case Atomic(steps):
+                # Only outside a transaction (run_program_async expands the others): one batch.
+                return await db._atomic_batch(steps)
             case Begin(lock_timeout, lock_name):
                 db._require_interactive("a program that yields Begin")
                 if self._tx is not None:

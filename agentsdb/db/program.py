@@ -2,17 +2,21 @@
 
 The SQLite backend drives programs on its worker thread (``run_program_sync``); network backends
 use :func:`run_program_async` with a :class:`Performer` that executes one operation at a time on
-one connection.
+one connection. Both first pass the program through :func:`expand_atomic`, so a backend's runner
+only meets ``Atomic`` when it runs one natively.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
 from typing import Any, Protocol, TypeVar
 
-from agentsdb.db.base import Operation, Program
+from agentsdb.db.base import Atomic, Begin, Commit, Execute, Operation, Program, Rollback, Step
 from agentsdb.errors import AgentsDBError
 
 T = TypeVar("T")
+
+_ATOMIC_SAVEPOINT = "agentsdb_atomic"
 
 
 class Performer(Protocol):
@@ -32,12 +36,71 @@ class Performer(Protocol):
         ...
 
 
-async def run_program_async(program: Program[T], performer: Performer) -> T:
+def expand_atomic(
+    program: Program[T], in_transaction: Callable[[], bool], *, native: bool = False
+) -> Program[T]:
+    """The program with each :class:`~agentsdb.db.base.Atomic` replaced by plain operations.
+
+    Outside a transaction an Atomic becomes ``Begin``, its steps and ``Commit``; inside one, a
+    savepoint around its steps. A backend that runs an Atomic natively outside a transaction (a
+    libSQL batch) passes ``native=True`` and gets only the ones inside a transaction expanded.
+    """
+    value: Any = None
+    error: AgentsDBError | None = None
+    try:
+        while True:
+            try:
+                op = program.send(value) if error is None else program.throw(error)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            error = None
+            try:
+                if isinstance(op, Atomic) and (in_transaction() or not native):
+                    value = yield from _atomic(op.steps, nested=in_transaction())
+                else:
+                    value = yield op
+            except AgentsDBError as failure:
+                error, value = failure, None
+    finally:
+        program.close()
+
+
+def _atomic(steps: tuple[Step, ...], *, nested: bool) -> Generator[Operation, Any, list[Any]]:
+    yield Execute(f"SAVEPOINT {_ATOMIC_SAVEPOINT}") if nested else Begin()
+    try:
+        results = []
+        for step in steps:
+            results.append((yield step))
+        if not nested:
+            # Inside the try: a COMMIT that fails can leave the transaction open (SQLite's
+            # busy, a deferred foreign key), and the program goes on outside one.
+            yield Commit()
+    except AgentsDBError as error:
+        try:
+            if nested:
+                yield Execute(f"ROLLBACK TO {_ATOMIC_SAVEPOINT}")
+                yield Execute(f"RELEASE {_ATOMIC_SAVEPOINT}")
+            else:
+                yield Rollback()
+        except AgentsDBError as undo_error:
+            error.add_note(f"agentsdb: undoing the atomic steps also failed: {undo_error}")
+        raise
+    if nested:
+        yield Execute(f"RELEASE {_ATOMIC_SAVEPOINT}")
+    return results
+
+
+async def run_program_async(
+    program: Program[T], performer: Performer, *, native_atomic: bool = False
+) -> T:
     """Drive a program to completion, one awaited operation at a time.
 
     Same contract as the SQLite runner: a failed operation is thrown into the program; a
     transaction left open is rolled back, and ending normally with one open is an error.
+    ``native_atomic``: the performer runs an Atomic given outside a transaction itself.
     """
+    program = expand_atomic(program, lambda: performer.in_transaction, native=native_atomic)
     value: Any = None
     pending_error: AgentsDBError | None = None
     try:

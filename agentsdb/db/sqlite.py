@@ -39,6 +39,7 @@ from agentsdb.db.base import (
     Row,
     Transaction,
 )
+from agentsdb.db.program import expand_atomic
 from agentsdb.db.sqlite_errors import is_busy, translate
 from agentsdb.db.task_lock import TaskLock
 from agentsdb.errors import (
@@ -224,6 +225,7 @@ def run_program_sync(conn: sqlite3.Connection, program: Program[T]) -> T:
     error. A transaction the program leaves open is rolled back; ending normally with one open is
     itself an error, because the program's writes would be lost without a word.
     """
+    program = expand_atomic(program, lambda: conn.in_transaction)
     value: Any = None
     pending_error: AgentsDBError | None = None
     lock_wait = _LockWait(conn)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentsdb.db.base import Begin, Commit, Database, FetchOne, Params, Program, Row
+from agentsdb.db.base import Atomic, Database, FetchOne, Params, Program, Row
 from agentsdb.errors import AgentsDBError
 from agentsdb.models.message import Message
 from agentsdb.queries.agent_scope import DualWriteQueries
@@ -17,16 +17,14 @@ from agentsdb.repositories._base import (
 def _append(
     params: Params, insert: str = MessageQueries.insert_if_absent
 ) -> Program[tuple[int | None, Row | None]]:
-    """Insert unless the hash is there; the new id, or the stored row. One transaction, so the
-    stored row cannot vanish between the two statements.
+    """Insert unless the hash is there; the new id, or the stored row. One atomic unit, so the
+    stored row cannot vanish between the two statements (and one batch on libSQL).
     """
-    yield Begin()
-    inserted = yield FetchOne(insert, params)
+    inserted, existing = yield Atomic(
+        (FetchOne(insert, params), FetchOne(MessageQueries.get_by_content_hash, params))
+    )
     if inserted is not None:
-        yield Commit()
         return int(inserted["id"]), None
-    existing = yield FetchOne(MessageQueries.get_by_content_hash, params)
-    yield Commit()
     return None, existing
 
 

@@ -6,15 +6,13 @@ import weakref
 from collections.abc import Sequence
 
 from agentsdb.db.base import (
-    Begin,
-    Commit,
+    Atomic,
     Database,
     ExecuteMany,
     FetchAll,
     FetchOne,
     Params,
     Program,
-    Rollback,
 )
 from agentsdb.errors import (
     AgentsDBError,
@@ -38,16 +36,16 @@ _committers: weakref.WeakKeyDictionary[Database, GroupCommit[int]] = weakref.Wea
 
 
 def _insert_rows(params: list[Params], dialect: str) -> Program[list[int]]:
-    """Insert rows inside an open transaction and return their ids, in order."""
+    """Insert rows as one atomic unit (one batch on libSQL) and return their ids, in order."""
     if len(params) == 1:
-        row = yield FetchOne(SessionLogQueries.insert, params[0])
+        (row,) = yield Atomic((FetchOne(SessionLogQueries.insert, params[0]),))
         return [int(row["id"])]
     if dialect == "sqlite":
         # SQLite: the transaction holds the only write lock and ids are AUTOINCREMENT, so the
         # rows get consecutive ids ending at the new maximum. One executemany instead of one
         # statement per row is what makes bulk appends as fast as raw sqlite3.
-        yield ExecuteMany(SessionLogQueries.insert_many, params)
-        last = yield FetchOne(SessionLogQueries.last_id)
+        many = ExecuteMany(SessionLogQueries.insert_many, params)
+        _, last = yield Atomic((many, FetchOne(SessionLogQueries.last_id)))
         end = int(last["last_id"])
         return list(range(end - len(params) + 1, end + 1))
     if dialect == "postgresql":
@@ -55,34 +53,21 @@ def _insert_rows(params: list[Params], dialect: str) -> Program[list[int]]:
         # statement inserts every row in order and returns the ids, which increase in that
         # order (sorted, so the mapping does not rest on RETURNING's order).
         columns = {name: [one[name] for one in params] for name in _PG_COLUMNS}
-        rows = yield FetchAll(SessionLogPostgresQueries.insert_rows, columns)
+        (rows,) = yield Atomic((FetchAll(SessionLogPostgresQueries.insert_rows, columns),))
         return sorted(int(row["id"]) for row in rows)
-    ids = []
-    for one in params:
-        row = yield FetchOne(SessionLogQueries.insert, one)
-        ids.append(int(row["id"]))
-    return ids
-
-
-def _append_all(params: list[Params], dialect: str) -> Program[list[int]]:
-    """All rows in one transaction, or none of them."""
-    yield Begin()
-    ids = yield from _insert_rows(params, dialect)
-    yield Commit()
-    return ids
+    inserted = yield Atomic(tuple(FetchOne(SessionLogQueries.insert, one) for one in params))
+    return [int(row["id"]) for row in inserted]
 
 
 def _append_each(params: list[Params], dialect: str) -> Program[list[int | AgentsDBError]]:
     """Rows queued by separate callers: each gets the outcome it would have had alone.
 
-    First all of them in one transaction. If the database refuses a row (a constraint, or a value
-    it cannot store), that transaction is rolled back and each row is written in a transaction
-    of its own, still in this program, so
-    the bad row fails alone and the others commit; from then on every row's outcome is its own,
-    whatever the error. An error that is not about a row (busy, closed) during the shared
-    transaction fails the whole batch, and then none of it is stored.
+    First all of them as one atomic unit. If the database refuses a row (a constraint, or a
+    value it cannot store), nothing of that unit remains and each row is written as a unit of
+    its own, still in this program, so the bad row fails alone and the others commit; from then
+    on every row's outcome is its own, whatever the error. An error that is not about a row
+    (busy, closed) during the shared unit fails the whole batch, and then none of it is stored.
     """
-    yield Begin()
     try:
         ids = yield from _insert_rows(params, dialect)
     except (DatabaseBusyError, ConnectionClosedError):
@@ -90,20 +75,15 @@ def _append_each(params: list[Params], dialect: str) -> Program[list[int | Agent
     except AgentsDBError as error:
         # A constraint or a value the database refuses (PostgreSQL's JSONB refuses \u0000, for
         # one) belongs to one row: retry each row alone so only that row's call fails.
-        yield Rollback()
         if len(params) == 1:
             return [error]
     else:
-        yield Commit()
         return list(ids)
     outcomes: list[int | AgentsDBError] = []
     for one in params:
         try:
-            yield Begin()
-            row = yield FetchOne(SessionLogQueries.insert, one)
-            yield Commit()
+            (row,) = yield Atomic((FetchOne(SessionLogQueries.insert, one),))
         except AgentsDBError as error:
-            yield Rollback()
             outcomes.append(error)
         else:
             outcomes.append(int(row["id"]))
@@ -169,7 +149,7 @@ class SessionLogRepository(Repository):
             return []
         for log in logs:
             _unsaved(log)
-        ids = await self._db.run(_append_all([log.to_params() for log in logs], self._dialect))
+        ids = await self._db.run(_insert_rows([log.to_params() for log in logs], self._dialect))
         for log, log_id in zip(logs, ids, strict=True):
             log.assign_stored(id=log_id)
         return list(logs)
