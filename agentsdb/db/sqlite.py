@@ -41,6 +41,12 @@ from agentsdb.db.base import (
 )
 from agentsdb.db.program import expand_atomic
 from agentsdb.db.sqlite_errors import is_busy, translate
+from agentsdb.db.sqlite_loop_reads import (
+    LoopReader,
+    WorkerConnection,
+    loop_readable,
+    note_statement,
+)
 from agentsdb.db.task_lock import TaskLock
 from agentsdb.errors import (
     AgentsDBError,
@@ -96,6 +102,7 @@ def _verb(sql: str) -> str:
 
 
 def _execute(conn: sqlite3.Connection, sql: str, params: Params | None) -> ExecuteResult:
+    note_statement(conn, sql)
     cursor = conn.execute(sql, params if params is not None else _NO_PARAMS)
     try:
         verb = _verb(sql)
@@ -302,11 +309,14 @@ class SQLiteDatabase:
 
     dialect = "sqlite"
 
-    def __init__(self, connection: aiosqlite.Connection, url: str) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, url: str, reader: LoopReader | None = None
+    ) -> None:
         self._connection = connection
         self._url = url
         self._lock = TaskLock()
         self._closed = False
+        self._reader = reader
 
     @classmethod
     async def open(
@@ -321,11 +331,17 @@ class SQLiteDatabase:
         """Open and configure a connection (foreign keys on, WAL for files, busy timeout)."""
         try:
             connection = await aiosqlite.connect(
-                database, isolation_level=None, uri=uri, timeout=busy_timeout
+                database,
+                isolation_level=None,
+                uri=uri,
+                timeout=busy_timeout,
+                factory=WorkerConnection,
             )
         except sqlite3.Error as error:
             raise DatabaseError(f"cannot open SQLite database {url!r}: {error}") from error
-        db = cls(connection, url)
+        # An in-memory database is private to its connection: only the worker can read it.
+        reader = None if in_memory else LoopReader(database, uri=uri)
+        db = cls(connection, url, reader)
         try:
             await db._call(_configure, busy_timeout, in_memory)
         except BaseException:
@@ -380,15 +396,38 @@ class SQLiteDatabase:
         return await self.run(_execute_many_program(sql, params))
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
-        """Return the query's first row, or ``None``."""
-        async with self._exclusive():
-            rows = await self._call(_fetch, sql, params, 1)
+        """Return the query's first row, or ``None``.
+
+        A short query runs on the event loop's thread (see :mod:`agentsdb.db.sqlite_loop_reads`)
+        and sees every transaction committed before it, without waiting for one in progress.
+        """
+        rows = self._read_on_loop(sql, params, 1)
+        if rows is None:
+            async with self._exclusive():
+                rows = await self._call(_fetch, sql, params, 1)
         return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
-        """Return every row of the query."""
-        async with self._exclusive():
-            return await self._call(_fetch, sql, params, None)
+        """Return every row of the query (a short query runs as ``fetch_one`` says)."""
+        rows = self._read_on_loop(sql, params, None)
+        if rows is None:
+            async with self._exclusive():
+                rows = await self._call(_fetch, sql, params, None)
+        return rows
+
+    def _read_on_loop(self, sql: str, params: Params | None, limit: int | None) -> list[Row] | None:
+        """The rows read on the loop's thread, or None when the worker thread must run it."""
+        reader = self._reader
+        if (
+            reader is None
+            or self._closed
+            or not loop_readable(sql)
+            # Inside its own transaction a task must read through it (and is told so).
+            or self._lock.held_by_current_task()
+            or cast(WorkerConnection, self._connection._conn).has_local_state
+        ):
+            return None
+        return reader.fetch(sql, params, limit)
 
     # Units of work -----------------------------------------------------------------------------
 
@@ -431,6 +470,8 @@ class SQLiteDatabase:
             return
         async with self._lock.hold(_CLOSE_INSIDE_TRANSACTION):
             self._closed = True
+            if self._reader is not None:
+                self._reader.close()
             await self._connection.close()
 
 

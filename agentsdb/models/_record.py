@@ -49,13 +49,29 @@ def encode_json(value: object) -> str:
     return "".join(_C_ENCODER(value, 0))
 
 
+# The C scanner behind json.loads, called directly: json.loads first checks its arguments and
+# strips white space with a regular expression, half the cost of parsing a small document.
+_SCAN_JSON = json.decoder.JSONDecoder().scan_once
+
+
 def decode_json(value: object, decoded: bool = False) -> Any:
     """A JSON column's value: JSON text is parsed; a value a driver already decoded is kept.
 
     ``decoded`` says the driver decodes JSON columns itself (PostgreSQL's JSONB): a ``str`` is
     then a JSON string, not JSON text, and is kept as it is.
     """
-    if not decoded and isinstance(value, str | bytes | bytearray):
+    if decoded:
+        return value
+    if isinstance(value, str):
+        if value == "{}":
+            return {}
+        try:
+            parsed, end = _SCAN_JSON(value, 0)
+        except StopIteration:  # not a JSON value where it starts (white space, or bad text)
+            return json.loads(value)
+        # Anything after the value (white space, or text json.loads refuses) gets its verdict.
+        return parsed if end == len(value) else json.loads(value)
+    if isinstance(value, bytes | bytearray):
         return json.loads(value)
     return value
 

@@ -1,0 +1,170 @@
+"""Short reads on the event loop's thread (agentsdb.db.sqlite_loop_reads), on real temp files.
+
+What shows where a read ran: a read on the loop's connection does not wait for another task's
+open transaction (and sees only what was committed), while a read on the worker's connection
+waits its turn behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+import agentsdb
+from agentsdb import Database, UnsupportedOperationError
+from agentsdb.db.sqlite_loop_reads import VM_STEP_BUDGET, loop_readable
+
+# A query that takes far more virtual-machine steps than a loop read may.
+LONG_QUERY = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :top) "
+    "SELECT count(*) AS total, (SELECT count(*) FROM items) AS items FROM n"
+)
+
+
+@pytest.fixture
+async def items_db(db_path: Path) -> AsyncIterator[Database]:
+    async with agentsdb.connect(str(db_path)) as database:
+        await database.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+        await database.execute("INSERT INTO items (id, name) VALUES (1, 'one')")
+        yield database
+
+
+async def hold_transaction(db: Database, started: asyncio.Event, release: asyncio.Event) -> None:
+    """Insert row 2 in a transaction and keep it open until ``release``."""
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO items (id, name) VALUES (2, 'two')")
+        started.set()
+        await release.wait()
+
+
+async def test_a_short_read_does_not_wait_for_another_tasks_transaction(
+    items_db: Database,
+) -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+    writer = asyncio.create_task(hold_transaction(items_db, started, release))
+    await started.wait()
+    try:
+        # Answered while the transaction is open, with only what was committed before it.
+        rows = await asyncio.wait_for(items_db.fetch_all("SELECT id FROM items ORDER BY id"), 5)
+        missing = await asyncio.wait_for(
+            items_db.fetch_one("SELECT name FROM items WHERE id = :id", {"id": 2}), 5
+        )
+    finally:
+        release.set()
+        await writer
+    assert rows == [{"id": 1}]
+    assert missing is None
+    # And a read after the commit sees it.
+    rows = await items_db.fetch_all("SELECT id FROM items ORDER BY id")
+    assert rows == [{"id": 1}, {"id": 2}]
+
+
+async def test_a_long_query_is_interrupted_on_the_loop_and_runs_on_the_worker(
+    items_db: Database,
+) -> None:
+    top = VM_STEP_BUDGET * 5
+    started, release = asyncio.Event(), asyncio.Event()
+    writer = asyncio.create_task(hold_transaction(items_db, started, release))
+    await started.wait()
+    reader = asyncio.create_task(items_db.fetch_one(LONG_QUERY, {"top": top}))
+    try:
+        await asyncio.sleep(0.05)
+        # Over the budget, so it went to the worker, which waits for the open transaction.
+        waited = not reader.done()
+    finally:
+        release.set()
+        await writer
+    assert waited
+    assert await reader == {"total": top, "items": 2}
+
+
+async def test_every_write_is_visible_to_the_next_read(items_db: Database) -> None:
+    for i in range(3, 103):
+        await items_db.execute("INSERT INTO items (id, name) VALUES (:id, 'n')", {"id": i})
+        row = await items_db.fetch_one("SELECT max(id) AS top FROM items")
+        assert row == {"top": i}
+    await items_db.execute("UPDATE items SET name = 'renamed' WHERE id = 50")
+    assert await items_db.fetch_one("SELECT name FROM items WHERE id = 50") == {"name": "renamed"}
+
+
+async def test_a_temp_table_shadowing_a_main_table_is_read_from_the_worker(
+    items_db: Database,
+) -> None:
+    await items_db.execute("CREATE TEMP TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+    await items_db.execute("INSERT INTO items (id, name) VALUES (7, 'temp')")
+    # Unqualified names resolve to the TEMP table first, as on the worker's own connection.
+    assert await items_db.fetch_all("SELECT id, name FROM items") == [{"id": 7, "name": "temp"}]
+    assert await items_db.fetch_all("SELECT id FROM main.items") == [{"id": 1}]
+
+
+async def test_connection_local_functions_and_pragmas_answer_as_on_the_worker(
+    items_db: Database,
+) -> None:
+    await items_db.execute("INSERT INTO items (id, name) VALUES (2, 'two'), (3, 'three')")
+    await items_db.execute("UPDATE items SET name = upper(name)")
+    assert await items_db.fetch_one("SELECT changes() AS n") == {"n": 3}
+    assert await items_db.fetch_one("SELECT 'a' LIKE 'A' AS same") == {"same": 1}
+    await items_db.execute("PRAGMA case_sensitive_like = ON")
+    assert await items_db.fetch_one("SELECT 'a' LIKE 'A' AS same") == {"same": 0}
+
+
+async def test_a_read_inside_the_tasks_own_transaction_is_still_refused(
+    items_db: Database,
+) -> None:
+    async with items_db.transaction() as tx:
+        await tx.execute("INSERT INTO items (id, name) VALUES (2, 'two')")
+        with pytest.raises(UnsupportedOperationError, match="through the transaction object"):
+            await items_db.fetch_one("SELECT id FROM items WHERE id = 2")
+        assert await tx.fetch_one("SELECT id FROM items WHERE id = 2") == {"id": 2}
+
+
+async def test_an_attached_database_is_read_from_the_worker(
+    items_db: Database, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.db"
+    await items_db.execute(f"ATTACH DATABASE '{other}' AS other")
+    await items_db.execute("CREATE TABLE other.notes (body TEXT)")
+    await items_db.execute("INSERT INTO other.notes VALUES ('hi')")
+    assert await items_db.fetch_all("SELECT body FROM notes") == [{"body": "hi"}]
+
+
+async def test_an_in_memory_database_reads_its_own_rows() -> None:
+    async with agentsdb.connect(":memory:") as memory:
+        await memory.execute("CREATE TABLE t (x INTEGER)")
+        await memory.execute("INSERT INTO t VALUES (1)")
+        assert await memory.fetch_all("SELECT x FROM t") == [{"x": 1}]
+
+
+async def test_reads_after_close_raise_connection_closed(db_path: Path) -> None:
+    database = await agentsdb.connect(str(db_path))
+    await database.fetch_one("SELECT 1 AS one")
+    await database.close()
+    with pytest.raises(agentsdb.ConnectionClosedError):
+        await database.fetch_one("SELECT 1 AS one")
+
+
+@pytest.mark.parametrize(
+    ("sql", "readable"),
+    [
+        ("SELECT id FROM items WHERE id = :id", True),
+        ("  select 1", True),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", True),
+        ("VALUES (1)", True),
+        ("SELECT * FROM temp.items", False),
+        ("SELECT name FROM sqlite_temp_master", False),
+        ("SELECT changes()", False),
+        ("SELECT total_changes()", False),
+        ("SELECT last_insert_rowid()", False),
+        ("SELECT * FROM pragma_table_info('items')", False),
+        ("PRAGMA data_version", False),
+        ("INSERT INTO items VALUES (1, 'x') RETURNING id", False),
+        ("UPDATE items SET name = 'x' RETURNING id", False),
+    ],
+)
+def test_loop_readable_accepts_only_queries_that_name_nothing_connection_local(
+    sql: str, readable: bool
+) -> None:
+    assert loop_readable(sql) is readable
