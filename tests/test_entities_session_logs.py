@@ -20,7 +20,12 @@ from entities_support import (
 
 import agentsdb
 from agentsdb.db.base import Atomic, Commit, Database, ExecuteMany, FetchAll
-from agentsdb.errors import ConnectionClosedError, ForeignKeyViolationError, NotFoundError
+from agentsdb.errors import (
+    ConnectionClosedError,
+    DatabaseError,
+    ForeignKeyViolationError,
+    NotFoundError,
+)
 from agentsdb.models import Session, SessionLog, SessionLogUpdate
 from agentsdb.queries.session_logs import SessionLogPostgresQueries
 from agentsdb.repositories import SessionLogRepository
@@ -153,6 +158,27 @@ async def test_append_many_stores_all_rows_in_order_with_their_ids(repos: Repos)
         assert log.id is not None
         assert await repos.logs.get(log.id) == log
     assert await repos.logs.append_many([]) == []
+
+
+async def test_append_many_of_more_than_one_message_holds_is_stored_whole(
+    repos: Repos, backend: str
+) -> None:
+    session, _ = await two_sessions(repos)
+    # About 5 MB of statements: more than the test server (like aiohttp's default) takes in one
+    # WebSocket message, so over ws it must go as a transaction, not as one batch.
+    logs = [log_of(session, content={"n": i, "text": "x" * 1000}) for i in range(5000)]
+    if backend == "libsql-http":
+        # Over HTTP the one atomic unit is one request, and the server's body limit bounds it:
+        # refused whole, with the server's reason, and nothing stored.
+        with pytest.raises(DatabaseError, match="413"):
+            await repos.logs.append_many(logs)
+        assert await repos.logs.count(session.id) == 0
+        return
+    stored = await repos.logs.append_many(logs)
+    assert len({log.id for log in stored}) == 5000
+    assert await repos.logs.count(session.id) == 5000
+    assert stored[-1].id is not None
+    assert await repos.logs.get(stored[-1].id) == stored[-1]
 
 
 async def test_append_many_is_all_or_nothing(repos: Repos) -> None:

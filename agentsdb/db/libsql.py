@@ -83,6 +83,8 @@ DriverArgs: TypeAlias = dict[str, Any] | None
 _MIN_INTEGER = -(2**63)
 _MAX_INTEGER = 2**63 - 1
 _MANY_SAVEPOINT = "agentsdb_execute_many"
+#: The most statements an Atomic sends over a WebSocket as one batch (see _batches).
+_WS_BATCH_STATEMENTS = 256
 
 
 # --- the parts of libsql-client this module uses -------------------------------------------------
@@ -328,6 +330,20 @@ class LibsqlDatabase:
             sql = statements[0][0]
         return await self._call(lambda: self._client.batch(statements), sql)
 
+    def _batches(self, atomic: Atomic) -> bool:
+        """Whether an Atomic outside a transaction runs as one batch (one round trip).
+
+        Always over HTTP, the only atomic unit there. Over a WebSocket only while it is small: a
+        batch is one message, and a server refuses a message over its size limit (the close code
+        1009), while a transaction sends each statement as a message of its own.
+        """
+        if self._transport == "http":
+            return True
+        statements = sum(
+            len(step.params) if isinstance(step, ExecuteMany) else 1 for step in atomic.steps
+        )
+        return statements <= _WS_BATCH_STATEMENTS
+
     async def _atomic_batch(self, steps: Sequence[Step]) -> list[Any]:
         """Run an Atomic's steps as one batch; each step's result, as a program receives it."""
         statements: list[tuple[str, DriverArgs]] = []
@@ -513,7 +529,7 @@ class LibsqlDatabase:
         busy timeout decides how long a write waits for the lock.
         """
         async with self._exclusive():
-            return await run_program_async(program, _Performer(self), native_atomic=True)
+            return await run_program_async(program, _Performer(self), native_atomic=self._batches)
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """A transaction over the WebSocket: commits on success, rolls back on error.

@@ -37,13 +37,16 @@ class Performer(Protocol):
 
 
 def expand_atomic(
-    program: Program[T], in_transaction: Callable[[], bool], *, native: bool = False
+    program: Program[T],
+    in_transaction: Callable[[], bool],
+    *,
+    native: Callable[[Atomic], bool] | None = None,
 ) -> Program[T]:
     """The program with each :class:`~agentsdb.db.base.Atomic` replaced by plain operations.
 
     Outside a transaction an Atomic becomes ``Begin``, its steps and ``Commit``; inside one, a
-    savepoint around its steps. A backend that runs an Atomic natively outside a transaction (a
-    libSQL batch) passes ``native=True`` and gets only the ones inside a transaction expanded.
+    savepoint around its steps. A backend that runs some Atomics natively outside a transaction
+    (a libSQL batch) passes ``native``, which says which; those reach its runner unchanged.
     """
     value: Any = None
     error: AgentsDBError | None = None
@@ -56,7 +59,9 @@ def expand_atomic(
                 return result
             error = None
             try:
-                if isinstance(op, Atomic) and (in_transaction() or not native):
+                if isinstance(op, Atomic) and (
+                    native is None or in_transaction() or not native(op)
+                ):
                     value = yield from _atomic(op.steps, nested=in_transaction())
                 else:
                     value = yield op
@@ -92,13 +97,16 @@ def _atomic(steps: tuple[Step, ...], *, nested: bool) -> Generator[Operation, An
 
 
 async def run_program_async(
-    program: Program[T], performer: Performer, *, native_atomic: bool = False
+    program: Program[T],
+    performer: Performer,
+    *,
+    native_atomic: Callable[[Atomic], bool] | None = None,
 ) -> T:
     """Drive a program to completion, one awaited operation at a time.
 
     Same contract as the SQLite runner: a failed operation is thrown into the program; a
     transaction left open is rolled back, and ending normally with one open is an error.
-    ``native_atomic``: the performer runs an Atomic given outside a transaction itself.
+    ``native_atomic``: which Atomics outside a transaction the performer runs itself.
     """
     program = expand_atomic(program, lambda: performer.in_transaction, native=native_atomic)
     value: Any = None

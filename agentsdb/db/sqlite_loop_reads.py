@@ -41,6 +41,7 @@ _CONNECTION_LOCAL = re.compile(
 )
 _LEADING_VERB = re.compile(r"\s*(?:WITH\b|SELECT\b|VALUES\b)", re.IGNORECASE)
 _CREATES_TEMP = re.compile(r"\s*CREATE\s+(?:TEMP|TEMPORARY)\b", re.IGNORECASE)
+_ATTACH = re.compile(r"\s*ATTACH\b", re.IGNORECASE)
 _PRAGMA_SET = re.compile(r"\s*PRAGMA\s+(?:main\.)?(\w+)\s*(?:=|\()", re.IGNORECASE)
 # Pragmas whose setting changes no query's result, or is the database file's own (so every
 # connection sees it): setting these leaves the loop's connection answering the same.
@@ -93,7 +94,7 @@ def note_statement(conn: sqlite3.Connection, sql: str) -> None:
 
 @lru_cache(maxsize=1024)
 def _makes_local(sql: str) -> bool:
-    if _CREATES_TEMP.match(sql) or re.match(r"\s*ATTACH\b", sql, re.IGNORECASE):
+    if _CREATES_TEMP.match(sql) or _ATTACH.match(sql):
         return True
     pragma = _PRAGMA_SET.match(sql)
     return pragma is not None and pragma.group(1).lower() not in _HARMLESS_PRAGMAS

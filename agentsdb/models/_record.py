@@ -51,7 +51,8 @@ def encode_json(value: object) -> str:
 
 # The C scanner behind json.loads, called directly: json.loads first checks its arguments and
 # strips white space with a regular expression, half the cost of parsing a small document.
-_SCAN_JSON = json.decoder.JSONDecoder().scan_once
+_DECODER = json.decoder.JSONDecoder()
+_SCAN_JSON: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]  # typeshed omits it
 
 
 def decode_json(value: object, decoded: bool = False) -> Any:
