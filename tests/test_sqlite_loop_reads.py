@@ -62,6 +62,23 @@ async def test_a_short_read_does_not_wait_for_another_tasks_transaction(
     assert rows == [{"id": 1}, {"id": 2}]
 
 
+async def test_the_step_budget_is_per_query_not_per_cached_statement(items_db: Database) -> None:
+    # SQLite counts progress-handler steps over every execution of a cached statement; the budget
+    # must still be one query's, or every few hundred point reads one would leave the loop.
+    started, release = asyncio.Event(), asyncio.Event()
+    writer = asyncio.create_task(hold_transaction(items_db, started, release))
+    await started.wait()
+    try:
+        for _ in range(3 * VM_STEP_BUDGET // 10):
+            row = await asyncio.wait_for(
+                items_db.fetch_one("SELECT name FROM items WHERE id = :id", {"id": 1}), 5
+            )
+            assert row == {"name": "one"}
+    finally:
+        release.set()
+        await writer
+
+
 async def test_a_long_query_is_interrupted_on_the_loop_and_runs_on_the_worker(
     items_db: Database,
 ) -> None:

@@ -31,6 +31,11 @@ log = logging.getLogger("agentsdb.db.sqlite")
 #: Virtual-machine steps a query may take on the loop's thread before it is interrupted and
 #: handed to the worker thread instead. A point read takes under a hundred.
 VM_STEP_BUDGET = 20_000
+# SQLite calls the progress handler every _CHECK_EVERY steps, counted over all executions of a
+# cached statement, so the handler counts its calls per query: the budget is met after between
+# _CHECKS - 1 and _CHECKS calls.
+_CHECK_EVERY = 1_000
+_CHECKS = VM_STEP_BUDGET // _CHECK_EVERY
 
 _NO_PARAMS: dict[str, Any] = {}
 
@@ -106,10 +111,6 @@ def loop_readable(sql: str) -> bool:
     return bool(_LEADING_VERB.match(sql)) and _CONNECTION_LOCAL.search(sql) is None
 
 
-def _interrupt() -> int:
-    return 1
-
-
 class LoopReader:
     """The read-only connection of the event loop's thread (opened on first use)."""
 
@@ -118,12 +119,18 @@ class LoopReader:
         self._uri = uri
         self._conn: sqlite3.Connection | None = None
         self._broken = False
+        self._checks = 0
+
+    def _over_budget(self) -> bool:
+        self._checks += 1
+        return self._checks >= _CHECKS
 
     def fetch(self, sql: str, params: Params | None, limit: int | None) -> list[Row] | None:
         """The query's rows, or None: then run it on the worker thread instead."""
         conn = self._conn if self._conn is not None else self._open()
         if conn is None:
             return None
+        self._checks = 0
         try:
             cursor = conn.execute(sql, params if params is not None else _NO_PARAMS)
             try:
@@ -151,7 +158,7 @@ class LoopReader:
                 check_same_thread=True,
             )
             conn.execute("PRAGMA query_only = ON")
-            conn.set_progress_handler(_interrupt, VM_STEP_BUDGET)
+            conn.set_progress_handler(self._over_budget, _CHECK_EVERY)
         except sqlite3.Error as error:
             self._broken = True
             log.debug("reads stay on the worker thread: cannot open a read connection: %s", error)
