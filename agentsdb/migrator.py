@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from agentsdb import migrator_libsql
+from agentsdb import repair as repair_rules
 from agentsdb.clock import format_timestamp, utc_now
 from agentsdb.db.base import (
     Begin,
@@ -52,7 +53,6 @@ from agentsdb.errors import (
     MigrationError,
     MigrationLockError,
     MigrationValidationError,
-    RepairError,
     SchemaDriftError,
     UnknownMigrationError,
 )
@@ -71,6 +71,7 @@ from agentsdb.results import (
     MigrationResult,
     MigrationSummary,
     ValidationResult,
+    left_dirty,
     rehearsal_failed,
     rehearsal_skipped,
 )
@@ -535,15 +536,7 @@ class Migrator:
             for statement in statements:
                 yield Execute(statement)
         except AgentsDBError as error:
-            failed = MigrationResult(
-                migration, False, "up", started_at, _elapsed_ms(started), error=str(error)
-            )
-            raise MigrationError(
-                f"non-transactional migration {migration.id} ({migration.description}) failed "
-                f"part-way and is recorded as dirty: {error}. Inspect the schema, then run "
-                f"`agentsdb repair {migration.id} --mark-applied` or `--remove`.",
-                [*done, failed],
-            ) from error
+            raise left_dirty(migration, started_at, _elapsed_ms(started), error, done) from error
         elapsed = _elapsed_ms(started)
         finished = self._record(migration, latest, started_at, elapsed_ms=elapsed, success=True)
         yield from self._lock()
@@ -738,9 +731,10 @@ class Migrator:
         (it did not, and its partial effects were undone by hand) so ``migrate()`` runs it again.
         """
         migration = self._by_id().get(migration_id)
-        if self._libsql is not None:
-            self._libsql.refuse("repair")
-        await self._db.run(self._repair_program(migration_id, migration, mark_applied))
+        if self._libsql is not None and self._libsql.batched:
+            await self._libsql.repair(migration_id, migration, mark_applied=mark_applied)
+        else:
+            await self._db.run(self._repair_program(migration_id, migration, mark_applied))
         log.warning(
             "repaired migration %s: %s",
             migration_id,
@@ -752,48 +746,21 @@ class Migrator:
     ) -> Program[None]:
         present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
         if present is None:
-            raise RepairError(f"there is no migration tracking table {self._sql.table!r} to repair")
+            raise repair_rules.no_tracking_table(self._sql.table)
         yield from self._lock()
-        row: Row | None = yield FetchOne(self._sql.one_row, {"id": migration_id})
-        if row is None:
-            raise RepairError(
-                f"migration {migration_id} has no record, so there is nothing to repair"
-            )
-        if row["success"]:
-            raise RepairError(
-                f"migration {migration_id} is recorded as applied, not dirty; nothing to repair"
-            )
+        found: Row | None = yield FetchOne(self._sql.one_row, {"id": migration_id})
+        row = repair_rules.dirty_row(migration_id, found)
         if not mark_applied:
             yield Execute(self._sql.delete, {"id": migration_id})
             yield Commit()
             return
-        if migration is None:
-            raise RepairError(
-                f"migration {migration_id} is not defined in this code, so it cannot be marked "
-                "applied; remove its record instead"
-            )
+        vouched = repair_rules.defined(migration_id, migration)
         previous: Row | None = yield FetchOne(
-            f"SELECT chain FROM {self._sql.table} WHERE seq < :seq ORDER BY seq DESC LIMIT 1",
-            {"seq": row["seq"]},
+            repair_rules.previous_chain_sql(self._sql.table), {"seq": row["seq"]}
         )
         fingerprint = yield from self._fingerprint()
-        # The operator vouches for the migration as the code has it now: record that checksum,
-        # so the digest, the no-op start and validation all agree.
-        yield Execute(
-            self._sql.finish,
-            {
-                "id": migration_id,
-                "checksum": migration.checksum(self._dialect),
-                "chain": chain_next(
-                    previous["chain"] if previous else None,
-                    migration.id,
-                    migration.checksum(self._dialect),
-                ),
-                "schema_fingerprint": fingerprint,
-                "applied_at": format_timestamp(utc_now()),
-                "execution_time_ms": None,
-            },
-        )
+        applied = repair_rules.applied_row(vouched, self._dialect, previous, fingerprint)
+        yield Execute(self._sql.finish, applied)
         yield Commit()
 
     # --- reports --------------------------------------------------------------------------------

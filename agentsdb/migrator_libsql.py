@@ -10,10 +10,12 @@ under it, then runs each migration as ONE atomic batch::
     tracking row
 
 so a failing statement leaves nothing of its migration (not even tables created before it in the
-same migration), and a holder whose lease expired commits nothing. What HTTP cannot do:
+same migration), and a holder whose lease expired commits nothing. A ``transactional=False``
+migration runs as the Migrator runs it elsewhere: a batch records it as dirty, each statement then
+runs on its own (the lease renewed and checked just before each), and a last batch records it as
+applied; a failure leaves it dirty for ``repair``, which also runs here: its reads under the
+lease, its one write as a guarded batch. Otherwise over HTTP:
 
-* ``transactional=False`` migrations and ``repair`` raise UnsupportedOperationError naming a
-  ``ws://`` URL, where they work.
 * A rehearsal runs every pending migration in one batch that ends in a step that always fails,
   so the server rolls all of it back.
 * ``migrate(use_transaction=False)`` changes nothing: a batch is always atomic.
@@ -38,6 +40,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from agentsdb import repair as repair_rules
 from agentsdb.clock import utc_now
 from agentsdb.db import libsql_lease
 from agentsdb.db.base import Params, Row
@@ -57,6 +60,7 @@ from agentsdb.migration import Migration
 from agentsdb.results import (
     NOT_TRANSACTIONAL,
     MigrationResult,
+    left_dirty,
     rehearsal_failed,
     rehearsal_skipped,
 )
@@ -126,15 +130,6 @@ class LibsqlMigrations:
         """True over HTTP: migrations run as batches here instead of as the Migrator's programs."""
         return not self._db.interactive_transactions
 
-    def refuse(self, what: str) -> None:
-        """Raise UnsupportedOperationError for ``what`` when it needs a ws URL."""
-        if self.batched:
-            raise UnsupportedOperationError(
-                f"{what} needs interactive transactions, which libSQL offers only over a "
-                f"WebSocket; {self._db.url!r} uses HTTP. Connect with a ws://, wss:// or "
-                "libsql:// URL to the same server and run it there"
-            )
-
     async def check_foreign_keys(
         self, migrations: Sequence[Migration], direction: Direction
     ) -> None:
@@ -164,14 +159,6 @@ class LibsqlMigrations:
             "Run it against a server whose connections have foreign keys off, or on the "
             "database file itself (agentsdb.connect('path/to/file.db'))"
         )
-
-    def _check_transactional(self, migrations: Sequence[Migration], direction: Direction) -> None:
-        for migration in migrations:
-            if not migration.transactional:
-                self.refuse(
-                    f"migration {migration.id} ({migration.description}) runs outside a "
-                    f"transaction (transactional=False), so going {direction} it"
-                )
 
     # --- the lease -------------------------------------------------------------------------------
 
@@ -223,7 +210,6 @@ class LibsqlMigrations:
 
     async def apply(self, pending: Sequence[Migration]) -> list[MigrationResult]:
         """Apply ``pending`` (already validated), one batch each, under the migration lease."""
-        self._check_transactional(pending, "up")
         await self.check_foreign_keys(pending, "up")
         lease = await self._acquire()
         results: list[MigrationResult] = []
@@ -243,7 +229,10 @@ class LibsqlMigrations:
                         )
                     log.info("migration %s was applied by another process meanwhile", migration.id)
                     continue
-                latest = await self._apply_one(migration, latest, lease, results)
+                if migration.transactional:
+                    latest = await self._apply_one(migration, latest, lease, results)
+                else:
+                    latest = await self._apply_outside(migration, latest, lease, results)
             await self._stamp_fingerprint(lease, results)
         except BaseException:
             await self._stamp_fingerprint(lease, results, quietly=True)
@@ -276,6 +265,42 @@ class LibsqlMigrations:
         elapsed = _elapsed_ms(started)
         log.info(
             "applied migration %s (%s) in %.1f ms", migration.id, migration.description, elapsed
+        )
+        results.append(MigrationResult(migration, True, "up", started_at, elapsed))
+        return row
+
+    async def _run_alone(self, lease: libsql_lease.Lease, statements: Sequence[str]) -> None:
+        """Each statement on its own (autocommitted), the lease renewed and checked before it."""
+        for statement in statements:
+            await self._guarded(lease, [])
+            await self._db.execute(statement)
+
+    async def _apply_outside(
+        self,
+        migration: Migration,
+        latest: Row,
+        lease: libsql_lease.Lease,
+        results: list[MigrationResult],
+    ) -> Row:
+        """A ``transactional=False`` migration: recorded dirty, run, then recorded applied."""
+        started_at, started = utc_now(), time.perf_counter()
+        dirty = self._record(migration, latest, started_at, elapsed_ms=None, success=False)
+        await self._guarded(lease, [(self._sql.insert, dirty)])
+        try:
+            await self._run_alone(lease, _statements(migration, "up", self._dialect))
+        except AgentsDBError as error:
+            failure = self._explain(error, migration)
+            raise left_dirty(
+                migration, started_at, _elapsed_ms(started), failure, results
+            ) from error
+        elapsed = _elapsed_ms(started)
+        row = self._record(migration, latest, started_at, elapsed_ms=elapsed, success=True)
+        await self._guarded(lease, [(self._sql.finish, row)])
+        log.info(
+            "applied non-transactional migration %s (%s) in %.1f ms",
+            migration.id,
+            migration.description,
+            elapsed,
         )
         results.append(MigrationResult(migration, True, "up", started_at, elapsed))
         return row
@@ -358,7 +383,6 @@ class LibsqlMigrations:
 
     async def rollback(self, plan: Sequence[Migration]) -> list[MigrationResult]:
         """Undo ``plan`` (newest first, already validated), one batch each, under the lease."""
-        self._check_transactional(plan, "down")
         await self.check_foreign_keys(plan, "down")
         lease = await self._acquire()
         results: list[MigrationResult] = []
@@ -384,21 +408,24 @@ class LibsqlMigrations:
                 "another process changed the migrations meanwhile; check `agentsdb status`"
             )
         started_at, started = utc_now(), time.perf_counter()
-        body = [
-            *self._body(migration, "down"),
-            (self._sql.delete, {"id": migration.id}),
-            (self._restamp, None),
-        ]
+        finish = [(self._sql.delete, {"id": migration.id}), (self._restamp, None)]
         try:
-            await self._guarded(lease, body)
+            if migration.transactional:
+                await self._guarded(lease, [*self._body(migration, "down"), *finish])
+            else:
+                dirty = self._record(migration, latest, started_at, elapsed_ms=None, success=False)
+                await self._guarded(lease, [(self._sql.mark_dirty, dirty)])
+                await self._run_alone(lease, _statements(migration, "down", self._dialect))
+                await self._guarded(lease, finish)
         except AgentsDBError as error:
             failure = self._explain(error, migration)
             failed = MigrationResult(
                 migration, False, "down", started_at, _elapsed_ms(started), error=str(failure)
             )
+            state = "was rolled back" if migration.transactional else "is recorded as dirty"
             raise MigrationError(
                 f"rolling back migration {migration.id} ({migration.description}) failed and "
-                f"was rolled back: {failure}",
+                f"{state}: {failure}",
                 [*results, failed],
             ) from error
         elapsed = _elapsed_ms(started)
@@ -406,6 +433,32 @@ class LibsqlMigrations:
             "rolled back migration %s (%s) in %.1f ms", migration.id, migration.description, elapsed
         )
         results.append(MigrationResult(migration, True, "down", started_at, elapsed))
+
+    # --- repair -----------------------------------------------------------------------------------
+
+    async def repair(
+        self, migration_id: str, migration: Migration | None, *, mark_applied: bool
+    ) -> None:
+        """``Migrator.repair`` over HTTP: the same reads under the lease, one guarded write."""
+        present = await self._db.fetch_one(self._sql.exists, {"table": self._sql.table})
+        if present is None:
+            raise repair_rules.no_tracking_table(self._sql.table)
+        lease = await self._acquire()
+        try:
+            found = await self._db.fetch_one(self._sql.one_row, {"id": migration_id})
+            row = repair_rules.dirty_row(migration_id, found)
+            if not mark_applied:
+                await self._guarded(lease, [(self._sql.delete, {"id": migration_id})])
+                return
+            vouched = repair_rules.defined(migration_id, migration)
+            previous = await self._db.fetch_one(
+                repair_rules.previous_chain_sql(self._sql.table), {"seq": row["seq"]}
+            )
+            fingerprint = schema_fingerprint(await self._db.fetch_all(self._sql.schema_rows))
+            applied = repair_rules.applied_row(vouched, self._dialect, previous, fingerprint)
+            await self._guarded(lease, [(self._sql.finish, applied)])
+        finally:
+            await self._release(lease)
 
 
 __all__ = ["LibsqlMigrations", "for_database"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -68,6 +69,23 @@ def rehearsal_skipped(migration: Migration, started_at: datetime, reason: str) -
         0.0,
         dry_run=True,
         note=f"not rehearsed: {reason}; later migrations were not rehearsed either",
+    )
+
+
+def left_dirty(
+    migration: Migration,
+    started_at: datetime,
+    elapsed_ms: float,
+    error: AgentsDBError,
+    done: Sequence[MigrationResult],
+) -> MigrationError:
+    """The error to raise (``from error``) when a non-transactional migration failed part-way."""
+    failed = MigrationResult(migration, False, "up", started_at, elapsed_ms, error=str(error))
+    return MigrationError(
+        f"non-transactional migration {migration.id} ({migration.description}) failed "
+        f"part-way and is recorded as dirty: {error}. Inspect the schema, then run "
+        f"`agentsdb repair {migration.id} --mark-applied` or `--remove`.",
+        [*done, failed],
     )
 
 

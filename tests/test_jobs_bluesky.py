@@ -337,3 +337,16 @@ async def test_dry_run_report_equals_real_run_when_handle_twins_fall_in_differen
 
     assert real.tables["agents"].skipped == {"handle belongs to another agent": 1}
     assert dry.counts() == real.counts()
+
+
+async def test_a_libsql_http_target_is_refused_at_its_first_batch_and_keeps_nothing(
+    source: Database, tmp_path: Path
+) -> None:
+    from hrana_server import HranaServer
+
+    with HranaServer(tmp_path / "remote.db") as server:
+        async with agentsdb.connect(server.http_url) as target:
+            await agentsdb.Migrator(target).migrate()
+            with pytest.raises(agentsdb.UnsupportedOperationError, match="ws://"):
+                await run_job(BlueskyProfilesJob(), source, target, progress=False)
+            assert await target.fetch_all("SELECT id FROM agents") == []

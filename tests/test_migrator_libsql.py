@@ -381,48 +381,81 @@ async def test_validate_reports_a_schema_changed_outside_migrations(
     assert any("changed outside migrations" in error for error in validation.errors)
 
 
-# --- what HTTP cannot do -------------------------------------------------------------------------
+# --- non-transactional migrations and repair, on both transports ---------------------------------
 
 
-async def test_a_non_transactional_migration_over_http_is_refused_before_anything_runs(
-    server: HranaServer,
+async def test_a_non_transactional_migration_runs_and_rolls_back(
+    server: HranaServer, transport: str
 ) -> None:
-    outside = m(2, ["CREATE TABLE outside (id INTEGER)"], transactional=False)
-    async with agentsdb.connect(server.http_url) as db:
-        with pytest.raises(UnsupportedOperationError, match="ws://"):
-            await Migrator(db, [SIMPLE[0], outside]).migrate()
+    outside = m(
+        2, ["CREATE TABLE outside (id INTEGER)"], ["DROP TABLE outside"], transactional=False
+    )
+    async with agentsdb.connect(url_of(server, transport)) as db:
+        results = await Migrator(db, [SIMPLE[0], outside]).migrate()
+        assert [r.migration.id for r in results] == ["001", "002"]
+        assert "outside" in tables(server)
+        row = query(
+            server, "SELECT success, chain IS NOT NULL FROM agentsdb_migrations WHERE id = '002'"
+        )
+        assert row == [(1, 1)]
+        assert await Migrator(db, [SIMPLE[0], outside]).migrate() == []
 
-    assert recorded(server) == []
+        undone = await Migrator(db, [SIMPLE[0], outside]).rollback_last()
+        assert undone.success
+        assert "outside" not in tables(server)
+        assert recorded(server) == ["001"]
     assert leases(server) == []
 
 
-async def test_a_non_transactional_migration_runs_over_ws(server: HranaServer) -> None:
-    outside = m(2, ["CREATE TABLE outside (id INTEGER)"], transactional=False)
-    async with agentsdb.connect(server.ws_url) as db:
-        results = await Migrator(db, [SIMPLE[0], outside]).migrate()
-
-    assert [r.migration.id for r in results] == ["001", "002"]
-    assert "outside" in tables(server)
-    assert query(server, "SELECT success FROM agentsdb_migrations WHERE id = '002'") == [(1,)]
-
-
-async def test_a_dirty_migration_is_repaired_over_ws_and_refused_over_http(
-    server: HranaServer,
+async def test_a_failed_non_transactional_migration_stays_dirty_until_repaired(
+    server: HranaServer, transport: str
 ) -> None:
     failing = m(2, ["CREATE TABLE half (id INTEGER)", "DROP TABLE missing"], transactional=False)
     fixed = m(2, ["CREATE TABLE IF NOT EXISTS half (id INTEGER)"], transactional=False)
-    async with agentsdb.connect(server.ws_url) as db:
+    async with agentsdb.connect(url_of(server, transport)) as db:
+        with pytest.raises(MigrationError, match="dirty") as failed:
+            await Migrator(db, [SIMPLE[0], failing]).migrate()
+        assert [r.success for r in failed.value.results] == [True, False]
+        # The statement before the failure stays: it ran on its own.
+        assert "half" in tables(server)
+        assert query(server, "SELECT success FROM agentsdb_migrations WHERE id = '002'") == [(0,)]
+        with pytest.raises(agentsdb.DirtyMigrationError, match="repair 002"):
+            await Migrator(db, [SIMPLE[0], fixed]).migrate()
+
+        await Migrator(db, [SIMPLE[0], fixed]).repair("002", mark_applied=False)
+        assert recorded(server) == ["001"]
+        results = await Migrator(db, [SIMPLE[0], fixed]).migrate()
+        assert [r.migration.id for r in results] == ["002"]
+    assert recorded(server) == ["001", "002"]
+    assert leases(server) == []
+
+
+async def test_repair_marks_a_dirty_migration_applied_with_the_codes_checksum(
+    server: HranaServer, transport: str
+) -> None:
+    failing = m(2, ["CREATE TABLE half (id INTEGER)", "DROP TABLE missing"], transactional=False)
+    async with agentsdb.connect(url_of(server, transport)) as db:
         with pytest.raises(MigrationError, match="dirty"):
             await Migrator(db, [SIMPLE[0], failing]).migrate()
-    assert query(server, "SELECT success FROM agentsdb_migrations WHERE id = '002'") == [(0,)]
+        migrator = Migrator(db, [SIMPLE[0], failing])
+        with pytest.raises(agentsdb.RepairError, match="recorded as applied"):
+            await migrator.repair("001", mark_applied=True)
+        with pytest.raises(agentsdb.RepairError, match="no record"):
+            await migrator.repair("009", mark_applied=False)
+        await migrator.repair("002", mark_applied=True)
+        # Applied and consistent: nothing pending, validation passes, the digest chains on.
+        assert await Migrator(db, [SIMPLE[0], failing]).migrate() == []
+        assert (await Migrator(db, [SIMPLE[0], failing]).validate_migrations()).is_valid
+        extended = [SIMPLE[0], failing, SIMPLE[2]]
+        assert [r.migration.id for r in await Migrator(db, extended).migrate()] == ["003"]
+    assert query(server, "SELECT success FROM agentsdb_migrations WHERE id = '002'") == [(1,)]
+    assert leases(server) == []
 
-    async with agentsdb.connect(server.http_url) as db:
-        with pytest.raises(UnsupportedOperationError, match="ws://"):
-            await Migrator(db, [SIMPLE[0], fixed]).repair("002", mark_applied=False)
-    async with agentsdb.connect(server.ws_url) as db:
-        await Migrator(db, [SIMPLE[0], fixed]).repair("002", mark_applied=False)
-        results = await Migrator(db, [SIMPLE[0], fixed]).migrate()
 
-    assert [r.migration.id for r in results] == ["002"]
-    assert recorded(server) == ["001", "002"]
+async def test_repair_on_a_database_never_migrated_says_so(
+    server: HranaServer, transport: str
+) -> None:
+    async with agentsdb.connect(url_of(server, transport)) as db:
+        with pytest.raises(agentsdb.RepairError, match="no migration tracking table"):
+            await Migrator(db, SIMPLE).repair("001", mark_applied=False)
     assert leases(server) == []

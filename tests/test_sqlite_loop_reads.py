@@ -185,3 +185,18 @@ def test_loop_readable_accepts_only_queries_that_name_nothing_connection_local(
     sql: str, readable: bool
 ) -> None:
     assert loop_readable(sql) is readable
+
+
+async def test_a_relative_path_keeps_reading_the_file_it_opened_after_a_chdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, elsewhere = tmp_path / "first", tmp_path / "elsewhere"
+    first.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(first)
+    async with agentsdb.connect("relative.db") as database:
+        await database.execute("CREATE TABLE t (x INTEGER)")
+        await database.execute("INSERT INTO t VALUES (1)")
+        monkeypatch.chdir(elsewhere)
+        assert await database.fetch_all("SELECT x FROM t") == [{"x": 1}]
+    assert not (elsewhere / "relative.db").exists()

@@ -309,14 +309,12 @@ class SQLiteDatabase:
 
     dialect = "sqlite"
 
-    def __init__(
-        self, connection: aiosqlite.Connection, url: str, reader: LoopReader | None = None
-    ) -> None:
+    def __init__(self, connection: aiosqlite.Connection, url: str) -> None:
         self._connection = connection
         self._url = url
         self._lock = TaskLock()
         self._closed = False
-        self._reader = reader
+        self._reader: LoopReader | None = None
 
     @classmethod
     async def open(
@@ -339,14 +337,15 @@ class SQLiteDatabase:
             )
         except sqlite3.Error as error:
             raise DatabaseError(f"cannot open SQLite database {url!r}: {error}") from error
-        # An in-memory database is private to its connection: only the worker can read it.
-        reader = None if in_memory else LoopReader(database, uri=uri)
-        db = cls(connection, url, reader)
+        db = cls(connection, url)
         try:
             await db._call(_configure, busy_timeout, in_memory)
         except BaseException:
             await connection.close()
             raise
+        # An in-memory database is private to its connection: only the worker can read it.
+        if not in_memory:
+            db._reader = LoopReader(database, uri=uri)
         log.debug("opened %s", url)
         return db
 

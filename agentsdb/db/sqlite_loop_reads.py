@@ -112,14 +112,15 @@ def loop_readable(sql: str) -> bool:
 
 
 class LoopReader:
-    """The read-only connection of the event loop's thread (opened on first use)."""
+    """The read-only connection of the event loop's thread.
+
+    Open it on that thread, when the database opens (a relative path then means what it meant
+    to the worker). When it cannot be opened, every read runs on the worker.
+    """
 
     def __init__(self, database: str, *, uri: bool) -> None:
-        self._database = database
-        self._uri = uri
-        self._conn: sqlite3.Connection | None = None
-        self._broken = False
         self._checks = 0
+        self._conn = self._open(database, uri)
 
     def _over_budget(self) -> bool:
         self._checks += 1
@@ -127,7 +128,7 @@ class LoopReader:
 
     def fetch(self, sql: str, params: Params | None, limit: int | None) -> list[Row] | None:
         """The query's rows, or None: then run it on the worker thread instead."""
-        conn = self._conn if self._conn is not None else self._open()
+        conn = self._conn
         if conn is None:
             return None
         self._checks = 0
@@ -146,30 +147,26 @@ class LoopReader:
             return None
         return [dict(zip(columns, values, strict=True)) for values in raw]
 
-    def _open(self) -> sqlite3.Connection | None:
-        if self._broken:
-            return None
+    def _open(self, database: str, uri: bool) -> sqlite3.Connection | None:
         try:
             conn = sqlite3.connect(
-                self._database,
-                uri=self._uri,
-                timeout=0,
-                isolation_level=None,
-                check_same_thread=True,
+                database, uri=uri, timeout=0, isolation_level=None, check_same_thread=True
             )
+        except sqlite3.Error as error:
+            log.debug("reads stay on the worker thread: cannot open a read connection: %s", error)
+            return None
+        try:
             conn.execute("PRAGMA query_only = ON")
             conn.set_progress_handler(self._over_budget, _CHECK_EVERY)
         except sqlite3.Error as error:
-            self._broken = True
-            log.debug("reads stay on the worker thread: cannot open a read connection: %s", error)
+            conn.close()
+            log.debug("reads stay on the worker thread: cannot set up a read connection: %s", error)
             return None
-        self._conn = conn
         return conn
 
     def close(self) -> None:
         """Close the read connection, if it was opened."""
         conn, self._conn = self._conn, None
-        self._broken = True
         if conn is not None:
             conn.close()
 
