@@ -280,6 +280,15 @@ def _returning_result(records: Sequence[DriverRecord]) -> ExecuteResult:
 
 
 _TRY_NAMED_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext(:name)) AS locked"
+# A transaction that takes a named lock (the migration lock) has the server check every second
+# that its client is still there. Otherwise PostgreSQL notices a vanished client only when it
+# next reads from the socket, so a migrator killed during a long statement would keep the lock
+# until that statement ended. PostgreSQL 14+ (older servers skip it, as does a connection whose
+# server_settings give the setting a value of their own).
+_CLIENT_CHECK = (
+    "SELECT set_config('client_connection_check_interval', '1000', true) "
+    "WHERE current_setting('client_connection_check_interval', true) = '0'"
+)
 _NAMED_LOCK_POLL_SECONDS = 0.05
 _NAMED_LOCK_DEFAULT_WAIT = 60.0
 
@@ -354,10 +363,12 @@ class _Session:
     async def begin(self, lock_timeout: float | None, lock_name: str | None = None) -> None:
         if self.in_transaction:
             raise DatabaseError("cannot start a transaction within a transaction", sql="BEGIN")
-        if lock_timeout is None:
-            await self.command("BEGIN")
-        else:
-            await self.command(f"BEGIN; SET LOCAL lock_timeout = {lock_timeout_ms(lock_timeout)}")
+        commands = ["BEGIN"]
+        if lock_timeout is not None:
+            commands.append(f"SET LOCAL lock_timeout = {lock_timeout_ms(lock_timeout)}")
+        if lock_name is not None:
+            commands.append(_CLIENT_CHECK)
+        await self.command("; ".join(commands))
         if lock_name is not None:
             await self._take_named_lock(lock_name, lock_timeout)
 
