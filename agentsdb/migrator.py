@@ -72,6 +72,7 @@ from agentsdb.results import (
     MigrationSummary,
     ValidationResult,
     left_dirty,
+    other_foreign_keys,
     rehearsal_failed,
     rehearsal_skipped,
 )
@@ -327,12 +328,10 @@ class Migrator:
                 MigrationResult(m, True, "up", now, 0.0, dry_run=True, note="would apply")
                 for m in pending
             ]
-        if self._libsql is not None:
-            await self._libsql.check_foreign_keys(pending, "up")
-            if self._libsql.batched:
-                if rehearse:
-                    return await self._libsql.rehearse(pending)
-                return await self._libsql.apply(pending)
+        if self._libsql is not None and await self._libsql.runs_batches(pending, "up"):
+            if rehearse:
+                return await self._libsql.rehearse(pending)
+            return await self._libsql.apply(pending)
         if rehearse:
             return await self._db.run(self._rehearse_program(pending, use_transaction))
         return await self._db.run(self._apply_program(pending, use_transaction))
@@ -574,11 +573,7 @@ class Migrator:
                 results.append(rehearsal_skipped(migration, started_at, NOT_TRANSACTIONAL))
                 break
             if self._sql.foreign_key_check and (not migration.foreign_keys) != keys_off:
-                switch = "off" if keys_off is False else "on"
-                reason = (
-                    f"it needs foreign keys switched {switch}, which cannot change inside the "
-                    "rehearsal's transaction"
-                )
+                reason = other_foreign_keys(keys_off)
                 results.append(rehearsal_skipped(migration, started_at, reason))
                 break
             try:
@@ -622,10 +617,8 @@ class Migrator:
         migration = self._by_id()[applied[-1].id]
         if not migration.reversible:
             raise IrreversibleMigrationError(migration.id)
-        if self._libsql is not None:
-            await self._libsql.check_foreign_keys([migration], "down")
-            if self._libsql.batched:
-                return (await self._libsql.rollback([migration]))[0]
+        if self._libsql is not None and await self._libsql.runs_batches([migration], "down"):
+            return (await self._libsql.rollback([migration]))[0]
         return await self._db.run(self._rollback_program(migration, [], final=True))
 
     async def rollback_to(self, migration_id: str) -> list[MigrationResult]:
@@ -636,10 +629,8 @@ class Migrator:
         applied = await self._read_applied(create=False)
         plan = select_rollbacks(self._migrations, applied, migration_id)
         self._check_rollback_source([r for r in applied if r.id in {m.id for m in plan}])
-        if self._libsql is not None:
-            await self._libsql.check_foreign_keys(plan, "down")
-            if self._libsql.batched:
-                return await self._libsql.rollback(plan)
+        if self._libsql is not None and await self._libsql.runs_batches(plan, "down"):
+            return await self._libsql.rollback(plan)
         results: list[MigrationResult] = []
         for position, migration in enumerate(plan, start=1):
             final = position == len(plan)

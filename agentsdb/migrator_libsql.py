@@ -22,13 +22,14 @@ lease, its one write as a guarded batch. Otherwise over HTTP:
 * The tracking row's ``execution_time_ms`` is NULL: the row commits in the request that runs the
   statements, before their time is known (the returned results carry it).
 
-Foreign keys on both transports: a libSQL client cannot switch ``PRAGMA foreign_keys`` off for a
-transaction (each request may run on a new server connection). A ``foreign_keys=False``
-migration still runs when the server's connections have foreign keys off, or when none of its
-statements can fire foreign key actions (no DROP TABLE, INSERT, UPDATE, DELETE, REPLACE or WITH:
-``ALTER TABLE ... ADD COLUMN`` needs nothing switched off). Otherwise it is refused before
-anything changes, because with keys on the ``DROP TABLE`` of a rebuild would cascade into the
-rows that refer to the table.
+Foreign keys: ``PRAGMA foreign_keys`` does nothing inside a transaction, and a client's
+separate request may run on another server connection, so a ``foreign_keys=False`` migration
+whose statements can fire foreign key actions (DROP TABLE, INSERT, UPDATE, DELETE, REPLACE or
+WITH; with keys on, the ``DROP TABLE`` of a rebuild would cascade into the rows that refer to the
+table) runs, when the server has keys on, as a batch that switches them off on its own connection
+before its ``BEGIN`` and back on after (:mod:`agentsdb.db.libsql_keys_off`), with
+``PRAGMA foreign_key_check`` inside it. Such a run goes as batches over a WebSocket too. A
+rehearsal runs with the first migration's setting and stops at one needing the other.
 """
 
 from __future__ import annotations
@@ -54,13 +55,13 @@ from agentsdb.errors import (
     MigrationError,
     MigrationLockError,
     MigrationValidationError,
-    UnsupportedOperationError,
 )
 from agentsdb.migration import Migration
 from agentsdb.results import (
     NOT_TRANSACTIONAL,
     MigrationResult,
     left_dirty,
+    other_foreign_keys,
     rehearsal_failed,
     rehearsal_skipped,
 )
@@ -113,6 +114,7 @@ class LibsqlMigrations:
         self._dialect = db.dialect
         self._lock_timeout = lock_timeout
         self._record = record
+        self._server_keys_on: bool | None = None
         t = sql.table
         self._restamp = (
             f"UPDATE {t} SET schema_cookie = {_COOKIE}, schema_fingerprint = NULL "
@@ -130,35 +132,36 @@ class LibsqlMigrations:
         """True over HTTP: migrations run as batches here instead of as the Migrator's programs."""
         return not self._db.interactive_transactions
 
-    async def check_foreign_keys(
-        self, migrations: Sequence[Migration], direction: Direction
-    ) -> None:
-        """Refuse, before anything changes, a rebuild that needs foreign keys off while the
-        server has them on (see the module docstring)."""
-        risky = [
-            migration
-            for migration in migrations
-            if not migration.foreign_keys
+    async def runs_batches(self, migrations: Sequence[Migration], direction: Direction) -> bool:
+        """Whether this run goes as batches (this module) rather than as the Migrator's programs.
+
+        Always over HTTP. Over a WebSocket when a ``foreign_keys=False`` migration could fire
+        foreign-key actions while the server has foreign keys on: only a batch can switch them
+        off around its transaction (see :mod:`agentsdb.db.libsql_keys_off`).
+        """
+        if self.batched:
+            await self._read_server_keys(migrations)
+            return True
+        risky = any(
+            not migration.foreign_keys
             and any(
                 _fires_foreign_key_actions(s)
                 for s in _statements(migration, direction, self._dialect)
             )
-        ]
-        if not risky:
-            return
-        row = await self._db.fetch_one("PRAGMA foreign_keys")
-        if row is None or not int(next(iter(row.values()))):
-            return
-        migration = risky[0]
-        raise UnsupportedOperationError(
-            f"migration {migration.id} ({migration.description}) needs foreign keys switched off "
-            f"(foreign_keys=False) and its {direction} statements could fire foreign key "
-            "actions (a DROP TABLE of a rebuild would cascade into the rows that refer to the "
-            "table). This libSQL server runs with foreign keys on, and a client cannot switch "
-            "them off for one transaction: each request may run on a new server connection. "
-            "Run it against a server whose connections have foreign keys off, or on the "
-            "database file itself (agentsdb.connect('path/to/file.db'))"
+            for migration in migrations
         )
+        return risky and await self._read_server_keys(migrations)
+
+    async def _read_server_keys(self, migrations: Sequence[Migration]) -> bool:
+        """Whether the server's connections have foreign keys on (read once, when it matters)."""
+        if self._server_keys_on is None and any(not m.foreign_keys for m in migrations):
+            row = await self._db.fetch_one("PRAGMA foreign_keys")
+            self._server_keys_on = row is not None and bool(int(next(iter(row.values()))))
+        return bool(self._server_keys_on)
+
+    def _keys_off(self, migration: Migration) -> bool:
+        """Whether ``migration``'s batch must switch the server's foreign keys off."""
+        return not migration.foreign_keys and bool(self._server_keys_on)
 
     # --- the lease -------------------------------------------------------------------------------
 
@@ -181,9 +184,13 @@ class LibsqlMigrations:
         except AgentsDBError as error:
             log.warning("could not release the migration lease; it expires on its own: %s", error)
 
-    async def _guarded(self, lease: libsql_lease.Lease, body: Sequence[Statement]) -> None:
+    async def _guarded(
+        self, lease: libsql_lease.Lease, body: Sequence[Statement], *, keys_off: bool = False
+    ) -> None:
         """One atomic batch: renew and check the lease, ``body``, check the lease again."""
-        await self._db.execute_batch([lease.renew(), lease.guard(), *body, lease.guard()])
+        await self._db.execute_batch(
+            [lease.renew(), lease.guard(), *body, lease.guard()], foreign_keys_off=keys_off
+        )
 
     def _explain(self, error: AgentsDBError, migration: Migration) -> AgentsDBError:
         if libsql_lease.failed_constraint(error, libsql_lease.LEASE_LOST):
@@ -210,7 +217,6 @@ class LibsqlMigrations:
 
     async def apply(self, pending: Sequence[Migration]) -> list[MigrationResult]:
         """Apply ``pending`` (already validated), one batch each, under the migration lease."""
-        await self.check_foreign_keys(pending, "up")
         lease = await self._acquire()
         results: list[MigrationResult] = []
         try:
@@ -251,7 +257,11 @@ class LibsqlMigrations:
         started_at, started = utc_now(), time.perf_counter()
         row = self._record(migration, latest, started_at, elapsed_ms=None, success=True)
         try:
-            await self._guarded(lease, [*self._body(migration, "up"), (self._sql.insert, row)])
+            await self._guarded(
+                lease,
+                [*self._body(migration, "up"), (self._sql.insert, row)],
+                keys_off=self._keys_off(migration),
+            )
         except AgentsDBError as error:
             failure = self._explain(error, migration)
             failed = MigrationResult(
@@ -327,23 +337,27 @@ class LibsqlMigrations:
 
     async def rehearse(self, pending: Sequence[Migration]) -> list[MigrationResult]:
         """Run the pending migrations in one batch whose last step fails, so nothing is kept."""
-        await self.check_foreign_keys(pending, "up")
         started_at, started = utc_now(), time.perf_counter()
         included: list[tuple[Migration, int]] = []  # each migration and where its steps end
         steps: list[Statement] = []
         skipped: MigrationResult | None = None
+        # One batch, so one foreign-key setting: the first migration's (as on SQLite).
+        keys_off = bool(pending) and self._keys_off(pending[0])
         for migration in pending:
             if not migration.transactional:
                 skipped = rehearsal_skipped(migration, started_at, NOT_TRANSACTIONAL)
                 break
+            if self._keys_off(migration) != keys_off:
+                skipped = rehearsal_skipped(migration, started_at, other_foreign_keys(keys_off))
+                break
             steps.extend(self._body(migration, "up"))
             included.append((migration, len(steps)))
-        error = await self._rolled_back_batch(steps)
+        error = await self._rolled_back_batch(steps, keys_off)
         if error is not None:
             # The batch reports the first failing step, not which one: find the migration.
             done: list[MigrationResult] = []
             for migration, end in included:
-                failure = await self._rolled_back_batch(steps[:end])
+                failure = await self._rolled_back_batch(steps[:end], keys_off)
                 if failure is not None:
                     failure = self._explain(failure, migration)
                     raise rehearsal_failed(
@@ -367,12 +381,16 @@ class LibsqlMigrations:
             note="rehearsed and rolled back (one batch for the whole rehearsal)",
         )
 
-    async def _rolled_back_batch(self, steps: Sequence[Statement]) -> AgentsDBError | None:
+    async def _rolled_back_batch(
+        self, steps: Sequence[Statement], keys_off: bool
+    ) -> AgentsDBError | None:
         """Run ``steps`` in a batch that always rolls back; the error of a failing step, if any."""
         # The guard table is created inside the batch, so the rehearsal leaves nothing at all.
         create = [(sql, None) for sql in libsql_lease.CREATE]
         try:
-            await self._db.execute_batch([*create, *steps, (libsql_lease.REHEARSAL_END, None)])
+            await self._db.execute_batch(
+                [*create, *steps, (libsql_lease.REHEARSAL_END, None)], foreign_keys_off=keys_off
+            )
         except AgentsDBError as error:
             if libsql_lease.failed_constraint(error, libsql_lease.REHEARSAL_DONE):
                 return None
@@ -383,7 +401,6 @@ class LibsqlMigrations:
 
     async def rollback(self, plan: Sequence[Migration]) -> list[MigrationResult]:
         """Undo ``plan`` (newest first, already validated), one batch each, under the lease."""
-        await self.check_foreign_keys(plan, "down")
         lease = await self._acquire()
         results: list[MigrationResult] = []
         try:
@@ -411,7 +428,11 @@ class LibsqlMigrations:
         finish = [(self._sql.delete, {"id": migration.id}), (self._restamp, None)]
         try:
             if migration.transactional:
-                await self._guarded(lease, [*self._body(migration, "down"), *finish])
+                await self._guarded(
+                    lease,
+                    [*self._body(migration, "down"), *finish],
+                    keys_off=self._keys_off(migration),
+                )
             else:
                 dirty = self._record(migration, latest, started_at, elapsed_ms=None, success=False)
                 await self._guarded(lease, [(self._sql.mark_dirty, dirty)])

@@ -59,6 +59,15 @@ class ValidationResult:
 NOT_TRANSACTIONAL = "it runs outside a transaction, so it cannot be rolled back"
 
 
+def other_foreign_keys(keys_off: bool) -> str:
+    """Why a rehearsal running with foreign keys off (or on) stops at one needing the other."""
+    switch = "on" if keys_off else "off"
+    return (
+        f"it needs foreign keys switched {switch}, which cannot change inside the rehearsal's "
+        "transaction"
+    )
+
+
 def rehearsal_skipped(migration: Migration, started_at: datetime, reason: str) -> MigrationResult:
     """The result of the migration a rehearsal stopped at, and why (later ones were not run)."""
     return MigrationResult(

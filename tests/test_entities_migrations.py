@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 import agentsdb
-from agentsdb import UnsupportedOperationError
 from agentsdb.db.base import Database
 from agentsdb.errors import CheckViolationError, IntegrityError, UniqueViolationError
 from agentsdb.migrations import BUILTIN_MODULES, builtin_migrations
@@ -272,12 +271,6 @@ async def test_the_builtins_migrate_roll_back_to_zero_and_migrate_again(
     migrated_any_db: Database, backend: str
 ) -> None:
     migrator = agentsdb.Migrator(migrated_any_db)
-    if backend.startswith("libsql"):
-        # 005's down rebuilds a table; with the server's foreign keys on, its DROP TABLE would
-        # cascade, and a remote connection cannot switch them off, so the migrator refuses.
-        with pytest.raises(UnsupportedOperationError, match="005"):
-            await migrator.rollback_to("0")
-        return
     every_id = [migration.id for migration in builtin_migrations()]
     assert await index_names(migrated_any_db) >= ENTITY_INDEXES
     tables_before = await user_tables(migrated_any_db)
@@ -302,10 +295,6 @@ async def test_rolling_back_to_002_keeps_rows_and_columns_on_every_backend(
 ) -> None:
     db = migrated_any_db
     migrator = agentsdb.Migrator(db)
-    if backend.startswith("libsql"):
-        with pytest.raises(UnsupportedOperationError, match="005"):
-            await migrator.rollback_to("002")
-        return
     await migrator.rollback_to("002")
     columns_002 = {table: await table_columns(db, table) for table in ("agents", "sessions")}
     indexes_002 = await index_names(db)

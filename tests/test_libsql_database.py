@@ -330,6 +330,63 @@ async def test_execute_batch_leaves_nothing_behind_when_a_statement_fails(
     assert tables == []
 
 
+REBUILD_PARENT = [
+    (
+        "CREATE TABLE parent_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, note TEXT)",
+        None,
+    ),
+    ("INSERT INTO parent_new (id, name) SELECT id, name FROM parent", None),
+    ("DROP TABLE parent", None),
+    ("ALTER TABLE parent_new RENAME TO parent", None),
+]
+
+
+async def seed_family(db: LibsqlDatabase) -> None:
+    await db.execute("INSERT INTO parent (id, name) VALUES (1, 'a')")
+    await db.execute("INSERT INTO child (parent_id, qty) VALUES (1, 2), (1, 3)")
+
+
+async def test_a_rebuild_with_foreign_keys_on_cascades_into_the_children(
+    remote: LibsqlDatabase,
+) -> None:
+    # Why the keys-off batch exists: the server's connections have foreign keys on, so the
+    # DROP TABLE of a plain batch deletes the parent's rows first, and their children with them.
+    await seed_family(remote)
+    await remote.execute_batch(REBUILD_PARENT)
+    assert await remote.fetch_all("SELECT id FROM child") == []
+
+
+async def test_a_keys_off_batch_rebuilds_a_parent_table_and_keeps_its_children(
+    remote: LibsqlDatabase,
+) -> None:
+    await seed_family(remote)
+    # Inside the batch keys are off: a row with no parent goes in, and would fail with them on.
+    orphan = ("INSERT INTO child (parent_id, qty) VALUES (99, 1)", None)
+    undo = ("DELETE FROM child WHERE parent_id = 99", None)
+    results = await remote.execute_batch([*REBUILD_PARENT, orphan, undo], foreign_keys_off=True)
+    assert [r.rows_affected for r in results[-2:]] == [1, 1]
+    assert await remote.fetch_all("SELECT qty FROM child ORDER BY qty") == [{"qty": 2}, {"qty": 3}]
+    assert await remote.fetch_all("SELECT id, note FROM parent") == [{"id": 1, "note": None}]
+    # The rebuilt table is a parent again: with keys on (the server's), the cascade fires.
+    await remote.execute("DELETE FROM parent WHERE id = 1")
+    assert await remote.fetch_all("SELECT id FROM child") == []
+
+
+async def test_a_failing_keys_off_batch_keeps_nothing_and_raises_the_mapped_error(
+    remote: LibsqlDatabase,
+) -> None:
+    await seed_family(remote)
+    with pytest.raises(CheckViolationError) as caught:
+        await remote.execute_batch(
+            [*REBUILD_PARENT, ("INSERT INTO child (parent_id, qty) VALUES (1, 0)", None)],
+            foreign_keys_off=True,
+        )
+    assert isinstance(caught.value.__cause__, LibsqlError)
+    assert await remote.fetch_all("SELECT qty FROM child ORDER BY qty") == [{"qty": 2}, {"qty": 3}]
+    columns = await remote.fetch_all("SELECT name FROM pragma_table_info('parent')")
+    assert [c["name"] for c in columns] == ["id", "name"]
+
+
 async def test_program_without_begin_runs_on_both_transports(remote: LibsqlDatabase) -> None:
     def program() -> Program[list[str]]:
         yield Execute("INSERT INTO parent (name) VALUES (:name)", {"name": "a"})

@@ -17,7 +17,6 @@ from agentsdb import (
     MigrationError,
     MigrationLockError,
     Migrator,
-    UnsupportedOperationError,
 )
 from agentsdb.db.libsql import LibsqlDatabase
 from agentsdb.db.libsql_lease import CREATE
@@ -315,17 +314,71 @@ async def test_builtin_migrations_roll_back_fully_on_a_server_with_foreign_keys_
             assert (await migrator.validate_migrations()).is_valid
 
 
-async def test_a_rebuild_needing_foreign_keys_off_is_refused_when_the_server_has_them_on(
+async def test_rebuilds_run_with_foreign_keys_off_when_the_server_has_them_on(
     server: HranaServer, remote: LibsqlDatabase
 ) -> None:
     migrator = Migrator(remote)
     await migrator.migrate()
-    await migrator.rollback_to("005")
+    await remote.execute(
+        "INSERT INTO agents (id, name, model, created_at, updated_at) "
+        "VALUES ('a1', 'n', 'm', 't', 't')"
+    )
+    await remote.execute(
+        "INSERT INTO sessions (id, main_agent_id, created_at, updated_at) "
+        "VALUES ('s1', 'a1', 't', 't')"
+    )
+    await remote.execute(
+        "INSERT INTO session_logs (session_id, role, type, content, created_at, updated_at) "
+        "VALUES ('s1', 'user', 'message', '\"hi\"', 't', 't')"
+    )
 
-    with pytest.raises(UnsupportedOperationError, match="migration 005"):
-        await migrator.rollback_last()
+    # 005's and 004's downs rebuild sessions and agents: with keys on, their DROP TABLE would
+    # have cascaded into the sessions and logs that refer to them.
+    await migrator.rollback_to("003")
+    assert await remote.fetch_all("SELECT id FROM sessions") == [{"id": "s1"}]
+    assert await remote.fetch_all("SELECT session_id FROM session_logs") == [{"session_id": "s1"}]
+    assert recorded(server) == ["001", "002", "003"]
+    assert (await migrator.validate_migrations()).is_valid
+    # The rebuilt tables still enforce their keys (the server's are on again).
+    with pytest.raises(agentsdb.ForeignKeyViolationError):
+        await remote.execute(
+            "INSERT INTO sessions (id, main_agent_id, created_at, updated_at) "
+            "VALUES ('s2', 'nobody', 't', 't')"
+        )
+    assert [r.migration.id for r in await migrator.migrate()][:2] == ["004", "005"]
+    assert leases(server) == []
 
-    assert recorded(server)[-1] == "005"
+
+async def test_a_rebuild_leaving_dangling_keys_is_rolled_back_whole(
+    server: HranaServer, remote: LibsqlDatabase
+) -> None:
+    parent = m(1, ["CREATE TABLE parent (id INTEGER PRIMARY KEY)"], ["DROP TABLE parent"])
+    child = m(
+        2,
+        ["CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id))"],
+        ["DROP TABLE child"],
+    )
+    # Rebuilds parent without the row its child refers to: foreign_key_check must refuse it.
+    lossy = m(
+        3,
+        [
+            "CREATE TABLE parent_new (id INTEGER PRIMARY KEY)",
+            "INSERT INTO parent_new SELECT id FROM parent WHERE id > 1",
+            "DROP TABLE parent",
+            "ALTER TABLE parent_new RENAME TO parent",
+        ],
+        foreign_keys=False,
+    )
+    migrator = Migrator(remote, [parent, child])
+    await migrator.migrate()
+    await remote.execute("INSERT INTO parent (id) VALUES (1)")
+    await remote.execute("INSERT INTO child (id, parent_id) VALUES (10, 1)")
+
+    with pytest.raises(MigrationError, match="foreign key"):
+        await Migrator(remote, [parent, child, lossy]).migrate()
+    assert recorded(server) == ["001", "002"]
+    assert await remote.fetch_all("SELECT id FROM parent") == [{"id": 1}]
+    assert "parent_new" not in tables(server)
     assert leases(server) == []
 
 

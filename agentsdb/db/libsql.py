@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from agentsdb.db import libsql_lease
+from agentsdb.db import libsql_keys_off, libsql_lease
 from agentsdb.db.base import (
     Atomic,
     Begin,
@@ -502,7 +502,10 @@ class LibsqlDatabase:
             return _rows(await self._execute_on(self._client, sql, params))
 
     async def execute_batch(
-        self, statements: Sequence[tuple[str, Params | None]]
+        self,
+        statements: Sequence[tuple[str, Params | None]],
+        *,
+        foreign_keys_off: bool = False,
     ) -> list[ExecuteResult]:
         """Run statements atomically in one request, on every kind of URL.
 
@@ -511,9 +514,20 @@ class LibsqlDatabase:
         other). Returns one result per statement. This is the way to run several statements
         atomically over HTTP, where ``transaction()`` is not available. It opens its own
         transaction, so it cannot run inside ``transaction()``.
+
+        ``foreign_keys_off=True`` switches foreign keys off on the server's connection before
+        the ``BEGIN`` and back on after it (see :mod:`agentsdb.db.libsql_keys_off`), as a table
+        rebuild needs; check ``PRAGMA foreign_key_check`` inside the batch. Use it only where the
+        server's connections have foreign keys on.
         """
         async with self._exclusive():
             driver_statements = [(sql, _args(sql, params)) for sql, params in statements]
+            if foreign_keys_off:
+                http = self._transport == "http"
+                sets = await self._call(
+                    lambda: libsql_keys_off.run(self._client, driver_statements, http=http), None
+                )
+                return [_execute_result(result) for result in sets]
             return [_execute_result(result) for result in await self._batch(driver_statements)]
 
     # Units of work -----------------------------------------------------------------------------

@@ -165,7 +165,9 @@ class SessionLogRepository(Repository):
         """Up to ``limit`` entries after id ``after``, in append order.
 
         Pass the last id of a page as ``after`` for the next one: every entry is returned
-        exactly once, also while entries are being appended.
+        exactly once, also while entries are being appended on SQLite, where ids commit in
+        order. On PostgreSQL an append from another connection can commit a lower id after the
+        page that passed it (see the README).
         """
         params = {
             "session_id": session_id,
