@@ -7,7 +7,9 @@ URLs and what each can do:
   interactive transactions (``transaction()`` and programs that begin one).
 - ``http://host`` and ``https://host`` — Hrana over HTTP: statements and batches only. There is
   no interactive transaction over HTTP; ``transaction()`` and a program that yields ``Begin``
-  raise :class:`~agentsdb.errors.UnsupportedOperationError` naming a ws URL instead.
+  raise :class:`~agentsdb.errors.UnsupportedOperationError` naming a ws URL instead. A
+  program's ``Atomic`` runs as one batch on both transports (over ws, one of more than
+  ``_WS_BATCH_STATEMENTS`` statements runs as a transaction instead).
 
 A program's ``Begin(lock_name=...)`` (the migration lock) takes a lease row of that name for the
 transaction: see :mod:`agentsdb.db.libsql_lease`; ``lease_seconds`` sets its length.

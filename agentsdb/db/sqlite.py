@@ -3,7 +3,8 @@
 Each ``SQLiteDatabase`` owns one aiosqlite connection. aiosqlite runs every call on a worker
 thread, and each hop to that thread costs more than a small statement does (about 0.1 ms), so this
 module runs each unit of work (a statement with its fetch, or a whole program) as one function on
-the worker thread.
+the worker thread. Short reads outside a transaction skip the hop: they run on a second,
+read-only connection of the event loop's thread (:mod:`agentsdb.db.sqlite_loop_reads`).
 
 The connection is opened with ``isolation_level=None`` so the sqlite3 module never opens or
 commits transactions by itself; write transactions begin with ``BEGIN IMMEDIATE`` (a deferred
@@ -345,7 +346,9 @@ class SQLiteDatabase:
             raise
         # An in-memory database is private to its connection: only the worker can read it.
         if not in_memory:
-            db._reader = LoopReader(database, uri=uri)
+            # aiosqlite made its connection with factory=WorkerConnection.
+            worker = cast(WorkerConnection, connection._conn)
+            db._reader = LoopReader(database, uri=uri, worker=worker)
         log.debug("opened %s", url)
         return db
 
@@ -423,7 +426,6 @@ class SQLiteDatabase:
             or not loop_readable(sql)
             # Inside its own transaction a task must read through it (and is told so).
             or self._lock.held_by_current_task()
-            or cast(WorkerConnection, self._connection._conn).has_local_state
         ):
             return None
         return reader.fetch(sql, params, limit)

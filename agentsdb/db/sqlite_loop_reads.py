@@ -118,8 +118,9 @@ class LoopReader:
     to the worker). When it cannot be opened, every read runs on the worker.
     """
 
-    def __init__(self, database: str, *, uri: bool) -> None:
+    def __init__(self, database: str, *, uri: bool, worker: WorkerConnection) -> None:
         self._checks = 0
+        self._worker = worker
         self._conn = self._open(database, uri)
 
     def _over_budget(self) -> bool:
@@ -129,7 +130,9 @@ class LoopReader:
     def fetch(self, sql: str, params: Params | None, limit: int | None) -> list[Row] | None:
         """The query's rows, or None: then run it on the worker thread instead."""
         conn = self._conn
-        if conn is None:
+        if conn is None or (
+            isinstance(self._worker, WorkerConnection) and self._worker.has_local_state
+        ):
             return None
         self._checks = 0
         try:
