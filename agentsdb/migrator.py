@@ -72,6 +72,7 @@ from agentsdb.results import (
     MigrationSummary,
     ValidationResult,
     left_dirty,
+    note_applied,
     other_foreign_keys,
     rehearsal_failed,
     rehearsal_skipped,
@@ -354,6 +355,11 @@ class Migrator:
         except MigrationError:
             if results:
                 yield from self._fingerprint_run()
+            raise
+        except AgentsDBError as error:
+            # The lock lost to another process, a closed connection, another process's dirty
+            # row: the migrations before it stay committed, and the caller should know which.
+            note_applied(error, results)
             raise
         if results:
             yield from self._fingerprint_run()

@@ -61,6 +61,7 @@ from agentsdb.results import (
     NOT_TRANSACTIONAL,
     MigrationResult,
     left_dirty,
+    note_applied,
     other_foreign_keys,
     rehearsal_failed,
     rehearsal_skipped,
@@ -240,7 +241,9 @@ class LibsqlMigrations:
                 else:
                     latest = await self._apply_outside(migration, latest, lease, results)
             await self._stamp_fingerprint(lease, results)
-        except BaseException:
+        except BaseException as error:
+            if not isinstance(error, MigrationError):
+                note_applied(error, results)
             await self._stamp_fingerprint(lease, results, quietly=True)
             raise
         finally:

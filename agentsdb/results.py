@@ -81,6 +81,16 @@ def rehearsal_skipped(migration: Migration, started_at: datetime, reason: str) -
     )
 
 
+def note_applied(error: BaseException, results: Sequence[MigrationResult]) -> None:
+    """Note on an error that ends a run (other than a MigrationError, which carries ``results``)
+    which migrations the run had applied, and committed, before it."""
+    applied = [result.migration.id for result in results if result.success]
+    if applied:
+        error.add_note(
+            f"agentsdb: this run applied and committed {', '.join(applied)} before the error"
+        )
+
+
 def left_dirty(
     migration: Migration,
     started_at: datetime,

@@ -690,3 +690,38 @@ async def test_validate_reports_a_table_created_outside_migrations_as_drift(
     assert any("changed outside migrations" in error for error in validation.errors), validation
     await any_db.execute("DROP TABLE sneaky")
     assert (await migrator.validate_migrations()).is_valid
+
+
+async def test_a_run_stopped_part_way_tells_which_migrations_it_committed(
+    any_db: Database, backend: str
+) -> None:
+    # 002 leaves a dirty row for 003, as a process that crashed mid-migration would. Where the
+    # run re-reads the tracking table before each migration (PostgreSQL, libSQL over ws), it
+    # stops at 003 as dirty; elsewhere 003's own tracking row collides with it. Either way
+    # 001 and 002 stay committed and the error says so.
+    sabotage = Migration(
+        id="002",
+        description="a dirty row for 003",
+        up=[
+            "INSERT INTO agentsdb_migrations (id, description, checksum, started_at, success, "
+            "applied_by) VALUES ('003', 'three', 'x', '2026-01-01T00:00:00.000000Z', 0, 'gone')"
+        ],
+    )
+    third = Migration(id="003", description="three", up=["CREATE TABLE three (x INTEGER)"])
+    migrations = [synthetic_migrations()[0], sabotage, third]
+    with pytest.raises(AgentsDBError) as caught:
+        await Migrator(any_db, migrations).migrate()
+    if backend in ("postgresql", "libsql-ws"):
+        assert isinstance(caught.value, agentsdb.DirtyMigrationError)
+        notes = getattr(caught.value, "__notes__", [])
+        assert any("applied and committed 001, 002" in note for note in notes), notes
+    else:
+        assert isinstance(caught.value, MigrationError)
+        assert [(r.migration_id, r.success) for r in caught.value.results] == [
+            ("001", True),
+            ("002", True),
+            ("003", False),
+        ]
+    applied = await Migrator(any_db, migrations).get_applied()
+    assert [record.id for record in applied if record.success] == ["001", "002"]
+    assert "three" not in await table_names(any_db)
