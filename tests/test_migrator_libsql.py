@@ -290,6 +290,18 @@ async def test_rollback_keeps_the_schema_fingerprint_valid(
     assert (await migrator.get_applied())[-1].schema_fingerprint is not None
 
 
+async def seed_agent_and_session(db: agentsdb.Database) -> None:
+    """Agent a1 and its session s1, in the built-in schema."""
+    await db.execute(
+        "INSERT INTO agents (id, name, model, created_at, updated_at) "
+        "VALUES ('a1', 'n', 'm', 't', 't')"
+    )
+    await db.execute(
+        "INSERT INTO sessions (id, main_agent_id, created_at, updated_at) "
+        "VALUES ('s1', 'a1', 't', 't')"
+    )
+
+
 async def test_builtin_migrations_roll_back_fully_on_a_server_with_foreign_keys_off(
     tmp_path: Path, transport: str
 ) -> None:
@@ -297,14 +309,7 @@ async def test_builtin_migrations_roll_back_fully_on_a_server_with_foreign_keys_
         async with agentsdb.connect(url_of(server, transport)) as db:
             migrator = Migrator(db)
             await migrator.migrate()
-            await db.execute(
-                "INSERT INTO agents (id, name, model, created_at, updated_at) "
-                "VALUES ('a1', 'n', 'm', 't', 't')"
-            )
-            await db.execute(
-                "INSERT INTO sessions (id, main_agent_id, created_at, updated_at) "
-                "VALUES ('s1', 'a1', 't', 't')"
-            )
+            await seed_agent_and_session(db)
 
             await migrator.rollback_to("003")
 
@@ -319,14 +324,7 @@ async def test_rebuilds_run_with_foreign_keys_off_when_the_server_has_them_on(
 ) -> None:
     migrator = Migrator(remote)
     await migrator.migrate()
-    await remote.execute(
-        "INSERT INTO agents (id, name, model, created_at, updated_at) "
-        "VALUES ('a1', 'n', 'm', 't', 't')"
-    )
-    await remote.execute(
-        "INSERT INTO sessions (id, main_agent_id, created_at, updated_at) "
-        "VALUES ('s1', 'a1', 't', 't')"
-    )
+    await seed_agent_and_session(remote)
     await remote.execute(
         "INSERT INTO session_logs (session_id, role, type, content, created_at, updated_at) "
         "VALUES ('s1', 'user', 'message', '\"hi\"', 't', 't')"
