@@ -9,6 +9,7 @@ from agentsdb.aggregate import (
     AgentAggregate,
     AgentType,
     ClientAction,
+    ClientResponse,
     ExecutionState,
     LlmMessageSnapshot,
     PendingToolCall,
@@ -17,6 +18,7 @@ from agentsdb.events.types import NewEvent, RecordedEvent
 
 T0 = datetime(2026, 11, 1, 9, 0, 0, 123456, tzinfo=UTC)
 AGENT_ID = "5f0e8b1c-6a3d-4e2f-9b7a-1c2d3e4f5a6b"
+RESPONSE = ClientResponse(call_id="call-1", payload={"value": 7})
 
 
 def at(seconds: float) -> datetime:
@@ -107,6 +109,26 @@ def save(agent: AgentAggregate, log: list[RecordedEvent]) -> None:
     """Append ``agent``'s pending events to ``log`` as a store would, and mark them saved."""
     log.extend(recorded(agent.stream_id, agent.pending_events, agent.version + 1))
     agent.mark_saved(agent.version + len(agent.pending_events))
+
+
+def full_life(log: list[RecordedEvent]) -> AgentAggregate:
+    """An agent through every event type, saved to ``log`` in several appends."""
+    agent = new_agent(preferences={"tone": "warm"})
+    agent.assign_user("user-2", "observer", "owner-1", now=at(1))
+    save(agent, log)
+    agent.start_session("conv-1", session_id="s-1", now=at(2))
+    agent.suspend_execution(execution_state(), action(), now=at(3))
+    save(agent, log)
+    agent.request_client_action(ClientAction(call_id="note", kind="toast"), now=at(4))
+    agent.receive_client_response(RESPONSE, now=at(5))
+    agent.resume_execution(RESPONSE, now=at(6))
+    agent.complete_session("done", now=at(7))
+    agent.start_session("conv-2", session_id="s-2", now=at(8))
+    agent.terminate_session("gone", now=at(9))
+    agent.update_preferences({"pace": "fast"}, system_prompt_override="Short.", now=at(10))
+    agent.archive("retired", now=at(11))
+    save(agent, log)
+    return agent
 
 
 def event_types(events: Iterable[NewEvent]) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aggregate_support import (
     AGENT_ID,
+    RESPONSE,
     T0,
     action,
     at,
@@ -49,8 +50,6 @@ from agentsdb.aggregate import (
 )
 from agentsdb.errors import AgentsDBError
 from agentsdb.ids import new_id
-
-RESPONSE = ClientResponse(call_id="call-1", payload={"value": 7})
 
 
 def refuses(agent: AgentAggregate, error: type[DomainError], command: Callable[[], Any]) -> Any:
