@@ -526,3 +526,36 @@ def test_an_archived_agent_refuses_every_command(command: str) -> None:
     error = refuses(agent, AgentArchivedError, lambda: ARCHIVED_COMMANDS[command](agent))
     assert error.command == command
     assert agent.state.status is AgentStatus.ARCHIVED
+
+
+NAIVE = T0.replace(tzinfo=None)
+NAIVE_TIME_COMMANDS: dict[str, Callable[[AgentAggregate], object]] = {
+    "start_session": lambda a: a.start_session("conv-2", now=NAIVE),
+    "suspend_execution": lambda a: a.suspend_execution(execution_state(), action(), now=NAIVE),
+    "request_client_action": lambda a: a.request_client_action(action("n"), now=NAIVE),
+    "receive_client_response": lambda a: a.receive_client_response(RESPONSE, now=NAIVE),
+    "resume_execution": lambda a: a.resume_execution(RESPONSE, now=NAIVE),
+    "complete_session": lambda a: a.complete_session("x", now=NAIVE),
+    "terminate_session": lambda a: a.terminate_session("x", now=NAIVE),
+    "update_preferences": lambda a: a.update_preferences({"x": 1}, now=NAIVE),
+    "assign_user": lambda a: a.assign_user("user-9", "shared", "owner-1", now=NAIVE),
+    "archive": lambda a: a.archive("again", now=NAIVE),
+}
+
+
+@pytest.mark.parametrize("command", NAIVE_TIME_COMMANDS)
+def test_every_command_refuses_a_time_without_a_timezone(command: str) -> None:
+    agent = new_agent()
+    if command in {"suspend_execution", "request_client_action", "complete_session"}:
+        agent.start_session("conv-1")
+    elif command in {"receive_client_response", "resume_execution", "terminate_session"}:
+        agent = suspended_agent()
+    error = refuses(agent, InvalidCommandError, lambda: NAIVE_TIME_COMMANDS[command](agent))
+    assert error.command == command
+    assert "occurred_at" in str(error)
+
+
+def test_create_refuses_a_definition_id_equal_to_the_instance_id() -> None:
+    with pytest.raises(InvalidAgentIdError, match="share its definition's id"):
+        new_agent(definition_id=AGENT_ID)
+    assert new_agent(definition_id="did:plc:abc").state.definition_id == "did:plc:abc"

@@ -214,3 +214,9 @@ def test_any_command_sequence_replays_to_the_live_state(
     split = split % len(log) + 1
     snapshot = AgentAggregate.replay(log[:split]).to_snapshot()
     assert AgentAggregate.replay(log[split:], snapshot=(split, snapshot)).state == agent.state
+
+
+@pytest.mark.parametrize("version", [0, -1, True, "3"])
+def test_replay_refuses_a_snapshot_version_that_is_not_a_positive_integer(version: object) -> None:
+    with pytest.raises(SnapshotError, match="positive integer"):
+        AgentAggregate.replay([], snapshot=(version, new_agent().to_snapshot()))  # type: ignore[arg-type]  # bad on purpose

@@ -159,7 +159,7 @@ def test_value_objects_are_frozen() -> None:
             Session,
             {"session_id": "s", "conversation_id": "c", "started_at": T0.replace(tzinfo=None)},
             "started_at",
-        ),  # noqa: E501
+        ),
     ],
 )
 def test_value_objects_refuse_invalid_fields_naming_them(
