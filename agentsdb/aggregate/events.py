@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
-from pydantic import Field, JsonValue, ValidationError
+from pydantic import Field, ValidationError
 
 from agentsdb.aggregate.enums import AgentType, AssignmentRole
 from agentsdb.aggregate.errors import (
@@ -26,6 +26,7 @@ from agentsdb.aggregate.values import (
     ClientResponse,
     ExecutionState,
     Moment,
+    Preferences,
     ValueObject,
 )
 from agentsdb.events.types import NewEvent, RecordedEvent
@@ -75,7 +76,7 @@ class AgentCreated(AgentEvent):
     name: Text
     definition_id: Key | None = None
     system_prompt_override: str | None = None
-    preferences: dict[str, JsonValue] = Field(default_factory=dict)
+    preferences: Preferences = Field(default_factory=dict)
     max_history_size: int = Field(default=DEFAULT_MAX_HISTORY_SIZE, ge=1)
 
 
@@ -102,7 +103,7 @@ class PreferencesUpdated(AgentEvent):
 
     TYPE: ClassVar[str] = "agent.preferences.updated.v1"
 
-    preferences: dict[str, JsonValue]
+    preferences: Preferences
     system_prompt_override: str | None = None
 
 
