@@ -33,7 +33,6 @@ from agentsdb.aggregate import (
     ConflictingClientResponseError,
     DomainError,
     DuplicateAssignmentError,
-    ExecutionAlreadyResumedError,
     ExecutionState,
     InvalidAgentIdError,
     InvalidAgentTypeError,
@@ -560,17 +559,6 @@ def test_create_refuses_a_definition_id_equal_to_the_instance_id() -> None:
     with pytest.raises(InvalidAgentIdError, match="share its definition's id"):
         new_agent(definition_id=AGENT_ID)
     assert new_agent(definition_id="did:plc:abc").state.definition_id == "did:plc:abc"
-
-
-def test_resume_refuses_a_duplicate_when_the_caller_must_own_the_run() -> None:
-    agent = suspended_agent()
-    agent.resume_execution(RESPONSE, allow_duplicate=False)
-    error = refuses(
-        agent,
-        ExecutionAlreadyResumedError,
-        lambda: agent.resume_execution(RESPONSE, allow_duplicate=False),
-    )
-    assert error.call_id == "call-1"
 
 
 def test_changing_a_value_after_handing_it_to_a_command_does_not_change_the_agent() -> None:

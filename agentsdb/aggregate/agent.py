@@ -24,7 +24,6 @@ from pydantic import JsonValue
 from agentsdb.aggregate import rules
 from agentsdb.aggregate.enums import AgentType, AssignmentRole
 from agentsdb.aggregate.errors import (
-    ExecutionAlreadyResumedError,
     InvalidAgentIdError,
     InvalidAgentTypeError,
     InvalidAssignmentRoleError,
@@ -283,26 +282,19 @@ class AgentAggregate:
         return received, derived_event_id(self.id, "client-response", response.call_id)
 
     def resume_execution(
-        self,
-        response: ClientResponse,
-        *,
-        now: datetime | None = None,
-        allow_duplicate: bool = True,
+        self, response: ClientResponse, *, now: datetime | None = None
     ) -> ExecutionState:
         """Resume with ``response`` to the pending call; returns the saved ``ExecutionState``.
 
         Records the response (unless received before) and ``agent.execution.resumed.v1``, whose
         event id derives from the call id. Resuming again with the same response records nothing
-        and returns the same state while the session is active, or, with
-        ``allow_duplicate=False`` (a worker that must own the run), raises
-        :class:`~agentsdb.aggregate.errors.ExecutionAlreadyResumedError`.
+        and returns the same state while the session is active; a caller that must own the run
+        tells the two apart by whether an ``agent.execution.resumed.v1`` event was recorded.
         """
         rules.check_open(self._state, "resume_execution")
         duplicate = rules.is_duplicate_response(self._state, response)
         if duplicate and self._state.last_resumed_call_id == response.call_id:
             rules.active_session(self._state, "resume_execution")
-            if not allow_duplicate:
-                raise ExecutionAlreadyResumedError(self.id, response.call_id)
             return self._saved_execution()
         session = rules.suspended_session(self._state, "resume_execution", response.call_id)
         moment = now or utc_now()

@@ -195,19 +195,6 @@ class CallIdReusedError(DomainError):
         )
 
 
-class ExecutionAlreadyResumedError(DomainError):
-    """The suspension was already resumed with this call's response (by another worker, or an
-    earlier delivery); raised only when the caller asks for duplicates to be refused."""
-
-    def __init__(self, agent_id: str, call_id: str) -> None:
-        self.agent_id = agent_id
-        self.call_id = call_id
-        super().__init__(
-            f"agent {agent_id} already resumed the execution waiting for call {call_id!r}; "
-            "another worker is running it"
-        )
-
-
 class ConflictingClientResponseError(DomainError):
     """A call was answered twice with different payloads."""
 
