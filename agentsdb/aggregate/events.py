@@ -4,10 +4,11 @@ Every payload has ``occurred_at`` (when the command decided it). The ``.v1`` end
 each type's name, which consumers route on and which never changes; the shape of the data is
 versioned by ``schema_version`` (``SCHEMA_VERSION`` here). When a shape changes, raise
 ``SCHEMA_VERSION`` and register an upcaster for the old version with the event store
-(:mod:`agentsdb.events.upcasting`), which reads old events in the new shape. Only ``agent.execution.suspended.v1``
-carries the conversation snapshot (so a suspended run survives a crash); a resume names the call
-it answers and a completion its summary, so the stream grows with the work, not with the square
-of the conversation.
+(:mod:`agentsdb.events.upcasting`), which reads old events in the new shape.
+
+Only ``agent.execution.suspended.v1`` carries the conversation snapshot (so a suspended run
+survives a crash); a resume names the call it answers and a completion its summary, so the stream
+grows with the work, not with the square of the conversation.
 """
 
 from __future__ import annotations
