@@ -59,7 +59,7 @@ import importlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
@@ -81,16 +81,20 @@ from agentsdb.db.base import (
 )
 from agentsdb.db.placeholders import translate as translate_sql
 from agentsdb.db.postgres_errors import (
+    failed_before_sending,
+    is_connection_lost,
     is_driver_error,
     leaves_connection_unusable,
     translate,
     translate_connect_error,
+    translate_lost,
 )
 from agentsdb.db.postgres_pool import ConnectionPool, DriverConnection, DriverRecord, Lease
 from agentsdb.db.program import run_program_async
 from agentsdb.errors import (
     AgentsDBError,
     ConfigurationError,
+    ConnectionLostError,
     DatabaseBusyError,
     DatabaseError,
     UnsupportedBackendError,
@@ -293,6 +297,27 @@ _NAMED_LOCK_POLL_SECONDS = 0.05
 _NAMED_LOCK_DEFAULT_WAIT = 60.0
 
 
+def _is_read(sql: str) -> bool:
+    try:
+        return translate_sql(sql).read_only
+    except ConfigurationError:
+        return False
+
+
+def _may_run_again(error: ConnectionLostError, *, read: bool, lease: Lease) -> bool:
+    """Whether a statement outside a transaction whose connection was lost may run once more.
+
+    Only when that cannot run it twice: asyncpg found the connection ended before it sent the
+    statement, or the statement is a read-only query (``fetch_one``/``fetch_all``, see
+    ``TranslatedSQL.read_only``) that failed on a connection the pool had kept idle, which the
+    server had ended while it waited.
+    """
+    cause = error.__cause__
+    if cause is not None and failed_before_sending(cause):
+        return True
+    return read and lease.reused
+
+
 class _Session:
     """Statements on one leased connection: placeholders bound, errors translated."""
 
@@ -307,11 +332,18 @@ class _Session:
         return self._connection.is_in_transaction()
 
     async def _guard(self, pending: Awaitable[T], sql: str | None) -> T:
+        in_transaction = self._connection.is_in_transaction()
         try:
             return await pending
         except Exception as error:
             if not is_driver_error(error):
                 raise
+            if is_connection_lost(error) or self._connection.is_closed():
+                self._lease.broken = True
+                write = sql is not None and not _is_read(sql)
+                raise translate_lost(
+                    error, sql, in_transaction=in_transaction, write=write
+                ) from error
             if leaves_connection_unusable(error):
                 self._lease.broken = True
             raise translate(error, sql) from error
@@ -406,6 +438,10 @@ class _Session:
     async def undo_after(self, error: BaseException, sql: str) -> None:
         """Roll back after ``error``; if that fails too, note it on ``error`` and drop the
         connection (the pool closes it, and the server rolls back what was left)."""
+        if self._connection.is_closed():
+            # The server ended the session, and with it the transaction.
+            self._lease.broken = True
+            return
         try:
             await self.command(sql)
         except AgentsDBError as undo_error:
@@ -449,6 +485,9 @@ class _Performer:
         raise TypeError(f"a program yielded {op!r}, which is not an agentsdb operation")
 
     async def abort(self) -> None:
+        if self._lease.connection.is_closed():
+            self._lease.broken = True  # the server ended the session, and the transaction
+            return
         try:
             await self._session.command("ROLLBACK")
         except AgentsDBError as error:
@@ -533,41 +572,48 @@ class PostgresDatabase:
 
     # Executor ----------------------------------------------------------------------------------
 
-    async def execute(self, sql: str, params: Params | None = None) -> ExecuteResult:
-        """Run one statement (autocommitted) and report what it changed."""
+    async def _autocommit(
+        self, sql: str, statement: Callable[[_Session], Awaitable[T]], *, read: bool
+    ) -> T:
+        """Run one statement on a pooled connection; once more on a fresh connection when the
+        first one was lost and :func:`_may_run_again` allows it."""
         self._check_task()
         lease = await self._pool.acquire()
         try:
-            return await _Session(lease).execute(sql, params)
+            return await statement(_Session(lease))
+        except ConnectionLostError as error:
+            if not _may_run_again(error, read=read and _is_read(sql), lease=lease):
+                raise
+            log.info("running a statement again on a new connection after: %s", error)
         finally:
             await self._pool.release(lease)
+        lease = await self._pool.acquire(fresh=True)
+        try:
+            return await statement(_Session(lease))
+        finally:
+            await self._pool.release(lease)
+
+    async def execute(self, sql: str, params: Params | None = None) -> ExecuteResult:
+        """Run one statement (autocommitted) and report what it changed."""
+        return await self._autocommit(sql, lambda session: session.execute(sql, params), read=False)
 
     async def execute_many(self, sql: str, params: Sequence[Params]) -> ExecuteResult:
         """Run one statement per parameter mapping, atomically (all or none)."""
-        self._check_task()
-        lease = await self._pool.acquire()
-        try:
-            return await _Session(lease).execute_many(sql, params)
-        finally:
-            await self._pool.release(lease)
+        return await self._autocommit(
+            sql, lambda session: session.execute_many(sql, params), read=False
+        )
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
         """Return the query's first row, or ``None``."""
-        self._check_task()
-        lease = await self._pool.acquire()
-        try:
-            return await _Session(lease).fetch_one(sql, params)
-        finally:
-            await self._pool.release(lease)
+        return await self._autocommit(
+            sql, lambda session: session.fetch_one(sql, params), read=True
+        )
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
         """Return every row of the query."""
-        self._check_task()
-        lease = await self._pool.acquire()
-        try:
-            return await _Session(lease).fetch_all(sql, params)
-        finally:
-            await self._pool.release(lease)
+        return await self._autocommit(
+            sql, lambda session: session.fetch_all(sql, params), read=True
+        )
 
     # Units of work -----------------------------------------------------------------------------
 
@@ -585,12 +631,11 @@ class PostgresDatabase:
         """A transaction on one connection: commits on success, rolls back on error."""
         self._check_task()
         task = asyncio.current_task()
-        lease = await self._pool.acquire()
+        lease = await self._begin_transaction()
         if task is not None:
             self._transaction_tasks.add(task)
         try:
             session = _Session(lease)
-            await session.begin(None)
             tx = _PostgresTransaction(session, asyncio.Lock())
             try:
                 yield tx
@@ -605,6 +650,29 @@ class PostgresDatabase:
             if task is not None:
                 self._transaction_tasks.discard(task)
             await self._pool.release(lease)
+
+    async def _begin_transaction(self) -> Lease:
+        """A connection with a transaction begun on it. A BEGIN that fails because the server
+        ended an idle connection is sent again on a fresh one: nothing had happened yet."""
+        lease = await self._pool.acquire()
+        try:
+            await _Session(lease).begin(None)
+            return lease
+        except ConnectionLostError as error:
+            await self._pool.release(lease)
+            if not lease.reused:
+                raise
+            log.info("beginning the transaction on a new connection after: %s", error)
+        except BaseException:
+            await self._pool.release(lease)
+            raise
+        lease = await self._pool.acquire(fresh=True)
+        try:
+            await _Session(lease).begin(None)
+        except BaseException:
+            await self._pool.release(lease)
+            raise
+        return lease
 
     async def close(self) -> None:
         """Close every connection (waiting for those in use); later calls raise
