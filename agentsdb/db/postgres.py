@@ -91,6 +91,7 @@ from agentsdb.db.postgres_errors import (
 )
 from agentsdb.db.postgres_pool import ConnectionPool, DriverConnection, DriverRecord, Lease
 from agentsdb.db.program import run_program_async
+from agentsdb.db.url import credentials_of
 from agentsdb.errors import (
     AgentsDBError,
     ConfigurationError,
@@ -523,6 +524,7 @@ class PostgresDatabase:
         settings = parse_options(options or {})
         server_settings = _server_settings(settings)
         driver = _load_driver(url)
+        secrets = credentials_of(dsn)
 
         async def connect() -> DriverConnection:
             try:
@@ -534,13 +536,13 @@ class PostgresDatabase:
                     server_settings=server_settings,
                 )
             except Exception as error:  # refused, unknown host, auth, no such database, bad DSN
-                raise translate_connect_error(error, url) from error
+                raise translate_connect_error(error, url, secrets) from error
             connection = cast(DriverConnection, raw)
             try:
                 await _install_json_codecs(connection)
             except Exception as error:
                 connection.terminate()
-                raise translate_connect_error(error, url) from error
+                raise translate_connect_error(error, url, secrets) from error
             except BaseException:
                 connection.terminate()
                 raise

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Sequence
 from typing import Protocol, cast
 
+from agentsdb.db.url import obscure_password
 from agentsdb.errors import (
     CheckViolationError,
     ConfigurationError,
@@ -229,11 +231,17 @@ def _translate_server_error(error: _ServerErrorFields, sql: str | None) -> Datab
     return DatabaseError(detail, sql=sql)
 
 
-def translate_connect_error(error: BaseException, url: str) -> DatabaseError | ConfigurationError:
-    """The agentsdb error for a failure to open a connection to ``url`` (password obscured)."""
+def translate_connect_error(
+    error: BaseException, url: str, secrets: Sequence[str] = ()
+) -> DatabaseError | ConfigurationError:
+    """The agentsdb error for a failure to open a connection to ``url`` (password obscured).
+
+    The driver's text goes through :func:`~agentsdb.db.url.obscure_password` with the URL's
+    ``secrets``, in case it quotes one of them.
+    """
+    message = obscure_password(str(error) or type(error).__name__, secrets)
     if isinstance(error, ValueError):  # asyncpg's ClientConfigurationError: a malformed DSN
-        return ConfigurationError(f"invalid PostgreSQL URL {url!r}: {error}")
-    message = str(error) or type(error).__name__
+        return ConfigurationError(f"invalid PostgreSQL URL {url!r}: {message}")
     if isinstance(error, TimeoutError):
         message = "no answer within connect_timeout"
     return DatabaseError(f"cannot connect to PostgreSQL at {url!r}: {message}")

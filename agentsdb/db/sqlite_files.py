@@ -19,6 +19,7 @@ import os
 import sqlite3
 from urllib.parse import unquote, urlsplit
 
+from agentsdb.db.url import obscure_password
 from agentsdb.errors import DatabaseError, DatabaseFileError, DiskFullError
 
 #: Below this much free space, an I/O error while writing is taken to be a full disk.
@@ -99,7 +100,7 @@ def open_error(error: sqlite3.Error, path: str | None, shown: str) -> DatabaseEr
     """The error for a database that could not be opened; ``shown`` is the URL as given."""
     if path is None:
         return DatabaseError(f"cannot open SQLite database {shown!r}: {error}")
-    reason = _why_not_openable(path) or str(error)
+    reason = obscure_password(_why_not_openable(path) or str(error))
     return DatabaseFileError(f"cannot open SQLite database {shown!r}: {reason}", path=path)
 
 
@@ -134,8 +135,11 @@ def file_error(
         return None
     primary = code & 0xFF
     name = getattr(error, "sqlite_errorname", "")
-    files = f"the database file {path!r} (or its -wal/-shm files)"
+    shown = obscure_password(path)
+    files = f"the database file {shown!r} (or its -wal/-shm files)"
     if primary in (_FULL, _IOERR):
+        if primary == _IOERR and name:
+            detail = f"{name}: {detail}"
         free = _free_bytes(path)
         if free is not None and free < NEARLY_FULL_BYTES:
             return DiskFullError(
@@ -153,14 +157,13 @@ def file_error(
                 sql=sql,
             )
         return DatabaseFileError(
-            f"disk I/O error ({name}) on {files}; check the disk and the file. "
-            f"SQLite said: {detail}",
+            f"disk I/O error on {files}; check the disk and the file. SQLite said: {detail}",
             path=path,
             sql=sql,
         )
     if primary in _NOT_A_DATABASE:
         return DatabaseFileError(
-            f"the file {path!r} is not a SQLite database, or it is damaged. SQLite said: {detail}",
+            f"the file {shown!r} is not a SQLite database, or it is damaged. SQLite said: {detail}",
             path=path,
             sql=sql,
         )
