@@ -142,6 +142,32 @@ async def test_a_program_whose_connection_is_ended_gets_connection_lost_and_keep
         assert await db.fetch_one("SELECT count(*) AS n FROM programs") == {"n": 0}
 
 
+async def test_a_program_started_after_its_idle_connection_was_ended_runs_on_a_fresh_one(
+    postgres_url: str, admin: Any
+) -> None:
+    def program(trial: int) -> Program[int]:
+        yield Begin()
+        yield Execute("INSERT INTO started (trial) VALUES (:t)", {"t": trial})
+        row = yield FetchOne("SELECT count(*) AS n FROM started")
+        yield Commit()
+        assert row is not None
+        return int(row["n"])
+
+    def read(trial: int) -> Program[int]:
+        row = yield FetchOne("SELECT :t::int AS t", {"t": trial})
+        assert row is not None
+        return int(row["t"])
+
+    async with agentsdb.connect(postgres_url, min_size=1, max_size=1) as db:
+        await db.execute("CREATE TABLE started (trial INTEGER NOT NULL)")
+        for trial in range(1, TRIALS // 2 + 1):
+            await db.fetch_one("SELECT 1 AS warm")
+            await end_every_agentsdb_connection(admin)
+            assert await db.run(program(trial)) == trial
+            await end_every_agentsdb_connection(admin)
+            assert await db.run(read(trial)) == trial
+
+
 @pytest.mark.parametrize(
     ("sql", "read_only"),
     [

@@ -451,19 +451,52 @@ class _Session:
 
 
 class _Performer:
-    """Runs a program's operations on one connection (see run_program_async)."""
+    """Runs a program's operations on one connection (see run_program_async).
 
-    __slots__ = ("_lease", "_session")
+    When the program's first operation fails because the server had ended the pooled
+    connection, and running it again cannot do anything twice (a BEGIN, a read-only query, or a
+    statement asyncpg never sent), the program moves to a fresh connection and the operation
+    runs there. Later operations are never run again.
+    """
 
-    def __init__(self, session: _Session, lease: Lease) -> None:
-        self._session = session
-        self._lease = lease
+    __slots__ = ("_lease", "_performed", "_pool", "_session")
+
+    def __init__(self, pool: ConnectionPool, lease: Lease) -> None:
+        self._pool = pool
+        self._lease: Lease | None = lease
+        self._session = _Session(lease)
+        self._performed = False
+
+    @property
+    def lease(self) -> Lease | None:
+        """The connection the program holds now, for the caller to release (None if none)."""
+        return self._lease
 
     @property
     def in_transaction(self) -> bool:
-        return self._session.in_transaction
+        return self._lease is not None and self._session.in_transaction
 
     async def perform(self, op: Operation) -> Any:
+        first, self._performed = not self._performed, True
+        lease = self._lease
+        try:
+            return await self._perform(op)
+        except ConnectionLostError as error:
+            repeatable = isinstance(op, Begin) or (
+                isinstance(op, FetchOne | FetchAll) and _is_read(op.sql)
+            )
+            if not (
+                first and lease is not None and _may_run_again(error, read=repeatable, lease=lease)
+            ):
+                raise
+            log.info("running a program on a new connection after: %s", error)
+        self._lease = None
+        await self._pool.release(lease)
+        self._lease = await self._pool.acquire(fresh=True)
+        self._session = _Session(self._lease)
+        return await self._perform(op)
+
+    async def _perform(self, op: Operation) -> Any:
         session = self._session
         match op:
             case Execute(sql, params):
@@ -486,13 +519,16 @@ class _Performer:
         raise TypeError(f"a program yielded {op!r}, which is not an agentsdb operation")
 
     async def abort(self) -> None:
-        if self._lease.connection.is_closed():
-            self._lease.broken = True  # the server ended the session, and the transaction
+        lease = self._lease
+        if lease is None:
+            return
+        if lease.connection.is_closed():
+            lease.broken = True  # the server ended the session, and the transaction
             return
         try:
             await self._session.command("ROLLBACK")
         except AgentsDBError as error:
-            self._lease.broken = True
+            lease.broken = True
             log.warning("rolling back an unfinished program failed: %s", error)
 
 
@@ -622,11 +658,12 @@ class PostgresDatabase:
     async def run(self, program: Program[T]) -> T:
         """Run a program on one connection held for its whole duration."""
         self._check_task()
-        lease = await self._pool.acquire()
+        performer = _Performer(self._pool, await self._pool.acquire())
         try:
-            return await run_program_async(program, _Performer(_Session(lease), lease))
+            return await run_program_async(program, performer)
         finally:
-            await self._pool.release(lease)
+            if performer.lease is not None:
+                await self._pool.release(performer.lease)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
