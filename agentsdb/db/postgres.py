@@ -45,6 +45,14 @@ How the :class:`~agentsdb.db.base.Database` contract maps onto PostgreSQL:
   document, not as a JSON string. To store a bare JSON string, pass ``json.dumps("text")``.
 * **Errors** are mapped by SQLSTATE (:mod:`agentsdb.db.postgres_errors`), the asyncpg exception
   kept as ``__cause__``.
+* **Lost connections** (the server ended the session, the network dropped it) raise
+  ConnectionLostError and the connection leaves the pool. Outside a transaction, a statement
+  asyncpg never sent, a read-only query (``TranslatedSQL.read_only``) through ``fetch_one`` /
+  ``fetch_all`` that failed on a connection the pool had kept idle, the BEGIN of
+  ``transaction()`` on such a connection, and a program's first operation when it is one of
+  these, run once more on a newly opened connection. Nothing else runs twice: a write's error
+  says whether it may have taken effect (``may_have_committed``), and inside a transaction
+  nothing is retried (the server rolled it back). See docs/faults.md.
 * **Pooled connections** go back unchanged after ordinary statements. A statement that may
   change session state (SET, RESET, LISTEN, DECLARE, PREPARE, advisory locks, set_config) marks
   its connection for asyncpg's full reset (rollback, ``pg_advisory_unlock_all()``, ``CLOSE ALL``,
