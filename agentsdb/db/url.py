@@ -127,7 +127,8 @@ def parse_url(url: str) -> ParsedURL:
             return ParsedURL("sqlite", url, database=":memory:", in_memory=True)
         if not path.startswith("/"):
             raise UnsupportedBackendError(
-                url, "a sqlite URL has three slashes before a relative path: sqlite:///agents.db"
+                obscure_password(url),
+                "a sqlite URL has three slashes before a relative path: sqlite:///agents.db",
             )
         return ParsedURL("sqlite", url, database=path[1:])
     if scheme in _POSTGRES_SCHEMES:
