@@ -87,7 +87,7 @@ def test_python_open_failures_leave_no_driver_thread_behind(tmp_path: Path) -> N
             except agentsdb.DatabaseFileError as error:
                 print(type(error).__name__)
 
-        for _ in range(20):
+        for _ in range(50):
             asyncio.run(fail())
         print(threading.active_count())
         """
@@ -98,7 +98,7 @@ def test_python_open_failures_leave_no_driver_thread_behind(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     lines = result.stdout.split()
-    assert lines[:-1] == ["DatabaseFileError"] * 20
+    assert lines[:-1] == ["DatabaseFileError"] * 50
     assert lines[-1] == "1"  # every aiosqlite worker thread has ended
 
 
