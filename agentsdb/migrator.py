@@ -31,6 +31,7 @@ from agentsdb import migrator_libsql
 from agentsdb import repair as repair_rules
 from agentsdb.clock import format_timestamp, utc_now
 from agentsdb.db.base import (
+    Atomic,
     Begin,
     Commit,
     Database,
@@ -53,6 +54,7 @@ from agentsdb.errors import (
     MigrationError,
     MigrationLockError,
     MigrationValidationError,
+    RepairError,
     SchemaDriftError,
     UnknownMigrationError,
 )
@@ -61,6 +63,9 @@ from agentsdb.plan import (
     AppliedRecord,
     chain_next,
     chain_of,
+    chain_without,
+    check_down,
+    find_missing,
     find_problems,
     order_migrations,
     select_pending,
@@ -103,6 +108,7 @@ def _elapsed_ms(started: float) -> float:
 _FINISH_PARAMETERS = (
     "id",
     "checksum",
+    "down_checksum",
     "chain",
     "schema_fingerprint",
     "applied_at",
@@ -247,7 +253,11 @@ class Migrator:
         yield Commit()
 
     def _read_program(self, sql: str, create: bool) -> Program[list[Row] | None]:
-        """Rows of a tracking query; None when the table is absent and ``create`` is false."""
+        """Rows of a tracking query; None when the table is absent and ``create`` is false.
+
+        With ``create``, a table an older version created is upgraded first (see
+        :meth:`_upgrade_program`); without it, nothing changes (reads work on either shape).
+        """
         if not self._initialized:
             present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
             if present is None:
@@ -256,8 +266,37 @@ class Migrator:
                 # Only a missing table takes the write lock: a start-up on an initialized database
                 # never waits behind another process's writes.
                 yield from self._initialize_program()
+            elif create and not present["current"]:
+                yield from self._upgrade_program()
         rows: list[Row] = yield FetchAll(sql)
         return rows
+
+    def _upgrade_program(self) -> Program[None]:
+        """Add the down checksum column to a tracking table an older version created.
+
+        One atomic unit (one batch over libSQL's HTTP): the column, plus the down checksums of
+        the registered migrations on the rows that lack one, taken from the code at hand just as
+        an apply records the code at hand. A concurrent upgrade makes the ``ALTER`` fail; the
+        column is then there, which is all this needs.
+        """
+        steps: list[Execute] = [Execute(statement) for statement in self._sql.upgrade]
+        steps.extend(
+            Execute(
+                self._sql.record_down,
+                {"id": m.id, "down_checksum": m.down_checksum(self._dialect)},
+            )
+            for m in self._migrations
+            if m.reversible
+        )
+        try:
+            yield Atomic(tuple(steps))
+        except AgentsDBError as error:
+            present: Row | None = yield FetchOne(self._sql.exists, {"table": self._sql.table})
+            if present is None or not present["current"]:
+                raise
+            log.debug("another process upgraded the tracking table first: %s", error)
+            return
+        log.info("upgraded the tracking table %s: it now records down checksums", self.table)
 
     async def _read_applied(self, *, create: bool) -> list[AppliedRecord]:
         rows = await self._db.run(self._read_program(self._sql.all_rows, create))
@@ -272,7 +311,12 @@ class Migrator:
         if not rows:
             return not self._migrations
         head = rows[0]
-        return bool(head["success"]) and not head["dirty"] and head["chain"] == self._head_of_code()
+        return (
+            bool(head["success"])
+            and not head["dirty"]
+            and head["chain"] == self._head_of_code()
+            and int(head["recorded"]) == len(self._migrations)
+        )
 
     def _raise_first(self, applied: Sequence[AppliedRecord], **options: bool) -> None:
         problems = find_problems(self._migrations, applied, self._dialect, **options)
@@ -439,6 +483,7 @@ class Migrator:
             "id": migration.id,
             "description": migration.description,
             "checksum": migration.checksum(self._dialect),
+            "down_checksum": migration.down_checksum(self._dialect),
             "chain": chain_next(
                 latest.get("chain"), migration.id, migration.checksum(self._dialect)
             )
@@ -619,7 +664,7 @@ class Migrator:
         applied = await self._read_applied(create=False)
         if not applied:
             return None
-        self._check_rollback_source(applied[-1:])
+        self._check_rollback_source(applied, {applied[-1].id})
         migration = self._by_id()[applied[-1].id]
         if not migration.reversible:
             raise IrreversibleMigrationError(migration.id)
@@ -634,7 +679,7 @@ class Migrator:
         """
         applied = await self._read_applied(create=False)
         plan = select_rollbacks(self._migrations, applied, migration_id)
-        self._check_rollback_source([r for r in applied if r.id in {m.id for m in plan}])
+        self._check_rollback_source(applied, {m.id for m in plan})
         if self._libsql is not None and await self._libsql.runs_batches(plan, "down"):
             return await self._libsql.rollback(plan)
         results: list[MigrationResult] = []
@@ -643,11 +688,18 @@ class Migrator:
             results.append(await self._db.run(self._rollback_program(migration, results, final)))
         return results
 
-    def _check_rollback_source(self, records: Sequence[AppliedRecord]) -> None:
+    def _check_rollback_source(self, applied: Sequence[AppliedRecord], undo: set[str]) -> None:
+        """Refuse, before anything changes, to undo what the code does not match: an unknown,
+        dirty or edited migration, a ``down`` edited since the migration was applied, or a
+        history with rows missing from the middle."""
         known = self._by_id()
+        records = [record for record in applied if record.id in undo]
         unknown = [record.id for record in records if record.id not in known]
         if unknown:
             raise UnknownMigrationError(unknown)
+        missing = find_missing(self._migrations, applied, self._dialect)
+        if missing is not None:
+            raise missing
         for record in records:
             if not record.success:
                 raise DirtyMigrationError(
@@ -656,6 +708,11 @@ class Migrator:
             actual = known[record.id].checksum(self._dialect)
             if actual != record.checksum:
                 raise ChecksumMismatchError(record.id, record.checksum, actual)
+            down_changed, unverified = check_down(record, known[record.id], self._dialect)
+            if down_changed is not None:
+                raise down_changed
+            if unverified is not None:
+                log.warning("rolling back with an unverified down: %s", unverified)
 
     def _rollback_program(
         self, migration: Migration, done: Sequence[MigrationResult], final: bool
@@ -728,6 +785,9 @@ class Migrator:
         (it did not, and its partial effects were undone by hand) so ``migrate()`` runs it again.
         """
         migration = self._by_id().get(migration_id)
+        if mark_applied and await self._db.run(self._restore_missing_program(migration_id)):
+            log.warning("repaired migration %s: its missing row is recorded again", migration_id)
+            return
         if self._libsql is not None and self._libsql.batched:
             await self._libsql.repair(migration_id, migration, mark_applied=mark_applied)
         else:
@@ -737,6 +797,75 @@ class Migrator:
             migration_id,
             "marked applied" if mark_applied else "record removed",
         )
+
+    def _restore_missing_program(self, migration_id: str) -> Program[bool]:
+        """Record again the row of a migration whose row was deleted from the middle of the
+        history (see :func:`agentsdb.plan.find_missing`); False when that is not the case.
+
+        The row goes at the end, holding the newest digest (which already counts it), and the
+        rows from the gap on lose its term, so the history is whole again as far as this row
+        goes (other rows missing from the gap stay detectable). One atomic unit (one batch over
+        libSQL's HTTP); no lock is needed because nothing else writes meanwhile: ``migrate()``
+        and the rollbacks refuse while rows are missing, and a second repair of the same id
+        fails on the unique id.
+        """
+        rows = yield from self._read_program(self._sql.all_rows, create=False)
+        if rows is None:
+            return False
+        applied = [AppliedRecord.from_row(row) for row in rows]
+        missing = find_missing(self._migrations, applied, self._dialect)
+        if missing is None or migration_id not in missing.migration_ids:
+            return False
+        # Make sure the table has every column the new row fills.
+        yield from self._read_program(self._sql.head, create=True)
+        migration = self._by_id()[migration_id]
+        row = self._record(migration, {}, utc_now(), elapsed_ms=None, success=True)
+        gap = next(i for i, record in enumerate(applied) if record.id == missing.before)
+        steps: list[Execute] = [
+            Execute(
+                self._sql.set_chain,
+                {
+                    "chain": chain_without(str(old["chain"]), migration.id, row["checksum"]),
+                    "seq": old["seq"],
+                },
+            )
+            for old in rows[gap:]
+            if old["chain"] is not None
+        ]
+        row["chain"] = rows[-1]["chain"]
+        steps.append(Execute(self._sql.insert, row))
+        yield Atomic(tuple(steps))
+        return True
+
+    async def accept_down(self, migration_id: str) -> None:
+        """Record the code's current ``down`` of an applied migration as the one to run.
+
+        For a down that was edited on purpose after the migration was applied (rollbacks refuse
+        it with DownChecksumMismatchError), or one recorded before down checksums were tracked.
+        Check that the new down undoes what this database has first.
+        """
+        migration = self._by_id().get(migration_id)
+        if migration is None:
+            raise RepairError(
+                f"migration {migration_id} is not defined in this code, so its down cannot be "
+                "accepted"
+            )
+        await self._db.run(self._accept_down_program(migration))
+        log.warning("accepted the current down of migration %s", migration_id)
+
+    def _accept_down_program(self, migration: Migration) -> Program[None]:
+        present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
+        if present is None:
+            raise repair_rules.no_tracking_table(self._sql.table)
+        yield from self._read_program(self._sql.head, create=True)  # upgrades an old table
+        found: Row | None = yield FetchOne(self._sql.one_row, {"id": migration.id})
+        if found is None or not found["success"]:
+            raise RepairError(
+                f"migration {migration.id} is not recorded as applied, so there is no down to "
+                "accept"
+            )
+        params = {"id": migration.id, "down_checksum": migration.down_checksum(self._dialect)}
+        yield Atomic((Execute(self._sql.accept_down, params),))
 
     def _repair_program(
         self, migration_id: str, migration: Migration | None, mark_applied: bool
@@ -794,7 +923,7 @@ class Migrator:
         """
         rows, live, live_cookie = await self._db.run(self._validation_program())
         applied = [AppliedRecord.from_row(row) for row in rows or []]
-        problems = find_problems(self._migrations, applied, self._dialect)
+        problems = find_problems(self._migrations, applied, self._dialect, check_downs=True)
         errors = [str(error) for error in problems.errors]
         warnings = list(problems.warnings)
         if applied and live is not None:
