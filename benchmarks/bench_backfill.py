@@ -13,7 +13,9 @@ own subprocess on a freshly migrated target file:
   and decided and written set-based, see docs/backfill.md);
 * ``sql``: one sqlite3 transaction of three ``INSERT ... SELECT`` statements over the attached
   source (agents, newest bio else profile bio, counters without negatives): the floor for the
-  same mapping, with no batching, checkpoint or report.
+  same mapping, with no batching, checkpoint or report. On the indexed source the newest bio is
+  a correlated lookup per profile; on ``noidx`` that lookup would scan ``agent_bios`` once per
+  profile, so the floor there finds the newest bios in one window-function pass instead.
 
 Prints rows/s, seconds, the job/sql time ratio (against the sql run on the same source) and the
 peak resident memory of each process (``ru_maxrss``). Targets: job <= 2x sql on either source;
@@ -60,6 +62,22 @@ asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 
 CHILD_SQL = """
 import json, resource, sqlite3, sys, time
+# The newest non-blank bio per profile. With the index on agent_bios(handle): a correlated
+# lookup per profile. Without it that lookup scans agent_bios per profile (quadratic), so the
+# floor there is one window-function pass over agent_bios, joined by handle.
+NEWEST_BY_INDEX = '''SELECT p.did, NULLIF(trim(p.bio), '') AS bio,
+        (SELECT b.generated_bio FROM legacy.agent_bios b
+            WHERE b.handle = p.handle AND length(trim(b.generated_bio)) > 0
+            ORDER BY (b.created_at IS NULL), b.created_at DESC, b.id DESC
+            LIMIT 1) AS generated
+    FROM legacy.bluesky_profiles p'''
+NEWEST_BY_WINDOW = '''SELECT p.did, NULLIF(trim(p.bio), '') AS bio, n.generated_bio AS generated
+    FROM legacy.bluesky_profiles p LEFT JOIN (
+        SELECT handle, generated_bio FROM (
+            SELECT handle, generated_bio, row_number() OVER (PARTITION BY handle
+                ORDER BY (created_at IS NULL), created_at DESC, id DESC) AS newest
+            FROM legacy.agent_bios WHERE length(trim(generated_bio)) > 0)
+        WHERE newest = 1) n ON n.handle = p.handle'''
 conn = sqlite3.connect(sys.argv[2], isolation_level=None)
 conn.execute("PRAGMA journal_mode = WAL")
 conn.execute("PRAGMA synchronous = NORMAL")
@@ -81,14 +99,10 @@ conn.execute(
         updated_at)
     SELECT did, COALESCE(generated, bio), CASE WHEN generated IS NULL THEN 'user_provided'
         ELSE 'ai_generated' END, :now, :now
-    FROM (SELECT p.did, NULLIF(trim(p.bio), '') AS bio,
-            (SELECT b.generated_bio FROM legacy.agent_bios b
-                WHERE b.handle = p.handle AND length(trim(b.generated_bio)) > 0
-                ORDER BY (b.created_at IS NULL), b.created_at DESC, b.id DESC
-                LIMIT 1) AS generated
-        FROM legacy.bluesky_profiles p)
+    FROM (%s)
     WHERE COALESCE(generated, bio) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM agent_persona_bios x WHERE x.agent_id = did)''',
+        AND NOT EXISTS (SELECT 1 FROM agent_persona_bios x WHERE x.agent_id = did)'''
+    % (NEWEST_BY_INDEX if sys.argv[3] == "indexed" else NEWEST_BY_WINDOW),
     {"now": now})
 conn.execute(
     '''INSERT INTO user_agent_profile_metadata (agent_id, followers_count, follows_count,
@@ -185,7 +199,7 @@ def main() -> None:
                 make_source(source, n, indexed=indexed)
                 results = {}
                 for name, child, extra in (
-                    ("sql", CHILD_SQL, ()),
+                    ("sql", CHILD_SQL, ("indexed" if indexed else "noidx",)),
                     ("job", CHILD_JOB, (str(args.batch_size),)),
                 ):
                     kind = "indexed" if indexed else "noidx"

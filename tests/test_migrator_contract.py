@@ -113,7 +113,8 @@ async def test_an_accepted_down_is_the_one_the_rollback_runs(any_db: Database) -
     await edited.accept_down("002")
     assert (await edited.validate_migrations()).is_valid
     result = await edited.rollback_last()
-    assert result is not None and result.success
+    assert result is not None
+    assert result.success
     assert not await has_table(any_db, "t002")
 
 
@@ -166,7 +167,8 @@ async def test_a_no_op_start_on_an_old_tracking_table_upgrades_it(any_db: Databa
     await any_db.execute(f"ALTER TABLE {TRACKING} DROP COLUMN down_checksum")
     assert await Migrator(any_db, migrations).migrate() == []
     row = await any_db.fetch_one(f"SELECT down_checksum FROM {TRACKING}")
-    assert row is not None and row["down_checksum"] == migrations[0].down_checksum(any_db.dialect)
+    assert row is not None
+    assert row["down_checksum"] == migrations[0].down_checksum(any_db.dialect)
 
 
 # --- rows deleted from the middle ----------------------------------------------------------------
