@@ -49,13 +49,13 @@ _SCRATCH_BIOS = (
     " created_at TEXT)",
 )
 _SCRATCH_LOAD = "INSERT INTO bios VALUES (:id, :handle, :generated_bio, :created_at)"
-_SCRATCH_INDEX = "CREATE INDEX bios_handle ON bios (handle)"
-# The newest bio of each handle: by created_at (undated rows count as oldest), then by id.
-_NEWEST_BIOS = """SELECT handle, generated_bio FROM (
-    SELECT handle, generated_bio, row_number() OVER (PARTITION BY handle
-        ORDER BY (created_at IS NULL), created_at DESC, id DESC) AS newest
-    FROM bios WHERE handle IN ({handles})
-) WHERE newest = 1"""
+# Each handle's bios newest first: by created_at (undated rows count as oldest), then by id.
+_NEWEST_FIRST = "handle, (created_at IS NULL), created_at DESC, id DESC"
+_SCRATCH_INDEX = f"CREATE INDEX bios_newest ON bios ({_NEWEST_FIRST})"
+# The bios of a batch's handles: one range of the index, already in order (the batch's handles
+# lie between its least and its greatest, in the scratch database's binary order).
+_BATCH_BIOS = f"""SELECT handle, generated_bio FROM bios
+WHERE handle BETWEEN :least AND :greatest ORDER BY {_NEWEST_FIRST}"""
 
 _KNOWN_AGENTS = """SELECT a.id,
     CASE WHEN EXISTS (SELECT 1 FROM agent_persona_bios b WHERE b.agent_id = a.id)
@@ -138,11 +138,17 @@ class ProfilesStep(Step):
         rows = await super().fetch(source, first, params)
         if not rows or self._bios is None:
             return rows
-        handles = sorted({row["handle"] for row in rows})
-        found = await self._bios.db.fetch_all(
-            _NEWEST_BIOS.format(handles=in_list("h", len(handles))), in_params("h", handles)
+        handles = [row["handle"] for row in rows if isinstance(row["handle"], str)]
+        found = (
+            await self._bios.db.fetch_all(
+                _BATCH_BIOS, {"least": min(handles), "greatest": max(handles)}
+            )
+            if handles
+            else []
         )
-        newest = {row["handle"]: row["generated_bio"] for row in found}
+        newest: dict[Any, Any] = {}
+        for bio in found:
+            newest.setdefault(bio["handle"], bio["generated_bio"])  # the first is the newest
         return [{**row, "generated_bio": newest.get(row["handle"])} for row in rows]
 
     async def close(self) -> None:
