@@ -5,10 +5,12 @@ a tracking row deleted from the middle is refused alike by ``validate_migrations
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
 
+import agentsdb
 from agentsdb import (
     ChecksumMismatchError,
     Database,
@@ -223,3 +225,18 @@ async def test_repair_records_deleted_rows_again_one_at_a_time(any_db: Database)
     undone = await migrator.rollback_to("0")
     assert [r.migration.id for r in undone] == ["003", "002", "005", "004", "001"]
     assert await recorded_ids(any_db) == []
+
+
+async def test_racing_upgrades_of_an_old_tracking_table_both_succeed(
+    any_db: Database, backend_url: str
+) -> None:
+    await Migrator(any_db, [table("001")]).migrate()
+    await any_db.execute(f"ALTER TABLE {TRACKING} DROP COLUMN down_checksum")
+    migrations = [table("001"), table("002")]
+    async with agentsdb.connect(backend_url) as other:
+        ran = await asyncio.gather(
+            Migrator(any_db, migrations).migrate(), Migrator(other, migrations).migrate()
+        )
+    assert sorted(len(results) for results in ran) == [0, 1]
+    assert await recorded_ids(any_db) == ["001", "002"]
+    assert (await Migrator(any_db, migrations).validate_migrations()).is_valid
