@@ -13,7 +13,10 @@ Safety rules, each proved by a test:
 * Migrations that cannot run in a transaction are recorded as dirty before they start and marked
   finished after; a crash in between makes later runs refuse until ``repair``.
 * When nothing is pending, ``migrate()`` costs one small query: the newest row's chained digest
-  is compared with the digest of the registered migrations.
+  and the row count are compared with the digest and the number of the registered migrations.
+* Rollbacks refuse a ``down`` edited since its migration was applied (its checksum is recorded
+  with the row), and every entry point refuses a history with rows deleted from the middle.
+* A tracking table an older version created is upgraded in place by the first run that writes.
 """
 
 from __future__ import annotations
@@ -230,8 +233,10 @@ class Migrator:
     # --- reading state --------------------------------------------------------------------------
 
     async def initialize(self) -> None:
-        """Create the tracking table when it does not exist (safe to call any number of times)."""
-        await self._db.run(self._initialize_program())
+        """Create the tracking table when it does not exist, or upgrade one an older version
+        created (safe to call any number of times)."""
+        self._initialized = False
+        await self._db.run(self._read_program(self._sql.head, create=True))
         self._initialized = True
 
     def _lock(self) -> Program[None]:
@@ -343,7 +348,8 @@ class Migrator:
 
         Validates first and changes nothing when an applied migration was edited
         (ChecksumMismatchError), is unknown to the code (UnknownMigrationError), is dirty
-        (DirtyMigrationError), or a pending one sorts before the newest applied one
+        (DirtyMigrationError), rows were deleted from the middle of the history
+        (MissingMigrationRecordError), or a pending one sorts before the newest applied one
         (MigrationOrderError, unless ``allow_out_of_order``). When the live schema was changed
         outside migrations since the last one, it logs a warning naming the drift before the new
         fingerprint takes it in, or raises SchemaDriftError with ``fail_on_drift``. ``limit``
@@ -917,9 +923,11 @@ class Migrator:
     async def validate_migrations(self) -> ValidationResult:
         """Check the code against the tracking table and the live schema, changing nothing.
 
-        Errors: edited, unknown, dirty or out-of-order migrations, and a live schema that no
-        longer matches the fingerprint recorded by the newest migration ("changed outside
-        migrations"). Warnings: lint findings and anything that does not block ``migrate()``.
+        Errors: edited, unknown, dirty or out-of-order migrations, tracking rows deleted from the
+        middle, a live schema that no longer matches the fingerprint recorded by the newest
+        migration ("changed outside migrations"), and a ``down`` edited since its migration was
+        applied (which blocks the rollbacks, not ``migrate()``). Warnings: lint findings, rows
+        whose down cannot be checked, and anything else that does not block ``migrate()``.
         """
         rows, live, live_cookie = await self._db.run(self._validation_program())
         applied = [AppliedRecord.from_row(row) for row in rows or []]

@@ -2,8 +2,11 @@
 
 One row per applied (or, while dirty, started) migration, in apply order (``seq``). ``chain`` is
 the head digest after that migration (see :func:`agentsdb.plan.chain_next`): comparing the newest
-row's chain with the digest of the registered migrations proves, in one small query, that every
-migration is applied with an unchanged checksum.
+row's chain and the row count with the digest and the number of the registered migrations
+proves, in one small query, that every migration is applied with an unchanged checksum and that
+no row was deleted from the middle (that leaves the newest digest as it was, one row short).
+``down_checksum`` is the checksum of the migration's ``down`` when it was applied; rollbacks
+compare it with the code's before running a down.
 
 Drift detection has two parts. ``schema_cookie`` is SQLite's schema version counter, read after
 each migration (O(1); PostgreSQL has none, so it stays NULL there). ``schema_fingerprint`` is a

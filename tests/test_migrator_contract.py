@@ -163,6 +163,17 @@ async def test_an_old_tracking_table_is_upgraded_in_place_by_the_next_migrate(
         await Migrator(any_db, [table("001"), table("002"), edited_down("003")]).rollback_last()
 
 
+async def test_initialize_upgrades_an_old_tracking_table(any_db: Database) -> None:
+    await Migrator(any_db, [table("001")]).migrate()
+    await any_db.execute(f"ALTER TABLE {TRACKING} DROP COLUMN down_checksum")
+    migrator = Migrator(any_db, [table("001"), table("002")])
+    await migrator.initialize()
+    assert [r.migration.id for r in await migrator.migrate()] == ["002"]
+    assert [r.down_checksum for r in await migrator.get_applied()] == [
+        table(i).down_checksum(any_db.dialect) for i in ("001", "002")
+    ]
+
+
 async def test_a_no_op_start_on_an_old_tracking_table_upgrades_it(any_db: Database) -> None:
     migrations = [table("001")]
     await Migrator(any_db, migrations).migrate()
