@@ -276,6 +276,12 @@ class Migrator:
         rows: list[Row] = yield FetchAll(sql)
         return rows
 
+    def _upgrade_if_old_program(self) -> Program[None]:
+        """Upgrade the tracking table if an older version created it; nothing when it is absent."""
+        present: Row | None = yield FetchOne(self._sql.exists, {"table": self._sql.table})
+        if present is not None and not present["current"]:
+            yield from self._upgrade_program()
+
     def _upgrade_program(self) -> Program[None]:
         """Add the down checksum column to a tracking table an older version created.
 
@@ -791,6 +797,8 @@ class Migrator:
         (it did not, and its partial effects were undone by hand) so ``migrate()`` runs it again.
         """
         migration = self._by_id().get(migration_id)
+        # The repaired row fills every column: an old tracking table is upgraded first.
+        await self._db.run(self._upgrade_if_old_program())
         if mark_applied and await self._db.run(self._restore_missing_program(migration_id)):
             log.warning("repaired migration %s: its missing row is recorded again", migration_id)
             return
@@ -822,8 +830,6 @@ class Migrator:
         missing = find_missing(self._migrations, applied, self._dialect)
         if missing is None or migration_id not in missing.migration_ids:
             return False
-        # Make sure the table has every column the new row fills.
-        yield from self._read_program(self._sql.head, create=True)
         migration = self._by_id()[migration_id]
         row = self._record(migration, {}, utc_now(), elapsed_ms=None, success=True)
         gap = next(i for i, record in enumerate(applied) if record.id == missing.before)
@@ -863,7 +869,7 @@ class Migrator:
         present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
         if present is None:
             raise repair_rules.no_tracking_table(self._sql.table)
-        yield from self._read_program(self._sql.head, create=True)  # upgrades an old table
+        yield from self._upgrade_if_old_program()
         found: Row | None = yield FetchOne(self._sql.one_row, {"id": migration.id})
         if found is None or not found["success"]:
             raise RepairError(

@@ -163,6 +163,21 @@ async def test_an_old_tracking_table_is_upgraded_in_place_by_the_next_migrate(
         await Migrator(any_db, [table("001"), table("002"), edited_down("003")]).rollback_last()
 
 
+async def test_repair_upgrades_an_old_tracking_table_before_recording_a_row(
+    any_db: Database,
+) -> None:
+    migrations = [table("001"), table("002"), table("003")]
+    await Migrator(any_db, migrations).migrate()
+    await any_db.execute(f"ALTER TABLE {TRACKING} DROP COLUMN down_checksum")
+    await any_db.execute(f"DELETE FROM {TRACKING} WHERE id = '002'")
+    migrator = Migrator(any_db, migrations)
+    await migrator.repair("002", mark_applied=True)
+    assert await migrator.migrate() == []
+    assert [r.down_checksum for r in await migrator.get_applied()] == [
+        table(i).down_checksum(any_db.dialect) for i in ("001", "003", "002")
+    ]
+
+
 async def test_initialize_upgrades_an_old_tracking_table(any_db: Database) -> None:
     await Migrator(any_db, [table("001")]).migrate()
     await any_db.execute(f"ALTER TABLE {TRACKING} DROP COLUMN down_checksum")
