@@ -32,9 +32,9 @@ from typing import Any
 
 from agentsdb import migrator_libsql
 from agentsdb import repair as repair_rules
+from agentsdb import tracking_upkeep as upkeep
 from agentsdb.clock import format_timestamp, utc_now
 from agentsdb.db.base import (
-    Atomic,
     Begin,
     Commit,
     Database,
@@ -66,7 +66,6 @@ from agentsdb.plan import (
     AppliedRecord,
     chain_next,
     chain_of,
-    chain_without,
     check_down,
     find_missing,
     find_problems,
@@ -261,7 +260,8 @@ class Migrator:
         """Rows of a tracking query; None when the table is absent and ``create`` is false.
 
         With ``create``, a table an older version created is upgraded first (see
-        :meth:`_upgrade_program`); without it, nothing changes (reads work on either shape).
+        :func:`agentsdb.tracking_upkeep.upgrade`); without it, nothing changes (reads work on
+        either shape).
         """
         if not self._initialized:
             present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
@@ -272,42 +272,9 @@ class Migrator:
                 # never waits behind another process's writes.
                 yield from self._initialize_program()
             elif create and not present["current"]:
-                yield from self._upgrade_program()
+                yield from upkeep.upgrade(self._sql, self._migrations, self._dialect)
         rows: list[Row] = yield FetchAll(sql)
         return rows
-
-    def _upgrade_if_old_program(self) -> Program[None]:
-        """Upgrade the tracking table if an older version created it; nothing when it is absent."""
-        present: Row | None = yield FetchOne(self._sql.exists, {"table": self._sql.table})
-        if present is not None and not present["current"]:
-            yield from self._upgrade_program()
-
-    def _upgrade_program(self) -> Program[None]:
-        """Add the down checksum column to a tracking table an older version created.
-
-        One atomic unit (one batch over libSQL's HTTP): the column, plus the down checksums of
-        the registered migrations on the rows that lack one, taken from the code at hand just as
-        an apply records the code at hand. A concurrent upgrade makes the ``ALTER`` fail; the
-        column is then there, which is all this needs.
-        """
-        steps: list[Execute] = [Execute(statement) for statement in self._sql.upgrade]
-        steps.extend(
-            Execute(
-                self._sql.record_down,
-                {"id": m.id, "down_checksum": m.down_checksum(self._dialect)},
-            )
-            for m in self._migrations
-            if m.reversible
-        )
-        try:
-            yield Atomic(tuple(steps))
-        except AgentsDBError as error:
-            present: Row | None = yield FetchOne(self._sql.exists, {"table": self._sql.table})
-            if present is None or not present["current"]:
-                raise
-            log.debug("another process upgraded the tracking table first: %s", error)
-            return
-        log.info("upgraded the tracking table %s: it now records down checksums", self.table)
 
     async def _read_applied(self, *, create: bool) -> list[AppliedRecord]:
         rows = await self._db.run(self._read_program(self._sql.all_rows, create))
@@ -798,8 +765,11 @@ class Migrator:
         """
         migration = self._by_id().get(migration_id)
         # The repaired row fills every column: an old tracking table is upgraded first.
-        await self._db.run(self._upgrade_if_old_program())
-        if mark_applied and await self._db.run(self._restore_missing_program(migration_id)):
+        await self._db.run(upkeep.upgrade_if_old(self._sql, self._migrations, self._dialect))
+        restore = upkeep.restore_missing(
+            self._sql, self._migrations, self._dialect, migration_id, self._record
+        )
+        if mark_applied and await self._db.run(restore):
             log.warning("repaired migration %s: its missing row is recorded again", migration_id)
             return
         if self._libsql is not None and self._libsql.batched:
@@ -811,45 +781,6 @@ class Migrator:
             migration_id,
             "marked applied" if mark_applied else "record removed",
         )
-
-    def _restore_missing_program(self, migration_id: str) -> Program[bool]:
-        """Record again the row of a migration whose row was deleted from the middle of the
-        history (see :func:`agentsdb.plan.find_missing`); False when that is not the case.
-
-        The row goes at the end, holding the newest digest (which already counts it), and the
-        rows from the gap on lose its term, so the history is whole again as far as this row
-        goes (other rows missing from the gap stay detectable). One atomic unit (one batch over
-        libSQL's HTTP); no lock is needed because nothing else writes meanwhile: ``migrate()``
-        and the rollbacks refuse while rows are missing, and a second repair of the same id
-        fails on the unique id.
-        """
-        rows = yield from self._read_program(self._sql.all_rows, create=False)
-        if rows is None:
-            return False
-        applied = [AppliedRecord.from_row(row) for row in rows]
-        missing = find_missing(self._migrations, applied, self._dialect)
-        if missing is None or migration_id not in missing.migration_ids:
-            return False
-        migration = self._by_id()[migration_id]
-        row = self._record(migration, {}, utc_now(), elapsed_ms=None, success=True)
-        gap = next(i for i, record in enumerate(applied) if record.id == missing.before)
-        steps: list[Execute] = [
-            Execute(
-                self._sql.set_chain,
-                {
-                    "chain": chain_without(str(old["chain"]), migration.id, row["checksum"]),
-                    "seq": old["seq"],
-                },
-            )
-            for old in rows[gap:]
-            if old["chain"] is not None
-        ]
-        row["chain"] = rows[-1]["chain"]
-        # Nothing ran: the schema is the one the newest row recorded, so drift stays detectable.
-        row["schema_fingerprint"] = rows[-1]["schema_fingerprint"]
-        steps.append(Execute(self._sql.insert, row))
-        yield Atomic(tuple(steps))
-        return True
 
     async def accept_down(self, migration_id: str) -> None:
         """Record the code's current ``down`` of an applied migration as the one to run.
@@ -864,22 +795,10 @@ class Migrator:
                 f"migration {migration_id} is not defined in this code, so its down cannot be "
                 "accepted"
             )
-        await self._db.run(self._accept_down_program(migration))
+        await self._db.run(
+            upkeep.accept_down(self._sql, self._migrations, self._dialect, migration)
+        )
         log.warning("accepted the current down of migration %s", migration_id)
-
-    def _accept_down_program(self, migration: Migration) -> Program[None]:
-        present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
-        if present is None:
-            raise repair_rules.no_tracking_table(self._sql.table)
-        yield from self._upgrade_if_old_program()
-        found: Row | None = yield FetchOne(self._sql.one_row, {"id": migration.id})
-        if found is None or not found["success"]:
-            raise RepairError(
-                f"migration {migration.id} is not recorded as applied, so there is no down to "
-                "accept"
-            )
-        params = {"id": migration.id, "down_checksum": migration.down_checksum(self._dialect)}
-        yield Atomic((Execute(self._sql.accept_down, params),))
 
     def _repair_program(
         self, migration_id: str, migration: Migration | None, mark_applied: bool
