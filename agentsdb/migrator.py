@@ -762,6 +762,8 @@ class Migrator:
 
         ``mark_applied=True`` records it as applied (it did complete); ``False`` removes its row
         (it did not, and its partial effects were undone by hand) so ``migrate()`` runs it again.
+        ``mark_applied=True`` also records again the row of a migration whose row was deleted
+        from the middle of the history (MissingMigrationRecordError names them).
         """
         migration = self._by_id().get(migration_id)
         # The repaired row fills every column: an old tracking table is upgraded first.
