@@ -1,5 +1,6 @@
 """Shared fixtures: temp-file SQLite databases, fresh for every test; fresh PostgreSQL
-databases on the test server (``AGENTSDB_TEST_POSTGRES_URL``)."""
+databases on the test server (``AGENTSDB_TEST_POSTGRES_URL``); a real libSQL server (sqld,
+``AGENTSDB_TEST_SQLD``) started once per session and wiped before each test."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import importlib.util
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 import agentsdb
 from agentsdb.db.base import Database
 from agentsdb.db.url import obscure_password
+from sqld_server import SQLD_VARIABLE, SqldServer, SqldUnavailable, find_sqld
 
 
 @pytest.fixture
@@ -133,6 +135,39 @@ async def postgres_db(postgres_url: str) -> AsyncIterator[Database]:
         yield database
 
 
+# --- libSQL: a real sqld --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqld_server() -> Iterator[SqldServer]:
+    """A real libSQL server (sqld) on a free loopback port, for the whole session.
+
+    Its binary comes from ``AGENTSDB_TEST_SQLD`` (else ``sqld`` on the PATH; see
+    tests/sqld_server.py). Skips the test when there is none or it does not start, unless
+    CI=true, where that fails it.
+    """
+    try:
+        if importlib.util.find_spec("libsql_client") is None:
+            raise SqldUnavailable("libsql-client is not installed (pip install -e '.[test]')")
+        server = SqldServer(find_sqld())
+        server.start()
+    except SqldUnavailable as error:
+        if in_ci():
+            pytest.fail(f"{error} (CI=true, so the libSQL tests may not be skipped)")
+        pytest.skip(f"{error}; set {SQLD_VARIABLE} to run the libSQL tests")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sqld(sqld_server: SqldServer) -> SqldServer:
+    """The session's sqld with an empty database (wiped before the test)."""
+    sqld_server.wipe()
+    return sqld_server
+
+
 # --- the contract fixture: one open, empty database per backend -----------------------------------
 
 BACKENDS = ("sqlite", "postgresql", "libsql-ws", "libsql-http")
@@ -152,8 +187,7 @@ async def backend_url(
     """The URL of a new, empty database on ``backend``.
 
     SQLite: a temp file. PostgreSQL: a fresh database on the test server (see postgres_url).
-    libSQL: the Hrana test server in tests/hrana_server.py on a free loopback port, over ws:// or
-    http://, backed by a temp SQLite file.
+    libSQL: the session's sqld (see ``sqld``), wiped, over ws:// or http://.
     """
     if backend == "sqlite":
         yield str(tmp_path / "contract.db")
@@ -163,10 +197,8 @@ async def backend_url(
         async with fresh_postgres_database(server_url, asyncpg) as url:
             yield url
     else:
-        from hrana_server import HranaServer
-
-        with HranaServer(tmp_path / "remote.db") as server:
-            yield server.ws_url if backend == "libsql-ws" else server.http_url
+        server: SqldServer = request.getfixturevalue("sqld")
+        yield server.ws_url if backend == "libsql-ws" else server.http_url
 
 
 @pytest.fixture

@@ -71,10 +71,11 @@ _GUARD = (
 )
 _RELEASE = f"DELETE FROM {LEASE_TABLE} WHERE name = :name AND owner = :owner"
 
-#: Fails its batch when the database has foreign key violations.
+#: Fails its batch when the database has foreign key violations. (sqld parses statements with
+#: its own parser before SQLite sees them, and refuses a HAVING without GROUP BY.)
 FOREIGN_KEY_GUARD = (
     f"INSERT INTO {GUARD_TABLE} (foreign_key_violations) "
-    "SELECT count(*) FROM pragma_foreign_key_check HAVING count(*) > 0"
+    "SELECT 1 WHERE EXISTS (SELECT 1 FROM pragma_foreign_key_check)"
 )
 #: Always fails: the last step of a batch that must roll back (a rehearsal).
 REHEARSAL_END = f"INSERT INTO {GUARD_TABLE} (rehearsal) VALUES (1)"
