@@ -17,11 +17,11 @@ from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from sqld_server import SQLD_VARIABLE, SqldServer, SqldUnavailable, find_sqld
 
 import agentsdb
 from agentsdb.db.base import Database
 from agentsdb.db.url import obscure_password
-from sqld_server import SQLD_VARIABLE, SqldServer, SqldUnavailable, find_sqld
 
 
 @pytest.fixture

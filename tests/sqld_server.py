@@ -184,7 +184,9 @@ class SqldServer:
     def wipe(self) -> None:
         """Make the database empty again: drop every table, view and trigger."""
         objects = sorted(self.query(_OBJECTS), key=lambda row: _DROP_ORDER[str(row[0])])
-        has_sequence = bool(self.query("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'"))
+        has_sequence = bool(
+            self.query("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'")
+        )
         if not objects and not has_sequence:
             return
         drops = [f'DROP {str(kind).upper()} IF EXISTS "{name}"' for kind, name in objects]
@@ -195,7 +197,9 @@ class SqldServer:
         steps: list[dict[str, Any]] = [{"stmt": {"sql": "PRAGMA foreign_keys = OFF"}}]
         steps.append({"condition": {"type": "ok", "step": 0}, "stmt": {"sql": "BEGIN"}})
         for sql in [*drops, "COMMIT"]:
-            steps.append({"condition": {"type": "ok", "step": len(steps) - 1}, "stmt": {"sql": sql}})
+            steps.append(
+                {"condition": {"type": "ok", "step": len(steps) - 1}, "stmt": {"sql": sql}}
+            )
         commit = len(steps) - 1
         steps.append(
             {

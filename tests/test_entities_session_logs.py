@@ -22,7 +22,6 @@ import agentsdb
 from agentsdb.db.base import Atomic, Commit, Database, ExecuteMany, FetchAll
 from agentsdb.errors import (
     ConnectionClosedError,
-    DatabaseError,
     ForeignKeyViolationError,
     NotFoundError,
 )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path

@@ -1,12 +1,14 @@
 """The Migrator on a remote libSQL server, over ws:// (interactive transactions, a lease per
-transaction) and http:// (one atomic batch per migration under a lease for the run), against the
-Hrana test server in tests/hrana_server.py through the real libsql-client."""
+transaction) and http:// (one atomic batch per migration under a lease for the run), against a
+real sqld (the session's, wiped; see tests/sqld_server.py) through the real libsql-client.
+
+One test runs against the Hrana server in tests/hrana_server.py instead: a server whose
+connections have foreign keys off, which sqld cannot be made into."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,15 +27,16 @@ from agentsdb.migrations import builtin_migrations
 pytest.importorskip("libsql_client", reason="the libSQL tests need agentsdb[libsql]")
 
 from hrana_server import HranaServer
+from sqld_server import SqldServer
 
 TRANSPORTS = ("ws", "http")
 LEASE = "agentsdb_lease"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[HranaServer]:
-    with HranaServer(tmp_path / "remote.db") as running:
-        yield running
+def server(sqld: SqldServer) -> SqldServer:
+    """The session's sqld, with an empty database."""
+    return sqld
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -42,37 +45,39 @@ def transport(request: pytest.FixtureRequest) -> str:
     return name
 
 
-def url_of(server: HranaServer, transport: str) -> str:
+def url_of(server: SqldServer | SqldServer, transport: str) -> str:
     return server.ws_url if transport == "ws" else server.http_url
 
 
 @pytest.fixture
-async def remote(server: HranaServer, transport: str) -> AsyncIterator[LibsqlDatabase]:
+async def remote(server: SqldServer, transport: str) -> AsyncIterator[LibsqlDatabase]:
     async with agentsdb.connect(url_of(server, transport)) as db:
         assert isinstance(db, LibsqlDatabase)
         yield db
 
 
-def query(server: HranaServer, sql: str) -> list[tuple[object, ...]]:
-    """Read the server's database file directly, beside the server."""
-    conn = sqlite3.connect(server.database)
+def query(server: SqldServer | HranaServer, sql: str) -> list[tuple[object, ...]]:
+    """Run one statement on a connection of its own, beside the client under test."""
+    if isinstance(server, SqldServer):
+        return server.query(sql)
+    conn = server.connect()
     try:
-        return conn.execute(sql).fetchall()
+        return list(conn.execute(sql).fetchall())
     finally:
         conn.close()
 
 
-def tables(server: HranaServer) -> set[str]:
+def tables(server: SqldServer | HranaServer) -> set[str]:
     return {str(row[0]) for row in query(server, "SELECT name FROM sqlite_master")}
 
 
-def leases(server: HranaServer) -> list[tuple[object, ...]]:
+def leases(server: SqldServer | HranaServer) -> list[tuple[object, ...]]:
     if LEASE not in tables(server):
         return []
     return query(server, f"SELECT name, owner FROM {LEASE}")
 
 
-def recorded(server: HranaServer) -> list[str]:
+def recorded(server: SqldServer | HranaServer) -> list[str]:
     if "agentsdb_migrations" not in tables(server):
         return []
     return [str(r[0]) for r in query(server, "SELECT id FROM agentsdb_migrations ORDER BY seq")]
@@ -93,7 +98,7 @@ SIMPLE = [
 
 
 async def test_builtin_migrations_apply_with_the_same_schema_as_on_sqlite(
-    server: HranaServer, remote: LibsqlDatabase, tmp_path: Path
+    server: SqldServer, remote: LibsqlDatabase, tmp_path: Path
 ) -> None:
     results = await Migrator(remote).migrate()
 
@@ -111,7 +116,7 @@ async def test_builtin_migrations_apply_with_the_same_schema_as_on_sqlite(
 
 
 async def test_a_failing_statement_leaves_nothing_of_its_migration(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     broken = m(
         2,
@@ -135,22 +140,16 @@ async def test_a_failing_statement_leaves_nothing_of_its_migration(
 
 
 async def test_a_failing_tracking_row_undoes_the_statements_before_it(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     # The row is the batch's last step: a row that cannot be written (its id is taken by a
     # record written behind the migrator's back) must undo the migration's table too.
     await Migrator(remote, SIMPLE[:1]).migrate()
-    conn = server.connect()
-    conn.execute(
-        "INSERT INTO agentsdb_migrations (id, description, checksum, started_at, success) "
-        "VALUES ('002', 'x', 'x', 'x', 1)"
-    )
-    conn.execute("DELETE FROM agentsdb_migrations WHERE id = '002'")
-    conn.execute(
+    query(
+        server,
         "CREATE TRIGGER refuse_002 BEFORE INSERT ON agentsdb_migrations "
-        "WHEN NEW.id = '002' BEGIN SELECT RAISE(ABORT, 'row 002 refused'); END"
+        "WHEN NEW.id = '002' BEGIN SELECT RAISE(ABORT, 'row 002 refused'); END",
     )
-    conn.close()
 
     with pytest.raises(MigrationError, match="row 002 refused"):
         await Migrator(remote, SIMPLE[:2]).migrate()
@@ -159,7 +158,7 @@ async def test_a_failing_tracking_row_undoes_the_statements_before_it(
     assert recorded(server) == ["001"]
 
 
-async def test_racing_migrators_apply_each_migration_once(server: HranaServer) -> None:
+async def test_racing_migrators_apply_each_migration_once(server: SqldServer) -> None:
     counted = [m(1, ["CREATE TABLE applied_log (id TEXT PRIMARY KEY)"])] + [
         m(n, [f"INSERT INTO applied_log VALUES ('{n:03d}')"]) for n in range(2, 8)
     ]
@@ -187,7 +186,7 @@ async def test_racing_migrators_apply_each_migration_once(server: HranaServer) -
 
 
 async def test_a_holder_whose_lease_was_expired_cannot_commit(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     # The test expires the holder's lease from inside the work the holder is about to commit.
     stalled = m(
@@ -207,7 +206,7 @@ async def test_a_holder_whose_lease_was_expired_cannot_commit(
 
 
 async def test_a_holder_that_ran_past_its_lease_cannot_commit(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     await Migrator(remote, []).initialize()
     # The statement takes about 1 s here (SQLite builds 2M rows): more than twice the lease.
@@ -228,7 +227,7 @@ async def test_a_holder_that_ran_past_its_lease_cannot_commit(
 
 
 async def test_a_lease_held_by_another_process_times_out_with_migration_lock_error(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     await remote.execute_batch([(sql, None) for sql in CREATE])
     await remote.execute(
@@ -244,7 +243,7 @@ async def test_a_lease_held_by_another_process_times_out_with_migration_lock_err
 
 
 async def test_an_expired_lease_of_a_dead_holder_is_taken_over(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     await remote.execute_batch([(sql, None) for sql in CREATE])
     await remote.execute(f"INSERT INTO {LEASE} VALUES ('agentsdb_migrations', 'dead:1:x', 0)")
@@ -259,7 +258,7 @@ async def test_an_expired_lease_of_a_dead_holder_is_taken_over(
 
 
 async def test_rollback_last_and_rollback_to_undo_migrations(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     migrator = Migrator(remote, SIMPLE)
     await migrator.migrate()
@@ -279,7 +278,7 @@ async def test_rollback_last_and_rollback_to_undo_migrations(
 
 
 async def test_rollback_keeps_the_schema_fingerprint_valid(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     migrator = Migrator(remote, SIMPLE)
     await migrator.migrate()
@@ -320,7 +319,7 @@ async def test_builtin_migrations_roll_back_fully_on_a_server_with_foreign_keys_
 
 
 async def test_rebuilds_run_with_foreign_keys_off_when_the_server_has_them_on(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     migrator = Migrator(remote)
     await migrator.migrate()
@@ -348,7 +347,7 @@ async def test_rebuilds_run_with_foreign_keys_off_when_the_server_has_them_on(
 
 
 async def test_a_rebuild_leaving_dangling_keys_is_rolled_back_whole(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     parent = m(1, ["CREATE TABLE parent (id INTEGER PRIMARY KEY)"], ["DROP TABLE parent"])
     child = m(
@@ -380,7 +379,7 @@ async def test_a_rebuild_leaving_dangling_keys_is_rolled_back_whole(
     assert leases(server) == []
 
 
-async def test_rehearse_changes_nothing(server: HranaServer, remote: LibsqlDatabase) -> None:
+async def test_rehearse_changes_nothing(server: SqldServer, remote: LibsqlDatabase) -> None:
     results = await Migrator(remote, SIMPLE).migrate(rehearse=True)
 
     assert [r.migration.id for r in results] == ["001", "002", "003"]
@@ -390,7 +389,7 @@ async def test_rehearse_changes_nothing(server: HranaServer, remote: LibsqlDatab
 
 
 async def test_a_failing_rehearsal_names_the_failing_migration(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     broken = m(2, ["CREATE TABLE two (id INTEGER PRIMARY KEY)", "DROP TABLE missing"])
 
@@ -404,7 +403,7 @@ async def test_a_failing_rehearsal_names_the_failing_migration(
 
 
 async def test_dry_run_and_summary_read_without_changing(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     migrator = Migrator(remote, SIMPLE)
     await migrator.migrate(limit=1)
@@ -419,7 +418,7 @@ async def test_dry_run_and_summary_read_without_changing(
 
 
 async def test_validate_reports_a_schema_changed_outside_migrations(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     migrator = Migrator(remote, SIMPLE)
     await migrator.migrate()
@@ -436,7 +435,7 @@ async def test_validate_reports_a_schema_changed_outside_migrations(
 
 
 async def test_a_non_transactional_migration_runs_and_rolls_back(
-    server: HranaServer, transport: str
+    server: SqldServer, transport: str
 ) -> None:
     outside = m(
         2, ["CREATE TABLE outside (id INTEGER)"], ["DROP TABLE outside"], transactional=False
@@ -459,7 +458,7 @@ async def test_a_non_transactional_migration_runs_and_rolls_back(
 
 
 async def test_a_failed_non_transactional_migration_stays_dirty_until_repaired(
-    server: HranaServer, transport: str
+    server: SqldServer, transport: str
 ) -> None:
     failing = m(2, ["CREATE TABLE half (id INTEGER)", "DROP TABLE missing"], transactional=False)
     fixed = m(2, ["CREATE TABLE IF NOT EXISTS half (id INTEGER)"], transactional=False)
@@ -482,7 +481,7 @@ async def test_a_failed_non_transactional_migration_stays_dirty_until_repaired(
 
 
 async def test_repair_marks_a_dirty_migration_applied_with_the_codes_checksum(
-    server: HranaServer, transport: str
+    server: SqldServer, transport: str
 ) -> None:
     failing = m(2, ["CREATE TABLE half (id INTEGER)", "DROP TABLE missing"], transactional=False)
     async with agentsdb.connect(url_of(server, transport)) as db:
@@ -504,7 +503,7 @@ async def test_repair_marks_a_dirty_migration_applied_with_the_codes_checksum(
 
 
 async def test_repair_on_a_database_never_migrated_says_so(
-    server: HranaServer, transport: str
+    server: SqldServer, transport: str
 ) -> None:
     async with agentsdb.connect(url_of(server, transport)) as db:
         with pytest.raises(agentsdb.RepairError, match="no migration tracking table"):
