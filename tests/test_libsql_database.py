@@ -507,11 +507,15 @@ async def test_a_transaction_the_server_timed_out_raises_database_busy_and_keeps
     # holder's next request learns that its transaction was rolled back.
     other = await open_libsql(server.ws_url)
     try:
-        with pytest.raises(DatabaseBusyError, match="rolled this transaction back") as caught:
+
+        async def hold_the_lock_while_another_waits() -> None:
             async with ws_db.transaction() as tx:
                 await tx.execute("INSERT INTO parent (name) VALUES ('holder')")
                 await other.execute("INSERT INTO parent (name) VALUES ('waiter')")
                 await tx.execute("INSERT INTO parent (name) VALUES ('holder again')")
+
+        with pytest.raises(DatabaseBusyError, match="rolled this transaction back") as caught:
+            await hold_the_lock_while_another_waits()
         assert isinstance(caught.value.__cause__, LibsqlError)
         assert caught.value.__cause__.code == "TRANSACTION_TIMEOUT"
         assert not getattr(caught.value, "__notes__", [])
@@ -528,11 +532,15 @@ async def test_an_error_in_a_transaction_the_server_timed_out_is_the_one_raised(
 ) -> None:
     other = await open_libsql(server.ws_url)
     try:
-        with pytest.raises(KeyError, match="the block's own error") as caught:
+
+        async def fail_after_the_server_took_the_lock() -> None:
             async with ws_db.transaction() as tx:
                 await tx.execute("INSERT INTO parent (name) VALUES ('holder')")
                 await other.execute("INSERT INTO parent (name) VALUES ('waiter')")
                 raise KeyError("the block's own error")
+
+        with pytest.raises(KeyError, match="the block's own error") as caught:
+            await fail_after_the_server_took_the_lock()
         # Its ROLLBACK met a transaction the server had already rolled back: not a failure.
         assert not getattr(caught.value, "__notes__", [])
     finally:
