@@ -15,6 +15,7 @@ import pytest
 
 import agentsdb
 from agentsdb import (
+    LeaseLostError,
     Migration,
     MigrationError,
     MigrationLockError,
@@ -194,14 +195,57 @@ async def test_a_holder_whose_lease_was_expired_cannot_commit(
         ["CREATE TABLE never_kept (id INTEGER PRIMARY KEY)", f"UPDATE {LEASE} SET expires_at = 0"],
     )
 
-    with pytest.raises(MigrationError, match="lease") as caught:
+    with pytest.raises(LeaseLostError, match="lease") as caught:
         await Migrator(remote, [SIMPLE[0], stalled, SIMPLE[2]]).migrate()
 
-    assert caught.value.failed is not None
-    assert caught.value.failed.migration.id == "002"
+    assert isinstance(caught.value, MigrationLockError)
+    notes = "\n".join(caught.value.__notes__)
+    assert "applying migration 002 stopped there: nothing of it was kept" in notes
+    assert "applied and committed 001" in notes
     assert "never_kept" not in tables(server)
     assert "three" not in tables(server)
     assert recorded(server) == ["001"]
+    assert leases(server) == []
+
+
+#: Where a run notices that its lease is gone: while committing a migration (the tracking row's
+#: INSERT), or while recording the run's schema fingerprint after its last migration committed
+#: (the head row's UPDATE). A trigger on that write expires the lease inside the same
+#: transaction, so the run's next lease check finds it lost, at exactly that point, every time.
+LOSS_POINTS = {
+    "committing a migration": (
+        "INSERT",
+        [],
+        "agentsdb: applying migration 001 stopped there: nothing of it was kept",
+    ),
+    "recording the run after its migrations committed": (
+        "UPDATE",
+        ["001"],
+        "agentsdb: this run applied and committed 001 before the error",
+    ),
+}
+
+
+@pytest.mark.parametrize("point", LOSS_POINTS)
+async def test_a_lost_lease_raises_the_lock_error_wherever_the_run_notices_it(
+    server: SqldServer, remote: LibsqlDatabase, point: str
+) -> None:
+    event, committed, note = LOSS_POINTS[point]
+    await Migrator(remote, []).initialize()
+    query(
+        server,
+        f"CREATE TRIGGER expire_lease AFTER {event} ON agentsdb_migrations "
+        f"BEGIN UPDATE {LEASE} SET expires_at = 0; END",
+    )
+
+    with pytest.raises(LeaseLostError) as caught:
+        await Migrator(remote, SIMPLE[:1]).migrate()
+
+    assert caught.value.name == "agentsdb_migrations"
+    assert isinstance(caught.value.__cause__, agentsdb.CheckViolationError)
+    assert recorded(server) == committed
+    assert ("one" in tables(server)) is bool(committed)
+    assert note in caught.value.__notes__
     assert leases(server) == []
 
 
@@ -209,8 +253,8 @@ async def test_a_holder_that_ran_past_its_lease_cannot_commit(
     server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     await Migrator(remote, []).initialize()
-    # The statement takes about 1 s here (SQLite builds 2M rows): more than twice the lease.
-    remote.lease_seconds = 0.4
+    # The statement takes about 1 s here (SQLite builds 2M rows): five lease lengths.
+    remote.lease_seconds = 0.2
     slow = m(
         1,
         [
@@ -219,7 +263,7 @@ async def test_a_holder_that_ran_past_its_lease_cannot_commit(
         ],
     )
 
-    with pytest.raises(MigrationError, match="lease"):
+    with pytest.raises(LeaseLostError):
         await Migrator(remote, [slow]).migrate()
 
     assert "slow" not in tables(server)

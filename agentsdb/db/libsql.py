@@ -455,14 +455,10 @@ class LibsqlDatabase:
         try:
             await self._execute_on(tx, sql, params)
         except AgentsDBError as error:
-            if not libsql_lease.failed_constraint(error, libsql_lease.LEASE_LOST):
+            lost = libsql_lease.lost(error, lease)
+            if lost is None:
                 raise
-            raise DatabaseError(
-                f"the lease {lease.name!r} of this transaction expired (it ran or stalled for "
-                f"longer than {lease.seconds:g} s, or another process took the lease over), so "
-                "the transaction was rolled back rather than committed",
-                sql="COMMIT",
-            ) from error
+            raise lost from error
 
     async def _begin(self) -> _DriverTransaction:
         async def begin() -> _DriverTransaction:

@@ -26,7 +26,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from agentsdb.db.base import Params, Row
-from agentsdb.errors import AgentsDBError, CheckViolationError, DatabaseBusyError
+from agentsdb.errors import (
+    AgentsDBError,
+    CheckViolationError,
+    DatabaseBusyError,
+    LeaseLostError,
+)
 
 LEASE_TABLE = "agentsdb_lease"
 GUARD_TABLE = "agentsdb_lease_guard"
@@ -115,6 +120,15 @@ def failed_constraint(error: BaseException, constraint: str) -> bool:
     return isinstance(error, CheckViolationError) and constraint in str(error)
 
 
+def lost(error: BaseException, lease: Lease) -> LeaseLostError | None:
+    """The lock error to raise (``from error``) when ``error`` is a guard of ``lease`` finding
+    it lost, else None. Every guard's failure goes through here, so a lost lease surfaces as
+    :class:`~agentsdb.errors.LeaseLostError` wherever it is noticed."""
+    if failed_constraint(error, LEASE_LOST):
+        return LeaseLostError(lease.name, lease.seconds)
+    return None
+
+
 async def acquire(
     fetch: Fetch, name: str, *, seconds: float, wait: float, owner: str | None = None
 ) -> Lease:
@@ -164,5 +178,6 @@ __all__ = [
     "Lease",
     "acquire",
     "failed_constraint",
+    "lost",
     "new_owner",
 ]
