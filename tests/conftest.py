@@ -168,6 +168,24 @@ def sqld(sqld_server: SqldServer) -> SqldServer:
     return sqld_server
 
 
+async def _migrate(url: str) -> None:
+    async with agentsdb.connect(url) as database:
+        await agentsdb.Migrator(database).migrate()
+
+
+@pytest.fixture(scope="session")
+def sqld_migrated_snapshot(sqld_server: SqldServer) -> list[dict[str, object]]:
+    """The built-in migrations' result on sqld, as a snapshot (see SqldServer.snapshot), made
+    once per session by a real ``migrate()``; restoring it takes a few ms, migrating ~100 ms."""
+    sqld_server.wipe()
+    # On a thread of its own, so this event loop never meets the tests' loops.
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        executor.submit(asyncio.run, _migrate(sqld_server.http_url)).result()
+    snapshot = sqld_server.snapshot()
+    sqld_server.wipe()
+    return snapshot
+
+
 # --- the contract fixture: one open, empty database per backend -----------------------------------
 
 BACKENDS = ("sqlite", "postgresql", "libsql-ws", "libsql-http")
@@ -224,9 +242,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
+LIBSQL_BACKENDS = ("libsql-ws", "libsql-http")
+
+
 @pytest.fixture
-async def migrated_any_db(backend_url: str) -> AsyncIterator[Database]:
-    """An open database with every built-in migration applied, on each of ENTITY_BACKENDS."""
+async def migrated_any_db(
+    backend: str, backend_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Database]:
+    """An open database with every built-in migration applied, on each of ENTITY_BACKENDS.
+
+    On libSQL the session's sqld gets a copy of the database one real ``migrate()`` made at the
+    start of the session (sqld_migrated_snapshot; tests/test_sqld_fixture.py proves the copy
+    is the same database); elsewhere ``migrate()`` runs for the test.
+    """
+    if backend in LIBSQL_BACKENDS:
+        server: SqldServer = request.getfixturevalue("sqld")
+        server.restore(request.getfixturevalue("sqld_migrated_snapshot"))
+        async with agentsdb.connect(backend_url) as database:
+            yield database
+        return
     async with agentsdb.connect(backend_url) as database:
         await agentsdb.Migrator(database).migrate()
         yield database

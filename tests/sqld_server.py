@@ -181,34 +181,68 @@ class SqldServer:
         """The names of every table and index."""
         return {str(row[0]) for row in self.query("SELECT name FROM sqlite_schema")}
 
-    def wipe(self) -> None:
-        """Make the database empty again: drop every table, view and trigger."""
+    def _raw(self, sql: str) -> tuple[list[str], list[list[dict[str, Any]]]]:
+        """A query's column names and its rows as Hrana values (as they are sent back)."""
+        (result,) = self._pipeline([{"type": "execute", "stmt": {"sql": sql}}])
+        body = result["response"]["result"]
+        return [str(col["name"]) for col in body["cols"]], body["rows"]
+
+    def _drops(self) -> list[dict[str, Any]]:
+        """Statements that remove every schema object (and the AUTOINCREMENT counters)."""
         objects = sorted(self.query(_OBJECTS), key=lambda row: _DROP_ORDER[str(row[0])])
-        has_sequence = bool(
-            self.query("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'")
-        )
-        if not objects and not has_sequence:
-            return
-        drops = [f'DROP {str(kind).upper()} IF EXISTS "{name}"' for kind, name in objects]
-        if has_sequence:
-            drops.append("DELETE FROM sqlite_sequence")
-        # Foreign keys off, as a batch can have them (the steps run on one connection before its
-        # BEGIN): no DROP TABLE cascades or fails on the order of parents and children.
+        drops = [{"sql": f'DROP {str(kind).upper()} IF EXISTS "{name}"'} for kind, name in objects]
+        if self.query("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'"):
+            drops.append({"sql": "DELETE FROM sqlite_sequence"})
+        return drops
+
+    def _run_with_keys_off(self, statements: list[dict[str, Any]]) -> None:
+        """Run statements in one transaction, in one batch whose connection has foreign keys off
+        (a batch's steps run on one connection, and the pragma works before its BEGIN): no DROP
+        TABLE cascades or fails on the order of parents and children, and rows go in any order.
+        """
         steps: list[dict[str, Any]] = [{"stmt": {"sql": "PRAGMA foreign_keys = OFF"}}]
-        steps.append({"condition": {"type": "ok", "step": 0}, "stmt": {"sql": "BEGIN"}})
-        for sql in [*drops, "COMMIT"]:
-            steps.append(
-                {"condition": {"type": "ok", "step": len(steps) - 1}, "stmt": {"sql": sql}}
-            )
+        for stmt in [{"sql": "BEGIN"}, *statements, {"sql": "COMMIT"}]:
+            steps.append({"condition": {"type": "ok", "step": len(steps) - 1}, "stmt": stmt})
         commit = len(steps) - 1
-        steps.append(
-            {
-                "condition": {"type": "not", "cond": {"type": "ok", "step": commit}},
-                "stmt": {"sql": "ROLLBACK"},
-            }
-        )
+        rollback_unless_committed = {"type": "not", "cond": {"type": "ok", "step": commit}}
+        steps.append({"condition": rollback_unless_committed, "stmt": {"sql": "ROLLBACK"}})
         steps.append({"stmt": {"sql": "PRAGMA foreign_keys = ON"}})
         (result,) = self._pipeline([{"type": "batch", "batch": {"steps": steps}}])
         errors = [e for e in result["response"]["result"]["step_errors"][: commit + 1] if e]
         if errors:
-            raise RuntimeError(f"could not wipe the sqld database: {errors[0]}")
+            raise RuntimeError(f"sqld batch failed: {errors[0]}")
+
+    def wipe(self) -> None:
+        """Make the database empty again: drop every table, view and trigger."""
+        drops = self._drops()
+        if drops:
+            self._run_with_keys_off(drops)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The database as statements that rebuild it: its schema in creation order, every
+        row of every table, and the AUTOINCREMENT counters. See :meth:`restore`."""
+        schema = self.query(
+            "SELECT type, name, sql FROM sqlite_schema "
+            "WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+        )
+        statements: list[dict[str, Any]] = [{"sql": str(sql)} for _, _, sql in schema]
+        for kind, name, _ in schema:
+            if kind != "table":
+                continue
+            columns, rows = self._raw(f'SELECT * FROM "{name}"')
+            names = ", ".join(f'"{column}"' for column in columns)
+            marks = ", ".join("?" for _ in columns)
+            insert = f'INSERT INTO "{name}" ({names}) VALUES ({marks})'
+            statements.extend({"sql": insert, "args": row} for row in rows)
+        if self.query("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'"):
+            _, counters = self._raw("SELECT name, seq FROM sqlite_sequence")
+            statements.append({"sql": "DELETE FROM sqlite_sequence"})
+            statements.extend(
+                {"sql": "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", "args": row}
+                for row in counters
+            )
+        return statements
+
+    def restore(self, snapshot: list[dict[str, Any]]) -> None:
+        """Replace the database with a :meth:`snapshot`, in one transaction."""
+        self._run_with_keys_off([*self._drops(), *snapshot])
