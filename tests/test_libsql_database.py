@@ -548,6 +548,20 @@ async def test_an_error_in_a_transaction_the_server_timed_out_is_the_one_raised(
     assert raw_names(server) == ["waiter"]
 
 
+async def test_a_request_over_a_size_limit_fails_whole_and_keeps_nothing(
+    database_file: Path,
+) -> None:
+    # sqld took an 80 MB request; a server or proxy with a limit (the test server's is
+    # aiohttp's 1 MiB) refuses the whole batch, and the error carries its reason.
+    with HranaServer(database_file) as server:
+        async with agentsdb.connect(server.http_url) as db:
+            await db.execute("CREATE TABLE big (v TEXT)")
+            rows = [{"v": "x" * 1000} for _ in range(2000)]
+            with pytest.raises(DatabaseError, match="413"):
+                await db.execute_many("INSERT INTO big (v) VALUES (:v)", rows)
+            assert await db.fetch_one("SELECT count(*) AS n FROM big") == {"n": 0}
+
+
 # --- transactions over the WebSocket --------------------------------------------------------------
 
 

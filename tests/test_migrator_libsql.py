@@ -345,7 +345,7 @@ async def seed_agent_and_session(db: agentsdb.Database) -> None:
     )
 
 
-async def test_builtin_migrations_roll_back_fully_on_a_server_with_foreign_keys_off(
+async def test_builtin_migrations_roll_back_fully_with_keys_off(
     tmp_path: Path, transport: str
 ) -> None:
     with HranaServer(tmp_path / "keys_off.db", foreign_keys=False) as server:

@@ -13,9 +13,7 @@ pytest.importorskip("libsql_client", reason="the libSQL tests need agentsdb[libs
 
 def contents(server: SqldServer) -> dict[str, list[tuple[object, ...]]]:
     """Every schema row and every row of every table, sqlite_sequence included."""
-    schema = server.query(
-        "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name"
-    )
+    schema = server.query("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name")
     found: dict[str, list[tuple[object, ...]]] = {"sqlite_schema": schema}
     for kind, name, _, _ in schema:
         if kind == "table":
