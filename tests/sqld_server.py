@@ -20,11 +20,14 @@ beside any client under test, for assertions.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -60,6 +63,14 @@ def find_sqld() -> str:
             "(.ci/run installs it)"
         )
     return found
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: have Linux kill sqld when the test process dies, so a killed
+    test run leaves no server behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def _free_port() -> int:
@@ -117,6 +128,7 @@ class SqldServer:
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         deadline = time.monotonic() + self.startup_timeout
         while True:
