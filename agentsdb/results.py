@@ -95,11 +95,12 @@ def note_lock_lost(error: BaseException, migration: Migration, direction: str) -
     """Note on a lost migration lock (raised as it is, not as a MigrationError: the lock, not
     the migration, failed) what became of the migration that was running."""
     doing = "applying" if direction == "up" else "rolling back"
-    outcome = (
-        "nothing of it was kept"
-        if migration.transactional
-        else "it may be recorded as dirty (check `agentsdb status`)"
-    )
+    if not migration.transactional:
+        outcome = "it may be recorded as dirty (check `agentsdb status`)"
+    elif direction == "up":
+        outcome = "nothing of it was kept"
+    else:
+        outcome = "it is still applied"
     error.add_note(f"agentsdb: {doing} migration {migration.id} stopped there: {outcome}")
 
 

@@ -249,6 +249,27 @@ async def test_a_lost_lease_raises_the_lock_error_wherever_the_run_notices_it(
     assert leases(server) == []
 
 
+async def test_a_lease_lost_while_rolling_back_raises_the_lock_error_and_keeps_it_applied(
+    server: SqldServer, remote: LibsqlDatabase
+) -> None:
+    await Migrator(remote, SIMPLE[:2]).migrate()
+    query(
+        server,
+        "CREATE TRIGGER expire_lease AFTER DELETE ON agentsdb_migrations "
+        f"BEGIN UPDATE {LEASE} SET expires_at = 0; END",
+    )
+
+    with pytest.raises(LeaseLostError) as caught:
+        await Migrator(remote, SIMPLE[:2]).rollback_last()
+
+    assert "agentsdb: rolling back migration 002 stopped there: it is still applied" in (
+        caught.value.__notes__
+    )
+    assert recorded(server) == ["001", "002"]
+    assert "two" in tables(server)
+    assert leases(server) == []
+
+
 async def test_a_holder_that_ran_past_its_lease_cannot_commit(
     server: SqldServer, remote: LibsqlDatabase
 ) -> None:
