@@ -307,6 +307,25 @@ async def test_a_lease_held_by_another_process_times_out_with_migration_lock_err
     assert leases(server) == [("agentsdb_migrations", "other:1:x")]
 
 
+async def test_waiting_for_the_lease_lets_the_holders_transaction_commit(
+    server: SqldServer, remote: LibsqlDatabase
+) -> None:
+    # On sqld a write that waits for the write lock makes the server roll back the transaction
+    # holding it after 5 s: waiting for the lease must not write while the lease is held.
+    await Migrator(remote, SIMPLE[:1]).migrate()
+    await remote.execute(
+        f"INSERT INTO {LEASE} VALUES ('agentsdb_migrations', 'other:1:x', "
+        "(julianday('now') - 2440587.5) * 86400.0 + 600)"
+    )
+    async with agentsdb.connect(server.ws_url) as holder, holder.transaction() as tx:
+        await tx.execute("CREATE TABLE written_by_the_holder (id INTEGER)")
+        with pytest.raises(MigrationLockError):
+            await Migrator(remote, SIMPLE[:2], lock_timeout=0.3).migrate()
+
+    assert "written_by_the_holder" in tables(server)
+    assert recorded(server) == ["001"]
+
+
 async def test_an_expired_lease_of_a_dead_holder_is_taken_over(
     server: SqldServer, remote: LibsqlDatabase
 ) -> None:

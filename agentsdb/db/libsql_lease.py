@@ -65,6 +65,7 @@ _ACQUIRE = (
     "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at "
     f"WHERE {LEASE_TABLE}.expires_at <= {_NOW} RETURNING owner"
 )
+_TAKEN = f"SELECT 1 FROM {LEASE_TABLE} WHERE name = :name AND expires_at > {_NOW}"
 _HOLDER = f"SELECT owner, expires_at - {_NOW} AS remaining FROM {LEASE_TABLE} WHERE name = :name"
 _RENEW = (
     f"UPDATE {LEASE_TABLE} SET expires_at = {_NOW} + :seconds "
@@ -143,7 +144,11 @@ async def acquire(
     pause = 0.02
     while True:
         try:
-            if await fetch(_ACQUIRE, params):
+            # Read before writing: the taking statement is a write, and on sqld a write that
+            # waits for the write lock makes the server roll back the transaction holding it
+            # once that has held it for 5 s: a migrator polling for the lease would end the
+            # holder's long migration. A read waits for nobody.
+            if not await fetch(_TAKEN, {"name": name}) and await fetch(_ACQUIRE, params):
                 return lease
         except DatabaseBusyError:
             pass  # another transaction holds the write lock; the lease may be free after it
