@@ -300,13 +300,35 @@ class IrreversibleMigrationError(AgentsDBError):
 
 
 class MigrationLockError(AgentsDBError):
-    """The migration lock could not be taken within the lock timeout."""
+    """The migration lock could not be taken within the lock timeout, or (as
+    :class:`LeaseLostError`) was lost before the work under it could commit."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, message: str | None = None) -> None:
         self.timeout = timeout
         super().__init__(
-            f"could not take the migration lock within {timeout:g} s: another process is "
+            message
+            or f"could not take the migration lock within {timeout:g} s: another process is "
             "migrating this database; retry when it has finished"
+        )
+
+
+class LeaseLostError(MigrationLockError):
+    """A lease (the migration lock on a remote libSQL server) expired, or another process took
+    it over, before the work under it could commit: that work was rolled back, not committed.
+
+    ``name`` is the lease and ``seconds`` its length (also ``timeout``). Raised however late
+    the loss is noticed: inside a migration, or while recording the run after its migrations
+    committed (a note then names the migrations the run committed).
+    """
+
+    def __init__(self, name: str, seconds: float) -> None:
+        self.name = name
+        self.seconds = seconds
+        super().__init__(
+            seconds,
+            f"the lease {name!r} expired before the work under it could commit (it ran or "
+            f"stalled for longer than the lease's {seconds:g} s, or another process took the "
+            "lease over), so that work was rolled back rather than committed; run it again",
         )
 
 

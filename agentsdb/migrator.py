@@ -80,6 +80,7 @@ from agentsdb.results import (
     ValidationResult,
     left_dirty,
     note_applied,
+    note_lock_lost,
     other_foreign_keys,
     rehearsal_failed,
     rehearsal_skipped,
@@ -384,8 +385,12 @@ class Migrator:
             # row: the migrations before it stay committed, and the caller should know which.
             note_applied(error, results)
             raise
-        if results:
-            yield from self._fingerprint_run()
+        try:
+            if results:
+                yield from self._fingerprint_run()
+        except AgentsDBError as error:
+            note_applied(error, results)
+            raise
         return results
 
     def _fingerprint_run(self) -> Program[None]:
@@ -530,6 +535,9 @@ class Migrator:
         except AgentsDBError as error:
             yield Rollback()
             yield from self._foreign_keys_back_on(migration)
+            if isinstance(error, MigrationLockError):
+                note_lock_lost(error, migration, "up")
+                raise error
             failed = MigrationResult(
                 migration, False, "up", started_at, _elapsed_ms(started), error=str(error)
             )
@@ -738,6 +746,9 @@ class Migrator:
         except AgentsDBError as error:
             yield Rollback()
             yield from self._foreign_keys_back_on(migration)
+            if isinstance(error, MigrationLockError):
+                note_lock_lost(error, migration, "down")
+                raise error
             state = "was rolled back" if in_transaction else "is recorded as dirty"
             failed = MigrationResult(
                 migration, False, "down", started_at, _elapsed_ms(started), error=str(error)

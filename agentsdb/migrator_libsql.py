@@ -52,6 +52,7 @@ from agentsdb.errors import (
     DatabaseError,
     DirtyMigrationError,
     ForeignKeyViolationError,
+    LeaseLostError,
     MigrationError,
     MigrationLockError,
     MigrationValidationError,
@@ -62,6 +63,7 @@ from agentsdb.results import (
     MigrationResult,
     left_dirty,
     note_applied,
+    note_lock_lost,
     other_foreign_keys,
     rehearsal_failed,
     rehearsal_skipped,
@@ -188,18 +190,21 @@ class LibsqlMigrations:
     async def _guarded(
         self, lease: libsql_lease.Lease, body: Sequence[Statement], *, keys_off: bool = False
     ) -> None:
-        """One atomic batch: renew and check the lease, ``body``, check the lease again."""
-        await self._db.execute_batch(
-            [lease.renew(), lease.guard(), *body, lease.guard()], foreign_keys_off=keys_off
-        )
+        """One atomic batch: renew and check the lease, ``body``, check the lease again.
+
+        Raises LeaseLostError (and commits nothing) when the lease was lost.
+        """
+        try:
+            await self._db.execute_batch(
+                [lease.renew(), lease.guard(), *body, lease.guard()], foreign_keys_off=keys_off
+            )
+        except AgentsDBError as error:
+            lost = libsql_lease.lost(error, lease)
+            if lost is None:
+                raise
+            raise lost from error
 
     def _explain(self, error: AgentsDBError, migration: Migration) -> AgentsDBError:
-        if libsql_lease.failed_constraint(error, libsql_lease.LEASE_LOST):
-            return DatabaseError(
-                f"the migration lease expired before migration {migration.id} could commit (this "
-                f"process stalled for longer than the lease's {self._db.lease_seconds:g} s, or "
-                "another process took the lease over); migrate again"
-            )
         if libsql_lease.failed_constraint(error, libsql_lease.FOREIGN_KEY_VIOLATIONS):
             return ForeignKeyViolationError(
                 f"migration {migration.id} leaves foreign key violations (see PRAGMA "
@@ -265,6 +270,9 @@ class LibsqlMigrations:
                 [*self._body(migration, "up"), (self._sql.insert, row)],
                 keys_off=self._keys_off(migration),
             )
+        except LeaseLostError as error:
+            note_lock_lost(error, migration, "up")
+            raise
         except AgentsDBError as error:
             failure = self._explain(error, migration)
             failed = MigrationResult(
@@ -301,6 +309,9 @@ class LibsqlMigrations:
         await self._guarded(lease, [(self._sql.insert, dirty)])
         try:
             await self._run_alone(lease, _statements(migration, "up", self._dialect))
+        except LeaseLostError as error:
+            note_lock_lost(error, migration, "up")
+            raise
         except AgentsDBError as error:
             failure = self._explain(error, migration)
             raise left_dirty(
@@ -441,6 +452,9 @@ class LibsqlMigrations:
                 await self._guarded(lease, [(self._sql.mark_dirty, dirty)])
                 await self._run_alone(lease, _statements(migration, "down", self._dialect))
                 await self._guarded(lease, finish)
+        except LeaseLostError as error:
+            note_lock_lost(error, migration, "down")
+            raise
         except AgentsDBError as error:
             failure = self._explain(error, migration)
             failed = MigrationResult(

@@ -91,6 +91,19 @@ def note_applied(error: BaseException, results: Sequence[MigrationResult]) -> No
         )
 
 
+def note_lock_lost(error: BaseException, migration: Migration, direction: str) -> None:
+    """Note on a lost migration lock (raised as it is, not as a MigrationError: the lock, not
+    the migration, failed) what became of the migration that was running."""
+    doing = "applying" if direction == "up" else "rolling back"
+    if not migration.transactional:
+        outcome = "it may be recorded as dirty (check `agentsdb status`)"
+    elif direction == "up":
+        outcome = "nothing of it was kept"
+    else:
+        outcome = "it is still applied"
+    error.add_note(f"agentsdb: {doing} migration {migration.id} stopped there: {outcome}")
+
+
 def left_dirty(
     migration: Migration,
     started_at: datetime,

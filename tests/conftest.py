@@ -1,5 +1,6 @@
 """Shared fixtures: temp-file SQLite databases, fresh for every test; fresh PostgreSQL
-databases on the test server (``AGENTSDB_TEST_POSTGRES_URL``)."""
+databases on the test server (``AGENTSDB_TEST_POSTGRES_URL``); a real libSQL server (sqld,
+``AGENTSDB_TEST_SQLD``) started once per session and wiped before each test."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import importlib.util
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from sqld_server import SqldServer, SqldUnavailable, find_sqld
 
 import agentsdb
 from agentsdb.db.base import Database
@@ -133,6 +135,57 @@ async def postgres_db(postgres_url: str) -> AsyncIterator[Database]:
         yield database
 
 
+# --- libSQL: a real sqld --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqld_server() -> Iterator[SqldServer]:
+    """A real libSQL server (sqld) on a free loopback port, for the whole session.
+
+    Its binary comes from ``AGENTSDB_TEST_SQLD`` (else ``sqld`` on the PATH; see
+    tests/sqld_server.py). Skips the test when there is none or it does not start, unless
+    CI=true, where that fails it.
+    """
+    try:
+        if importlib.util.find_spec("libsql_client") is None:
+            raise SqldUnavailable("libsql-client is not installed (pip install -e '.[test]')")
+        server = SqldServer(find_sqld())
+        server.start()
+    except SqldUnavailable as error:
+        if in_ci():
+            pytest.fail(f"{error} (CI=true, so the libSQL tests may not be skipped)")
+        pytest.skip(str(error))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sqld(sqld_server: SqldServer) -> SqldServer:
+    """The session's sqld with an empty database (wiped before the test)."""
+    sqld_server.wipe()
+    return sqld_server
+
+
+async def _migrate(url: str) -> None:
+    async with agentsdb.connect(url) as database:
+        await agentsdb.Migrator(database).migrate()
+
+
+@pytest.fixture(scope="session")
+def sqld_migrated_snapshot(sqld_server: SqldServer) -> list[dict[str, object]]:
+    """The built-in migrations' result on sqld, as a snapshot (see SqldServer.snapshot), made
+    once per session by a real ``migrate()``; restoring it takes a few ms, migrating ~100 ms."""
+    sqld_server.wipe()
+    # On a thread of its own, so this event loop never meets the tests' loops.
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        executor.submit(asyncio.run, _migrate(sqld_server.http_url)).result()
+    snapshot = sqld_server.snapshot()
+    sqld_server.wipe()
+    return snapshot
+
+
 # --- the contract fixture: one open, empty database per backend -----------------------------------
 
 BACKENDS = ("sqlite", "postgresql", "libsql-ws", "libsql-http")
@@ -152,8 +205,7 @@ async def backend_url(
     """The URL of a new, empty database on ``backend``.
 
     SQLite: a temp file. PostgreSQL: a fresh database on the test server (see postgres_url).
-    libSQL: the Hrana test server in tests/hrana_server.py on a free loopback port, over ws:// or
-    http://, backed by a temp SQLite file.
+    libSQL: the session's sqld (see ``sqld``), wiped, over ws:// or http://.
     """
     if backend == "sqlite":
         yield str(tmp_path / "contract.db")
@@ -163,10 +215,8 @@ async def backend_url(
         async with fresh_postgres_database(server_url, asyncpg) as url:
             yield url
     else:
-        from hrana_server import HranaServer
-
-        with HranaServer(tmp_path / "remote.db") as server:
-            yield server.ws_url if backend == "libsql-ws" else server.http_url
+        server: SqldServer = request.getfixturevalue("sqld")
+        yield server.ws_url if backend == "libsql-ws" else server.http_url
 
 
 @pytest.fixture
@@ -192,9 +242,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
+LIBSQL_BACKENDS = ("libsql-ws", "libsql-http")
+
+
 @pytest.fixture
-async def migrated_any_db(backend_url: str) -> AsyncIterator[Database]:
-    """An open database with every built-in migration applied, on each of ENTITY_BACKENDS."""
+async def migrated_any_db(
+    backend: str, backend_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Database]:
+    """An open database with every built-in migration applied, on each of ENTITY_BACKENDS.
+
+    On libSQL the session's sqld gets a copy of the database one real ``migrate()`` made at the
+    start of the session (sqld_migrated_snapshot; tests/test_sqld_fixture.py proves the copy
+    is the same database); elsewhere ``migrate()`` runs for the test.
+    """
+    if backend in LIBSQL_BACKENDS:
+        server: SqldServer = request.getfixturevalue("sqld")
+        server.restore(request.getfixturevalue("sqld_migrated_snapshot"))
+        async with agentsdb.connect(backend_url) as database:
+            yield database
+        return
     async with agentsdb.connect(backend_url) as database:
         await agentsdb.Migrator(database).migrate()
         yield database

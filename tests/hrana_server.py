@@ -1,5 +1,21 @@
 """A small Hrana server backed by real SQLite, for testing the libSQL backend over real sockets.
 
+The libSQL tests run against a real sqld (tests/sqld_server.py). This server remains only for
+what sqld cannot be made to do here, and these tests use it:
+
+- ``test_libsql_database.py::test_auth_token_option_is_sent_and_a_wrong_one_is_rejected``: an
+  auth token compared as a plain string (sqld checks signed JWTs);
+- ``test_libsql_database.py::test_constraint_failures_map_to_their_classes_from_extended_codes``:
+  SQLite's extended error codes (sqld sends only primary ones);
+- ``test_libsql_database.py::test_write_waiting_past_the_server_busy_timeout_is_database_busy``:
+  ``SQLITE_BUSY`` after a 0.1 s busy timeout (sqld makes the writer wait, then times the
+  holder's transaction out after 5 s);
+- ``test_libsql_database.py::test_a_request_over_a_size_limit_fails_whole_and_keeps_nothing``:
+  a request-size limit (aiohttp's 1 MiB; sqld took 80 MB);
+- ``test_migrator_libsql.py::test_builtin_migrations_roll_back_fully_with_keys_off``:
+  connections with foreign keys off (sqld's are always on);
+- ``test_hrana_server.py``: this server's own protocol tests.
+
 It follows the Hrana 1 and 2 specifications and the "Hrana over HTTP" API v1 and v2
 specifications (``docs/HRANA_1_SPEC.md``, ``HRANA_2_SPEC.md``, ``HTTP_V1_SPEC.md`` and
 ``HTTP_V2_SPEC.md`` in the libSQL repository), and copies sqld's behaviour where the

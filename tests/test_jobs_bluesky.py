@@ -13,6 +13,7 @@ from jobs_support import (
     profile,
     rows,
 )
+from sqld_server import SqldServer
 
 import agentsdb
 from agentsdb.db.base import Database
@@ -340,13 +341,10 @@ async def test_dry_run_report_equals_real_run_when_handle_twins_fall_in_differen
 
 
 async def test_a_libsql_http_target_is_refused_at_its_first_batch_and_keeps_nothing(
-    source: Database, tmp_path: Path
+    source: Database, sqld: SqldServer
 ) -> None:
-    from hrana_server import HranaServer
-
-    with HranaServer(tmp_path / "remote.db") as server:
-        async with agentsdb.connect(server.http_url) as target:
-            await agentsdb.Migrator(target).migrate()
-            with pytest.raises(agentsdb.UnsupportedOperationError, match="ws://"):
-                await run_job(BlueskyProfilesJob(), source, target, progress=False)
-            assert await target.fetch_all("SELECT id FROM agents") == []
+    async with agentsdb.connect(sqld.http_url) as target:
+        await agentsdb.Migrator(target).migrate()
+        with pytest.raises(agentsdb.UnsupportedOperationError, match="ws://"):
+            await run_job(BlueskyProfilesJob(), source, target, progress=False)
+        assert await target.fetch_all("SELECT id FROM agents") == []

@@ -1,11 +1,15 @@
-"""The remote libSQL backend: the real libsql-client over real loopback sockets, against the Hrana
-server in tests/hrana_server.py, on ws:// and http:// URLs."""
+"""The remote libSQL backend: the real libsql-client over real loopback sockets, on ws:// and
+http:// URLs, against a real sqld (the session's, wiped; see tests/sqld_server.py).
+
+A few tests run against the Hrana server in tests/hrana_server.py instead, for what sqld cannot
+be made to do here: an auth token checked as a plain string (sqld wants signed JWTs), SQLite's
+extended error codes (sqld sends only primary ones), and SQLITE_BUSY from a short busy timeout
+(sqld makes the waiting writer wait and times the holder's transaction out instead)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -47,6 +51,7 @@ LibsqlError = libsql_client.LibsqlError
 
 # The server needs aiohttp, which libsql-client depends on: import it only once that is known.
 from hrana_server import HranaServer  # noqa: E402
+from sqld_server import SqldServer, find_sqld  # noqa: E402
 
 SCHEMA = [
     "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
@@ -63,12 +68,19 @@ def database_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def server(database_file: Path) -> Iterator[HranaServer]:
-    with HranaServer(database_file) as running:
+def server(sqld: SqldServer) -> SqldServer:
+    """The session's sqld, with an empty database."""
+    return sqld
+
+
+@pytest.fixture
+def own_server(sqld_server: SqldServer) -> Iterator[SqldServer]:
+    """A sqld of the test's own, for tests that stop it."""
+    with SqldServer(find_sqld()) as running:
         yield running
 
 
-def url_of(server: HranaServer, transport: str) -> str:
+def url_of(server: SqldServer | SqldServer, transport: str) -> str:
     return server.ws_url if transport == "ws" else server.http_url
 
 
@@ -80,7 +92,7 @@ async def open_libsql(url: str, **options: Any) -> LibsqlDatabase:
 
 @pytest.fixture(params=["ws", "http"])
 async def remote(
-    request: pytest.FixtureRequest, server: HranaServer
+    request: pytest.FixtureRequest, server: SqldServer
 ) -> AsyncIterator[LibsqlDatabase]:
     """A LibsqlDatabase with the test schema, over each transport in turn."""
     db = await open_libsql(url_of(server, request.param))
@@ -91,7 +103,7 @@ async def remote(
 
 
 @pytest.fixture
-async def ws_db(server: HranaServer) -> AsyncIterator[LibsqlDatabase]:
+async def ws_db(server: SqldServer) -> AsyncIterator[LibsqlDatabase]:
     db = await open_libsql(server.ws_url)
     for statement in SCHEMA:
         await db.execute(statement)
@@ -100,7 +112,7 @@ async def ws_db(server: HranaServer) -> AsyncIterator[LibsqlDatabase]:
 
 
 @pytest.fixture
-async def http_db(server: HranaServer) -> AsyncIterator[LibsqlDatabase]:
+async def http_db(server: SqldServer) -> AsyncIterator[LibsqlDatabase]:
     db = await open_libsql(server.http_url)
     for statement in SCHEMA:
         await db.execute(statement)
@@ -108,13 +120,9 @@ async def http_db(server: HranaServer) -> AsyncIterator[LibsqlDatabase]:
     await db.close()
 
 
-def raw_names(path: Path) -> list[str]:
-    """The parent names as a separate plain sqlite3 connection sees them (committed data only)."""
-    conn = sqlite3.connect(path)
-    try:
-        return [row[0] for row in conn.execute("SELECT name FROM parent ORDER BY id")]
-    finally:
-        conn.close()
+def raw_names(server: SqldServer) -> list[str]:
+    """The parent names as a separate connection to the server sees them (committed data only)."""
+    return [str(row[0]) for row in server.query("SELECT name FROM parent ORDER BY id")]
 
 
 # --- connecting -----------------------------------------------------------------------------------
@@ -122,7 +130,7 @@ def raw_names(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("transport", ["ws", "http"])
 async def test_connect_routes_ws_and_http_urls_to_the_libsql_backend(
-    server: HranaServer, transport: str
+    server: SqldServer, transport: str
 ) -> None:
     async with agentsdb.connect(url_of(server, transport)) as db:
         assert isinstance(db, LibsqlDatabase)
@@ -134,22 +142,22 @@ async def test_connect_routes_ws_and_http_urls_to_the_libsql_backend(
 
 @pytest.mark.parametrize("transport", ["ws", "http"])
 async def test_server_not_listening_raises_database_error_from_the_connection_error(
-    server: HranaServer, transport: str
+    own_server: SqldServer, transport: str
 ) -> None:
-    url = url_of(server, transport)
-    server.stop()
+    url = url_of(own_server, transport)
+    own_server.stop()
     with pytest.raises(DatabaseError, match="cannot reach the libSQL server") as caught:
         await agentsdb.connect(url)
     assert isinstance(caught.value.__cause__, OSError)  # aiohttp's ClientConnectorError
 
 
 async def test_server_gone_mid_session_raises_database_error_and_not_a_raw_aiohttp_error(
-    server: HranaServer,
+    own_server: SqldServer,
 ) -> None:
-    db = await open_libsql(server.ws_url)
+    db = await open_libsql(own_server.ws_url)
     try:
         await db.execute("CREATE TABLE t (x)")
-        server.stop()
+        own_server.stop()
         with pytest.raises(DatabaseError) as caught:
             await db.fetch_all("SELECT x FROM t")
         assert caught.value.__cause__ is not None
@@ -170,21 +178,21 @@ async def test_auth_token_option_is_sent_and_a_wrong_one_is_rejected(
         assert isinstance(caught.value.__cause__, LibsqlError)
 
 
-async def test_auth_token_in_the_url_is_hidden_from_url_and_messages(server: HranaServer) -> None:
+async def test_auth_token_in_the_url_is_hidden_from_url_and_messages(server: SqldServer) -> None:
     async with agentsdb.connect(f"{server.ws_url}?authToken=s3cret") as db:
         assert "s3cret" not in db.url
         assert "authToken=***" in db.url
         assert "s3cret" not in repr(db)
 
 
-async def test_unknown_options_are_configuration_errors(server: HranaServer) -> None:
+async def test_unknown_options_are_configuration_errors(server: SqldServer) -> None:
     with pytest.raises(ConfigurationError, match="busy_timeout"):
         await agentsdb.connect(server.ws_url, busy_timeout=3)
     with pytest.raises(ConfigurationError, match="auth_token must be a string"):
         await agentsdb.connect(server.ws_url, auth_token=123)
 
 
-async def test_bad_url_query_is_a_configuration_error(server: HranaServer) -> None:
+async def test_bad_url_query_is_a_configuration_error(server: SqldServer) -> None:
     with pytest.raises(ConfigurationError, match="nope"):
         await agentsdb.connect(f"{server.ws_url}?nope=1")
 
@@ -201,7 +209,7 @@ async def test_missing_libsql_client_raises_unsupported_backend_naming_the_extra
     assert "s3cret" not in str(caught.value)
 
 
-async def test_libsql_url_uses_the_websocket_and_supports_transactions(server: HranaServer) -> None:
+async def test_libsql_url_uses_the_websocket_and_supports_transactions(server: SqldServer) -> None:
     # libsql:// means wss:// by default; ?tls=0 (with an explicit port) means ws://.
     async with agentsdb.connect(f"libsql://127.0.0.1:{server.port}?tls=0") as db:
         assert isinstance(db, LibsqlDatabase)
@@ -267,7 +275,7 @@ async def test_parameters_the_statement_does_not_use_are_not_sent(
     assert await remote.fetch_one("SELECT ':unused' AS a", {"unused": 2}) == {"a": ":unused"}
 
 
-async def test_the_server_rejects_unused_named_arguments_like_sqld(server: HranaServer) -> None:
+async def test_the_server_rejects_unused_named_arguments_like_sqld(server: SqldServer) -> None:
     client = libsql_client.create_client(server.http_url)
     try:
         with pytest.raises(LibsqlError, match="ARGS_INVALID"):
@@ -289,16 +297,16 @@ async def test_execute_many_inserts_every_row_and_sums_rows_affected(
     )
 
 
-async def test_execute_many_is_all_or_nothing(remote: LibsqlDatabase, database_file: Path) -> None:
+async def test_execute_many_is_all_or_nothing(remote: LibsqlDatabase, server: SqldServer) -> None:
     with pytest.raises(UniqueViolationError):
         await remote.execute_many(
             "INSERT INTO parent (name) VALUES (:name)", [{"name": "a"}, {"name": "a"}]
         )
-    assert raw_names(database_file) == []
+    assert raw_names(server) == []
 
 
 async def test_execute_batch_runs_statements_and_returns_one_result_each(
-    remote: LibsqlDatabase, database_file: Path
+    remote: LibsqlDatabase, server: SqldServer
 ) -> None:
     results = await remote.execute_batch(
         [
@@ -309,12 +317,12 @@ async def test_execute_batch_runs_statements_and_returns_one_result_each(
     )
     assert [r.rows_affected for r in results] == [1, 1, 2]
     assert results[1].last_insert_id == 2
-    assert raw_names(database_file) == ["A", "B"]
+    assert raw_names(server) == ["A", "B"]
     assert await remote.execute_batch([]) == []
 
 
 async def test_execute_batch_leaves_nothing_behind_when_a_statement_fails(
-    remote: LibsqlDatabase, database_file: Path
+    remote: LibsqlDatabase, server: SqldServer
 ) -> None:
     with pytest.raises(CheckViolationError) as caught:
         await remote.execute_batch(
@@ -325,7 +333,7 @@ async def test_execute_batch_leaves_nothing_behind_when_a_statement_fails(
             ]
         )
     assert isinstance(caught.value.__cause__, LibsqlError)
-    assert raw_names(database_file) == []
+    assert raw_names(server) == []
     tables = await remote.fetch_all("SELECT name FROM sqlite_master WHERE name = 'made_in_batch'")
     assert tables == []
 
@@ -421,40 +429,47 @@ async def test_unique_violation_is_translated_with_code_constraint_and_cause(
     assert error.sql == "INSERT INTO parent (name) VALUES ('a')"
     assert "SQLITE_CONSTRAINT_UNIQUE" in str(error)
     assert isinstance(error.__cause__, LibsqlError)
-    assert error.__cause__.code == "SQLITE_CONSTRAINT_UNIQUE"
+    # The driver's own code is the server's: sqld sends only the primary one.
+    assert error.__cause__.code.startswith("SQLITE_CONSTRAINT")
 
 
-@pytest.mark.parametrize("error_codes", ["extended", "primary"])
+async def assert_constraints_map_to_their_classes(db: LibsqlDatabase, code_prefix: str) -> None:
+    for statement in SCHEMA:
+        await db.execute(statement)
+    await db.execute("INSERT INTO parent (id, name) VALUES (1, 'a')")
+    cases: list[tuple[str, type[IntegrityError], str | None]] = [
+        ("INSERT INTO parent (id, name) VALUES (2, 'a')", UniqueViolationError, "parent.name"),
+        ("INSERT INTO parent (id, name) VALUES (1, 'b')", UniqueViolationError, "parent.id"),
+        ("INSERT INTO child (parent_id, qty) VALUES (99, 1)", ForeignKeyViolationError, None),
+        ("INSERT INTO child (parent_id, qty) VALUES (1, 0)", CheckViolationError, "qty_positive"),
+        ("INSERT INTO parent (name) VALUES (NULL)", CheckViolationError, "parent.name"),
+    ]
+    for sql, expected, constraint in cases:
+        with pytest.raises(expected) as caught:
+            await db.execute(sql)
+        assert isinstance(caught.value.__cause__, LibsqlError), sql
+        assert caught.value.__cause__.code.startswith(code_prefix), sql
+        assert caught.value.constraint == constraint, sql
+
+
 @pytest.mark.parametrize("transport", ["ws", "http"])
-async def test_constraint_failures_map_to_their_classes_with_extended_or_primary_codes(
-    database_file: Path, error_codes: Any, transport: str
+async def test_constraint_failures_map_to_their_classes_from_sqlds_primary_codes(
+    server: SqldServer, transport: str
 ) -> None:
-    with HranaServer(database_file, error_codes=error_codes) as server:
-        db = await open_libsql(url_of(server, transport))
-        try:
-            for statement in SCHEMA:
-                await db.execute(statement)
-            await db.execute("INSERT INTO parent (id, name) VALUES (1, 'a')")
-            cases: list[tuple[str, type[IntegrityError]]] = [
-                ("INSERT INTO parent (id, name) VALUES (2, 'a')", UniqueViolationError),
-                ("INSERT INTO parent (id, name) VALUES (1, 'b')", UniqueViolationError),
-                ("INSERT INTO child (parent_id, qty) VALUES (99, 1)", ForeignKeyViolationError),
-                ("INSERT INTO child (parent_id, qty) VALUES (1, 0)", CheckViolationError),
-                ("INSERT INTO parent (name) VALUES (NULL)", CheckViolationError),
-            ]
-            for sql, expected in cases:
-                with pytest.raises(expected) as caught:
-                    await db.execute(sql)
-                assert isinstance(caught.value.__cause__, LibsqlError), sql
-                code = caught.value.__cause__.code
-                assert code.startswith(
-                    "SQLITE_CONSTRAINT_" if error_codes == "extended" else "SQLITE_CONSTRAINT"
-                )
-            with pytest.raises(CheckViolationError) as check:
-                await db.execute("INSERT INTO child (parent_id, qty) VALUES (1, -1)")
-            assert check.value.constraint == "qty_positive"
-        finally:
-            await db.close()
+    # sqld sends SQLITE_CONSTRAINT alone: the class and the constraint come from the message.
+    async with agentsdb.connect(url_of(server, transport)) as db:
+        assert isinstance(db, LibsqlDatabase)
+        await assert_constraints_map_to_their_classes(db, "SQLITE_CONSTRAINT")
+
+
+@pytest.mark.parametrize("transport", ["ws", "http"])
+async def test_constraint_failures_map_to_their_classes_from_extended_codes(
+    database_file: Path, transport: str
+) -> None:
+    with HranaServer(database_file, error_codes="extended") as server:
+        async with agentsdb.connect(url_of(server, transport)) as db:
+            assert isinstance(db, LibsqlDatabase)
+            await assert_constraints_map_to_their_classes(db, "SQLITE_CONSTRAINT_")
 
 
 async def test_bad_sql_is_a_database_error_carrying_the_statement(remote: LibsqlDatabase) -> None:
@@ -485,21 +500,83 @@ async def test_write_waiting_past_the_server_busy_timeout_is_database_busy(
             await other.close()
 
 
+async def test_a_transaction_the_server_timed_out_raises_database_busy_and_keeps_nothing(
+    ws_db: LibsqlDatabase, server: SqldServer
+) -> None:
+    # sqld lets a waiting writer take the lock from a transaction that held it for 5 s: the
+    # holder's next request learns that its transaction was rolled back.
+    other = await open_libsql(server.ws_url)
+    try:
+
+        async def hold_the_lock_while_another_waits() -> None:
+            async with ws_db.transaction() as tx:
+                await tx.execute("INSERT INTO parent (name) VALUES ('holder')")
+                await other.execute("INSERT INTO parent (name) VALUES ('waiter')")
+                await tx.execute("INSERT INTO parent (name) VALUES ('holder again')")
+
+        with pytest.raises(DatabaseBusyError, match="rolled this transaction back") as caught:
+            await hold_the_lock_while_another_waits()
+        assert isinstance(caught.value.__cause__, LibsqlError)
+        assert caught.value.__cause__.code == "TRANSACTION_TIMEOUT"
+        assert not getattr(caught.value, "__notes__", [])
+    finally:
+        await other.close()
+    assert raw_names(server) == ["waiter"]
+    # The connection goes on working.
+    await ws_db.execute("INSERT INTO parent (name) VALUES ('later')")
+    assert raw_names(server) == ["waiter", "later"]
+
+
+async def test_an_error_in_a_transaction_the_server_timed_out_is_the_one_raised(
+    ws_db: LibsqlDatabase, server: SqldServer
+) -> None:
+    other = await open_libsql(server.ws_url)
+    try:
+
+        async def fail_after_the_server_took_the_lock() -> None:
+            async with ws_db.transaction() as tx:
+                await tx.execute("INSERT INTO parent (name) VALUES ('holder')")
+                await other.execute("INSERT INTO parent (name) VALUES ('waiter')")
+                raise KeyError("the block's own error")
+
+        with pytest.raises(KeyError, match="the block's own error") as caught:
+            await fail_after_the_server_took_the_lock()
+        # Its ROLLBACK met a transaction the server had already rolled back: not a failure.
+        assert not getattr(caught.value, "__notes__", [])
+    finally:
+        await other.close()
+    assert raw_names(server) == ["waiter"]
+
+
+async def test_a_request_over_a_size_limit_fails_whole_and_keeps_nothing(
+    database_file: Path,
+) -> None:
+    # sqld took an 80 MB request; a server or proxy with a limit (the test server's is
+    # aiohttp's 1 MiB) refuses the whole batch, and the error carries its reason.
+    with HranaServer(database_file) as server:
+        async with agentsdb.connect(server.http_url) as db:
+            await db.execute("CREATE TABLE big (v TEXT)")
+            rows = [{"v": "x" * 1000} for _ in range(2000)]
+            with pytest.raises(DatabaseError, match="413"):
+                await db.execute_many("INSERT INTO big (v) VALUES (:v)", rows)
+            assert await db.fetch_one("SELECT count(*) AS n FROM big") == {"n": 0}
+
+
 # --- transactions over the WebSocket --------------------------------------------------------------
 
 
 async def test_transaction_commits_on_success_and_is_invisible_until_then(
-    ws_db: LibsqlDatabase, database_file: Path
+    ws_db: LibsqlDatabase, server: SqldServer
 ) -> None:
     async with ws_db.transaction() as tx:
         await tx.execute("INSERT INTO parent (name) VALUES (:name)", {"name": "a"})
         assert await tx.fetch_all("SELECT name FROM parent") == [{"name": "a"}]
-        assert raw_names(database_file) == []
-    assert raw_names(database_file) == ["a"]
+        assert raw_names(server) == []
+    assert raw_names(server) == ["a"]
 
 
 async def test_transaction_rolls_back_when_its_block_raises(
-    ws_db: LibsqlDatabase, database_file: Path
+    ws_db: LibsqlDatabase, server: SqldServer
 ) -> None:
     async def insert_then_fail() -> None:
         async with ws_db.transaction() as tx:
@@ -508,12 +585,12 @@ async def test_transaction_rolls_back_when_its_block_raises(
 
     with pytest.raises(RuntimeError, match="boom"):
         await insert_then_fail()
-    assert raw_names(database_file) == []
+    assert raw_names(server) == []
     assert await ws_db.fetch_all("SELECT name FROM parent") == []
 
 
 async def test_transaction_rolls_back_on_a_translated_statement_error(
-    ws_db: LibsqlDatabase, database_file: Path
+    ws_db: LibsqlDatabase, server: SqldServer
 ) -> None:
     async def insert_parent_then_orphan() -> None:
         async with ws_db.transaction() as tx:
@@ -522,11 +599,11 @@ async def test_transaction_rolls_back_on_a_translated_statement_error(
 
     with pytest.raises(ForeignKeyViolationError):
         await insert_parent_then_orphan()
-    assert raw_names(database_file) == []
+    assert raw_names(server) == []
 
 
 async def test_nested_transaction_is_a_savepoint_undone_alone(
-    ws_db: LibsqlDatabase, database_file: Path
+    ws_db: LibsqlDatabase, server: SqldServer
 ) -> None:
 
     async def failing_savepoint(tx: Transaction) -> None:
@@ -540,11 +617,11 @@ async def test_nested_transaction_is_a_savepoint_undone_alone(
             await failing_savepoint(tx)
         async with tx.transaction() as kept:
             await kept.execute("INSERT INTO parent (name) VALUES ('kept')")
-    assert raw_names(database_file) == ["outer", "kept"]
+    assert raw_names(server) == ["outer", "kept"]
 
 
 async def test_execute_many_in_a_transaction_undoes_only_its_own_rows_on_failure(
-    ws_db: LibsqlDatabase, database_file: Path
+    ws_db: LibsqlDatabase, server: SqldServer
 ) -> None:
     async with ws_db.transaction() as tx:
         await tx.execute("INSERT INTO parent (name) VALUES ('before')")
@@ -557,7 +634,7 @@ async def test_execute_many_in_a_transaction_undoes_only_its_own_rows_on_failure
                 "INSERT INTO parent (name) VALUES (:name)",
                 [{"name": "x1"}, {"name": "before"}, {"name": "x2"}],
             )
-    names = raw_names(database_file)
+    names = raw_names(server)
     assert names == ["before", *(f"n{i}" for i in range(50))]
 
 
@@ -597,7 +674,7 @@ async def test_transactions_of_concurrent_tasks_are_serialized_so_none_fails(
 
 
 async def test_another_connection_waits_for_the_open_transaction_then_writes(
-    ws_db: LibsqlDatabase, server: HranaServer, database_file: Path
+    ws_db: LibsqlDatabase, server: SqldServer
 ) -> None:
     other = await open_libsql(server.ws_url)
     try:
@@ -611,11 +688,11 @@ async def test_another_connection_waits_for_the_open_transaction_then_writes(
         await waiting
     finally:
         await other.close()
-    assert raw_names(database_file) == ["first", "second"]
+    assert raw_names(server) == ["first", "second"]
 
 
 async def test_cancelled_task_rolls_its_transaction_back(
-    ws_db: LibsqlDatabase, database_file: Path
+    ws_db: LibsqlDatabase, server: SqldServer
 ) -> None:
     entered = asyncio.Event()
 
@@ -630,13 +707,13 @@ async def test_cancelled_task_rolls_its_transaction_back(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert raw_names(database_file) == []
+    assert raw_names(server) == []
     await ws_db.execute("INSERT INTO parent (name) VALUES ('b')")
-    assert raw_names(database_file) == ["b"]
+    assert raw_names(server) == ["b"]
 
 
 async def test_program_with_begin_and_commit_runs_as_one_transaction_over_ws(
-    ws_db: LibsqlDatabase, database_file: Path
+    ws_db: LibsqlDatabase, server: SqldServer
 ) -> None:
     def program() -> Program[int]:
         yield Begin()
@@ -649,11 +726,11 @@ async def test_program_with_begin_and_commit_runs_as_one_transaction_over_ws(
         return len(rows)
 
     assert await ws_db.run(program()) == 3
-    assert raw_names(database_file) == ["a", "b", "c"]
+    assert raw_names(server) == ["a", "b", "c"]
 
 
 async def test_failed_operation_is_thrown_into_the_program_which_can_roll_back(
-    ws_db: LibsqlDatabase, database_file: Path
+    ws_db: LibsqlDatabase, server: SqldServer
 ) -> None:
     def program() -> Program[str]:
         yield Begin()
@@ -667,11 +744,11 @@ async def test_failed_operation_is_thrown_into_the_program_which_can_roll_back(
         return "committed"
 
     assert await ws_db.run(program()) == "rolled back: parent.name"
-    assert raw_names(database_file) == []
+    assert raw_names(server) == []
 
 
 async def test_program_that_raises_has_its_transaction_rolled_back(
-    ws_db: LibsqlDatabase, database_file: Path
+    ws_db: LibsqlDatabase, server: SqldServer
 ) -> None:
     def program() -> Program[None]:
         yield Begin()
@@ -680,13 +757,13 @@ async def test_program_that_raises_has_its_transaction_rolled_back(
 
     with pytest.raises(ValueError, match="stop"):
         await ws_db.run(program())
-    assert raw_names(database_file) == []
+    assert raw_names(server) == []
     await ws_db.execute("INSERT INTO parent (name) VALUES ('after')")
-    assert raw_names(database_file) == ["after"]
+    assert raw_names(server) == ["after"]
 
 
 async def test_program_ending_with_its_transaction_open_is_an_error_and_rolled_back(
-    ws_db: LibsqlDatabase, database_file: Path
+    ws_db: LibsqlDatabase, server: SqldServer
 ) -> None:
     def program() -> Program[None]:
         yield Begin()
@@ -694,7 +771,7 @@ async def test_program_ending_with_its_transaction_open_is_an_error_and_rolled_b
 
     with pytest.raises(agentsdb.AgentsDBError, match="still open"):
         await ws_db.run(program())
-    assert raw_names(database_file) == []
+    assert raw_names(server) == []
 
 
 # --- HTTP: no interactive transactions ------------------------------------------------------------
@@ -708,7 +785,7 @@ async def test_transaction_over_http_raises_unsupported_operation_naming_a_ws_ur
 
 
 async def test_program_that_begins_over_http_gets_unsupported_operation_and_runs_nothing(
-    http_db: LibsqlDatabase, database_file: Path
+    http_db: LibsqlDatabase, server: SqldServer
 ) -> None:
     def program() -> Program[None]:
         yield Begin()
@@ -717,4 +794,4 @@ async def test_program_that_begins_over_http_gets_unsupported_operation_and_runs
 
     with pytest.raises(UnsupportedOperationError, match="execute_batch"):
         await http_db.run(program())
-    assert raw_names(database_file) == []
+    assert raw_names(server) == []

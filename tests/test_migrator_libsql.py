@@ -1,18 +1,21 @@
 """The Migrator on a remote libSQL server, over ws:// (interactive transactions, a lease per
-transaction) and http:// (one atomic batch per migration under a lease for the run), against the
-Hrana test server in tests/hrana_server.py through the real libsql-client."""
+transaction) and http:// (one atomic batch per migration under a lease for the run), against a
+real sqld (the session's, wiped; see tests/sqld_server.py) through the real libsql-client.
+
+One test runs against the Hrana server in tests/hrana_server.py instead: a server whose
+connections have foreign keys off, which sqld cannot be made into."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 import agentsdb
 from agentsdb import (
+    LeaseLostError,
     Migration,
     MigrationError,
     MigrationLockError,
@@ -25,15 +28,16 @@ from agentsdb.migrations import builtin_migrations
 pytest.importorskip("libsql_client", reason="the libSQL tests need agentsdb[libsql]")
 
 from hrana_server import HranaServer
+from sqld_server import SqldServer
 
 TRANSPORTS = ("ws", "http")
 LEASE = "agentsdb_lease"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[HranaServer]:
-    with HranaServer(tmp_path / "remote.db") as running:
-        yield running
+def server(sqld: SqldServer) -> SqldServer:
+    """The session's sqld, with an empty database."""
+    return sqld
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -42,37 +46,39 @@ def transport(request: pytest.FixtureRequest) -> str:
     return name
 
 
-def url_of(server: HranaServer, transport: str) -> str:
+def url_of(server: SqldServer | SqldServer, transport: str) -> str:
     return server.ws_url if transport == "ws" else server.http_url
 
 
 @pytest.fixture
-async def remote(server: HranaServer, transport: str) -> AsyncIterator[LibsqlDatabase]:
+async def remote(server: SqldServer, transport: str) -> AsyncIterator[LibsqlDatabase]:
     async with agentsdb.connect(url_of(server, transport)) as db:
         assert isinstance(db, LibsqlDatabase)
         yield db
 
 
-def query(server: HranaServer, sql: str) -> list[tuple[object, ...]]:
-    """Read the server's database file directly, beside the server."""
-    conn = sqlite3.connect(server.database)
+def query(server: SqldServer | HranaServer, sql: str) -> list[tuple[object, ...]]:
+    """Run one statement on a connection of its own, beside the client under test."""
+    if isinstance(server, SqldServer):
+        return server.query(sql)
+    conn = server.connect()
     try:
-        return conn.execute(sql).fetchall()
+        return list(conn.execute(sql).fetchall())
     finally:
         conn.close()
 
 
-def tables(server: HranaServer) -> set[str]:
+def tables(server: SqldServer | HranaServer) -> set[str]:
     return {str(row[0]) for row in query(server, "SELECT name FROM sqlite_master")}
 
 
-def leases(server: HranaServer) -> list[tuple[object, ...]]:
+def leases(server: SqldServer | HranaServer) -> list[tuple[object, ...]]:
     if LEASE not in tables(server):
         return []
     return query(server, f"SELECT name, owner FROM {LEASE}")
 
 
-def recorded(server: HranaServer) -> list[str]:
+def recorded(server: SqldServer | HranaServer) -> list[str]:
     if "agentsdb_migrations" not in tables(server):
         return []
     return [str(r[0]) for r in query(server, "SELECT id FROM agentsdb_migrations ORDER BY seq")]
@@ -93,7 +99,7 @@ SIMPLE = [
 
 
 async def test_builtin_migrations_apply_with_the_same_schema_as_on_sqlite(
-    server: HranaServer, remote: LibsqlDatabase, tmp_path: Path
+    server: SqldServer, remote: LibsqlDatabase, tmp_path: Path
 ) -> None:
     results = await Migrator(remote).migrate()
 
@@ -111,7 +117,7 @@ async def test_builtin_migrations_apply_with_the_same_schema_as_on_sqlite(
 
 
 async def test_a_failing_statement_leaves_nothing_of_its_migration(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     broken = m(
         2,
@@ -135,22 +141,16 @@ async def test_a_failing_statement_leaves_nothing_of_its_migration(
 
 
 async def test_a_failing_tracking_row_undoes_the_statements_before_it(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     # The row is the batch's last step: a row that cannot be written (its id is taken by a
     # record written behind the migrator's back) must undo the migration's table too.
     await Migrator(remote, SIMPLE[:1]).migrate()
-    conn = server.connect()
-    conn.execute(
-        "INSERT INTO agentsdb_migrations (id, description, checksum, started_at, success) "
-        "VALUES ('002', 'x', 'x', 'x', 1)"
-    )
-    conn.execute("DELETE FROM agentsdb_migrations WHERE id = '002'")
-    conn.execute(
+    query(
+        server,
         "CREATE TRIGGER refuse_002 BEFORE INSERT ON agentsdb_migrations "
-        "WHEN NEW.id = '002' BEGIN SELECT RAISE(ABORT, 'row 002 refused'); END"
+        "WHEN NEW.id = '002' BEGIN SELECT RAISE(ABORT, 'row 002 refused'); END",
     )
-    conn.close()
 
     with pytest.raises(MigrationError, match="row 002 refused"):
         await Migrator(remote, SIMPLE[:2]).migrate()
@@ -159,7 +159,7 @@ async def test_a_failing_tracking_row_undoes_the_statements_before_it(
     assert recorded(server) == ["001"]
 
 
-async def test_racing_migrators_apply_each_migration_once(server: HranaServer) -> None:
+async def test_racing_migrators_apply_each_migration_once(server: SqldServer) -> None:
     counted = [m(1, ["CREATE TABLE applied_log (id TEXT PRIMARY KEY)"])] + [
         m(n, [f"INSERT INTO applied_log VALUES ('{n:03d}')"]) for n in range(2, 8)
     ]
@@ -187,7 +187,7 @@ async def test_racing_migrators_apply_each_migration_once(server: HranaServer) -
 
 
 async def test_a_holder_whose_lease_was_expired_cannot_commit(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     # The test expires the holder's lease from inside the work the holder is about to commit.
     stalled = m(
@@ -195,23 +195,87 @@ async def test_a_holder_whose_lease_was_expired_cannot_commit(
         ["CREATE TABLE never_kept (id INTEGER PRIMARY KEY)", f"UPDATE {LEASE} SET expires_at = 0"],
     )
 
-    with pytest.raises(MigrationError, match="lease") as caught:
+    with pytest.raises(LeaseLostError, match="lease") as caught:
         await Migrator(remote, [SIMPLE[0], stalled, SIMPLE[2]]).migrate()
 
-    assert caught.value.failed is not None
-    assert caught.value.failed.migration.id == "002"
+    assert isinstance(caught.value, MigrationLockError)
+    notes = "\n".join(caught.value.__notes__)
+    assert "applying migration 002 stopped there: nothing of it was kept" in notes
+    assert "applied and committed 001" in notes
     assert "never_kept" not in tables(server)
     assert "three" not in tables(server)
     assert recorded(server) == ["001"]
     assert leases(server) == []
 
 
+#: Where a run notices that its lease is gone: while committing a migration (the tracking row's
+#: INSERT), or while recording the run's schema fingerprint after its last migration committed
+#: (the head row's UPDATE). A trigger on that write expires the lease inside the same
+#: transaction, so the run's next lease check finds it lost, at exactly that point, every time.
+LOSS_POINTS = {
+    "committing a migration": (
+        "INSERT",
+        [],
+        "agentsdb: applying migration 001 stopped there: nothing of it was kept",
+    ),
+    "recording the run after its migrations committed": (
+        "UPDATE",
+        ["001"],
+        "agentsdb: this run applied and committed 001 before the error",
+    ),
+}
+
+
+@pytest.mark.parametrize("point", LOSS_POINTS)
+async def test_a_lost_lease_raises_the_lock_error_wherever_the_run_notices_it(
+    server: SqldServer, remote: LibsqlDatabase, point: str
+) -> None:
+    event, committed, note = LOSS_POINTS[point]
+    await Migrator(remote, []).initialize()
+    query(
+        server,
+        f"CREATE TRIGGER expire_lease AFTER {event} ON agentsdb_migrations "
+        f"BEGIN UPDATE {LEASE} SET expires_at = 0; END",
+    )
+
+    with pytest.raises(LeaseLostError) as caught:
+        await Migrator(remote, SIMPLE[:1]).migrate()
+
+    assert caught.value.name == "agentsdb_migrations"
+    assert isinstance(caught.value.__cause__, agentsdb.CheckViolationError)
+    assert recorded(server) == committed
+    assert ("one" in tables(server)) is bool(committed)
+    assert note in caught.value.__notes__
+    assert leases(server) == []
+
+
+async def test_a_lease_lost_while_rolling_back_raises_the_lock_error_and_keeps_it_applied(
+    server: SqldServer, remote: LibsqlDatabase
+) -> None:
+    await Migrator(remote, SIMPLE[:2]).migrate()
+    query(
+        server,
+        "CREATE TRIGGER expire_lease AFTER DELETE ON agentsdb_migrations "
+        f"BEGIN UPDATE {LEASE} SET expires_at = 0; END",
+    )
+
+    with pytest.raises(LeaseLostError) as caught:
+        await Migrator(remote, SIMPLE[:2]).rollback_last()
+
+    assert "agentsdb: rolling back migration 002 stopped there: it is still applied" in (
+        caught.value.__notes__
+    )
+    assert recorded(server) == ["001", "002"]
+    assert "two" in tables(server)
+    assert leases(server) == []
+
+
 async def test_a_holder_that_ran_past_its_lease_cannot_commit(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     await Migrator(remote, []).initialize()
-    # The statement takes about 1 s here (SQLite builds 2M rows): more than twice the lease.
-    remote.lease_seconds = 0.4
+    # The statement takes about 1 s here (SQLite builds 2M rows): five lease lengths.
+    remote.lease_seconds = 0.2
     slow = m(
         1,
         [
@@ -220,7 +284,7 @@ async def test_a_holder_that_ran_past_its_lease_cannot_commit(
         ],
     )
 
-    with pytest.raises(MigrationError, match="lease"):
+    with pytest.raises(LeaseLostError):
         await Migrator(remote, [slow]).migrate()
 
     assert "slow" not in tables(server)
@@ -228,7 +292,7 @@ async def test_a_holder_that_ran_past_its_lease_cannot_commit(
 
 
 async def test_a_lease_held_by_another_process_times_out_with_migration_lock_error(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     await remote.execute_batch([(sql, None) for sql in CREATE])
     await remote.execute(
@@ -243,8 +307,27 @@ async def test_a_lease_held_by_another_process_times_out_with_migration_lock_err
     assert leases(server) == [("agentsdb_migrations", "other:1:x")]
 
 
+async def test_waiting_for_the_lease_lets_the_holders_transaction_commit(
+    server: SqldServer, remote: LibsqlDatabase
+) -> None:
+    # On sqld a write that waits for the write lock makes the server roll back the transaction
+    # holding it after 5 s: waiting for the lease must not write while the lease is held.
+    await Migrator(remote, SIMPLE[:1]).migrate()
+    await remote.execute(
+        f"INSERT INTO {LEASE} VALUES ('agentsdb_migrations', 'other:1:x', "
+        "(julianday('now') - 2440587.5) * 86400.0 + 600)"
+    )
+    async with agentsdb.connect(server.ws_url) as holder, holder.transaction() as tx:
+        await tx.execute("CREATE TABLE written_by_the_holder (id INTEGER)")
+        with pytest.raises(MigrationLockError):
+            await Migrator(remote, SIMPLE[:2], lock_timeout=0.3).migrate()
+
+    assert "written_by_the_holder" in tables(server)
+    assert recorded(server) == ["001"]
+
+
 async def test_an_expired_lease_of_a_dead_holder_is_taken_over(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     await remote.execute_batch([(sql, None) for sql in CREATE])
     await remote.execute(f"INSERT INTO {LEASE} VALUES ('agentsdb_migrations', 'dead:1:x', 0)")
@@ -259,7 +342,7 @@ async def test_an_expired_lease_of_a_dead_holder_is_taken_over(
 
 
 async def test_rollback_last_and_rollback_to_undo_migrations(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     migrator = Migrator(remote, SIMPLE)
     await migrator.migrate()
@@ -279,7 +362,7 @@ async def test_rollback_last_and_rollback_to_undo_migrations(
 
 
 async def test_rollback_keeps_the_schema_fingerprint_valid(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     migrator = Migrator(remote, SIMPLE)
     await migrator.migrate()
@@ -302,7 +385,7 @@ async def seed_agent_and_session(db: agentsdb.Database) -> None:
     )
 
 
-async def test_builtin_migrations_roll_back_fully_on_a_server_with_foreign_keys_off(
+async def test_builtin_migrations_roll_back_fully_with_keys_off(
     tmp_path: Path, transport: str
 ) -> None:
     with HranaServer(tmp_path / "keys_off.db", foreign_keys=False) as server:
@@ -320,7 +403,7 @@ async def test_builtin_migrations_roll_back_fully_on_a_server_with_foreign_keys_
 
 
 async def test_rebuilds_run_with_foreign_keys_off_when_the_server_has_them_on(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     migrator = Migrator(remote)
     await migrator.migrate()
@@ -348,7 +431,7 @@ async def test_rebuilds_run_with_foreign_keys_off_when_the_server_has_them_on(
 
 
 async def test_a_rebuild_leaving_dangling_keys_is_rolled_back_whole(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     parent = m(1, ["CREATE TABLE parent (id INTEGER PRIMARY KEY)"], ["DROP TABLE parent"])
     child = m(
@@ -380,7 +463,7 @@ async def test_a_rebuild_leaving_dangling_keys_is_rolled_back_whole(
     assert leases(server) == []
 
 
-async def test_rehearse_changes_nothing(server: HranaServer, remote: LibsqlDatabase) -> None:
+async def test_rehearse_changes_nothing(server: SqldServer, remote: LibsqlDatabase) -> None:
     results = await Migrator(remote, SIMPLE).migrate(rehearse=True)
 
     assert [r.migration.id for r in results] == ["001", "002", "003"]
@@ -390,7 +473,7 @@ async def test_rehearse_changes_nothing(server: HranaServer, remote: LibsqlDatab
 
 
 async def test_a_failing_rehearsal_names_the_failing_migration(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     broken = m(2, ["CREATE TABLE two (id INTEGER PRIMARY KEY)", "DROP TABLE missing"])
 
@@ -404,7 +487,7 @@ async def test_a_failing_rehearsal_names_the_failing_migration(
 
 
 async def test_dry_run_and_summary_read_without_changing(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     migrator = Migrator(remote, SIMPLE)
     await migrator.migrate(limit=1)
@@ -419,7 +502,7 @@ async def test_dry_run_and_summary_read_without_changing(
 
 
 async def test_validate_reports_a_schema_changed_outside_migrations(
-    server: HranaServer, remote: LibsqlDatabase
+    server: SqldServer, remote: LibsqlDatabase
 ) -> None:
     migrator = Migrator(remote, SIMPLE)
     await migrator.migrate()
@@ -436,7 +519,7 @@ async def test_validate_reports_a_schema_changed_outside_migrations(
 
 
 async def test_a_non_transactional_migration_runs_and_rolls_back(
-    server: HranaServer, transport: str
+    server: SqldServer, transport: str
 ) -> None:
     outside = m(
         2, ["CREATE TABLE outside (id INTEGER)"], ["DROP TABLE outside"], transactional=False
@@ -459,7 +542,7 @@ async def test_a_non_transactional_migration_runs_and_rolls_back(
 
 
 async def test_a_failed_non_transactional_migration_stays_dirty_until_repaired(
-    server: HranaServer, transport: str
+    server: SqldServer, transport: str
 ) -> None:
     failing = m(2, ["CREATE TABLE half (id INTEGER)", "DROP TABLE missing"], transactional=False)
     fixed = m(2, ["CREATE TABLE IF NOT EXISTS half (id INTEGER)"], transactional=False)
@@ -482,7 +565,7 @@ async def test_a_failed_non_transactional_migration_stays_dirty_until_repaired(
 
 
 async def test_repair_marks_a_dirty_migration_applied_with_the_codes_checksum(
-    server: HranaServer, transport: str
+    server: SqldServer, transport: str
 ) -> None:
     failing = m(2, ["CREATE TABLE half (id INTEGER)", "DROP TABLE missing"], transactional=False)
     async with agentsdb.connect(url_of(server, transport)) as db:
@@ -504,7 +587,7 @@ async def test_repair_marks_a_dirty_migration_applied_with_the_codes_checksum(
 
 
 async def test_repair_on_a_database_never_migrated_says_so(
-    server: HranaServer, transport: str
+    server: SqldServer, transport: str
 ) -> None:
     async with agentsdb.connect(url_of(server, transport)) as db:
         with pytest.raises(agentsdb.RepairError, match="no migration tracking table"):

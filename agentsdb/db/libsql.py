@@ -61,7 +61,11 @@ from agentsdb.db.base import (
     Step,
     Transaction,
 )
-from agentsdb.db.libsql_errors import translate_connection_error, translate_libsql_error
+from agentsdb.db.libsql_errors import (
+    TRANSACTION_TIMEOUT,
+    translate_connection_error,
+    translate_libsql_error,
+)
 from agentsdb.db.placeholders import translate as translate_placeholders
 from agentsdb.db.program import run_program_async
 from agentsdb.db.task_lock import TaskLock
@@ -230,6 +234,12 @@ def _sum_results(results: Sequence[_DriverResultSet]) -> ExecuteResult:
 
 def _rows(result: _DriverResultSet) -> list[Row]:
     return [row.asdict() for row in result.rows]
+
+
+def _timed_out(error: BaseException | None) -> bool:
+    """Whether ``error`` says the server rolled the transaction back on its own."""
+    cause = None if error is None else error.__cause__
+    return getattr(cause, "code", None) == TRANSACTION_TIMEOUT
 
 
 # --- the database --------------------------------------------------------------------------------
@@ -438,14 +448,10 @@ class LibsqlDatabase:
         try:
             await self._execute_on(tx, sql, params)
         except AgentsDBError as error:
-            if not libsql_lease.failed_constraint(error, libsql_lease.LEASE_LOST):
+            lost = libsql_lease.lost(error, lease)
+            if lost is None:
                 raise
-            raise DatabaseError(
-                f"the lease {lease.name!r} of this transaction expired (it ran or stalled for "
-                f"longer than {lease.seconds:g} s, or another process took the lease over), so "
-                "the transaction was rolled back rather than committed",
-                sql="COMMIT",
-            ) from error
+            raise lost from error
 
     async def _begin(self) -> _DriverTransaction:
         async def begin() -> _DriverTransaction:
@@ -455,11 +461,25 @@ class LibsqlDatabase:
 
         return await self._call(begin, "BEGIN")
 
-    async def _finish(self, tx: _DriverTransaction, *, commit: bool) -> None:
+    async def _finish(
+        self, tx: _DriverTransaction, *, commit: bool, ended_by: BaseException | None = None
+    ) -> None:
+        """COMMIT or ROLLBACK; ``ended_by`` is the error that made the caller roll back."""
         if commit:
             await self._call(tx.commit, "COMMIT")
-        else:
+            return
+        try:
             await self._call(tx.rollback, "ROLLBACK")
+        except DatabaseError as error:
+            # The server already rolled it back (see libsql_errors.TRANSACTION_TIMEOUT), and
+            # said so to this ROLLBACK or to the request before it: what ROLLBACK asked for is
+            # done, and the error that ended the block is the one to report.
+            gone = _timed_out(error) or (
+                _timed_out(ended_by) and "no transaction is active" in str(error)
+            )
+            if not gone:
+                raise
+            log.debug("ROLLBACK of a transaction the server had already rolled back: %s", error)
 
     def _require_interactive(self, what: str) -> None:
         if self._transport != "ws":
@@ -557,7 +577,7 @@ class LibsqlDatabase:
                 yield tx
             except BaseException as error:
                 try:
-                    await self._finish(driver_tx, commit=False)
+                    await self._finish(driver_tx, commit=False, ended_by=error)
                 except AgentsDBError as rollback_error:
                     error.add_note(
                         f"agentsdb: ROLLBACK after this error also failed: {rollback_error}"

@@ -6,6 +6,8 @@ code is: SQLite's extended names (``SQLITE_CONSTRAINT_UNIQUE``) or only the prim
 constraint failed: agents.name"). Both are mapped to the same classes. Failures to reach the
 server escape the client as raw aiohttp or OS errors; :func:`translate_connection_error` wraps
 those. Callers raise the result ``from`` the original so it stays available as ``__cause__``.
+sqld sends only primary codes (measured on 0.24.32), so constraint errors are classified by
+SQLite's message, which also names the constraint (or the table and column).
 """
 
 from __future__ import annotations
@@ -27,47 +29,65 @@ from agentsdb.errors import (
 _UNIQUE_CODES = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 _FOREIGN_KEY_CODES = frozenset({"SQLITE_CONSTRAINT_FOREIGNKEY"})
 _CHECK_CODES = frozenset({"SQLITE_CONSTRAINT_CHECK", "SQLITE_CONSTRAINT_NOTNULL"})
-# With only the primary code, SQLite's message says which constraint failed.
-_CONSTRAINT_MESSAGES: tuple[tuple[str, type[IntegrityError]], ...] = (
-    ("UNIQUE constraint failed", UniqueViolationError),
-    ("FOREIGN KEY constraint failed", ForeignKeyViolationError),
-    ("CHECK constraint failed", CheckViolationError),
-    ("NOT NULL constraint failed", CheckViolationError),
+# With only the primary code, SQLite's message says which constraint failed (and so which
+# extended code SQLite had: errors read the same whichever code the server sent).
+_CONSTRAINT_MESSAGES: tuple[tuple[str, type[IntegrityError], str], ...] = (
+    ("UNIQUE constraint failed", UniqueViolationError, "SQLITE_CONSTRAINT_UNIQUE"),
+    ("FOREIGN KEY constraint failed", ForeignKeyViolationError, "SQLITE_CONSTRAINT_FOREIGNKEY"),
+    ("CHECK constraint failed", CheckViolationError, "SQLITE_CONSTRAINT_CHECK"),
+    ("NOT NULL constraint failed", CheckViolationError, "SQLITE_CONSTRAINT_NOTNULL"),
 )
 _BUSY_PREFIXES = ("SQLITE_BUSY", "SQLITE_LOCKED")
 # sqld answers TRANSACTION_BUSY when it cannot take another transaction right now.
 _BUSY_CODES = frozenset({"TRANSACTION_BUSY"})
+#: sqld rolls back a transaction that holds the write lock for longer than it allows (5 s in
+#: sqld 0.24) while another connection waits for it, and answers this to the holder's next
+#: request; the request after that finds no transaction at all.
+TRANSACTION_TIMEOUT = "TRANSACTION_TIMEOUT"
 # The client's own codes for a connection, stream or transaction that is gone.
 _CLOSED_CODES = frozenset(
     {"CLIENT_CLOSED", "STREAM_CLOSED", "TRANSACTION_CLOSED", "HRANA_WEBSOCKET_ERROR"}
 )
 
 
-def _integrity_class(code: str, message: str) -> type[IntegrityError] | None:
+def _integrity_class(code: str, message: str) -> tuple[type[IntegrityError], str] | None:
+    """The class of a constraint failure and its extended code, or None for other errors."""
     if code in _UNIQUE_CODES:
-        return UniqueViolationError
+        return UniqueViolationError, code
     if code in _FOREIGN_KEY_CODES:
-        return ForeignKeyViolationError
+        return ForeignKeyViolationError, code
     if code in _CHECK_CODES:
-        return CheckViolationError
+        return CheckViolationError, code
     if code == "SQLITE_CONSTRAINT":
-        for marker, cls in _CONSTRAINT_MESSAGES:
+        for marker, cls, extended in _CONSTRAINT_MESSAGES:
             if marker in message:
-                return cls
-        return IntegrityError
+                return cls, extended
+        return IntegrityError, code
     if code.startswith("SQLITE_CONSTRAINT_"):
-        return IntegrityError
+        return IntegrityError, code
     return None
+
+
+def _detail(code: str, message: str, sql: str | None) -> str:
+    shown = shorten_sql(sql)
+    detail = f"{code}: {message}"
+    return f"{detail} (in: {shown})" if shown else detail
 
 
 def translate_libsql_error(code: str, message: str, sql: str | None = None) -> DatabaseError:
     """Return the agentsdb error for a ``LibsqlError``'s code and message."""
-    shown = shorten_sql(sql)
-    detail = f"{code}: {message}"
-    detail = f"{detail} (in: {shown})" if shown else detail
     integrity = _integrity_class(code, message)
     if integrity is not None:
-        return integrity(detail, sql=sql, constraint=constraint_of(message))
+        cls, extended = integrity
+        return cls(_detail(extended, message, sql), sql=sql, constraint=constraint_of(message))
+    detail = _detail(code, message, sql)
+    if code == TRANSACTION_TIMEOUT:
+        return DatabaseBusyError(
+            f"{detail}; the server rolled this transaction back because it held the write lock "
+            "for longer than the server allows while another connection waited (sqld: 5 s); "
+            "nothing of it was kept: retry it, and keep transactions short",
+            sql=sql,
+        )
     if code.startswith(_BUSY_PREFIXES) or code in _BUSY_CODES:
         return DatabaseBusyError(
             f"{detail}; another connection holds the write lock (retry, or make the server's "
@@ -98,4 +118,4 @@ def translate_connection_error(
     )
 
 
-__all__ = ["translate_connection_error", "translate_libsql_error"]
+__all__ = ["TRANSACTION_TIMEOUT", "translate_connection_error", "translate_libsql_error"]

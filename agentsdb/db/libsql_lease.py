@@ -26,7 +26,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from agentsdb.db.base import Params, Row
-from agentsdb.errors import AgentsDBError, CheckViolationError, DatabaseBusyError
+from agentsdb.errors import (
+    AgentsDBError,
+    CheckViolationError,
+    DatabaseBusyError,
+    LeaseLostError,
+)
 
 LEASE_TABLE = "agentsdb_lease"
 GUARD_TABLE = "agentsdb_lease_guard"
@@ -60,6 +65,7 @@ _ACQUIRE = (
     "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at "
     f"WHERE {LEASE_TABLE}.expires_at <= {_NOW} RETURNING owner"
 )
+_TAKEN = f"SELECT 1 FROM {LEASE_TABLE} WHERE name = :name AND expires_at > {_NOW}"
 _HOLDER = f"SELECT owner, expires_at - {_NOW} AS remaining FROM {LEASE_TABLE} WHERE name = :name"
 _RENEW = (
     f"UPDATE {LEASE_TABLE} SET expires_at = {_NOW} + :seconds "
@@ -71,10 +77,11 @@ _GUARD = (
 )
 _RELEASE = f"DELETE FROM {LEASE_TABLE} WHERE name = :name AND owner = :owner"
 
-#: Fails its batch when the database has foreign key violations.
+#: Fails its batch when the database has foreign key violations. (sqld parses statements with
+#: its own parser before SQLite sees them, and refuses a HAVING without GROUP BY.)
 FOREIGN_KEY_GUARD = (
     f"INSERT INTO {GUARD_TABLE} (foreign_key_violations) "
-    "SELECT count(*) FROM pragma_foreign_key_check HAVING count(*) > 0"
+    "SELECT 1 WHERE EXISTS (SELECT 1 FROM pragma_foreign_key_check)"
 )
 #: Always fails: the last step of a batch that must roll back (a rehearsal).
 REHEARSAL_END = f"INSERT INTO {GUARD_TABLE} (rehearsal) VALUES (1)"
@@ -114,6 +121,15 @@ def failed_constraint(error: BaseException, constraint: str) -> bool:
     return isinstance(error, CheckViolationError) and constraint in str(error)
 
 
+def lost(error: BaseException, lease: Lease) -> LeaseLostError | None:
+    """The lock error to raise (``from error``) when ``error`` is a guard of ``lease`` finding
+    it lost, else None. Every guard's failure goes through here, so a lost lease surfaces as
+    :class:`~agentsdb.errors.LeaseLostError` wherever it is noticed."""
+    if failed_constraint(error, LEASE_LOST):
+        return LeaseLostError(lease.name, lease.seconds)
+    return None
+
+
 async def acquire(
     fetch: Fetch, name: str, *, seconds: float, wait: float, owner: str | None = None
 ) -> Lease:
@@ -128,7 +144,11 @@ async def acquire(
     pause = 0.02
     while True:
         try:
-            if await fetch(_ACQUIRE, params):
+            # Read before writing: the taking statement is a write, and on sqld a write that
+            # waits for the write lock makes the server roll back the transaction holding it
+            # once that has held it for 5 s: a migrator polling for the lease would end the
+            # holder's long migration. A read waits for nobody.
+            if not await fetch(_TAKEN, {"name": name}) and await fetch(_ACQUIRE, params):
                 return lease
         except DatabaseBusyError:
             pass  # another transaction holds the write lock; the lease may be free after it
@@ -163,5 +183,6 @@ __all__ = [
     "Lease",
     "acquire",
     "failed_constraint",
+    "lost",
     "new_owner",
 ]
