@@ -86,7 +86,8 @@ async def test_versions_are_gapless_across_appends_and_streams(store: EventStore
     assert [e.version for e in await store.read_stream("a")] == list(range(1, 10))
     assert [e.version for e in await store.read_stream("b")] == [1, 2, 3]
     positions = [e.position for e in await everything(store)]
-    assert positions == sorted(positions) and len(set(positions)) == 12
+    assert positions == sorted(positions)
+    assert len(set(positions)) == 12
 
 
 # --- retries -------------------------------------------------------------------------------------
@@ -151,7 +152,8 @@ async def test_read_stream_returns_the_asked_range_in_version_order(store: Event
     assert await store.read_stream("nothing") == []
     recorded = (await store.read_stream("t"))[0]
     assert (recorded.stream_id, recorded.event_id, recorded.type) == ("t", "t1", "thing.happened")
-    assert recorded.recorded_at.endswith("Z") and recorded.metadata == {}
+    assert recorded.recorded_at.endswith("Z")
+    assert recorded.metadata == {}
 
 
 async def test_read_all_pages_by_position_and_filters_by_type(store: EventStore) -> None:
@@ -296,12 +298,14 @@ async def test_a_snapshot_saved_with_an_append_commits_with_it(store: EventStore
     steps = store.snapshot_steps("s", 2, 1, {"count": 2})
     await store.append("s", [ev("e2")], 1, with_steps=steps)
     snapshot = await store.load_snapshot("s")
-    assert snapshot is not None and snapshot.version == 2
+    assert snapshot is not None
+    assert snapshot.version == 2
 
     with pytest.raises(ConcurrencyError):
         await store.append("s", [ev("e3")], 1, with_steps=store.snapshot_steps("s", 3, 1, {}))
     snapshot = await store.load_snapshot("s")
-    assert snapshot is not None and snapshot.state == {"count": 2}
+    assert snapshot is not None
+    assert snapshot.state == {"count": 2}
 
 
 # --- upcasting -----------------------------------------------------------------------------------
@@ -422,8 +426,10 @@ async def test_two_connections_appending_at_the_same_version_exactly_one_wins(
             wins = [o for o in outcomes if isinstance(o, AppendResult)]
             losses = [o for o in outcomes if isinstance(o, BaseException)]
             assert len(wins) == 1, outcomes
-            assert len(losses) == 1 and isinstance(losses[0], ConcurrencyError), losses
-            assert (losses[0].expected, losses[0].actual) == (version, version + 1)
+            assert len(losses) == 1, losses
+            (loss,) = losses
+            assert isinstance(loss, ConcurrencyError), loss
+            assert (loss.expected, loss.actual) == (version, version + 1)
     assert [e.version for e in await store.read_stream("s")] == list(range(1, 7))
 
 

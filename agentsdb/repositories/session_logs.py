@@ -61,9 +61,7 @@ def _insert_rows(params: list[Params], dialect: str) -> Program[list[int]]:
         columns = {name: [one[name] for one in params] for name in _PG_COLUMNS}
         _, rows = yield Atomic((_ORDER, FetchAll(SessionLogPostgresQueries.insert_rows, columns)))
         return sorted(int(row["id"]) for row in rows)
-    inserted = yield Atomic(
-        (_ORDER, *(FetchOne(SessionLogQueries.insert, one) for one in params))
-    )
+    inserted = yield Atomic((_ORDER, *(FetchOne(SessionLogQueries.insert, one) for one in params)))
     return [int(row["id"]) for row in inserted[1:]]
 
 
