@@ -25,8 +25,10 @@ from agentsdb.db.base import (
     Database,
     Execute,
     ExecuteMany,
+    ExecuteResult,
     FetchAll,
     Params,
+    Program,
     Row,
     Step,
 )
@@ -175,11 +177,12 @@ class EventStore:
             )
         )
 
-        def program() -> Any:
-            results = yield unit
-            return results[-1]
+        def program() -> Program[list[Row]]:
+            results: list[Any] = yield unit
+            appended_rows: list[Row] = results[-1]
+            return appended_rows
 
-        written: list[Row] = await self._db.run(program())
+        written = await self._db.run(program())
         written.reverse()
         return AppendResult(
             stream_id,
@@ -244,11 +247,12 @@ class EventStore:
             )
         )
 
-        def program() -> Any:
-            results = yield unit
-            return results[-1].rows_affected
+        def program() -> Program[int]:
+            results: list[Any] = yield unit
+            deleted_events: ExecuteResult = results[-1]
+            return deleted_events.rows_affected
 
-        deleted: int = await self._db.run(program())
+        deleted = await self._db.run(program())
         return deleted
 
     # --- snapshots --------------------------------------------------------------------------
@@ -280,7 +284,7 @@ class EventStore:
                 f"{version} can exist",
             )
 
-        def program() -> Any:
+        def program() -> Program[None]:
             yield Atomic(steps)
 
         await self._db.run(program())
