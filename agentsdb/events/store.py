@@ -76,6 +76,8 @@ Eraser = Callable[[str], Iterable[Step]]
 # How many times an append with ANY or STREAM_EXISTS is tried again after losing a race for a
 # version: the expectation still holds, so the append itself is still right.
 _RETRIES_WITHOUT_EXPECTATION = 5
+#: The most event types one ``read_all`` filters on (each is a query parameter).
+MAX_TYPES = 500
 # Event ids looked up per query when diagnosing a failed append.
 _IDS_PER_QUERY = 500
 
@@ -338,6 +340,10 @@ class EventStore:
             if isinstance(types, str):
                 raise InvalidEventError("types", f"must be a collection of str, got {shown(types)}")
             chosen = sorted({check_name("types", name) for name in types})
+            if len(chosen) > MAX_TYPES:
+                raise InvalidEventError(
+                    "types", f"names {len(chosen)} event types; at most {MAX_TYPES} at once"
+                )
             if not chosen:
                 return []
             params.update({f"type_{index}": name for index, name in enumerate(chosen)})
