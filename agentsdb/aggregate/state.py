@@ -1,0 +1,228 @@
+"""The Agent aggregate's state and the one function that moves it: ``evolve(state, event)``.
+
+``evolve`` is pure and is the only place an event changes state, whether the event was just
+decided by a command or replayed from the store, so live state and replayed state cannot differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import Field
+
+from agentsdb.aggregate.enums import AgentStatus, AgentType, SessionStatus
+from agentsdb.aggregate.events import (
+    DEFAULT_MAX_HISTORY_SIZE,
+    AgentArchived,
+    AgentCreated,
+    AgentEvent,
+    ClientActionRequested,
+    ClientResponseReceived,
+    ExecutionResumed,
+    ExecutionSuspended,
+    PreferencesUpdated,
+    SessionCompleted,
+    SessionStarted,
+    SessionTerminated,
+    UserAssigned,
+)
+from agentsdb.aggregate.values import (
+    AgentAssignment,
+    ClientAction,
+    ClientResponse,
+    Count,
+    ExecutionState,
+    Moment,
+    Preferences,
+    Session,
+    ValueObject,
+)
+from agentsdb.models._record import Key, Text
+
+
+class AgentState(ValueObject):
+    """An immutable snapshot of an agent instance.
+
+    Execution: ``execution_state`` is the state the current run was suspended with (kept after a
+    resume, so a duplicate resume returns it again; cleared when the session ends);
+    ``pending_action`` is the client action a suspended run waits for; ``last_response`` and
+    ``last_resumed_call_id`` remember the latest answered call, so a duplicate delivery is
+    recognised. ``total_interactions`` counts client responses received, and
+    ``last_interaction_at`` is when the latest arrived.
+    """
+
+    agent_id: Key
+    owner_user_id: Key
+    agent_type: AgentType
+    name: Text
+    definition_id: Key | None = None
+    status: AgentStatus = AgentStatus.ACTIVE
+    assignments: tuple[AgentAssignment, ...] = ()
+    system_prompt_override: str | None = None
+    preferences: Preferences = Field(default_factory=dict)
+    total_sessions: Count = 0
+    total_interactions: Count = 0
+    successful_completions: Count = 0
+    active_session: Session | None = None
+    execution_state: ExecutionState | None = None
+    pending_action: ClientAction | None = None
+    last_response: ClientResponse | None = None
+    last_resumed_call_id: Key | None = None
+    session_history: tuple[Session, ...] = ()
+    max_history_size: int = Field(default=DEFAULT_MAX_HISTORY_SIZE, ge=1)
+    archived_at: Moment | None = None
+    archive_reason: str | None = None
+    created_at: Moment
+    updated_at: Moment
+    last_interaction_at: Moment | None = None
+
+    @property
+    def is_suspended(self) -> bool:
+        """True while execution waits for a client response."""
+        session = self.active_session
+        return session is not None and session.status is SessionStatus.SUSPENDED
+
+    @property
+    def pending_call_id(self) -> str | None:
+        """The call id a suspended execution waits for."""
+        if not self.is_suspended or self.execution_state is None:
+            return None
+        pending = self.execution_state.pending_tool_call
+        return None if pending is None else pending.call_id
+
+
+def initial_state(event: AgentCreated) -> AgentState:
+    """The state an ``agent.created.v1`` event starts."""
+    return AgentState(
+        agent_id=event.agent_id,
+        owner_user_id=event.owner_user_id,
+        agent_type=event.agent_type,
+        name=event.name,
+        definition_id=event.definition_id,
+        system_prompt_override=event.system_prompt_override,
+        preferences=dict(event.preferences),
+        max_history_size=event.max_history_size,
+        created_at=event.occurred_at,
+        updated_at=event.occurred_at,
+    )
+
+
+M = TypeVar("M", bound=ValueObject)
+
+_set = object.__setattr__
+
+
+def replace(model: M, **changes: Any) -> M:
+    """A copy of ``model`` with ``changes``, which must be valid values for their fields.
+
+    Not validated again: ``evolve`` only sets values taken from validated events and states.
+    Four times cheaper than ``model_copy``, which matters when replaying thousands of events.
+    """
+    cls = type(model)
+    copied = cls.__new__(cls)
+    _set(copied, "__dict__", {**model.__dict__, **changes})
+    _set(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
+    _set(copied, "__pydantic_extra__", None)
+    _set(copied, "__pydantic_private__", None)
+    return copied
+
+
+def _session(state: AgentState) -> Session:
+    # Commands check for an active session before they record a session event; a stream that
+    # holds one without it is corrupt, and replay must not invent a session.
+    if state.active_session is None:
+        raise ValueError(f"agent {state.agent_id}: session event without an active session")
+    return state.active_session
+
+
+def _ended(state: AgentState, ended: Session) -> dict[str, Any]:
+    return {
+        "active_session": None,
+        "execution_state": None,
+        "pending_action": None,
+        "session_history": (*state.session_history, ended)[-state.max_history_size :],
+    }
+
+
+def evolve(state: AgentState, event: AgentEvent) -> AgentState:
+    """The state after ``event``. Pure: ``state`` is not changed."""
+    return replace(state, updated_at=event.occurred_at, **_changes(state, event))
+
+
+def _changes(state: AgentState, event: AgentEvent) -> dict[str, Any]:
+    if isinstance(event, SessionStarted):
+        session = Session(
+            session_id=event.session_id,
+            conversation_id=event.conversation_id,
+            started_at=event.occurred_at,
+        )
+        return {"active_session": session, "total_sessions": state.total_sessions + 1}
+    if isinstance(event, ExecutionSuspended):
+        return {
+            "active_session": replace(_session(state), status=SessionStatus.SUSPENDED),
+            "execution_state": event.execution_state,
+        }
+    if isinstance(event, ClientActionRequested):
+        session = _session(state)
+        changes: dict[str, Any] = {
+            "active_session": replace(session, client_action_count=session.client_action_count + 1)
+        }
+        if event.blocking:
+            changes["pending_action"] = event.action
+        return changes
+    if isinstance(event, ClientResponseReceived):
+        session = _session(state)
+        return {
+            "active_session": replace(session, interaction_count=session.interaction_count + 1),
+            "last_response": event.response,
+            "total_interactions": state.total_interactions + 1,
+            "last_interaction_at": event.occurred_at,
+        }
+    if isinstance(event, ExecutionResumed):
+        return {
+            "active_session": replace(_session(state), status=SessionStatus.ACTIVE),
+            "pending_action": None,
+            "last_resumed_call_id": event.call_id,
+        }
+    if isinstance(event, SessionCompleted):
+        ended = replace(
+            _session(state),
+            status=SessionStatus.COMPLETED,
+            ended_at=event.occurred_at,
+            summary=event.summary,
+        )
+        return {
+            **_ended(state, ended),
+            "successful_completions": state.successful_completions + 1,
+        }
+    if isinstance(event, SessionTerminated):
+        ended = replace(
+            _session(state),
+            status=SessionStatus.TERMINATED,
+            ended_at=event.occurred_at,
+            termination_reason=event.reason,
+        )
+        return _ended(state, ended)
+    if isinstance(event, PreferencesUpdated):
+        return {
+            "preferences": dict(event.preferences),
+            "system_prompt_override": event.system_prompt_override,
+        }
+    if isinstance(event, UserAssigned):
+        assignment = AgentAssignment(
+            user_id=event.user_id,
+            role=event.role,
+            assigned_by=event.assigned_by,
+            assigned_at=event.occurred_at,
+        )
+        return {"assignments": (*state.assignments, assignment)}
+    if isinstance(event, AgentArchived):
+        return {
+            "status": AgentStatus.ARCHIVED,
+            "archived_at": event.occurred_at,
+            "archive_reason": event.reason,
+        }
+    raise ValueError(f"agent {state.agent_id}: {event.TYPE} cannot follow creation")
+
+
+__all__ = ["AgentState", "evolve", "initial_state", "replace"]
