@@ -30,6 +30,8 @@ How the :class:`~agentsdb.db.base.Database` contract maps onto PostgreSQL:
   (a table or row lock held by another transaction); a longer wait fails with
   DatabaseBusyError. ``Begin(None)`` keeps the connection's ``lock_timeout`` (the option below,
   or the server's setting).
+  ``CommitOrder(channel)`` takes ``pg_advisory_xact_lock`` on a key derived from the channel, so
+  inserts on the channel commit in the order they took their identity values.
 * **Results.** ``execute`` reports ``rows_affected`` from the command status (``UPDATE 3``;
   INSERT/UPDATE/DELETE/MERGE, 0 for anything else, as sqlite3 does). PostgreSQL has no
   "last insert rowid", so ``last_insert_id`` is None unless the statement has a ``RETURNING``
@@ -75,6 +77,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from agentsdb.db.base import (
     Begin,
     Commit,
+    CommitOrder,
     Execute,
     ExecuteMany,
     ExecuteResult,
@@ -302,6 +305,11 @@ _CLIENT_CHECK = (
     "SELECT set_config('client_connection_check_interval', '1000', true) "
     "WHERE current_setting('client_connection_check_interval', true) = '0'"
 )
+# CommitOrder: an advisory lock held to the end of the transaction. PostgreSQL releases a
+# transaction's locks only after its commit is visible to new snapshots, so the next writer on
+# the channel takes its key (an identity value) after every lower key of the channel is visible
+# or rolled back. The two-key form keeps these locks apart from the single-key named locks above.
+_COMMIT_ORDER_LOCK = "SELECT pg_advisory_xact_lock(1634166116, hashtext($1))"
 _NAMED_LOCK_POLL_SECONDS = 0.05
 _NAMED_LOCK_DEFAULT_WAIT = 60.0
 
@@ -434,6 +442,16 @@ class _Session:
                 )
             await asyncio.sleep(_NAMED_LOCK_POLL_SECONDS)
 
+    async def order_commits(self, channel: str) -> None:
+        """Take the channel's commit-order lock until the transaction ends (see CommitOrder).
+
+        Sent as the module's own statement: a transaction-scoped lock leaves no session state
+        behind, so the connection needs no reset before the pool hands it out again.
+        """
+        if not self.in_transaction:
+            raise UnsupportedOperationError("CommitOrder needs an open transaction")
+        await self._guard(self._connection.execute(_COMMIT_ORDER_LOCK, channel), _COMMIT_ORDER_LOCK)
+
     async def commit(self) -> None:
         if not self.in_transaction:
             raise DatabaseError("cannot commit: no transaction is active", sql="COMMIT")
@@ -515,6 +533,9 @@ class _Performer:
                 return await session.fetch_one(sql, params)
             case ExecuteMany(sql, params_list):
                 return await session.execute_many(sql, params_list)
+            case CommitOrder(channel):
+                await session.order_commits(channel)
+                return None
             case Begin(lock_timeout, lock_name):
                 await session.begin(lock_timeout, lock_name)
                 return None

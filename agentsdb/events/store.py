@@ -1,0 +1,356 @@
+"""The event store: append with an expected version, read a stream or everything, delete a stream.
+
+Every write is one :class:`~agentsdb.db.base.Atomic` unit, so it runs the same way on every
+backend, including libSQL over HTTP (one batch, no interactive transaction):
+
+* **append**: a ``CommitOrder`` step on the ``events`` channel (so positions commit in order and
+  catch-up readers never skip one; see :class:`~agentsdb.db.base.CommitOrder`), one insert per
+  event whose version is computed by the insert itself and is NULL — refused by the NOT NULL
+  constraint, undoing the whole unit — unless the expected version holds, the caller's extra
+  steps (``with_steps``), and a read of the positions just written. A failure is diagnosed after
+  the unit has been rolled back: reused event ids (an idempotent retry, or a conflict), then the
+  stream's version re-read for a ConcurrencyError; anything else propagates unchanged.
+* **delete_stream**: the events, the snapshot and the erasers' steps, together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from agentsdb.clock import utc_now_text
+from agentsdb.db.base import (
+    Atomic,
+    CommitOrder,
+    Database,
+    Execute,
+    ExecuteMany,
+    ExecuteResult,
+    FetchAll,
+    Params,
+    Program,
+    Row,
+    Step,
+)
+from agentsdb.errors import (
+    ConcurrencyError,
+    IntegrityError,
+    InvalidEventError,
+)
+from agentsdb.events.appending import (
+    check_steps,
+    earlier_result,
+    event_rows,
+    head_bounds,
+    holds,
+    refuses_version,
+)
+from agentsdb.events.rows import recorded, snapshot
+from agentsdb.events.types import (
+    ANY,
+    STREAM_EXISTS,
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    RecordedEvent,
+    Snapshot,
+)
+from agentsdb.events.upcasting import Upcasters
+from agentsdb.events.validation import (
+    check_expected,
+    check_limit,
+    check_name,
+    check_position,
+    check_positive,
+    json_text,
+    shown,
+)
+from agentsdb.queries.events import NO_UPPER_BOUND, EventQueries
+
+#: The commit-order channel of event appends.
+EVENTS_CHANNEL = "agentsdb.events"
+
+#: Supplies the statements that erase a deleted stream's projected rows.
+Eraser = Callable[[str], Iterable[Step]]
+
+# How many times an append with ANY or STREAM_EXISTS is tried again after losing a race for a
+# version: the expectation still holds, so the append itself is still right.
+_RETRIES_WITHOUT_EXPECTATION = 5
+#: The most event types one ``read_all`` filters on (each is a query parameter).
+MAX_TYPES = 500
+# Event ids looked up per query when diagnosing a failed append.
+_IDS_PER_QUERY = 500
+
+
+class EventStore:
+    """Streams of events on a migrated database (migration 011).
+
+    ``upcasters`` turns stored events of old schema versions into the current shape on read.
+    ``erasers`` (or :meth:`register_eraser`) supply the statements that delete a stream's
+    projected rows when the stream is deleted, in the same unit.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        upcasters: Upcasters | None = None,
+        erasers: Iterable[Eraser] = (),
+    ) -> None:
+        self._db = db
+        self._upcasters = upcasters
+        self._erasers: list[Eraser] = list(erasers)
+
+    @property
+    def db(self) -> Database:
+        """The database the events live in."""
+        return self._db
+
+    def register_eraser(self, eraser: Eraser) -> None:
+        """Add a function from a stream id to the statements erasing its projected rows."""
+        if not callable(eraser):
+            raise InvalidEventError("eraser", f"must be callable, got {type(eraser).__name__}")
+        self._erasers.append(eraser)
+
+    def _upcasting(self) -> Upcasters | None:
+        # Upcasters registered after the store was built count too.
+        upcasters = self._upcasters
+        return upcasters if upcasters else None
+
+    # --- writing ----------------------------------------------------------------------------
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: ExpectedVersion,
+        *,
+        with_steps: Sequence[Step] = (),
+    ) -> AppendResult:
+        """Append ``events`` to the stream if ``expected_version`` holds, as one atomic unit.
+
+        ``expected_version``: ``NO_STREAM`` (the stream holds no event), ``STREAM_EXISTS``,
+        ``ANY``, or the version of the stream's newest event. When it does not hold — also
+        because another writer appended first — nothing is written and ConcurrencyError says
+        the stream's actual version. ``with_steps`` run after the inserts in the same unit (an
+        inline projection's upserts, :meth:`snapshot_steps`); when one fails, nothing is written
+        and its error propagates.
+
+        Appending the same event ids again with the same content to the same stream (a retry
+        after a lost reply) writes nothing and returns the first append's result; the same ids
+        with other content raise EventIdConflictError.
+        """
+        stream_id = check_name("stream_id", stream_id)
+        expected = check_expected(expected_version)
+        rows = event_rows(stream_id, events)
+        steps = check_steps(with_steps)
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return await self._append_once(stream_id, rows, expected, steps)
+            except IntegrityError as error:
+                result = await self._diagnose(stream_id, rows, expected, error)
+                if result is not None:
+                    return result
+                if attempts >= _RETRIES_WITHOUT_EXPECTATION:
+                    raise ConcurrencyError(
+                        stream_id, expected, await self.current_version(stream_id)
+                    ) from error
+
+    async def _append_once(
+        self,
+        stream_id: str,
+        rows: list[dict[str, Any]],
+        expected: ExpectedVersion,
+        steps: tuple[Step, ...],
+    ) -> AppendResult:
+        low, high = head_bounds(expected)
+        # The guard applies to the first event; the others follow it in the same unit.
+        params: list[Params] = [{**row, "min_head": 0, "max_head": NO_UPPER_BOUND} for row in rows]
+        params[0] = {**rows[0], "min_head": low, "max_head": high}
+        appended = FetchAll(EventQueries.appended, {"stream_id": stream_id, "count": len(rows)})
+        unit = Atomic(
+            (
+                CommitOrder(EVENTS_CHANNEL),
+                ExecuteMany(EventQueries.append, params),
+                *steps,
+                appended,
+            )
+        )
+
+        def program() -> Program[list[Row]]:
+            results: list[Any] = yield unit
+            appended_rows: list[Row] = results[-1]
+            return appended_rows
+
+        written = await self._db.run(program())
+        written.reverse()
+        return AppendResult(
+            stream_id,
+            int(written[0]["version"]),
+            int(written[-1]["version"]),
+            tuple(int(row["position"]) for row in written),
+        )
+
+    async def _diagnose(
+        self,
+        stream_id: str,
+        rows: list[dict[str, Any]],
+        expected: ExpectedVersion,
+        error: IntegrityError,
+    ) -> AppendResult | None:
+        """After a refused append: the earlier result of a retry, or the error to raise.
+
+        Returns None when the append should be tried again (it lost a race for a version
+        although its expectation still holds).
+        """
+        stored = await self._stored_with_ids([row["event_id"] for row in rows])
+        if stored:
+            return earlier_result(stream_id, rows, stored)
+        if not refuses_version(error):
+            raise error  # another constraint, such as one of the caller's with_steps
+        actual = await self.current_version(stream_id)
+        if not holds(expected, actual):
+            raise ConcurrencyError(stream_id, expected, actual) from error
+        if expected is ANY or expected is STREAM_EXISTS:
+            return None
+        # The expectation holds again: another writer appended and the stream was deleted in
+        # between. Still a lost race.
+        raise ConcurrencyError(stream_id, expected, actual) from error
+
+    async def _stored_with_ids(self, event_ids: list[str]) -> list[RecordedEvent]:
+        found: list[RecordedEvent] = []
+        for start in range(0, len(event_ids), _IDS_PER_QUERY):
+            chunk = event_ids[start : start + _IDS_PER_QUERY]
+            params = {f"id_{index}": event_id for index, event_id in enumerate(chunk)}
+            found_rows = await self._db.fetch_all(EventQueries.by_event_ids(len(chunk)), params)
+            found.extend(recorded(row, None) for row in found_rows)
+        return found
+
+    async def delete_stream(self, stream_id: str) -> int:
+        """Delete the stream's events, its snapshot and (through the erasers) its projected
+        rows, in one unit. Returns how many events were deleted.
+
+        Positions are never reused: events appended later, to any stream, get positions above
+        every earlier one. The stream then holds no event, so ``NO_STREAM`` accepts it again
+        and its versions start over at 1.
+        """
+        stream_id = check_name("stream_id", stream_id)
+        erasing: list[Step] = []
+        for eraser in self._erasers:
+            erasing.extend(eraser(stream_id))
+        key = {"stream_id": stream_id}
+        unit = Atomic(
+            (
+                Execute(EventQueries.delete_snapshot, key),
+                *erasing,
+                Execute(EventQueries.delete_events, key),
+            )
+        )
+
+        def program() -> Program[int]:
+            results: list[Any] = yield unit
+            deleted_events: ExecuteResult = results[-1]
+            return deleted_events.rows_affected
+
+        deleted = await self._db.run(program())
+        return deleted
+
+    # --- snapshots --------------------------------------------------------------------------
+
+    def snapshot_steps(
+        self, stream_id: str, version: int, schema_version: int, state: Mapping[str, Any]
+    ) -> tuple[Step, ...]:
+        """The steps that save a snapshot; pass them as ``append(..., with_steps=...)`` to save
+        it with the events it covers. A snapshot older than the stored one changes nothing."""
+        params = {
+            "stream_id": check_name("stream_id", stream_id),
+            "version": check_positive("version", version),
+            "schema_version": check_positive("schema_version", schema_version),
+            "state": json_text("state", state),
+            "recorded_at": utc_now_text(),
+        }
+        return (Execute(EventQueries.save_snapshot, params),)
+
+    async def save_snapshot(
+        self, stream_id: str, version: int, schema_version: int, state: Mapping[str, Any]
+    ) -> None:
+        """Save the stream's state as of ``version`` (which the stream must hold)."""
+        steps = self.snapshot_steps(stream_id, version, schema_version, state)
+        current = await self.current_version(stream_id)
+        if version > current:
+            raise InvalidEventError(
+                "version",
+                f"stream {shown(stream_id)} is at version {current}; no snapshot of version "
+                f"{version} can exist",
+            )
+
+        def program() -> Program[None]:
+            yield Atomic(steps)
+
+        await self._db.run(program())
+
+    async def load_snapshot(self, stream_id: str) -> Snapshot | None:
+        """The stream's newest snapshot, or None."""
+        stream_id = check_name("stream_id", stream_id)
+        row = await self._db.fetch_one(EventQueries.load_snapshot, {"stream_id": stream_id})
+        return None if row is None else snapshot(row)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    async def current_version(self, stream_id: str) -> int:
+        """The version of the stream's newest event; 0 when it holds none."""
+        stream_id = check_name("stream_id", stream_id)
+        row = await self._db.fetch_one(EventQueries.current_version, {"stream_id": stream_id})
+        return 0 if row is None else int(row["version"])
+
+    async def read_stream(
+        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        """The stream's events from ``from_version`` to ``to_version`` (both included; None:
+        to the end), oldest first, upcast to their newest schema version."""
+        params = {
+            "stream_id": check_name("stream_id", stream_id),
+            "from_version": check_position("from_version", from_version),
+            "to_version": (
+                NO_UPPER_BOUND if to_version is None else check_position("to_version", to_version)
+            ),
+        }
+        rows = await self._db.fetch_all(EventQueries.read_stream, params)
+        upcasters = self._upcasting()
+        return [recorded(row, upcasters) for row in rows]
+
+    async def read_all(
+        self, *, after: int = 0, limit: int = 1000, types: Iterable[str] | None = None
+    ) -> list[RecordedEvent]:
+        """Up to ``limit`` events of every stream with a position above ``after``, in position
+        order; ``types`` keeps only events of those types.
+
+        Gap-safe: positions commit in increasing order on every backend, so a reader that pages
+        with ``after=`` the last position it saw never skips an event, whenever it commits.
+        """
+        params: dict[str, Any] = {
+            "after": check_position("after", after),
+            "limit": check_limit(limit),
+        }
+        if types is None:
+            sql = EventQueries.read_all
+        else:
+            if isinstance(types, str):
+                raise InvalidEventError("types", f"must be a collection of str, got {shown(types)}")
+            chosen = sorted({check_name("types", name) for name in types})
+            if len(chosen) > MAX_TYPES:
+                raise InvalidEventError(
+                    "types", f"names {len(chosen)} event types; at most {MAX_TYPES} at once"
+                )
+            if not chosen:
+                return []
+            params.update({f"type_{index}": name for index, name in enumerate(chosen)})
+            sql = EventQueries.read_all_of_types(len(chosen))
+        rows = await self._db.fetch_all(sql, params)
+        upcasters = self._upcasting()
+        return [recorded(row, upcasters) for row in rows]
+
+
+__all__ = ["EVENTS_CHANNEL", "Eraser", "EventStore"]
