@@ -14,9 +14,14 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from json import encoder as json_encoder
-from typing import Annotated, Any, ClassVar, Self, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeAlias, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, JsonValue, StringConstraints
+from pydantic import ValidationError as PydanticValidationError
+
+from agentsdb.errors import ValidationError
+from agentsdb.rules.identity import normalize_email, normalize_handle
+from agentsdb.rules.text import MAX_KEY_LENGTH, MAX_NAME_LENGTH, value_problem
 
 T = TypeVar("T")
 
@@ -122,10 +127,20 @@ def _not_null(value: T | None) -> T:
 Timestamp: TypeAlias = Annotated[datetime, AfterValidator(_aware_utc)]
 
 #: A row key: 1 to 255 characters, no whitespace (a UUID, a DID, an external id).
-Key: TypeAlias = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S+$")]
+Key: TypeAlias = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_KEY_LENGTH, pattern=r"^\S+$")
+]
 
 #: Text that must contain something other than whitespace.
 Text: TypeAlias = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
+
+#: A name stored in an indexed column: non-blank text of at most 255 characters.
+Name: TypeAlias = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"\S")
+]
+
+#: Text stored in an indexed column (an external id): at most 255 characters.
+IndexedText: TypeAlias = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
 
 #: A JSON object (dict with string keys) whose values are JSON values.
 JsonObject: TypeAlias = dict[str, JsonValue]
@@ -140,29 +155,8 @@ JsonContent: TypeAlias = Annotated[JsonValue, AfterValidator(_not_null)]
 NotNull: TypeAlias = Annotated[T | None, AfterValidator(_not_null)]
 
 
-_HANDLE = re.compile(
-    r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$"
-)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
 _PHONE_SEPARATORS = re.compile(r"[\s().-]")
 _PHONE = re.compile(r"^\+?[0-9]{7,15}$")
-
-
-def _handle(value: str) -> str:
-    handle = value.strip().removeprefix("@").lower()
-    if len(handle) > 253 or not _HANDLE.match(handle):
-        raise ValueError(
-            "must be a handle such as 'alice' or 'alice.bsky.social': dot-separated labels of "
-            "letters, digits, '-' and '_', at most 253 characters"
-        )
-    return handle
-
-
-def _email(value: str) -> str:
-    email = value.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
-        raise ValueError("must be an email address such as 'ada@example.com'")
-    return email
 
 
 def _phone(value: str) -> str:
@@ -172,21 +166,11 @@ def _phone(value: str) -> str:
     return phone
 
 
-def normalize_handle(value: str) -> str:
-    """A handle as stored: without a leading ``@``, lower case. ValueError when invalid."""
-    return _handle(value)
+#: A handle, stored in its identity form (see :mod:`agentsdb.rules.identity`), without ``@``.
+Handle: TypeAlias = Annotated[str, AfterValidator(normalize_handle)]
 
-
-def normalize_email(value: str) -> str:
-    """An email address as stored: trimmed, lower case. ValueError when invalid."""
-    return _email(value)
-
-
-#: A handle, stored without a leading ``@`` and in lower case.
-Handle: TypeAlias = Annotated[str, AfterValidator(_handle)]
-
-#: An email address, stored in lower case.
-Email: TypeAlias = Annotated[str, AfterValidator(_email)]
+#: An email address, stored in its identity form (see :mod:`agentsdb.rules.identity`).
+Email: TypeAlias = Annotated[str, AfterValidator(normalize_email)]
 
 #: A phone number, stored as digits with an optional leading ``+``.
 Phone: TypeAlias = Annotated[str, AfterValidator(_phone)]
@@ -211,7 +195,64 @@ def to_sql(value: object, as_json: bool) -> object:
 _set_attribute = object.__setattr__
 
 
-class Record(BaseModel):
+def refuse_unstorable(model: BaseModel) -> None:
+    """Refuse a model holding text no backend may store alike (NUL, lone surrogates).
+
+    Checks every field, JSON values to their last nested string (see :mod:`agentsdb.rules.text`).
+    """
+    for name, value in model.__dict__.items():
+        problem = value_problem(value)
+        if problem is not None:
+            raise ValidationError.refuse(type(model).__name__, name, value, problem)
+
+
+class CheckedModel(BaseModel):
+    """A model whose every refusal is :class:`agentsdb.errors.ValidationError`.
+
+    Building one (``Agent(...)``, ``model_validate``) or assigning a field raises the library's
+    error, which is also pydantic's; after pydantic's checks, the text rules of
+    :mod:`agentsdb.rules.text` run over every field.
+    """
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except PydanticValidationError as error:
+            raise ValidationError.wrap(error) from error
+        refuse_unstorable(self)
+
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> Self:
+        """Validate ``obj`` into a model; ValidationError when it is refused."""
+        try:
+            model = super().model_validate(obj, **options)
+        except PydanticValidationError as error:
+            raise ValidationError.wrap(error) from error
+        refuse_unstorable(model)
+        return model
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> Self:
+        """Validate a row read back from the database (stored text is not checked again)."""
+        try:
+            return cls.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]  # pydantic types it Any
+        except PydanticValidationError as error:
+            raise ValidationError.wrap(error) from error
+
+    if not TYPE_CHECKING:
+        # Only when assignment is validated (Record): wrap its errors and check the text rules.
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            try:
+                super().__setattr__(name, value)
+            except PydanticValidationError as error:
+                raise ValidationError.wrap(error) from error
+            problem = value_problem(value)
+            if problem is not None:
+                raise ValidationError.refuse(type(self).__name__, name, value, problem)
+
+
+class Record(CheckedModel):
     """Base of the entity models: one row of one table.
 
     ``from_row`` builds a model from a database row (validating it); ``to_params`` gives the
@@ -234,7 +275,7 @@ class Record(BaseModel):
         for column in cls.json_columns:
             if column in data:
                 data[column] = decode_json(data[column], json_decoded)
-        return cls.model_validate(data)
+        return cls.from_stored(data)
 
     def assign_stored(self, **assigned: Any) -> None:
         """Set values the database assigned (such as ``id``) on this model, without validation."""
@@ -267,7 +308,7 @@ class Record(BaseModel):
         }
 
 
-class Patch(BaseModel):
+class Patch(CheckedModel):
     """Base of the update models: only the fields given are changed.
 
     ``to_params`` gives, for every column ``c`` the update statement can change, ``c`` (the new
@@ -301,12 +342,15 @@ def stamp_defaults(data: Any) -> Any:
 
 
 __all__ = [
+    "CheckedModel",
     "Email",
     "Handle",
+    "IndexedText",
     "JsonContent",
     "JsonList",
     "JsonObject",
     "Key",
+    "Name",
     "NotNull",
     "Patch",
     "Phone",
@@ -319,5 +363,6 @@ __all__ = [
     "normalize_email",
     "normalize_handle",
     "now",
+    "refuse_unstorable",
     "to_sql",
 ]
