@@ -38,6 +38,7 @@ from agentsdb.errors import (
     UnknownMigrationError,
     UnsupportedBackendError,
     UnsupportedOperationError,
+    ValidationError,
 )
 from agentsdb.migration import Migration
 from agentsdb.migrator import Migrator
@@ -224,6 +225,7 @@ __all__ = [
     "User",
     "UserRepository",
     "UserUpdate",
+    "ValidationError",
     "ValidationResult",
     "__version__",
     "connect",

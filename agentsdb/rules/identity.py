@@ -4,7 +4,7 @@ An identifier is compared, stored and kept unique in one form, its **identity fo
 with surrounding whitespace removed, then NFKC-normalized, case-folded and NFKC-normalized again
 (Unicode's ``NFKC_Casefold`` for identifier matching, UAX #31). So spellings a reader cannot tell
 apart are one identifier: ``"Kate@Example.com"``, ``"\\u212aate@example.com"`` (KELVIN SIGN),
-the fullwidth ``"ｋａｔｅ@example.com"``, and the NFC and NFD spellings of ``"josé@example.com"``
+the fullwidth ``"\\uff4bate@example.com"``, and the NFC and NFD spellings of ``"josé@example.com"``
 all name one user, stored as ``"kate@example.com"`` / ``"josé@example.com"`` (NFC).
 
 Handles additionally lose one leading ``@`` and must then be dot-separated labels of ASCII
@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from agentsdb.rules.text import MAX_EMAIL_LENGTH, MAX_HANDLE_LENGTH, text_problem
+from agentsdb.errors import ValidationError
+from agentsdb.rules.text import MAX_EMAIL_LENGTH, MAX_HANDLE_LENGTH, check_text, text_problem
 
 _HANDLE = re.compile(
     r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$"
@@ -43,7 +44,7 @@ def identity_form(value: str) -> str:
 def normalize_handle(value: str) -> str:
     """A handle in its identity form, without a leading ``@``; ValueError when it is not one.
 
-    ``"@Alice"``, ``" alice "`` and ``"ＡＬＩＣＥ"`` are all ``"alice"``.
+    ``"@Alice"``, ``" alice "`` and ``"\\uff21LICE"`` (fullwidth A) are all ``"alice"``.
     """
     problem = text_problem(value)
     if problem is not None:
@@ -70,9 +71,29 @@ def normalize_email(value: str) -> str:
     return email
 
 
+def handle_argument(title: str, field: str, value: object) -> str:
+    """A handle passed to a lookup, in its identity form; ValidationError when it is not one."""
+    text = check_text(title, field, value)
+    try:
+        return normalize_handle(text)
+    except ValueError as error:
+        raise ValidationError.refuse(title, field, value, str(error)) from error
+
+
+def email_argument(title: str, field: str, value: object) -> str:
+    """An email passed to a lookup, in its identity form; ValidationError when it is not one."""
+    text = check_text(title, field, value)
+    try:
+        return normalize_email(text)
+    except ValueError as error:
+        raise ValidationError.refuse(title, field, value, str(error)) from error
+
+
 __all__ = [
     "EMAIL_PROBLEM",
     "HANDLE_PROBLEM",
+    "email_argument",
+    "handle_argument",
     "identity_form",
     "normalize_email",
     "normalize_handle",

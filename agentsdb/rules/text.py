@@ -147,17 +147,32 @@ def check_choice(title: str, field: str, value: object, choices: type[E]) -> E:
         raise ValidationError.refuse(title, field, value, f"must be one of {allowed}") from None
 
 
+#: The largest integer id: PostgreSQL's BIGINT (SQLite's INTEGER has the same range).
+MAX_ROW_ID = 2**63 - 1
+
+
+def check_row_id(title: str, field: str, value: object) -> int:
+    """A database-assigned integer id (or integer cursor): an int from 0 to :data:`MAX_ROW_ID`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ROW_ID:
+        raise ValidationError.refuse(
+            title, field, value, f"must be an integer from 0 to {MAX_ROW_ID}"
+        )
+    return value
+
+
 __all__ = [
     "MAX_EMAIL_LENGTH",
     "MAX_HANDLE_LENGTH",
     "MAX_KEY_LENGTH",
     "MAX_NAME_LENGTH",
+    "MAX_ROW_ID",
     "NUL_PROBLEM",
     "check_choice",
     "check_cursor",
     "check_key",
     "check_name",
     "check_optional_key",
+    "check_row_id",
     "check_text",
     "check_value",
     "text_problem",
