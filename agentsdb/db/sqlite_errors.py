@@ -43,10 +43,17 @@ def is_busy(error: sqlite3.Error) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
-def translate(error: sqlite3.Error, sql: str | None = None) -> DatabaseError:
-    """Return the agentsdb error for a sqlite3 error; the caller raises it ``from`` the original."""
-    message = str(error)
+def translate(error: sqlite3.Error | UnicodeEncodeError, sql: str | None = None) -> DatabaseError:
+    """Return the agentsdb error for a sqlite3 error; the caller raises it ``from`` the original.
+
+    A parameter sqlite3 cannot encode as UTF-8 (a lone surrogate) is a DatabaseError too, as
+    the other drivers report it; the message does not repeat the parameter.
+    """
     shown = shorten_sql(sql)
+    if isinstance(error, UnicodeEncodeError):
+        problem = f"a parameter is not valid Unicode text ({error.reason})"
+        return DatabaseError(f"{problem} (in: {shown})" if shown else problem, sql=sql)
+    message = str(error)
     detail = f"{message} (in: {shown})" if shown else message
     if isinstance(error, sqlite3.IntegrityError):
         name = getattr(error, "sqlite_errorname", "")

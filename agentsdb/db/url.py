@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from agentsdb.errors import UnsupportedBackendError
+from agentsdb.errors import ConfigurationError, UnsupportedBackendError
 
 DEFAULT_URL = "agents.db"
 URL_ENVIRONMENT_VARIABLE = "AGENTSDB_URL"
@@ -52,6 +52,26 @@ def obscure_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
 
 
+def _check_server_url(url: str, scheme: str) -> None:
+    """ConfigurationError for a server URL whose host or port cannot be read.
+
+    The message names the scheme and the problem, never the URL (it may hold a password).
+    """
+    try:
+        parts = urlsplit(url)
+        # A PostgreSQL URL may list several hosts (host1:5432,host2:5433): its driver reads them.
+        port = None if "," in parts.netloc else parts.port
+    except ValueError as error:
+        problem = (
+            "the port must be a number from 1 to 65535"
+            if "port" in str(error).lower()
+            else "the host is malformed (an IPv6 address goes in brackets: [::1])"
+        )
+        raise ConfigurationError(f"malformed {scheme}:// URL: {problem}") from error
+    if port == 0:
+        raise ConfigurationError(f"malformed {scheme}:// URL: the port must be from 1 to 65535")
+
+
 def parse_url(url: str) -> ParsedURL:
     """Map a URL (or plain file path) to its backend.
 
@@ -59,6 +79,8 @@ def parse_url(url: str) -> ParsedURL:
     ``sqlite://`` or ``:memory:``, and ``file:`` URIs. PostgreSQL: ``postgresql://``,
     ``postgres://``. libSQL (remote): ``libsql://``, ``ws(s)://``, ``http(s)://``.
     """
+    if "\x00" in url:
+        raise ConfigurationError("a database URL or path cannot contain a NUL character")
     if url == ":memory:":
         return ParsedURL("sqlite", url, database=":memory:", in_memory=True)
     if url.startswith("file:"):
@@ -78,8 +100,10 @@ def parse_url(url: str) -> ParsedURL:
             )
         return ParsedURL("sqlite", url, database=path[1:])
     if scheme in _POSTGRES_SCHEMES:
+        _check_server_url(url, scheme)
         return ParsedURL("postgresql", url)
     if scheme in _LIBSQL_SCHEMES:
+        _check_server_url(url, scheme)
         return ParsedURL("libsql", url)
     raise UnsupportedBackendError(
         obscure_password(url),
