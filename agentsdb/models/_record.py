@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeAlias, Typ
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, JsonValue, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
 
 from agentsdb.errors import ValidationError
 from agentsdb.rules.identity import normalize_email, normalize_handle
@@ -166,14 +167,26 @@ def _phone(value: str) -> str:
     return phone
 
 
+def _rule(check: Callable[[str], str]) -> Callable[[str], str]:
+    """A rule as a field validator: its ValueError becomes a plain message (no pydantic URL)."""
+
+    def validate(value: str) -> str:
+        try:
+            return check(value)
+        except ValueError as error:
+            raise PydanticCustomError("agentsdb_invalid", str(error)) from error
+
+    return validate
+
+
 #: A handle, stored in its identity form (see :mod:`agentsdb.rules.identity`), without ``@``.
-Handle: TypeAlias = Annotated[str, AfterValidator(normalize_handle)]
+Handle: TypeAlias = Annotated[str, AfterValidator(_rule(normalize_handle))]
 
 #: An email address, stored in its identity form (see :mod:`agentsdb.rules.identity`).
-Email: TypeAlias = Annotated[str, AfterValidator(normalize_email)]
+Email: TypeAlias = Annotated[str, AfterValidator(_rule(normalize_email))]
 
 #: A phone number, stored as digits with an optional leading ``+``.
-Phone: TypeAlias = Annotated[str, AfterValidator(_phone)]
+Phone: TypeAlias = Annotated[str, AfterValidator(_rule(_phone))]
 
 
 # --- conversions ---------------------------------------------------------------------------------
@@ -195,41 +208,43 @@ def to_sql(value: object, as_json: bool) -> object:
 _set_attribute = object.__setattr__
 
 
-def refuse_unstorable(model: BaseModel) -> None:
-    """Refuse a model holding text no backend may store alike (NUL, lone surrogates).
+def refuse_unstorable(model: type[BaseModel], data: object) -> None:
+    """Refuse input holding text no backend may store alike (NUL, lone surrogates).
 
-    Checks every field, JSON values to their last nested string (see :mod:`agentsdb.rules.text`).
+    Checks every given field, JSON values to their last nested string (see
+    :mod:`agentsdb.rules.text`), before pydantic or any model validator sees them.
     """
-    for name, value in model.__dict__.items():
+    if not isinstance(data, Mapping):
+        return
+    for name, value in data.items():
         problem = value_problem(value)
         if problem is not None:
-            raise ValidationError.refuse(type(model).__name__, name, value, problem)
+            raise ValidationError.refuse(model.__name__, str(name), value, problem)
 
 
 class CheckedModel(BaseModel):
     """A model whose every refusal is :class:`agentsdb.errors.ValidationError`.
 
     Building one (``Agent(...)``, ``model_validate``) or assigning a field raises the library's
-    error, which is also pydantic's; after pydantic's checks, the text rules of
-    :mod:`agentsdb.rules.text` run over every field.
+    error, which is also pydantic's; before pydantic's checks, the text rules of
+    :mod:`agentsdb.rules.text` run over every given field first.
     """
 
     def __init__(self, /, **data: Any) -> None:
+        refuse_unstorable(type(self), data)
         try:
             super().__init__(**data)
         except PydanticValidationError as error:
             raise ValidationError.wrap(error) from error
-        refuse_unstorable(self)
 
     @classmethod
     def model_validate(cls, obj: Any, **options: Any) -> Self:
         """Validate ``obj`` into a model; ValidationError when it is refused."""
+        refuse_unstorable(cls, obj)
         try:
-            model = super().model_validate(obj, **options)
+            return super().model_validate(obj, **options)
         except PydanticValidationError as error:
             raise ValidationError.wrap(error) from error
-        refuse_unstorable(model)
-        return model
 
     @classmethod
     def from_stored(cls, data: Mapping[str, Any]) -> Self:

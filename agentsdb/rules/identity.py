@@ -27,8 +27,8 @@ _HANDLE = re.compile(
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
 
 HANDLE_PROBLEM = (
-    "must be a handle such as 'alice' or 'alice.bsky.social': dot-separated labels of "
-    f"letters, digits, '-' and '_', at most {MAX_HANDLE_LENGTH} characters"
+    "must be a handle such as 'alice.bsky.social': dot-separated labels of letters, digits, "
+    f"'-' and '_', at most {MAX_HANDLE_LENGTH} characters"
 )
 EMAIL_PROBLEM = (
     f"must be an email address such as 'ada@example.com', at most {MAX_EMAIL_LENGTH} characters"
