@@ -62,6 +62,21 @@ CORPUS: dict[str, str] = {
     "email-nfd": "jose\u0301@example.com",
 }
 
+#: For parameters that only select rows (ids, cursors, lookups): one of each kind, enough to
+#: reach each rule, where storing nothing leaves less to differ between backends.
+LOOKUP_CORPUS = (
+    "empty",
+    "whitespace",
+    "lone-surrogate",
+    "nul",
+    "1mb",
+    "300-chars",
+    "sql-quote",
+    "kelvin-sign",
+    "email-kelvin",
+    "astral",
+)
+
 #: The longest message a refusal may have (a 1 MB value must not give a 1 MB message); a
 #: database's refusal also shows the statement (cut to 200 characters).
 MAX_MESSAGE = 600
@@ -111,6 +126,12 @@ class Case:
     name: str
     call: Call
     writes: bool
+    lookup: bool = False
+
+    def corpus(self) -> dict[str, str]:
+        if self.lookup:
+            return {label: CORPUS[label] for label in LOOKUP_CORPUS}
+        return CORPUS
 
 
 def fresh() -> str:
@@ -133,7 +154,7 @@ def shaped(kind: str, value: str) -> Any:
 
 def reads() -> Iterator[Case]:
     def case(name: str, call: Call) -> Case:
-        return Case(name, call, writes=False)
+        return Case(name, call, writes=False, lookup=True)
 
     yield case("agents.get", lambda w, v: w.repos.agents.get(v))
     yield case("agents.get_by_handle", lambda w, v: w.repos.agents.get_by_handle(v))
@@ -220,7 +241,7 @@ def id_writes() -> Iterator[Case]:
     """Writes addressed by a hostile id: refused, or NotFoundError (nothing has that id)."""
 
     def case(name: str, call: Call) -> Case:
-        return Case(name, call, writes=True)
+        return Case(name, call, writes=True, lookup=True)
 
     yield case("agents.update.agent_id", lambda w, v: w.repos.agents.update(v, AgentUpdate()))
     yield case("agents.archive.agent_id", lambda w, v: w.repos.agents.archive(v))
@@ -607,10 +628,10 @@ async def test_hostile_text_is_stored_as_given_or_refused_before_sql_alike_on_ev
     world = await seeded_world(migrated_any_db)
     outcomes: dict[tuple[str, str], str] = {}
     problems: list[str] = []
+    state = await fingerprint(migrated_any_db)
     for case in CASES:
-        for label, value in CORPUS.items():
+        for label, value in case.corpus().items():
             where = f"{case.name}[{label}]"
-            before = await fingerprint(migrated_any_db) if case.writes else None
             forget(world.recorder)
             try:
                 await case.call(world, value)
@@ -623,16 +644,20 @@ async def test_hostile_text_is_stored_as_given_or_refused_before_sql_alike_on_ev
                     problems.append(f"{where}: {outcome} message quotes the value")
                 if isinstance(error, ValidationError) and world.recorder.touched:
                     problems.append(f"{where}: ValidationError after SQL was sent")
-                if before is not None and await fingerprint(migrated_any_db) != before:
-                    problems.append(f"{where}: {outcome} but the database changed")
+                # A call that sent nothing changed nothing; one that did must have changed nothing.
+                if case.writes and world.recorder.touched:
+                    if await fingerprint(migrated_any_db) != state:
+                        problems.append(f"{where}: {outcome} but the database changed")
             except Exception as error:  # the contract is broken: record it, keep going
                 outcome = f"raw {type(error).__name__}"
                 problems.append(f"{where}: {outcome}: {str(error)[:200]}")
             else:
                 outcome = "accepted"
+                if case.writes:
+                    state = await fingerprint(migrated_any_db)
             outcomes[(case.name, label)] = outcome
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:60])
-    assert len(outcomes) == len(CASES) * len(CORPUS)
+    assert len(outcomes) == sum(len(case.corpus()) for case in CASES)
     for other, theirs in outcomes_by_backend.items():
         differ = [
             f"{name}[{label}]: {outcome} here, {theirs[(name, label)]} on {other}"
