@@ -228,9 +228,7 @@ def reads() -> Iterator[Case]:
     yield case("bios.list_for_agent", lambda w, v: w.repos.bios.list_for_agent(v))
     yield case("profiles.get_by_agent_id", lambda w, v: w.repos.profiles.get_by_agent_id(v))
     yield case("embeddings.get", lambda w, v: w.embeddings.get(v))
-    yield case(
-        "embeddings.list_scoped.agent_id", lambda w, v: w.embeddings.list_scoped(agent_id=v)
-    )
+    yield case("embeddings.list_scoped.agent_id", lambda w, v: w.embeddings.list_scoped(agent_id=v))
     yield case(
         "embeddings.list_scoped.conversation_id",
         lambda w, v: w.embeddings.list_scoped(agent_id=w.agent.id, conversation_id=v),
@@ -259,9 +257,7 @@ def id_writes() -> Iterator[Case]:
     yield case("sessions.finish.session_id", lambda w, v: w.repos.sessions.finish(v))
     yield case("sessions.delete", lambda w, v: w.repos.sessions.delete(v))
     yield case("logs.delete_for_session", lambda w, v: w.repos.logs.delete_for_session(v))
-    yield case(
-        "memories.update.memory_id", lambda w, v: w.repos.memories.update(v, MemoryUpdate())
-    )
+    yield case("memories.update.memory_id", lambda w, v: w.repos.memories.update(v, MemoryUpdate()))
     yield case("memories.delete", lambda w, v: w.repos.memories.delete(v))
     yield case(
         "conversations.update.conversation_id",
@@ -323,6 +319,7 @@ _USER_FIELDS = {
     "user_data": "json-value",
     "user_data ": "json-key",
 }
+_USER_UPDATE_FIELDS = {"email": "text", "user_data": "json-value"}
 _SESSION_FIELDS = {
     "id": "text",
     "name": "text",
@@ -551,7 +548,9 @@ def model_writes() -> Iterator[Case]:
     yield from field_cases("agents.create_or_update", _AGENT_FIELDS, _agent_upsert)
     yield from field_cases("agents.update", _AGENT_UPDATE_FIELDS, _agent_update)
     yield from field_cases("users.create", _USER_FIELDS, _user)
-    yield from field_cases("users.update", {"email": "text", "user_data": "json-value"}, _user_update)
+    yield from field_cases(
+        "users.update", {"email": "text", "user_data": "json-value"}, _user_update
+    )
     yield from field_cases("sessions.create", _SESSION_FIELDS, _session)
     yield from field_cases("sessions.update", _SESSION_UPDATE_FIELDS, _session_update)
     yield from field_cases("memories.create", _MEMORY_FIELDS, _memory)
@@ -645,9 +644,9 @@ async def test_hostile_text_is_stored_as_given_or_refused_before_sql_alike_on_ev
                 if isinstance(error, ValidationError) and world.recorder.touched:
                     problems.append(f"{where}: ValidationError after SQL was sent")
                 # A call that sent nothing changed nothing; one that did must have changed nothing.
-                if case.writes and world.recorder.touched:
-                    if await fingerprint(migrated_any_db) != state:
-                        problems.append(f"{where}: {outcome} but the database changed")
+                touched = case.writes and world.recorder.touched
+                if touched and await fingerprint(migrated_any_db) != state:
+                    problems.append(f"{where}: {outcome} but the database changed")
             except Exception as error:  # the contract is broken: record it, keep going
                 outcome = f"raw {type(error).__name__}"
                 problems.append(f"{where}: {outcome}: {str(error)[:200]}")
