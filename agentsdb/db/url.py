@@ -52,10 +52,11 @@ def obscure_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
 
 
-def _check_server_url(url: str, scheme: str) -> None:
+def _check_server_url(url: str, server: str) -> None:
     """ConfigurationError for a server URL whose host or port cannot be read.
 
-    The message names the scheme and the problem, never the URL (it may hold a password).
+    The message names the server kind and the problem, and shows the URL only with its password
+    obscured.
     """
     try:
         parts = urlsplit(url)
@@ -67,9 +68,19 @@ def _check_server_url(url: str, scheme: str) -> None:
             if "port" in str(error).lower()
             else "the host is malformed (an IPv6 address goes in brackets: [::1])"
         )
-        raise ConfigurationError(f"malformed {scheme}:// URL: {problem}") from error
+        raise ConfigurationError(f"invalid {server} URL{_shown(url)}: {problem}") from error
     if port == 0:
-        raise ConfigurationError(f"malformed {scheme}:// URL: the port must be from 1 to 65535")
+        raise ConfigurationError(
+            f"invalid {server} URL{_shown(url)}: the port must be a number from 1 to 65535"
+        )
+
+
+def _shown(url: str) -> str:
+    """`` 'url'`` with its password obscured, or nothing when the URL cannot be split to do so."""
+    try:
+        return f" {obscure_password(url)!r}"
+    except ValueError:
+        return ""
 
 
 def parse_url(url: str) -> ParsedURL:
@@ -100,10 +111,10 @@ def parse_url(url: str) -> ParsedURL:
             )
         return ParsedURL("sqlite", url, database=path[1:])
     if scheme in _POSTGRES_SCHEMES:
-        _check_server_url(url, scheme)
+        _check_server_url(url, "PostgreSQL")
         return ParsedURL("postgresql", url)
     if scheme in _LIBSQL_SCHEMES:
-        _check_server_url(url, scheme)
+        _check_server_url(url, "libSQL")
         return ParsedURL("libsql", url)
     raise UnsupportedBackendError(
         obscure_password(url),
