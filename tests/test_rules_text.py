@@ -50,3 +50,10 @@ def test_a_key_is_refused_when_empty_spaced_too_long_or_not_text() -> None:
         with pytest.raises(agentsdb.ValidationError):
             check_key("t", "id", bad)
     assert check_key("t", "id", "did:plc:abc") == "did:plc:abc"
+
+
+def test_length_limits_apply_to_new_values_and_rows_stored_before_them_stay_readable() -> None:
+    row = {**Agent(name="Ada", model="m").model_dump(), "name": "n" * 300}
+    assert Agent.from_row(row).name == "n" * 300
+    with pytest.raises(agentsdb.ValidationError, match="at most 255 characters"):
+        Agent(name="n" * 300, model="m")

@@ -16,7 +16,14 @@ from enum import Enum
 from json import encoder as json_encoder
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeAlias, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, JsonValue, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    JsonValue,
+    StringConstraints,
+    ValidationInfo,
+)
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
@@ -124,6 +131,23 @@ def _not_null(value: T | None) -> T:
     return value
 
 
+#: The validation context of rows read back from the database.
+_STORED = {"stored": True}
+
+
+def _at_most(limit: int) -> Callable[[str, ValidationInfo], str]:
+    """A length limit for new values only: rows stored before the limit existed stay readable."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        if len(value) > limit and not (info.context and info.context.get("stored")):
+            raise PydanticCustomError(
+                "agentsdb_invalid", f"must be at most {limit} characters long, not {len(value)}"
+            )
+        return value
+
+    return check
+
+
 #: A timezone-aware moment, normalized to UTC.
 Timestamp: TypeAlias = Annotated[datetime, AfterValidator(_aware_utc)]
 
@@ -137,11 +161,13 @@ Text: TypeAlias = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
 
 #: A name stored in an indexed column: non-blank text of at most 255 characters.
 Name: TypeAlias = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"\S")
+    str,
+    StringConstraints(min_length=1, pattern=r"\S"),
+    AfterValidator(_at_most(MAX_NAME_LENGTH)),
 ]
 
 #: Text stored in an indexed column (an external id): at most 255 characters.
-IndexedText: TypeAlias = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
+IndexedText: TypeAlias = Annotated[str, AfterValidator(_at_most(MAX_NAME_LENGTH))]
 
 #: A JSON object (dict with string keys) whose values are JSON values.
 JsonObject: TypeAlias = dict[str, JsonValue]
@@ -237,6 +263,11 @@ class CheckedModel(BaseModel):
         except PydanticValidationError as error:
             raise ValidationError.wrap(error) from error
 
+    # Validation that does not come through a call of the class (from_stored, a model nested in
+    # another) must not come through this __init__ either: pydantic would route it here (and
+    # lose its context) if it took this for a custom __init__.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]  # pydantic's own marker
+
     @classmethod
     def model_validate(cls, obj: Any, **options: Any) -> Self:
         """Validate ``obj`` into a model; ValidationError when it is refused."""
@@ -248,9 +279,12 @@ class CheckedModel(BaseModel):
 
     @classmethod
     def from_stored(cls, data: Mapping[str, Any]) -> Self:
-        """Validate a row read back from the database (stored text is not checked again)."""
+        """Validate a row read back from the database.
+
+        Stored text is not checked again, and the length limits apply to new values only.
+        """
         try:
-            return cls.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]  # pydantic types it Any
+            return cls.__pydantic_validator__.validate_python(data, context=_STORED)  # type: ignore[no-any-return]  # pydantic types it Any
         except PydanticValidationError as error:
             raise ValidationError.wrap(error) from error
 
