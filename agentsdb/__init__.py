@@ -44,6 +44,7 @@ from agentsdb.errors import (
     UnknownMigrationError,
     UnsupportedBackendError,
     UnsupportedOperationError,
+    ValidationError,
 )
 from agentsdb.migration import Migration
 from agentsdb.migrator import Migrator
@@ -236,6 +237,7 @@ __all__ = [
     "User",
     "UserRepository",
     "UserUpdate",
+    "ValidationError",
     "ValidationResult",
     "__version__",
     "connect",

@@ -345,8 +345,9 @@ async def test_a_row_the_database_rejects_as_bad_data_fails_alone_in_a_shared_ba
         SessionLog(session_id=session.id, role="agent", type="message", content={"n": i})
         for i in range(3)
     ]
-    # PostgreSQL's JSONB refuses \u0000 (a data error, not a constraint violation).
-    bad = SessionLog(session_id=session.id, role="agent", type="message", content={"t": "a\x00b"})
+    # PostgreSQL's JSONB refuses \u0000 (a data error, not a constraint violation). The model
+    # refuses it up front; a copy without validation reaches the database.
+    bad = good[0].model_copy(update={"content": {"t": "a\x00b"}})
 
     outcomes = await asyncio.gather(
         *(repos.logs.append(log) for log in [good[0], bad, *good[1:]]), return_exceptions=True

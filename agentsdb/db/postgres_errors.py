@@ -87,12 +87,18 @@ def _with_sql(message: str, sql: str | None) -> str:
     return f"{message} (in: {shown})" if shown else message
 
 
+#: How much of a server error's detail a message shows.
+_DETAIL_SHOWN = 100
+
+
 def _server_message(fields: _ServerErrorFields) -> str:
     # Errors asyncpg raises itself (such as a connection dropped mid-statement) have no
     # server message, only the exception's text.
     parts = [fields.message or str(fields)]
     if fields.detail:
-        parts.append(fields.detail)
+        # The detail may quote a key value ("Key (id)=(...) already exists"): a short prefix.
+        detail = fields.detail
+        parts.append(detail if len(detail) <= _DETAIL_SHOWN else detail[:_DETAIL_SHOWN] + "…")
     if fields.hint:
         parts.append(f"hint: {fields.hint}")
     return "; ".join(parts)

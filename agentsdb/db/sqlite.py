@@ -263,7 +263,7 @@ def run_program_sync(
                 return result
             try:
                 value = _perform(conn, op, lock_wait)
-            except sqlite3.Error as driver_error:
+            except (sqlite3.Error, UnicodeEncodeError) as driver_error:
                 wrapped = translate(driver_error, _sql_of(op), path=path)
                 wrapped.__cause__ = driver_error
                 pending_error = wrapped
@@ -408,7 +408,7 @@ class SQLiteDatabase:
             # point (pinned in pyproject, exercised by every test).
             run_on_worker = cast(Callable[[Callable[[], T]], Awaitable[T]], conn._execute)
             result: T = await run_on_worker(bound)
-        except sqlite3.Error as error:
+        except (sqlite3.Error, UnicodeEncodeError) as error:
             sql = args[0] if args and isinstance(args[0], str) else None
             raise translate(error, sql, path=self._path) from error
         except ValueError as error:

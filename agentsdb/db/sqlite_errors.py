@@ -45,15 +45,20 @@ def is_busy(error: sqlite3.Error) -> bool:
 
 
 def translate(
-    error: sqlite3.Error, sql: str | None = None, *, path: str | None = None
+    error: sqlite3.Error | UnicodeEncodeError, sql: str | None = None, *, path: str | None = None
 ) -> DatabaseError:
     """Return the agentsdb error for a sqlite3 error; the caller raises it ``from`` the original.
 
-    ``path`` is the database file's: an error about the file (full disk, read-only, not a
-    database, I/O error) names it (:mod:`agentsdb.db.sqlite_files`).
+    A parameter sqlite3 cannot encode as UTF-8 (a lone surrogate) is a DatabaseError too, as
+    the other drivers report it; the message does not repeat the parameter. ``path`` is the
+    database file's: an error about the file (full disk, read-only, not a database, I/O error)
+    names it (:mod:`agentsdb.db.sqlite_files`).
     """
-    message = str(error)
     shown = shorten_sql(sql)
+    if isinstance(error, UnicodeEncodeError):
+        problem = f"a parameter is not valid Unicode text ({error.reason})"
+        return DatabaseError(f"{problem} (in: {shown})" if shown else problem, sql=sql)
+    message = str(error)
     detail = f"{message} (in: {shown})" if shown else message
     if path is not None:
         about_file = file_error(error, detail, sql, path)

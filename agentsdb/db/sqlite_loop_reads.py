@@ -144,9 +144,9 @@ class LoopReader:
                 columns = [column[0] for column in cursor.description]
             finally:
                 cursor.close()
-        except sqlite3.Error:
-            # Interrupted, locked, or a table only the worker's connection has: the worker runs
-            # it again and gives the true result or error.
+        except (sqlite3.Error, UnicodeEncodeError):
+            # Interrupted, locked, a table only the worker's connection has, or a parameter that
+            # is not valid text: the worker runs it again and gives the true result or error.
             return None
         return [dict(zip(columns, values, strict=True)) for values in raw]
 

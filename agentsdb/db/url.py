@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
-from agentsdb.errors import UnsupportedBackendError
+from agentsdb.errors import ConfigurationError, UnsupportedBackendError
 
 DEFAULT_URL = "agents.db"
 URL_ENVIRONMENT_VARIABLE = "AGENTSDB_URL"
@@ -105,6 +105,37 @@ def credentials_of(url: str) -> tuple[str, ...]:
     return tuple(value for value in {*found, *decoded} if value)
 
 
+def _check_server_url(url: str, server: str) -> None:
+    """ConfigurationError for a server URL whose host or port cannot be read.
+
+    The message names the server kind and the problem, and shows the URL only with its password
+    obscured.
+    """
+    try:
+        parts = urlsplit(url)
+        # A PostgreSQL URL may list several hosts (host1:5432,host2:5433): its driver reads them.
+        port = None if "," in parts.netloc else parts.port
+    except ValueError as error:
+        problem = (
+            "the port must be a number from 1 to 65535"
+            if "port" in str(error).lower()
+            else "the host is malformed (an IPv6 address goes in brackets: [::1])"
+        )
+        raise ConfigurationError(f"invalid {server} URL{_shown(url)}: {problem}") from error
+    if port == 0:
+        raise ConfigurationError(
+            f"invalid {server} URL{_shown(url)}: the port must be a number from 1 to 65535"
+        )
+
+
+def _shown(url: str) -> str:
+    """`` 'url'`` with its password obscured, or nothing when the URL cannot be split to do so."""
+    try:
+        return f" {obscure_password(url)!r}"
+    except ValueError:
+        return ""
+
+
 def parse_url(url: str) -> ParsedURL:
     """Map a URL (or plain file path) to its backend.
 
@@ -112,6 +143,8 @@ def parse_url(url: str) -> ParsedURL:
     ``sqlite://`` or ``:memory:``, and ``file:`` URIs. PostgreSQL: ``postgresql://``,
     ``postgres://``. libSQL (remote): ``libsql://``, ``ws(s)://``, ``http(s)://``.
     """
+    if "\x00" in url:
+        raise ConfigurationError("a database URL or path cannot contain a NUL character")
     if url == ":memory:":
         return ParsedURL("sqlite", url, database=":memory:", in_memory=True)
     if url.startswith("file:"):
@@ -132,8 +165,10 @@ def parse_url(url: str) -> ParsedURL:
             )
         return ParsedURL("sqlite", url, database=path[1:])
     if scheme in _POSTGRES_SCHEMES:
+        _check_server_url(url, "PostgreSQL")
         return ParsedURL("postgresql", url)
     if scheme in _LIBSQL_SCHEMES:
+        _check_server_url(url, "libSQL")
         return ParsedURL("libsql", url)
     raise UnsupportedBackendError(
         obscure_password(url),

@@ -20,6 +20,7 @@ from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.schema import SourceTable
 from agentsdb.jobs.scratch import Scratch
 from agentsdb.jobs.validation import Orphans, Parity, ValidationReport, count, skipped_of, skips_of
+from agentsdb.rules.identity import normalize_handle
 
 #: The model recorded for migrated agents, which had none; change it per agent afterwards.
 LEGACY_MODEL = "unspecified"
@@ -82,6 +83,20 @@ ON CONFLICT (agent_id) DO UPDATE SET
     follows_count = excluded.follows_count,
     posts_count = excluded.posts_count,
     updated_at = excluded.updated_at"""
+
+
+#: The skip reason of a profile whose handle is not a valid handle.
+INVALID_HANDLE = "not a valid handle (see agentsdb.rules.identity)"
+
+
+def handle_of(raw: object) -> str:
+    """A source handle in the identity form agents store (``@Alice`` is ``alice``), or ``""``
+    when it is not a valid handle (the profile is then skipped with :data:`INVALID_HANDLE`).
+    """
+    try:
+        return normalize_handle(str(raw))
+    except ValueError:
+        return ""
 
 
 def non_blank(value: object) -> str | None:
@@ -169,7 +184,7 @@ class ProfilesStep(Step):
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
         dids = [str(row["did"]) for row in rows]
-        handles = [str(row["handle"]).strip().lower() for row in rows]
+        handles = [handle_of(row["handle"]) for row in rows]
         n = len(rows)
         # The agents already there, whether they have a bio, and their counters: one query.
         by_id = yield FetchAll(_KNOWN_AGENTS.format(ids=in_list("d", n)), in_params("d", dids))
@@ -197,8 +212,8 @@ class ProfilesStep(Step):
                 report.skipped(AGENTS, "empty did")
                 report.skipped(METADATA, "agent skipped")
                 continue
-            elif not 1 <= len(handle) <= 253:
-                report.skipped(AGENTS, "handle longer than 253 characters or empty")
+            elif not handle:
+                report.skipped(AGENTS, INVALID_HANDLE)
                 report.skipped(METADATA, "agent skipped")
                 continue
             elif handle_owner.get(handle, did) != did:
@@ -342,4 +357,12 @@ class BlueskyProfilesJob(Job):
         return result
 
 
-__all__ = ["LEGACY_MODEL", "BlueskyProfilesJob", "ProfilesStep", "choose_bio", "non_blank"]
+__all__ = [
+    "INVALID_HANDLE",
+    "LEGACY_MODEL",
+    "BlueskyProfilesJob",
+    "ProfilesStep",
+    "choose_bio",
+    "handle_of",
+    "non_blank",
+]

@@ -23,10 +23,12 @@ from agentsdb.jobs.bluesky_profiles import (
     AGENTS,
     BIOS,
     COUNTS,
+    INVALID_HANDLE,
     LEGACY_MODEL,
     METADATA,
     ProfilesStep,
     choose_bio,
+    handle_of,
     non_blank,
 )
 from agentsdb.jobs.convert import to_clock
@@ -166,13 +168,13 @@ def _source_rows(rows: list[Row], now: str) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     for pos, row in enumerate(rows):
         did = str(row["did"])
-        handle = str(row["handle"]).strip().lower()
+        handle = handle_of(row["handle"])
         skip: str | None = None
         twin = 0
         if not did.strip():
             skip = "empty did"
-        elif not 1 <= len(handle) <= 253:
-            skip = "handle longer than 253 characters or empty"
+        elif not handle:
+            skip = INVALID_HANDLE
         elif handle in claimed:
             twin = 1
         else:

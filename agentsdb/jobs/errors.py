@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agentsdb.errors import AgentsDBError
+from agentsdb.rules.quoting import short_repr
 
 
 class JobError(AgentsDBError):
@@ -40,7 +41,9 @@ class UnknownJobError(JobError):
 
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
-        super().__init__(f"no backfill job named {name!r}; known jobs: {', '.join(known)}")
+        super().__init__(
+            f"no backfill job named {short_repr(name)}; known jobs: {', '.join(known)}"
+        )
 
 
 __all__ = ["JobError", "MissingSourceError", "TargetNotMigratedError", "UnknownJobError"]

@@ -1,6 +1,8 @@
 """Pydantic models of every entity, with ``from_row`` / ``to_params`` for the SQL layer.
 
-Invalid input raises :class:`pydantic.ValidationError` naming the field, before any SQL runs.
+Invalid input raises :class:`agentsdb.errors.ValidationError` (also a
+:class:`pydantic.ValidationError`) naming the field, before any SQL runs; the text rules of
+:mod:`agentsdb.rules` apply to every field.
 Each entity has a model for the row (``Agent``) and, when it can be changed, one for a partial
 update (``AgentUpdate``: only the fields given are changed).
 """

@@ -14,9 +14,22 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from json import encoder as json_encoder
-from typing import Annotated, Any, ClassVar, Self, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeAlias, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, JsonValue, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    JsonValue,
+    StringConstraints,
+    ValidationInfo,
+)
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
+
+from agentsdb.errors import ValidationError
+from agentsdb.rules.identity import normalize_email, normalize_handle
+from agentsdb.rules.text import MAX_KEY_LENGTH, MAX_NAME_LENGTH, value_problem
 
 T = TypeVar("T")
 
@@ -118,14 +131,43 @@ def _not_null(value: T | None) -> T:
     return value
 
 
+#: The validation context of rows read back from the database.
+_STORED = {"stored": True}
+
+
+def _at_most(limit: int) -> Callable[[str, ValidationInfo], str]:
+    """A length limit for new values only: rows stored before the limit existed stay readable."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        if len(value) > limit and not (info.context and info.context.get("stored")):
+            raise PydanticCustomError(
+                "agentsdb_invalid", f"must be at most {limit} characters long, not {len(value)}"
+            )
+        return value
+
+    return check
+
+
 #: A timezone-aware moment, normalized to UTC.
 Timestamp: TypeAlias = Annotated[datetime, AfterValidator(_aware_utc)]
 
 #: A row key: 1 to 255 characters, no whitespace (a UUID, a DID, an external id).
-Key: TypeAlias = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S+$")]
+Key: TypeAlias = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_KEY_LENGTH, pattern=r"^\S+$")
+]
 
 #: Text that must contain something other than whitespace.
 Text: TypeAlias = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
+
+#: A name stored in an indexed column: non-blank text of at most 255 characters.
+Name: TypeAlias = Annotated[
+    str,
+    StringConstraints(min_length=1, pattern=r"\S"),
+    AfterValidator(_at_most(MAX_NAME_LENGTH)),
+]
+
+#: Text stored in an indexed column (an external id): at most 255 characters.
+IndexedText: TypeAlias = Annotated[str, AfterValidator(_at_most(MAX_NAME_LENGTH))]
 
 #: A JSON object (dict with string keys) whose values are JSON values.
 JsonObject: TypeAlias = dict[str, JsonValue]
@@ -140,29 +182,8 @@ JsonContent: TypeAlias = Annotated[JsonValue, AfterValidator(_not_null)]
 NotNull: TypeAlias = Annotated[T | None, AfterValidator(_not_null)]
 
 
-_HANDLE = re.compile(
-    r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$"
-)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
 _PHONE_SEPARATORS = re.compile(r"[\s().-]")
 _PHONE = re.compile(r"^\+?[0-9]{7,15}$")
-
-
-def _handle(value: str) -> str:
-    handle = value.strip().removeprefix("@").lower()
-    if len(handle) > 253 or not _HANDLE.match(handle):
-        raise ValueError(
-            "must be a handle such as 'alice' or 'alice.bsky.social': dot-separated labels of "
-            "letters, digits, '-' and '_', at most 253 characters"
-        )
-    return handle
-
-
-def _email(value: str) -> str:
-    email = value.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
-        raise ValueError("must be an email address such as 'ada@example.com'")
-    return email
 
 
 def _phone(value: str) -> str:
@@ -172,24 +193,26 @@ def _phone(value: str) -> str:
     return phone
 
 
-def normalize_handle(value: str) -> str:
-    """A handle as stored: without a leading ``@``, lower case. ValueError when invalid."""
-    return _handle(value)
+def _rule(check: Callable[[str], str]) -> Callable[[str], str]:
+    """A rule as a field validator: its ValueError becomes a plain message (no pydantic URL)."""
+
+    def validate(value: str) -> str:
+        try:
+            return check(value)
+        except ValueError as error:
+            raise PydanticCustomError("agentsdb_invalid", str(error)) from error
+
+    return validate
 
 
-def normalize_email(value: str) -> str:
-    """An email address as stored: trimmed, lower case. ValueError when invalid."""
-    return _email(value)
+#: A handle, stored in its identity form (see :mod:`agentsdb.rules.identity`), without ``@``.
+Handle: TypeAlias = Annotated[str, AfterValidator(_rule(normalize_handle))]
 
-
-#: A handle, stored without a leading ``@`` and in lower case.
-Handle: TypeAlias = Annotated[str, AfterValidator(_handle)]
-
-#: An email address, stored in lower case.
-Email: TypeAlias = Annotated[str, AfterValidator(_email)]
+#: An email address, stored in its identity form (see :mod:`agentsdb.rules.identity`).
+Email: TypeAlias = Annotated[str, AfterValidator(_rule(normalize_email))]
 
 #: A phone number, stored as digits with an optional leading ``+``.
-Phone: TypeAlias = Annotated[str, AfterValidator(_phone)]
+Phone: TypeAlias = Annotated[str, AfterValidator(_rule(_phone))]
 
 
 # --- conversions ---------------------------------------------------------------------------------
@@ -211,7 +234,74 @@ def to_sql(value: object, as_json: bool) -> object:
 _set_attribute = object.__setattr__
 
 
-class Record(BaseModel):
+def refuse_unstorable(model: type[BaseModel], data: object) -> None:
+    """Refuse input holding text no backend may store alike (NUL, lone surrogates).
+
+    Checks every given field, JSON values to their last nested string (see
+    :mod:`agentsdb.rules.text`), before pydantic or any model validator sees them.
+    """
+    if not isinstance(data, Mapping):
+        return
+    for name, value in data.items():
+        problem = value_problem(value)
+        if problem is not None:
+            raise ValidationError.refuse(model.__name__, str(name), value, problem)
+
+
+class CheckedModel(BaseModel):
+    """A model whose every refusal is :class:`agentsdb.errors.ValidationError`.
+
+    Building one (``Agent(...)``, ``model_validate``) or assigning a field raises the library's
+    error, which is also pydantic's; before pydantic's checks, the text rules of
+    :mod:`agentsdb.rules.text` run over every given field first.
+    """
+
+    def __init__(self, /, **data: Any) -> None:
+        refuse_unstorable(type(self), data)
+        try:
+            super().__init__(**data)
+        except PydanticValidationError as error:
+            raise ValidationError.wrap(error) from error
+
+    # Validation that does not come through a call of the class (from_stored, a model nested in
+    # another) must not come through this __init__ either: pydantic would route it here (and
+    # lose its context) if it took this for a custom __init__.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]  # pydantic's own marker
+
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> Self:
+        """Validate ``obj`` into a model; ValidationError when it is refused."""
+        refuse_unstorable(cls, obj)
+        try:
+            return super().model_validate(obj, **options)
+        except PydanticValidationError as error:
+            raise ValidationError.wrap(error) from error
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> Self:
+        """Validate a row read back from the database.
+
+        Stored text is not checked again, and the length limits apply to new values only.
+        """
+        try:
+            return cls.__pydantic_validator__.validate_python(data, context=_STORED)  # type: ignore[no-any-return]  # pydantic types it Any
+        except PydanticValidationError as error:
+            raise ValidationError.wrap(error) from error
+
+    if not TYPE_CHECKING:
+        # Only when assignment is validated (Record): wrap its errors and check the text rules.
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            try:
+                super().__setattr__(name, value)
+            except PydanticValidationError as error:
+                raise ValidationError.wrap(error) from error
+            problem = value_problem(value)
+            if problem is not None:
+                raise ValidationError.refuse(type(self).__name__, name, value, problem)
+
+
+class Record(CheckedModel):
     """Base of the entity models: one row of one table.
 
     ``from_row`` builds a model from a database row (validating it); ``to_params`` gives the
@@ -234,7 +324,7 @@ class Record(BaseModel):
         for column in cls.json_columns:
             if column in data:
                 data[column] = decode_json(data[column], json_decoded)
-        return cls.model_validate(data)
+        return cls.from_stored(data)
 
     def assign_stored(self, **assigned: Any) -> None:
         """Set values the database assigned (such as ``id``) on this model, without validation."""
@@ -267,7 +357,7 @@ class Record(BaseModel):
         }
 
 
-class Patch(BaseModel):
+class Patch(CheckedModel):
     """Base of the update models: only the fields given are changed.
 
     ``to_params`` gives, for every column ``c`` the update statement can change, ``c`` (the new
@@ -301,12 +391,15 @@ def stamp_defaults(data: Any) -> Any:
 
 
 __all__ = [
+    "CheckedModel",
     "Email",
     "Handle",
+    "IndexedText",
     "JsonContent",
     "JsonList",
     "JsonObject",
     "Key",
+    "Name",
     "NotNull",
     "Patch",
     "Phone",
@@ -319,5 +412,6 @@ __all__ = [
     "normalize_email",
     "normalize_handle",
     "now",
+    "refuse_unstorable",
     "to_sql",
 ]

@@ -13,6 +13,7 @@ from agentsdb.models._record import (
     JsonList,
     JsonObject,
     Key,
+    Name,
     NotNull,
     Patch,
     Text,
@@ -58,8 +59,8 @@ class Agent(Timestamped):
     json_columns: ClassVar[frozenset[str]] = _CONFIG_JSON
 
     id: Key = Field(default_factory=new_id)
-    type: Text = "custom"
-    name: Text
+    type: Name = "custom"
+    name: Name
     description: str | None = None
     avatar: str | None = None
     instructions: str | None = None
@@ -98,8 +99,8 @@ class AgentUpdate(Patch):
 
     json_columns: ClassVar[frozenset[str]] = _CONFIG_JSON
 
-    type: NotNull[Text] = None
-    name: NotNull[Text] = None
+    type: NotNull[Name] = None
+    name: NotNull[Name] = None
     description: str | None = None
     avatar: str | None = None
     instructions: str | None = None

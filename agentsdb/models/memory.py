@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from agentsdb.ids import new_id
-from agentsdb.models._record import JsonObject, Key, NotNull, Patch, Timestamp, now
+from agentsdb.models._record import JsonObject, Key, Name, NotNull, Patch, Timestamp, now
 from agentsdb.models._timestamped import Timestamped
 
 
@@ -26,7 +26,8 @@ class MemoryAccess(StrEnum):
     WRITE = "write"
 
 
-MemoryName = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"\S")]
+#: A memory's name: non-blank, at most 255 characters (it is part of a unique index).
+MemoryName = Name
 
 
 class Memory(Timestamped):

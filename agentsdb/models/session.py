@@ -9,6 +9,7 @@ from pydantic import Field
 
 from agentsdb.ids import new_id
 from agentsdb.models._record import (
+    IndexedText,
     JsonList,
     JsonObject,
     Key,
@@ -75,7 +76,7 @@ class Session(Timestamped):
     sub_agent_ids: list[Key] = Field(default_factory=list)
     user_goal: str | None = None
     status: SessionStatus = SessionStatus.IDLE
-    external_session_id: str | None = None
+    external_session_id: IndexedText | None = None
     instructions: str | None = None
     model: Text | None = None
     plan_model: Text | None = None
@@ -106,7 +107,7 @@ class SessionUpdate(Patch):
     sub_agent_ids: NotNull[list[Key]] = None
     user_goal: str | None = None
     status: NotNull[SessionStatus] = None
-    external_session_id: str | None = None
+    external_session_id: IndexedText | None = None
     instructions: str | None = None
     model: Text | None = None
     plan_model: Text | None = None

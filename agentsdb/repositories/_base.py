@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from agentsdb.db.base import Database, Row
+from agentsdb.errors import ValidationError
 from agentsdb.models._record import Record, format_ts, now
 
 M = TypeVar("M", bound=Record)
@@ -20,9 +21,11 @@ FIRST_INT_KEY = 0
 
 
 def check_limit(limit: int) -> int:
-    """``limit`` itself, or ValueError when it is not an integer from 1 to MAX_LIMIT."""
+    """``limit`` itself, or ValidationError when it is not an integer from 1 to MAX_LIMIT."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")
+        raise ValidationError.refuse(
+            "page", "limit", limit, f"must be an integer from 1 to {MAX_LIMIT}"
+        )
     return limit
 
 

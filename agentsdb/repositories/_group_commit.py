@@ -6,9 +6,14 @@ transaction, and on SQLite one hop to the worker thread), and gives each waiter 
 rows queued meanwhile form the next batch. A lone caller pays for one task switch; sixteen
 concurrent callers pay for one commit instead of sixteen.
 
-The batch program decides what one bad row does to the others (see the session log repository:
-the others still commit). When the batch fails as a whole (the database is busy or closed),
-every waiter of that batch gets the error and none of its rows is stored.
+One bad row fails alone, whatever the batch writer does: a writer may isolate bad rows itself
+(the session log repository does, in the same program); when the batch still fails, the
+committer writes each of its rows again as a batch of its own, so only the bad row's caller gets
+an error and the others commit. Only a failure that is not about any row (the database is busy
+or closed) fails every waiter of the batch, and then none of its rows is stored.
+
+The writer's contract: its program fails only before its transaction commits (a failed batch
+stored nothing), so writing the rows again cannot store one twice.
 
 A caller cancelled before its batch is taken is dropped from it; once taken, its row is written
 with the batch even though nobody waits for it any more.
@@ -22,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from agentsdb.db.base import Database, Params, Program
+from agentsdb.errors import ConnectionClosedError, DatabaseBusyError
 
 T = TypeVar("T")
 
@@ -73,11 +79,22 @@ class GroupCommit(Generic[T]):
     async def _write_batch(self, batch: list[tuple[Params, asyncio.Future[T]]]) -> None:
         try:
             outcomes = await self._db.run(self._write([params for params, _ in batch]))
+        except (DatabaseBusyError, ConnectionClosedError) as error:
+            # Not about any row: every caller of the batch raises it.
+            self._fail(batch, error)
+            return
         except Exception as error:
-            # Not swallowed: every caller of the batch raises it.
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
+            if len(batch) == 1:
+                self._fail(batch, error)
+                return
+            # Possibly one row's fault: each row again on its own, so only that caller fails.
+            rest = deque(batch)
+            try:
+                while rest:
+                    await self._write_batch([rest.popleft()])
+            finally:
+                for _, future in rest:  # only when cancelled part-way
+                    future.cancel()
             return
         except BaseException:
             # Cancelled (or interrupted) mid-write: whether the batch committed is unknown.
@@ -91,6 +108,13 @@ class GroupCommit(Generic[T]):
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+
+    @staticmethod
+    def _fail(batch: list[tuple[Params, asyncio.Future[T]]], error: Exception) -> None:
+        # Not swallowed: each waiter raises it.
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(error)
 
 
 __all__ = ["BatchWriter", "GroupCommit"]

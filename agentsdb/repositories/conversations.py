@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentsdb.db.base import Database
-from agentsdb.errors import NotFoundError
+from agentsdb.errors import NotFoundError, ValidationError
 from agentsdb.models.conversation import Conversation, ConversationUpdate
 from agentsdb.queries.agent_scope import DualWriteQueries
 from agentsdb.queries.conversations import ConversationQueries
@@ -13,6 +13,7 @@ from agentsdb.repositories._base import (
     check_limit,
     stamp,
 )
+from agentsdb.rules.text import check_cursor, check_key, check_optional_key
 
 
 class ConversationRepository(Repository):
@@ -33,6 +34,7 @@ class ConversationRepository(Repository):
 
     async def get(self, conversation_id: str) -> Conversation | None:
         """The conversation, or None."""
+        check_key("ConversationRepository.get", "conversation_id", conversation_id)
         row = await self._db.fetch_one(ConversationQueries.get_by_id, {"id": conversation_id})
         return self._model_or_none(Conversation, row)
 
@@ -48,12 +50,17 @@ class ConversationRepository(Repository):
 
         Pass the last id of a page as ``after`` for the next one.
         """
+        check_optional_key("ConversationRepository.list", "agent_id", agent_id)
+        check_optional_key("ConversationRepository.list", "user_id", user_id)
+        check_cursor("ConversationRepository.list", "after", after)
         if agent_id is not None:
             sql = ConversationQueries.list_by_agent
         elif user_id is not None:
             sql = ConversationQueries.list_by_user
         else:
-            raise ValueError("list conversations by agent_id, user_id or both")
+            raise ValidationError.refuse(
+                "ConversationRepository.list", "agent_id", None, "give agent_id, user_id or both"
+            )
         params = {
             "agent_id": agent_id,
             "user_id": user_id,
@@ -64,6 +71,7 @@ class ConversationRepository(Repository):
 
     async def update(self, conversation_id: str, changes: ConversationUpdate) -> Conversation:
         """Change the given fields in one statement; NotFoundError if absent."""
+        check_key("ConversationRepository.update", "conversation_id", conversation_id)
         params = changes.to_params()
         params["id"] = conversation_id
         params["updated_at"] = stamp()
@@ -74,6 +82,7 @@ class ConversationRepository(Repository):
 
     async def delete(self, conversation_id: str) -> None:
         """Delete the conversation and its messages; NotFoundError if absent."""
+        check_key("ConversationRepository.delete", "conversation_id", conversation_id)
         result = await self._db.execute(ConversationQueries.delete, {"id": conversation_id})
         if result.rows_affected == 0:
             raise NotFoundError("conversation", conversation_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from agentsdb.models.embedding import Embedding
 from agentsdb.queries.agent_scope import EmbeddingQueries
 from agentsdb.repositories._base import Repository, check_limit
+from agentsdb.rules.text import check_key, check_optional_key
 
 
 class EmbeddingRepository(Repository):
@@ -17,6 +18,7 @@ class EmbeddingRepository(Repository):
 
     async def get(self, embedding_id: str) -> Embedding | None:
         """The embedding, or None."""
+        check_key("EmbeddingRepository.get", "embedding_id", embedding_id)
         row = await self._db.fetch_one(EmbeddingQueries.get_by_id, {"id": embedding_id})
         return self._model_or_none(Embedding, row)
 
@@ -26,6 +28,8 @@ class EmbeddingRepository(Repository):
         """Up to ``limit`` embeddings for a scoped read: the conversation's first, falling back
         to the rest of the agent's (each part in id order). Without a conversation: the agent's.
         """
+        check_key("EmbeddingRepository.list_scoped", "agent_id", agent_id)
+        check_optional_key("EmbeddingRepository.list_scoped", "conversation_id", conversation_id)
         params = {
             "agent_id": agent_id,
             "conversation_id": conversation_id,

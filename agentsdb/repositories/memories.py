@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 
-from agentsdb.errors import NotFoundError
+from agentsdb.errors import NotFoundError, ValidationError
 from agentsdb.models.memory import Memory, MemoryUpdate, ReadMode
 from agentsdb.queries.memories import MemoryQueries
 from agentsdb.repositories._base import (
@@ -12,6 +12,13 @@ from agentsdb.repositories._base import (
     Repository,
     check_limit,
     stamp,
+)
+from agentsdb.rules.text import (
+    check_choice,
+    check_cursor,
+    check_key,
+    check_name,
+    check_optional_key,
 )
 
 
@@ -29,6 +36,7 @@ class MemoryRepository(Repository):
 
     async def get(self, memory_id: str) -> Memory | None:
         """The memory, or None."""
+        check_key("MemoryRepository.get", "memory_id", memory_id)
         row = await self._db.fetch_one(MemoryQueries.get_by_id, {"id": memory_id})
         return self._model_or_none(Memory, row)
 
@@ -36,6 +44,9 @@ class MemoryRepository(Repository):
         self, name: str, *, agent_id: str, user_id: str | None = None
     ) -> Memory | None:
         """The agent's memory of that name for that user (None: the shared one), or None."""
+        check_name("MemoryRepository.get_by_name", "name", name)
+        check_key("MemoryRepository.get_by_name", "agent_id", agent_id)
+        check_optional_key("MemoryRepository.get_by_name", "user_id", user_id)
         row = await self._db.fetch_one(
             MemoryQueries.get_by_name, {"name": name, "agent_id": agent_id, "user_id": user_id}
         )
@@ -59,8 +70,12 @@ class MemoryRepository(Repository):
         elif user_id is not None:
             sql = MemoryQueries.list_by_user
         else:
-            raise ValueError("list memories by agent_id, user_id or both")
-        return await self._page(sql, agent_id, user_id, read_mode, limit, after)
+            raise ValidationError.refuse(
+                "MemoryRepository.list", "agent_id", None, "give agent_id, user_id or both"
+            )
+        return await self._page(
+            "MemoryRepository.list", sql, agent_id, user_id, read_mode, limit, after
+        )
 
     async def list_visible(
         self,
@@ -72,12 +87,21 @@ class MemoryRepository(Repository):
         after: str | None = None,
     ) -> builtins.list[Memory]:
         """What the agent may recall with this user: their memories and the shared ones."""
+        check_key("MemoryRepository.list_visible", "agent_id", agent_id)
+        check_key("MemoryRepository.list_visible", "user_id", user_id)
         return await self._page(
-            MemoryQueries.list_visible, agent_id, user_id, read_mode, limit, after
+            "MemoryRepository.list_visible",
+            MemoryQueries.list_visible,
+            agent_id,
+            user_id,
+            read_mode,
+            limit,
+            after,
         )
 
     async def _page(
         self,
+        title: str,
         sql: str,
         agent_id: str | None,
         user_id: str | None,
@@ -85,10 +109,14 @@ class MemoryRepository(Repository):
         limit: int,
         after: str | None,
     ) -> builtins.list[Memory]:
+        check_optional_key(title, "agent_id", agent_id)
+        check_optional_key(title, "user_id", user_id)
+        check_cursor(title, "after", after)
+        mode = None if read_mode is None else check_choice(title, "read_mode", read_mode, ReadMode)
         params = {
             "agent_id": agent_id,
             "user_id": user_id,
-            "read_mode": None if read_mode is None else ReadMode(read_mode).value,
+            "read_mode": None if mode is None else mode.value,
             "after": FIRST_TEXT_KEY if after is None else after,
             "limit": check_limit(limit),
         }
@@ -96,6 +124,7 @@ class MemoryRepository(Repository):
 
     async def update(self, memory_id: str, changes: MemoryUpdate) -> Memory:
         """Change the given fields in one statement; NotFoundError if absent."""
+        check_key("MemoryRepository.update", "memory_id", memory_id)
         params = changes.to_params()
         params["id"] = memory_id
         params["updated_at"] = stamp()
@@ -106,6 +135,7 @@ class MemoryRepository(Repository):
 
     async def delete(self, memory_id: str) -> None:
         """Delete the memory; NotFoundError if absent."""
+        check_key("MemoryRepository.delete", "memory_id", memory_id)
         result = await self._db.execute(MemoryQueries.delete, {"id": memory_id})
         if result.rows_affected == 0:
             raise NotFoundError("memory", memory_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentsdb.db.base import Atomic, Database, FetchOne, Params, Program, Row
-from agentsdb.errors import AgentsDBError
+from agentsdb.errors import AgentsDBError, ValidationError
 from agentsdb.models.message import Message
 from agentsdb.queries.agent_scope import DualWriteQueries
 from agentsdb.queries.messages import MessageQueries
@@ -12,6 +12,7 @@ from agentsdb.repositories._base import (
     Repository,
     check_limit,
 )
+from agentsdb.rules.text import check_key, check_row_id
 
 
 def _append(
@@ -50,7 +51,12 @@ class MessageRepository(Repository):
         ForeignKeyViolationError when the conversation does not exist.
         """
         if message.id is not None:
-            raise ValueError(f"message {message.id} is already stored; append a new Message")
+            raise ValidationError.refuse(
+                "MessageRepository.append",
+                "id",
+                message.id,
+                "is already stored; append a new Message",
+            )
         new_id, existing = await self._db.run(_append(message.to_params(), self._insert))
         if new_id is not None:
             return message.stored_as(id=new_id)
@@ -60,6 +66,7 @@ class MessageRepository(Repository):
 
     async def get(self, message_id: int) -> Message | None:
         """The message, or None."""
+        check_row_id("MessageRepository.get", "message_id", message_id)
         row = await self._db.fetch_one(MessageQueries.get_by_id, {"id": message_id})
         return self._model_or_none(Message, row)
 
@@ -70,6 +77,9 @@ class MessageRepository(Repository):
 
         Pass the last id of a page as ``after`` for the next one.
         """
+        check_key("MessageRepository.page", "conversation_id", conversation_id)
+        if after is not None:
+            check_row_id("MessageRepository.page", "after", after)
         params = {
             "conversation_id": conversation_id,
             "after": FIRST_INT_KEY if after is None else after,
@@ -82,6 +92,9 @@ class MessageRepository(Repository):
         self, agent_id: str, *, after: int | None = None, limit: int = 100
     ) -> list[Message]:
         """A page of the messages an agent sent, across conversations, in append order."""
+        check_key("MessageRepository.list_by_agent", "agent_id", agent_id)
+        if after is not None:
+            check_row_id("MessageRepository.list_by_agent", "after", after)
         params = {
             "from_agent_id": agent_id,
             "after": FIRST_INT_KEY if after is None else after,
@@ -91,6 +104,7 @@ class MessageRepository(Repository):
 
     async def count(self, conversation_id: str) -> int:
         """How many messages the conversation has."""
+        check_key("MessageRepository.count", "conversation_id", conversation_id)
         row = await self._db.fetch_one(
             MessageQueries.count_by_conversation, {"conversation_id": conversation_id}
         )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from agentsdb.errors import AgentsDBError
+from agentsdb.errors import AgentsDBError, ValidationError
 from agentsdb.models.persona_bio import PersonaBio
 from agentsdb.queries.persona_bios import PersonaBioQueries
 from agentsdb.repositories._base import Repository, check_limit
+from agentsdb.rules.text import check_key
 
 
 class PersonaBioRepository(Repository):
@@ -14,7 +15,12 @@ class PersonaBioRepository(Repository):
     async def create(self, bio: PersonaBio) -> PersonaBio:
         """Store a new bio version and return it with its id."""
         if bio.id is not None:
-            raise ValueError(f"persona bio {bio.id} is already stored; create a new PersonaBio")
+            raise ValidationError.refuse(
+                "PersonaBioRepository.create",
+                "id",
+                bio.id,
+                "is already stored; create a new PersonaBio",
+            )
         row = await self._db.fetch_one(PersonaBioQueries.insert, bio.to_params())
         if row is None:
             raise AgentsDBError("the insert returned no id")
@@ -22,6 +28,7 @@ class PersonaBioRepository(Repository):
 
     async def get_latest(self, agent_id: str) -> PersonaBio | None:
         """The agent's current bio: newest ``created_at``, the later insert on a tie; or None."""
+        check_key("PersonaBioRepository.get_latest", "agent_id", agent_id)
         row = await self._db.fetch_one(
             PersonaBioQueries.get_latest_by_agent_id, {"agent_id": agent_id}
         )
@@ -29,6 +36,7 @@ class PersonaBioRepository(Repository):
 
     async def list_for_agent(self, agent_id: str, *, limit: int = 100) -> list[PersonaBio]:
         """The agent's bios, newest first."""
+        check_key("PersonaBioRepository.list_for_agent", "agent_id", agent_id)
         rows = await self._db.fetch_all(
             PersonaBioQueries.list_by_agent_id, {"agent_id": agent_id, "limit": check_limit(limit)}
         )

@@ -6,6 +6,7 @@ from agentsdb.errors import AgentsDBError
 from agentsdb.models.profile_metadata import ProfileMetadata
 from agentsdb.queries.profile_metadata import ProfileMetadataQueries
 from agentsdb.repositories._base import Repository, stamp
+from agentsdb.rules.text import check_key
 
 
 class ProfileMetadataRepository(Repository):
@@ -22,6 +23,7 @@ class ProfileMetadataRepository(Repository):
 
     async def get_by_agent_id(self, agent_id: str) -> ProfileMetadata | None:
         """The agent's counts, or None."""
+        check_key("ProfileMetadataRepository.get_by_agent_id", "agent_id", agent_id)
         row = await self._db.fetch_one(
             ProfileMetadataQueries.get_by_agent_id, {"agent_id": agent_id}
         )

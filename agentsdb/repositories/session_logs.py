@@ -20,6 +20,7 @@ from agentsdb.errors import (
     ConnectionClosedError,
     DatabaseBusyError,
     NotFoundError,
+    ValidationError,
 )
 from agentsdb.models.session_log import SessionLog, SessionLogNode, SessionLogUpdate
 from agentsdb.queries.session_logs import SessionLogPostgresQueries, SessionLogQueries
@@ -30,6 +31,7 @@ from agentsdb.repositories._base import (
     stamp,
 )
 from agentsdb.repositories._group_commit import GroupCommit
+from agentsdb.rules.text import check_key, check_row_id
 
 _PG_COLUMNS = SessionLogPostgresQueries.columns
 
@@ -115,7 +117,12 @@ def _committer_for(db: Database) -> GroupCommit[int]:
 
 def _unsaved(log: SessionLog) -> None:
     if log.id is not None:
-        raise ValueError(f"session log {log.id} is already stored; append a new SessionLog")
+        raise ValidationError.refuse(
+            "SessionLogRepository.append",
+            "id",
+            log.id,
+            "is already stored; append a new SessionLog",
+        )
 
 
 class SessionLogRepository(Repository):
@@ -162,6 +169,7 @@ class SessionLogRepository(Repository):
 
     async def get(self, log_id: int) -> SessionLog | None:
         """The entry, or None."""
+        check_row_id("SessionLogRepository.get", "log_id", log_id)
         row = await self._db.fetch_one(SessionLogQueries.get_by_id, {"id": log_id})
         return self._model_or_none(SessionLog, row)
 
@@ -175,6 +183,9 @@ class SessionLogRepository(Repository):
         backend: ids commit in the order they are taken (appends order their commits with
         ``CommitOrder``), so no lower id can commit after a page that passed it.
         """
+        check_key("SessionLogRepository.page", "session_id", session_id)
+        if after is not None:
+            check_row_id("SessionLogRepository.page", "after", after)
         params = {
             "session_id": session_id,
             "after": FIRST_INT_KEY if after is None else after,
@@ -185,6 +196,7 @@ class SessionLogRepository(Repository):
 
     async def latest(self, session_id: str, *, limit: int = 1) -> list[SessionLog]:
         """The newest ``limit`` entries, oldest of them first."""
+        check_key("SessionLogRepository.latest", "session_id", session_id)
         rows = await self._db.fetch_all(
             SessionLogQueries.get_latest_by_session_id,
             {"session_id": session_id, "limit": check_limit(limit)},
@@ -193,6 +205,7 @@ class SessionLogRepository(Repository):
 
     async def tree(self, session_id: str) -> list[SessionLogNode]:
         """Every entry of the session as a forest: the roots, each with its children."""
+        check_key("SessionLogRepository.tree", "session_id", session_id)
         rows = await self._db.fetch_all(
             SessionLogQueries.get_by_session_id, {"session_id": session_id}
         )
@@ -210,6 +223,7 @@ class SessionLogRepository(Repository):
 
     async def count(self, session_id: str) -> int:
         """How many entries the session has."""
+        check_key("SessionLogRepository.count", "session_id", session_id)
         row = await self._db.fetch_one(
             SessionLogQueries.count_by_session_id, {"session_id": session_id}
         )
@@ -217,6 +231,7 @@ class SessionLogRepository(Repository):
 
     async def update(self, log_id: int, changes: SessionLogUpdate) -> SessionLog:
         """Change an entry's content and/or metadata; NotFoundError if absent."""
+        check_row_id("SessionLogRepository.update", "log_id", log_id)
         params = changes.to_params()
         params["id"] = log_id
         params["updated_at"] = stamp()
@@ -227,6 +242,7 @@ class SessionLogRepository(Repository):
 
     async def delete_for_session(self, session_id: str) -> int:
         """Delete every entry of the session; returns how many were deleted."""
+        check_key("SessionLogRepository.delete_for_session", "session_id", session_id)
         result = await self._db.execute(
             SessionLogQueries.delete_by_session_id, {"session_id": session_id}
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentsdb.db.base import Params
-from agentsdb.errors import NotFoundError
+from agentsdb.errors import NotFoundError, ValidationError
 from agentsdb.models.session import EffectiveSession, Session, SessionStatus, SessionUpdate
 from agentsdb.queries.sessions import SessionQueries
 from agentsdb.repositories._base import (
@@ -11,6 +11,13 @@ from agentsdb.repositories._base import (
     Repository,
     check_limit,
     stamp,
+)
+from agentsdb.rules.text import (
+    check_choice,
+    check_cursor,
+    check_key,
+    check_name,
+    check_optional_key,
 )
 
 
@@ -26,16 +33,21 @@ class SessionRepository(Repository):
 
     async def get(self, session_id: str) -> Session | None:
         """The session as stored (overrides as set, None where inherited), or None."""
+        check_key("SessionRepository.get", "session_id", session_id)
         row = await self._db.fetch_one(SessionQueries.get_by_id, {"id": session_id})
         return self._model_or_none(Session, row)
 
     async def get_with_agent(self, session_id: str) -> EffectiveSession | None:
         """The session with its effective configuration, or None."""
+        check_key("SessionRepository.get_with_agent", "session_id", session_id)
         row = await self._db.fetch_one(SessionQueries.get_session_with_agent, {"id": session_id})
         return self._model_or_none(EffectiveSession, row)
 
     async def get_by_external_id(self, external_session_id: str) -> Session | None:
         """The first session (by id) with this external id, or None."""
+        check_name(
+            "SessionRepository.get_by_external_id", "external_session_id", external_session_id
+        )
         row = await self._db.fetch_one(
             SessionQueries.get_by_external_session_id,
             {"external_session_id": external_session_id},
@@ -55,7 +67,11 @@ class SessionRepository(Repository):
 
         Pass the last id of a page as ``after`` for the next one.
         """
-        wanted = None if status is None else SessionStatus(status)
+        title = "SessionRepository.list"
+        check_optional_key(title, "agent_id", agent_id)
+        check_optional_key(title, "user_id", user_id)
+        check_cursor(title, "after", after)
+        wanted = None if status is None else check_choice(title, "status", status, SessionStatus)
         if agent_id is not None:
             sql = SessionQueries.list_by_agent
         elif user_id is not None:
@@ -75,6 +91,7 @@ class SessionRepository(Repository):
 
     async def update(self, session_id: str, changes: SessionUpdate) -> Session:
         """Change the given fields in one statement; NotFoundError if absent."""
+        check_key("SessionRepository.update", "session_id", session_id)
         params = changes.to_params()
         params["id"] = session_id
         params["updated_at"] = stamp()
@@ -82,16 +99,23 @@ class SessionRepository(Repository):
 
     async def update_status(self, session_id: str, status: SessionStatus | str) -> Session:
         """Set the status; NotFoundError if absent."""
-        params = {"id": session_id, "status": SessionStatus(status).value, "updated_at": stamp()}
+        title = "SessionRepository.update_status"
+        check_key(title, "session_id", session_id)
+        new = check_choice(title, "status", status, SessionStatus)
+        params = {"id": session_id, "status": new.value, "updated_at": stamp()}
         return await self._changed(SessionQueries.update_status, params, session_id)
 
     async def finish(
         self, session_id: str, status: SessionStatus | str = SessionStatus.COMPLETED
     ) -> Session:
         """End the session now with a terminal status (completed, failed or stopped)."""
-        final = SessionStatus(status)
+        title = "SessionRepository.finish"
+        check_key(title, "session_id", session_id)
+        final = check_choice(title, "status", status, SessionStatus)
         if not final.terminal:
-            raise ValueError(f"a session finishes as completed, failed or stopped, not {final}")
+            raise ValidationError.refuse(
+                title, "status", status, "a session finishes as completed, failed or stopped"
+            )
         moment = stamp()
         params = {
             "id": session_id,
@@ -109,6 +133,7 @@ class SessionRepository(Repository):
 
     async def delete(self, session_id: str) -> None:
         """Delete the session and its logs; NotFoundError if absent."""
+        check_key("SessionRepository.delete", "session_id", session_id)
         result = await self._db.execute(SessionQueries.delete, {"id": session_id})
         if result.rows_affected == 0:
             raise NotFoundError("session", session_id)

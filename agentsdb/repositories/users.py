@@ -11,6 +11,8 @@ from agentsdb.repositories._base import (
     check_limit,
     stamp,
 )
+from agentsdb.rules.identity import email_argument
+from agentsdb.rules.text import check_cursor, check_key
 
 
 class UserRepository(Repository):
@@ -25,22 +27,31 @@ class UserRepository(Repository):
 
     async def get(self, user_id: str) -> User | None:
         """The user, or None."""
+        check_key("UserRepository.get", "user_id", user_id)
         return self._model_or_none(
             User, await self._db.fetch_one(UserQueries.get_by_id, {"id": user_id})
         )
 
     async def get_by_email(self, email: str) -> User | None:
-        """The user with this email (compared in lower case), or None."""
-        row = await self._db.fetch_one(UserQueries.get_by_email, {"email": email.strip().lower()})
+        """The user with this email, compared in its identity form, or None.
+
+        ``Kate@Example.com`` finds ``kate@example.com``, and the NFC and NFD spellings of an
+        address are one address (see :mod:`agentsdb.rules.identity`). ValidationError when
+        ``email`` cannot be an email address.
+        """
+        normalized = email_argument("UserRepository.get_by_email", "email", email)
+        row = await self._db.fetch_one(UserQueries.get_by_email, {"email": normalized})
         return self._model_or_none(User, row)
 
     async def list(self, *, limit: int = 100, after: str | None = None) -> list[User]:
         """A page of users in id order; pass the last id of a page as ``after`` for the next."""
+        check_cursor("UserRepository.list", "after", after)
         params = {"after": FIRST_TEXT_KEY if after is None else after, "limit": check_limit(limit)}
         return self._models(User, await self._db.fetch_all(UserQueries.list, params))
 
     async def update(self, user_id: str, changes: UserUpdate) -> User:
         """Change the given fields in one statement; NotFoundError if the user is absent."""
+        check_key("UserRepository.update", "user_id", user_id)
         params = changes.to_params()
         params["id"] = user_id
         params["updated_at"] = stamp()
@@ -51,6 +62,7 @@ class UserRepository(Repository):
 
     async def delete(self, user_id: str) -> None:
         """Delete the user and what belongs to them; NotFoundError if absent."""
+        check_key("UserRepository.delete", "user_id", user_id)
         result = await self._db.execute(UserQueries.delete, {"id": user_id})
         if result.rows_affected == 0:
             raise NotFoundError("user", user_id)

@@ -1,0 +1,11 @@
+"""The input rules, each stated once: what text the library stores, and how identifiers compare.
+
+Models, repositories and jobs all call these; nothing restates them.
+
+* :mod:`agentsdb.rules.quoting` — how an error message quotes a value it refuses.
+* :mod:`agentsdb.rules.text` — text every backend stores alike (no NUL, no lone surrogates)
+  and the maximum lengths of indexed columns.
+* :mod:`agentsdb.rules.identity` — the one normalization of emails and handles.
+"""
+
+from __future__ import annotations
