@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -51,6 +52,26 @@ def _json_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter without its ``import shutil`` (which loads the bz2 and lzma modules)
+    on every start: the terminal width, found as ``shutil.get_terminal_size`` finds it."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            columns = int(os.environ.get("COLUMNS", "0")) or os.get_terminal_size().columns
+        except (OSError, ValueError):
+            columns = 80
+        super().__init__(prog, width=max(columns - 2, 40))
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser using :class:`_HelpFormatter` (its subcommands' parsers too)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 class _Version(argparse.Action):
     """``--version``: reads the installed version only when asked (importlib.metadata is slow)."""
 
@@ -82,15 +103,13 @@ class _JobNames:
 def _parser() -> argparse.ArgumentParser:
     # The options work before or after the command; after it, SUPPRESS keeps an absent option
     # from overwriting one given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _common_options(common, argparse.SUPPRESS, folder=True)
     # backfill reads no migrations, so it takes no --dir.
-    without_folder = argparse.ArgumentParser(add_help=False)
+    without_folder = _Parser(add_help=False)
     _common_options(without_folder, argparse.SUPPRESS, folder=False)
 
-    parser = argparse.ArgumentParser(
-        prog="agentsdb", description="Migrate and inspect an agentsdb database."
-    )
+    parser = _Parser(prog="agentsdb", description="Migrate and inspect an agentsdb database.")
     parser.add_argument("--version", action=_Version)
     _common_options(parser, None, folder=True)
     parser.set_defaults(verbose=False)

@@ -19,7 +19,6 @@ from agentsdb.db.base import Database
 from agentsdb.errors import AgentsDBError, MigrationError
 from agentsdb.migration import Migration
 from agentsdb.migrator import Migrator
-from agentsdb.rollback_preview import preview_rollback
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -71,6 +70,8 @@ async def _rollback(migrator: Migrator, db: Database, args: argparse.Namespace, 
     if not plan:
         out.line("Nothing to roll back.")
         return EXIT_OK
+    from agentsdb.rollback_preview import preview_rollback  # its patterns cost a few ms to build
+
     preview = await preview_rollback(db, plan)
     out.set(plan=preview_json(preview), rows_at_risk=preview.rows_at_risk)
     if args.dry_run or (preview.needs_confirmation and not args.yes):

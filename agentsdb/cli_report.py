@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentsdb.results import MigrationResult
-from agentsdb.rollback_preview import Loss, RollbackPreview
+
+if TYPE_CHECKING:  # loaded by the rollback command only
+    from agentsdb.rollback_preview import Loss, RollbackPreview
 
 
 def outcome(result: MigrationResult) -> str:
