@@ -85,14 +85,14 @@ def preview_json(preview: RollbackPreview) -> list[dict[str, Any]]:
 
 
 def _loss_line(loss: Loss) -> str:
-    count = "? (unknown)" if loss.rows is None else str(loss.rows)
+    count = "an unknown number of" if loss.rows is None else str(loss.rows)
     what = {
-        "table": f"{count} row(s): every row of table {loss.table}",
-        "column": f"{count} value(s) in column {loss.table}.{loss.column}",
-        "rows": f"{count} row(s) of table {loss.table}",
-        "rebuild": f"{count} row(s) of table {loss.table} rebuilt",
+        "table": f"drops table {loss.table}: {count} row(s)",
+        "column": f"drops column {loss.table}.{loss.column}: {count} value(s)",
+        "rows": f"deletes from {loss.table}: {count} row(s)",
+        "rebuild": f"rebuilds table {loss.table}: {count} row(s) at risk",
     }[loss.kind]
-    return f"    deletes {what}" + (f" ({loss.note})" if loss.note else "")
+    return f"    {what}" + (f" ({loss.note})" if loss.note else "")
 
 
 def preview_lines(preview: RollbackPreview) -> list[str]:
@@ -102,11 +102,11 @@ def preview_lines(preview: RollbackPreview) -> list[str]:
         lines.append(f"would roll back {step.migration.id} {step.migration.description}")
         lines.extend(_loss_line(loss) for loss in step.losses)
         if not step.losses:
-            lines.append("    deletes no rows")
+            lines.append("    deletes no data")
         lines.extend(f"    not counted: {statement}" for statement in step.not_counted)
     total = preview.rows_at_risk
     counted = "an unknown number of" if total is None else str(total)
-    lines.append(f"In all: {counted} row(s) or value(s) deleted.")
+    lines.append(f"In all: {counted} row(s) or value(s) at risk.")
     return lines
 
 

@@ -64,7 +64,9 @@ _COPY = re.compile(
     rf"^(?:INSERT|REPLACE)\s+(?:OR\s+\w+\s+)?INTO\s+{_NAME}.*?\bSELECT\b.*?\bFROM\s+(?P<source>{_NAME})",
     re.I | re.S,
 )
-_REBUILD_NOTE = "rows kept; values of the columns the rebuild leaves out are lost (not counted)"
+_REBUILD_NOTE = (
+    "the rows are kept; values in the columns the rebuild leaves out are lost, uncounted"
+)
 _RETURNING = re.compile(r"\bRETURNING\b", re.I)
 _UNCOUNTED = re.compile(r"^(?:UPDATE|WITH|DELETE|TRUNCATE)\b", re.I)
 
