@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -212,3 +214,45 @@ def test_an_error_before_any_work_is_json_too(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report == {"command": "status", "ok": False, "error": report["error"]}
     assert "missing.db" in report["error"]
+
+
+# --- start-up -------------------------------------------------------------------------------------
+
+NOT_FOR_MIGRATE = (
+    "agentsdb.jobs",
+    "tqdm",
+    "agentsdb.db.libsql",
+    "agentsdb.migrator_libsql",
+    "importlib.metadata",
+    "agentsdb.rollback_preview",
+    "json",
+    "shutil",
+)
+
+
+def test_a_no_op_migrate_loads_neither_backfill_jobs_nor_libsql_nor_package_metadata(
+    tmp_path: Path,
+) -> None:
+    run_cli("migrate", "--db", "x.db", cwd=tmp_path)
+    script = (
+        "import sys, contextlib, io\n"
+        "from agentsdb.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    code = main(['migrate', '--db', 'x.db'])\n"
+        "print(code, ' '.join(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    code, loaded = result.stdout.split(" ", 1)
+    assert code == "0"
+    modules = set(loaded.split())
+    assert "agentsdb.migrator" in modules
+    unwanted = {m for m in modules if m.startswith(NOT_FOR_MIGRATE)}
+    assert unwanted == set()
