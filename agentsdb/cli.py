@@ -15,6 +15,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -52,16 +53,22 @@ def _json_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@cache
+def _terminal_width() -> int:
+    """The width help is wrapped to, found as ``shutil.get_terminal_size`` finds it."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0")) or os.get_terminal_size().columns
+    except (OSError, ValueError):
+        columns = 80
+    return max(columns - 2, 40)
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """argparse's formatter without its ``import shutil`` (which loads the bz2 and lzma modules)
-    on every start: the terminal width, found as ``shutil.get_terminal_size`` finds it."""
+    and its terminal query on every argument added: the width is found once."""
 
     def __init__(self, prog: str) -> None:
-        try:
-            columns = int(os.environ.get("COLUMNS", "0")) or os.get_terminal_size().columns
-        except (OSError, ValueError):
-            columns = 80
-        super().__init__(prog, width=max(columns - 2, 40))
+        super().__init__(prog, width=_terminal_width())
 
 
 class _Parser(argparse.ArgumentParser):
