@@ -10,7 +10,9 @@ and the median of each command and their ratios to the baseline:
 
 * baseline: ``python -c 'import sqlite3'`` (an interpreter that loads the SQLite module);
 * for context: ``python -c`` that opens the database file and runs one SELECT of the tracking
-  table (what any migration tool must do at the least);
+  table (what any migration tool must do at the least), and ``python -c`` importing the standard
+  library modules agentsdb's command line cannot do without (asyncio, which loads ssl, argparse,
+  dataclasses, typing, logging, hashlib): the floor for any asyncio program of this kind;
 * ``python -m agentsdb migrate --db FILE`` on a database with every migration applied (a no-op).
 
 The processes run with bytecode caching on, as an installed package does, even when
@@ -34,6 +36,7 @@ from pathlib import Path
 
 TARGET_RATIO = 3.0
 NOOP = "agentsdb migrate (no-op)"
+STDLIB_NEEDED = "import argparse, asyncio, dataclasses, hashlib, logging, sqlite3, typing"
 
 
 def _time(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -55,6 +58,7 @@ def _commands(python: str, database: Path) -> dict[str, list[str]]:
     return {
         "python -c 'import sqlite3'": [python, "-c", "import sqlite3"],
         "python -c (open + one SELECT)": [python, "-c", select],
+        "python -c (stdlib it needs)": [python, "-c", STDLIB_NEEDED],
         NOOP: [python, "-m", "agentsdb", "migrate", f"--db={database}"],
     }
 
