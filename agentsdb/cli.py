@@ -36,11 +36,13 @@ def _common_options(parser: argparse.ArgumentParser, default: object, *, folder:
         help=f"database URL or file (default: ${URL_ENVIRONMENT_VARIABLE}, then {DEFAULT_URL})",
     )
     if folder:
+        # Before the command it also tells `new` where to write.
+        where = "" if default is argparse.SUPPRESS else " (and, for new, where to write)"
         parser.add_argument(
             "--dir",
             metavar="D",
             default=default,
-            help="use the migration modules in folder D instead of the built-in migrations",
+            help=f"use the migration modules in folder D instead of the built-in ones{where}",
         )
     parser.add_argument(
         "-v", "--verbose", action="store_true", default=default, help="log each step"
