@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from agentsdb.db import connect
@@ -147,7 +146,21 @@ _LAZY_MODULES = {
 }
 
 
+def _version() -> str:
+    # importlib.metadata costs about 30 ms to import: read only when __version__ is asked for.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("agentsdb")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+        globals()[name] = value
+        return value
     module = _LAZY_MODULES.get(name)
     if module is None:
         raise AttributeError(f"module 'agentsdb' has no attribute {name!r}")
@@ -155,11 +168,6 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
-
-try:
-    __version__ = version("agentsdb")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
 
 __all__ = [
     "Agent",

@@ -1,72 +1,145 @@
 """The ``agentsdb`` command line: thin over :class:`agentsdb.Migrator`.
 
 Expected failures print one line to stderr and exit 1; usage errors exit 2.
+
+Each command imports what it needs when it runs (the migration commands from
+:mod:`agentsdb.cli_migrate`, backfill its jobs), and the version is read only for ``--version``:
+a no-op ``agentsdb migrate`` costs little more than starting Python (``benchmarks/bench_cli.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
+import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from agentsdb.clock import utc_now
-from agentsdb.db import connect
-from agentsdb.db.url import DEFAULT_URL, URL_ENVIRONMENT_VARIABLE
-from agentsdb.errors import AgentsDBError, MigrationError
-from agentsdb.jobs import JOBS, get_job
-from agentsdb.jobs.command import backfill
-from agentsdb.migration import Migration
-from agentsdb.migrations import MODULE_NAME, load_migrations
-from agentsdb.migrator import Migrator
-from agentsdb.results import MigrationResult
+from agentsdb.db.url import DEFAULT_URL, URL_ENVIRONMENT_VARIABLE, parse_url
+from agentsdb.errors import AgentsDBError, ConfigurationError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
+DEFAULT_MIGRATIONS_FOLDER = "migrations"
 
 
-def _common_options(parser: argparse.ArgumentParser, default: object) -> None:
+def _common_options(parser: argparse.ArgumentParser, default: object, *, folder: bool) -> None:
     parser.add_argument(
         "--db",
         metavar="URL",
+        type=_database_url,
         default=default,
         help=f"database URL or file (default: ${URL_ENVIRONMENT_VARIABLE}, then {DEFAULT_URL})",
     )
-    parser.add_argument(
-        "--dir",
-        metavar="D",
-        default=default,
-        help="use the migration modules in folder D instead of the built-in migrations",
-    )
+    if folder:
+        # Before the command it also tells `new` where to write.
+        where = "" if default is argparse.SUPPRESS else " (and, for new, where to write)"
+        parser.add_argument(
+            "--dir",
+            metavar="D",
+            default=default,
+            help=f"use the migration modules in folder D instead of the built-in ones{where}",
+        )
     parser.add_argument(
         "-v", "--verbose", action="store_true", default=default, help="log each step"
     )
 
 
+def _json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object (keys: see the README)"
+    )
+
+
+@cache
+def _terminal_width() -> int:
+    """The width help is wrapped to, found as ``shutil.get_terminal_size`` finds it."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0")) or os.get_terminal_size().columns
+    except (OSError, ValueError):
+        columns = 80
+    return max(columns - 2, 40)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter without its ``import shutil`` (which loads the bz2 and lzma modules)
+    and its terminal query on every argument added: the width is found once."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_terminal_width())
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser using :class:`_HelpFormatter` (its subcommands' parsers too)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+class _Version(argparse.Action):
+    """``--version``: reads the installed version only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        import agentsdb
+
+        print(f"agentsdb {agentsdb.__version__}")
+        parser.exit()
+
+
+class _JobNames:
+    """The backfill jobs' names for argparse ``choices``, loaded only when checked or shown."""
+
+    def _names(self) -> list[str]:
+        from agentsdb.jobs import JOBS
+
+        return sorted(JOBS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+
 def _parser() -> argparse.ArgumentParser:
     # The options work before or after the command; after it, SUPPRESS keeps an absent option
     # from overwriting one given before it.
-    common = argparse.ArgumentParser(add_help=False)
-    _common_options(common, argparse.SUPPRESS)
+    common = _Parser(add_help=False)
+    _common_options(common, argparse.SUPPRESS, folder=True)
+    # backfill reads no migrations, so it takes no --dir.
+    without_folder = _Parser(add_help=False)
+    _common_options(without_folder, argparse.SUPPRESS, folder=False)
 
-    parser = argparse.ArgumentParser(
-        prog="agentsdb", description="Migrate and inspect an agentsdb database."
-    )
-    _common_options(parser, None)
+    parser = _Parser(prog="agentsdb", description="Migrate and inspect an agentsdb database.")
+    parser.add_argument("--version", action=_Version)
+    _common_options(parser, None, folder=True)
     parser.set_defaults(verbose=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    migrate = commands.add_parser("migrate", parents=[common], help="apply pending migrations")
+    migrate = commands.add_parser(
+        "migrate",
+        parents=[common],
+        help="apply pending migrations",
+        description="Apply the pending migrations in order, each in its own transaction. "
+        "Creates the database when it does not exist (the only command that does).",
+    )
     mode = migrate.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="show what would run; change nothing")
     mode.add_argument(
         "--rehearse", action="store_true", help="run pending migrations, then roll them back"
     )
     migrate.add_argument("--limit", type=_non_negative, metavar="N", help="apply at most N")
-    migrate.add_argument("--target", metavar="ID", help="apply up to and including ID")
+    migrate.add_argument(
+        "--target", type=_migration_id, metavar="ID", help="apply up to and including ID"
+    )
     migrate.add_argument(
         "--allow-out-of-order",
         action="store_true",
@@ -77,34 +150,86 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="refuse to migrate a schema that was changed outside migrations",
     )
+    _json_option(migrate)
 
     rollback = commands.add_parser(
-        "rollback", parents=[common], help="undo the newest migration (or down to --to ID)"
+        "rollback",
+        parents=[common],
+        help="undo the newest migration (or down to --to ID)",
+        description="Undo the newest applied migration, or every one after --to ID. A rollback "
+        "that would delete rows asks first on a terminal and needs --yes anywhere else; "
+        "--dry-run shows the plan and the rows each step would delete.",
     )
     rollback.add_argument(
-        "--to", metavar="ID", help="undo every migration after ID ('0' undoes all of them)"
+        "--to",
+        type=_migration_id,
+        metavar="ID",
+        help="undo every migration after ID ('0' undoes all of them)",
     )
-
-    commands.add_parser("status", parents=[common], help="list applied and pending migrations")
-    commands.add_parser(
-        "validate", parents=[common], help="check migrations and schema; exit 1 on errors"
+    rollback_mode = rollback.add_mutually_exclusive_group()
+    rollback_mode.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the plan and the rows each step would delete; change nothing",
     )
+    rollback_mode.add_argument(
+        "-y", "--yes", action="store_true", help="roll back even when it deletes rows"
+    )
+    _json_option(rollback)
 
-    new = commands.add_parser("new", help="scaffold the next numbered migration module")
+    status = commands.add_parser(
+        "status",
+        parents=[common],
+        help="list applied and pending migrations",
+        description="List every migration with its state (applied, pending, DIRTY, UNKNOWN), "
+        "when it was applied and how long it took.",
+    )
+    _json_option(status)
+    validate = commands.add_parser(
+        "validate",
+        parents=[common],
+        help="check migrations and schema; exit 1 on errors",
+        description="Check the migrations against the tracking table (edited, unknown, dirty, "
+        "out of order) and the live schema against the one recorded (drift); with "
+        "--integrity, check the database file's pages too. Exit 1 on errors.",
+    )
+    validate.add_argument(
+        "--integrity",
+        nargs="?",
+        const="full",
+        choices=("full", "quick"),
+        help="also check the stored pages (SQLite/libSQL: PRAGMA integrity_check, or "
+        "quick_check with 'quick'); not supported on PostgreSQL",
+    )
+    _json_option(validate)
+
+    new = commands.add_parser(
+        "new",
+        help="scaffold the next numbered migration module",
+        description="Write the next numbered migration module (NNN_description.py) in a folder.",
+    )
     new.add_argument("description", help="what the migration does, e.g. 'add memories table'")
     new.add_argument(
         "--dir",
         metavar="D",
-        default="migrations",
-        help="folder to write it in (default: migrations)",
+        default=argparse.SUPPRESS,
+        help=f"folder to write it in (default: {DEFAULT_MIGRATIONS_FOLDER})",
     )
 
     repair = commands.add_parser(
         "repair",
         parents=[common],
         help="resolve a dirty migration, a deleted tracking row, or an edited down",
+        description="Resolve a migration recorded as dirty (it failed or was killed part-way "
+        "outside a transaction) once you have inspected the schema by hand, record again a "
+        "tracking row deleted from the middle of the history, or accept an edited down.",
     )
-    repair.add_argument("migration_id", metavar="ID")
+    repair.add_argument(
+        "migration_id",
+        type=_migration_id,
+        metavar="ID",
+        help="the migration's id, as `agentsdb status` shows it (e.g. 004)",
+    )
     action = repair.add_mutually_exclusive_group(required=True)
     action.add_argument(
         "--mark-applied",
@@ -120,11 +245,20 @@ def _parser() -> argparse.ArgumentParser:
         help="its down was edited on purpose: record the current down as the one to run",
     )
     backfill = commands.add_parser(
-        "backfill", parents=[common], help="move legacy data into the agentsdb schema"
+        "backfill",
+        parents=[without_folder],
+        help="move legacy data into the agentsdb schema",
+        description="Copy legacy tables into a migrated agentsdb database in resumable batches "
+        "(see docs/backfill.md). Neither database is created: both must exist.",
     )
-    backfill.add_argument("job", choices=sorted(JOBS), help="the job to run")
     backfill.add_argument(
-        "--source", metavar="URL", help="database holding the legacy tables (default: --db)"
+        "job", choices=_JobNames(), metavar="JOB", help="the job to run: %(choices)s"
+    )
+    backfill.add_argument(
+        "--source",
+        metavar="URL",
+        type=_database_url,
+        help="database holding the legacy tables (default: --db)",
     )
     backfill_mode = backfill.add_mutually_exclusive_group()
     backfill_mode.add_argument(
@@ -146,6 +280,24 @@ def _positive(text: str) -> int:
     return value
 
 
+def _migration_id(text: str) -> str:
+    if not text.isascii() or not text.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a migration id (digits only, e.g. 004)"
+        )
+    return text
+
+
+def _database_url(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the database URL is empty; give a file path or a URL")
+    try:
+        parse_url(text)
+    except ConfigurationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _non_negative(text: str) -> int:
     try:
         value = int(text)
@@ -156,130 +308,11 @@ def _non_negative(text: str) -> int:
     return value
 
 
-def _describe(result: MigrationResult) -> str:
-    migration = result.migration
-    return f"{migration.id} {migration.description} ({result.execution_time_ms:.1f} ms)"
-
-
-def _print_results(results: Sequence[MigrationResult]) -> None:
-    for result in results:
-        if not result.success:
-            continue
-        if result.note and result.note.startswith("not rehearsed"):
-            print(f"skipped {result.migration.id} {result.migration.description}: {result.note}")
-        elif result.dry_run and result.note == "would apply":
-            print(f"would apply {result.migration.id} {result.migration.description}")
-        elif result.dry_run:
-            print(f"rehearsed {_describe(result)}, rolled back")
-        elif result.direction == "down":
-            print(f"rolled back {_describe(result)}")
-        else:
-            print(f"applied {_describe(result)}")
-
-
-async def _migrate(migrator: Migrator, args: argparse.Namespace) -> int:
-    results = await migrator.migrate(
-        dry_run=args.dry_run,
-        rehearse=args.rehearse,
-        limit=args.limit,
-        target=args.target,
-        allow_out_of_order=args.allow_out_of_order,
-        fail_on_drift=args.fail_on_drift,
-    )
-    _print_results(results)
-    summary = await migrator.get_migration_summary()
-    version = summary.current_version or "none"
-    if not results:
-        print(f"Nothing to migrate; the database is at version {version}.")
-    else:
-        print(f"Database at version {version}; {summary.pending_migrations} pending.")
-    return EXIT_OK
-
-
-async def _rollback(migrator: Migrator, args: argparse.Namespace) -> int:
-    if args.to is not None:
-        results = await migrator.rollback_to(args.to)
-    else:
-        last = await migrator.rollback_last()
-        results = [] if last is None else [last]
-    if not results:
-        print("Nothing to roll back.")
-    _print_results(results)
-    return EXIT_OK
-
-
-async def _status(migrator: Migrator, args: argparse.Namespace) -> int:
-    applied = {record.id: record for record in await migrator.get_applied()}
-    rows = [("ID", "DESCRIPTION", "STATUS", "APPLIED AT", "TIME MS")]
-    for migration in migrator.migrations:
-        record = applied.pop(migration.id, None)
-        if record is None:
-            rows.append((migration.id, migration.description, "pending", "", ""))
-            continue
-        state = "applied" if record.success else "DIRTY"
-        took = "" if record.execution_time_ms is None else f"{record.execution_time_ms:.1f}"
-        rows.append((migration.id, migration.description, state, record.applied_at or "", took))
-    for record in applied.values():
-        rows.append(
-            (record.id, record.description, "UNKNOWN (not in code)", record.applied_at or "", "")
-        )
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
-    summary = await migrator.get_migration_summary()
-    print(
-        f"\nVersion {summary.current_version or 'none'}: {summary.applied_migrations} applied, "
-        f"{summary.pending_migrations} pending."
-    )
-    return EXIT_OK
-
-
-async def _validate(migrator: Migrator, args: argparse.Namespace) -> int:
-    result = await migrator.validate_migrations()
-    for warning in result.warnings:
-        print(f"warning: {warning}")
-    for error in result.errors:
-        print(f"error: {error}")
-    if result.is_valid:
-        print("Migrations are valid.")
-        return EXIT_OK
-    print(f"{len(result.errors)} error(s).")
-    return EXIT_FAILURE
-
-
-async def _repair(migrator: Migrator, args: argparse.Namespace) -> int:
-    if args.accept_down:
-        await migrator.accept_down(args.migration_id)
-        print(f"Repaired migration {args.migration_id}: its current down is recorded.")
-        return EXIT_OK
-    await migrator.repair(args.migration_id, mark_applied=args.mark_applied)
-    outcome = "recorded as applied" if args.mark_applied else "record removed; migrate reruns it"
-    print(f"Repaired migration {args.migration_id}: {outcome}.")
-    return EXIT_OK
-
-
-_COMMANDS = {
-    "migrate": _migrate,
-    "rollback": _rollback,
-    "status": _status,
-    "validate": _validate,
-    "repair": _repair,
-}
-
-
-async def _run(args: argparse.Namespace) -> int:
-    migrations: list[Migration] | None = None
-    if args.dir is not None:
-        migrations = load_migrations(args.dir)
-    async with connect(args.db) as db:
-        migrator = Migrator(db, migrations)
-        return await _COMMANDS[args.command](migrator, args)
-
-
 def scaffold_migration(description: str, directory: str | Path) -> Path:
     """Write the next numbered migration module in ``directory`` and return its path."""
+    from agentsdb.clock import utc_now
+    from agentsdb.migrations import MODULE_NAME
+
     folder = Path(directory)
     slug = re.sub(r"[^a-z0-9]+", "_", description.lower()).strip("_")
     if not slug:
@@ -311,7 +344,10 @@ def scaffold_migration(description: str, directory: str | Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "backfill" and args.dir is not None:
+        parser.error("--dir names a folder of migrations; backfill reads none")
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -319,10 +355,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         if args.command == "new":
-            path = scaffold_migration(args.description, args.dir)
+            path = scaffold_migration(args.description, args.dir or DEFAULT_MIGRATIONS_FOLDER)
             print(f"Created {path}")
             return EXIT_OK
         if args.command == "backfill":
+            import asyncio
+
+            from agentsdb.jobs import get_job
+            from agentsdb.jobs.command import backfill
+
             return asyncio.run(
                 backfill(
                     get_job(args.job),
@@ -333,11 +374,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     batch_size=args.batch_size,
                 )
             )
-        return asyncio.run(_run(args))
-    except MigrationError as error:
-        _print_results(error.results)
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILURE
+        from agentsdb.cli_migrate import run_migration_command
+
+        return run_migration_command(args)
     except AgentsDBError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE

@@ -24,13 +24,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentsdb import migrator_libsql
 from agentsdb import repair as repair_rules
 from agentsdb import tracking_upkeep as upkeep
 from agentsdb.clock import format_timestamp, utc_now
@@ -87,6 +87,9 @@ from agentsdb.results import (
 )
 from agentsdb.tracking import TrackingSQL, schema_fingerprint, tracking_sql
 
+if TYPE_CHECKING:
+    from agentsdb.migrator_libsql import LibsqlMigrations, Record
+
 log = logging.getLogger("agentsdb.migrations")
 
 _UNSET: Any = object()
@@ -140,6 +143,21 @@ def _drift(
     return None, None
 
 
+def _libsql_strategy(
+    db: Database, sql: TrackingSQL, *, lock_timeout: float, record: Record
+) -> LibsqlMigrations | None:
+    """The libSQL strategy when ``db`` is a remote libSQL database, else None.
+
+    A libSQL database exists only once its module has been imported, so the libSQL modules
+    (about a third of the command line's start-up) are not loaded for the other backends.
+    """
+    if "agentsdb.db.libsql" not in sys.modules:
+        return None
+    from agentsdb import migrator_libsql
+
+    return migrator_libsql.for_database(db, sql, lock_timeout=lock_timeout, record=record)
+
+
 @dataclass
 class _RunMemory:
     """What one migrate() run on one SQLite connection knows between its transactions."""
@@ -180,7 +198,7 @@ class Migrator:
         self._code_head: str | None = _UNSET
         self._initialized = False
         # libSQL: per-transaction lease checks over ws, whole migrations as batches over http.
-        self._libsql = migrator_libsql.for_database(
+        self._libsql = _libsql_strategy(
             db, self._sql, lock_timeout=self._lock_timeout, record=self._record
         )
         # A local SQLite database runs a whole migrate() on one connection (see _claim).
@@ -643,18 +661,33 @@ class Migrator:
 
     # --- rollback -------------------------------------------------------------------------------
 
+    async def plan_rollback(self, to: str | None = None) -> list[Migration]:
+        """The migrations ``rollback_to(to)`` (``to=None``: ``rollback_last()``) would undo,
+        newest first, checked as the rollback checks them; changes nothing."""
+        return self._rollback_plan(await self._read_applied(create=False), to)
+
+    def _rollback_plan(self, applied: Sequence[AppliedRecord], to: str | None) -> list[Migration]:
+        if to is not None:
+            plan = select_rollbacks(self._migrations, applied, to)
+            self._check_rollback_source(applied, {m.id for m in plan})
+            return plan
+        if not applied:
+            return []
+        self._check_rollback_source(applied, {applied[-1].id})
+        migration = self._by_id()[applied[-1].id]
+        if not migration.reversible:
+            raise IrreversibleMigrationError(migration.id)
+        return [migration]
+
     async def rollback_last(self) -> MigrationResult | None:
         """Undo the newest applied migration (its ``down`` and its row, in one transaction).
 
         Returns None when nothing is applied; IrreversibleMigrationError when it has no down.
         """
-        applied = await self._read_applied(create=False)
-        if not applied:
+        plan = await self.plan_rollback()
+        if not plan:
             return None
-        self._check_rollback_source(applied, {applied[-1].id})
-        migration = self._by_id()[applied[-1].id]
-        if not migration.reversible:
-            raise IrreversibleMigrationError(migration.id)
+        migration = plan[0]
         if self._libsql is not None and await self._libsql.runs_batches([migration], "down"):
             return (await self._libsql.rollback([migration]))[0]
         return await self._db.run(self._rollback_program(migration, [], final=True))
@@ -664,9 +697,7 @@ class Migrator:
 
         Every one of them is checked reversible before anything changes.
         """
-        applied = await self._read_applied(create=False)
-        plan = select_rollbacks(self._migrations, applied, migration_id)
-        self._check_rollback_source(applied, {m.id for m in plan})
+        plan = await self.plan_rollback(migration_id)
         if self._libsql is not None and await self._libsql.runs_batches(plan, "down"):
             return await self._libsql.rollback(plan)
         results: list[MigrationResult] = []

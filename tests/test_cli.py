@@ -79,10 +79,12 @@ def test_db_option_works_before_the_command(tmp_path: Path) -> None:
 
 
 def test_migrate_dry_run_changes_nothing(tmp_path: Path) -> None:
+    run_cli("migrate", "--limit", "1", "--db", "x.db", cwd=tmp_path)
     result = run_cli("migrate", "--dry-run", "--db", "x.db", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "would apply 001 initial schema" in result.stdout
-    assert table_names(tmp_path / "x.db") == set()
+    assert "would apply 002 add session tables" in result.stdout
+    assert applied_ids(tmp_path / "x.db") == ["001"]
+    assert table_names(tmp_path / "x.db") == {"agentsdb_migrations", "agents"}
 
 
 def test_migrate_rehearse_leaves_no_trace(tmp_path: Path) -> None:
@@ -220,6 +222,7 @@ def test_failed_migration_prints_one_error_line_and_no_traceback(tmp_path: Path)
         ("migrate", "--limit", "-1"),
         ("migrate", "--dry-run", "--rehearse"),
         ("repair", "001"),
+        ("rollback", "--to", "abc"),
         ("frobnicate",),
         (),
     ],

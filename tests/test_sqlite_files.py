@@ -66,7 +66,7 @@ def test_cli_prints_one_error_line_and_nothing_from_the_driver_thread(tmp_path: 
     targets = [str(tmp_path / "missing" / "x.db"), str(tmp_path)]
     for run in range(RUNS):
         target = targets[run % 2]
-        result = run_cli("status", "--db", target)
+        result = run_cli("migrate", "--db", target)
         assert result.returncode != 0
         lines = result.stderr.splitlines()
         assert len(lines) == 1, result.stderr

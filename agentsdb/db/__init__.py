@@ -32,7 +32,17 @@ async def _open_libsql(url: str, options: dict[str, Any]) -> Database:
     return await LibsqlDatabase.open(url, auth_token=auth_token)
 
 
+def _create_option(options: dict[str, Any]) -> bool:
+    """Take the backend-independent ``create`` option out of ``options``."""
+    create = options.pop("create", True)
+    if not isinstance(create, bool):
+        raise ConfigurationError(f"create must be True or False, got {create!r}")
+    return create
+
+
 async def _open(url: str | None, options: dict[str, Any]) -> Database:
+    options = dict(options)
+    create = _create_option(options)
     resolved = resolve_url(url)
     parsed = parse_url(resolved)
     shown = obscure_password(resolved)
@@ -57,6 +67,7 @@ async def _open(url: str | None, options: dict[str, Any]) -> Database:
             uri=parsed.uri,
             busy_timeout=float(busy_timeout),
             in_memory=parsed.in_memory,
+            create=create,
         )
     if parsed.backend == "postgresql":
         # The module loads asyncpg only when it opens; a missing extra raises
@@ -105,6 +116,11 @@ def connect(url: str | None = None, **options: Any) -> _Connecting:
 
     ``url`` defaults to ``$AGENTSDB_URL``, then ``agents.db`` in the current folder. Use
     ``db = await connect(url)`` (then ``await db.close()``) or ``async with connect(url) as db``.
+
+    ``create`` (every backend, default True): whether opening may create the database. With
+    ``create=False`` a SQLite file that does not exist raises :class:`DatabaseFileError` naming
+    it, and nothing is created. Server databases (PostgreSQL, libSQL) are never created by
+    ``connect``, so there it changes nothing.
 
     SQLite options: ``busy_timeout`` (seconds to wait for another writer, default 5).
 

@@ -190,6 +190,14 @@ class Database(Executor, Protocol):
         """Run a program of operations as one unit, with exclusive use of the connection."""
         ...
 
+    async def check_integrity(self, *, quick: bool = False) -> list[str]:
+        """Check the stored pages and indexes; return the problems found (empty when sound).
+
+        ``quick`` trades thoroughness for speed where the backend offers both. A backend
+        without such a check raises UnsupportedOperationError saying what to use instead.
+        """
+        ...
+
     async def close(self) -> None:
         """Close the connection. Closing twice is harmless."""
         ...

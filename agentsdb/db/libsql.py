@@ -69,6 +69,7 @@ from agentsdb.db.libsql_errors import (
 )
 from agentsdb.db.placeholders import translate as translate_placeholders
 from agentsdb.db.program import run_program_async
+from agentsdb.db.sqlite_integrity import check_sql, problems_of
 from agentsdb.db.task_lock import TaskLock
 from agentsdb.db.url import credentials_of, obscure_password
 from agentsdb.errors import (
@@ -592,6 +593,12 @@ class LibsqlDatabase:
                 await self._finish(driver_tx, commit=True)
             finally:
                 tx.closed = True
+
+    async def check_integrity(self, *, quick: bool = False) -> list[str]:
+        """The problems the server's ``PRAGMA integrity_check`` (``quick``: ``quick_check``)
+        finds in its database file; empty when it is sound."""
+        rows = await self.fetch_all(check_sql(quick=quick))
+        return problems_of([next(iter(row.values())) for row in rows])
 
     async def close(self) -> None:
         """Close the client; later calls raise ConnectionClosedError."""

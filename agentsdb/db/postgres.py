@@ -742,6 +742,19 @@ class PostgresDatabase:
             raise
         return lease
 
+    async def check_integrity(self, *, quick: bool = False) -> list[str]:
+        """Not offered: PostgreSQL has no single statement that checks a whole database.
+
+        Raises UnsupportedOperationError. Its equivalents run outside agentsdb: data page
+        checksums (``initdb --data-checksums``, verified on every read) and ``pg_amcheck``,
+        which checks tables and B-tree indexes with the ``amcheck`` extension.
+        """
+        raise UnsupportedOperationError(
+            "an integrity check is not supported on PostgreSQL by agentsdb: enable data "
+            "checksums (initdb --data-checksums) and run pg_amcheck (the amcheck extension) "
+            "against the database instead"
+        )
+
     async def close(self) -> None:
         """Close every connection (waiting for those in use); later calls raise
         ConnectionClosedError. Closing twice is harmless."""

@@ -44,7 +44,14 @@ from agentsdb.db.base import (
 )
 from agentsdb.db.program import expand_atomic
 from agentsdb.db.sqlite_errors import is_busy, translate
-from agentsdb.db.sqlite_files import create_private, file_path, open_error, remove_created
+from agentsdb.db.sqlite_files import (
+    create_private,
+    file_path,
+    open_error,
+    remove_created,
+    require_existing,
+)
+from agentsdb.db.sqlite_integrity import check_file
 from agentsdb.db.sqlite_loop_reads import (
     LoopReader,
     WorkerConnection,
@@ -350,13 +357,17 @@ class SQLiteDatabase:
         uri: bool = False,
         busy_timeout: float = 5.0,
         in_memory: bool = False,
+        create: bool = True,
     ) -> SQLiteDatabase:
         """Open and configure a connection (foreign keys on, WAL for files, busy timeout).
 
-        A database file that does not exist yet is created readable by its owner only.
+        A database file that does not exist yet is created readable by its owner only; with
+        ``create=False`` it is not, and DatabaseFileError names the missing file.
         """
         path = file_path(database, uri=uri, in_memory=in_memory)
-        created = create_private(database, path, uri=uri)
+        if not create:
+            require_existing(path, url)
+        created = create and create_private(database, path, uri=uri)
         connection = aiosqlite.connect(
             database, isolation_level=None, uri=uri, timeout=busy_timeout, factory=WorkerConnection
         )
@@ -492,6 +503,12 @@ class SQLiteDatabase:
                     raise
             finally:
                 tx.closed = True
+
+    async def check_integrity(self, *, quick: bool = False) -> list[str]:
+        """The problems ``PRAGMA integrity_check`` (``quick``: ``quick_check``) finds in the file;
+        empty when it is sound (see :mod:`agentsdb.db.sqlite_integrity`)."""
+        async with self._exclusive():
+            return await self._call(check_file, quick)
 
     async def _rollback_after(self, error: BaseException, statement: str) -> None:
         try:

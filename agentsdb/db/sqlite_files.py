@@ -71,6 +71,22 @@ def create_private(database: str, path: str | None, *, uri: bool) -> bool:
     return True
 
 
+def require_existing(path: str | None, shown: str) -> None:
+    """Raise DatabaseFileError naming the file when ``path`` does not exist (``create=False``).
+
+    An in-memory database (``path`` None) always exists. The error quotes the URL as given
+    (``shown``) and the absolute path it resolved to, so a typo or a wrong working folder shows.
+    """
+    if path is None or os.path.exists(path):
+        return
+    as_given = "" if os.path.abspath(shown) == path else f" ({shown!r})"
+    raise DatabaseFileError(
+        f"the SQLite database file {obscure_password(path)!r}{as_given} does not exist; "
+        "nothing was created (only `migrate` creates a database)",
+        path=path,
+    )
+
+
 def remove_created(path: str | None) -> None:
     """Remove the empty file :func:`create_private` made when opening it failed after all."""
     if path is not None:
@@ -191,4 +207,5 @@ __all__ = [
     "file_path",
     "open_error",
     "remove_created",
+    "require_existing",
 ]

@@ -156,8 +156,16 @@ def parse_url(url: str) -> ParsedURL:
     scheme = match.group(1).lower()
     if scheme == "sqlite":
         path = url[len(match.group(0)) :]
-        if path in ("", "/", "/:memory:", ":memory:"):
+        if path in ("", "/:memory:", ":memory:"):
             return ParsedURL("sqlite", url, database=":memory:", in_memory=True)
+        if path == "/":
+            # Most likely a path left out (an empty variable); an in-memory database here would
+            # silently lose everything written to it.
+            raise UnsupportedBackendError(
+                obscure_password(url),
+                "the sqlite URL names no file: write sqlite:///agents.db "
+                "(or sqlite:// for an in-memory database)",
+            )
         if not path.startswith("/"):
             raise UnsupportedBackendError(
                 obscure_password(url),

@@ -19,12 +19,15 @@ async def backfill(
 ) -> int:
     """Run (or validate) ``job`` and print its report; returns the exit code.
 
-    Without ``source_url`` the job reads the target database itself.
+    Without ``source_url`` the job reads the target database itself. Neither database is
+    created: a path that does not exist (a typo) fails with DatabaseFileError naming it.
     """
     async with AsyncExitStack() as stack:
-        target = await stack.enter_async_context(connect(target_url))
+        target = await stack.enter_async_context(connect(target_url, create=False))
         same = source_url is None or source_url == target_url
-        source = target if same else await stack.enter_async_context(connect(source_url))
+        source = (
+            target if same else await stack.enter_async_context(connect(source_url, create=False))
+        )
         if validate:
             result = await validate_job(job, source, target)
             print(result.format())

@@ -1,0 +1,113 @@
+"""Start-up of the ``agentsdb`` command line as a whole process, beside Python's own, in one run.
+
+    python benchmarks/bench_cli.py [--runs 30] [--warmup 3]
+
+Like hyperfine: each command runs ``--runs`` times as a subprocess (after ``--warmup`` runs),
+the commands interleaved so that a change in the machine's load hits all of them alike, and the
+wall time of each run is taken around ``subprocess.run`` (its CPU time, user + system, from
+``getrusage``, is shown too: on a busy machine it varies less than the wall time). Prints the best
+and the median of each command and their ratios to the baseline:
+
+* baseline: ``python -c 'import sqlite3'`` (an interpreter that loads the SQLite module);
+* for context: ``python -c`` that opens the database file and runs one SELECT of the tracking
+  table (what any migration tool must do at the least), and ``python -c`` importing the standard
+  library modules agentsdb's command line cannot do without (asyncio, which loads ssl, argparse,
+  dataclasses, typing, logging, hashlib): the floor for any asyncio program of this kind;
+* ``python -m agentsdb migrate --db FILE`` on a database with every migration applied (a no-op).
+
+The processes run with bytecode caching on, as an installed package does, even when
+``PYTHONDONTWRITEBYTECODE`` is set: compiling agentsdb's modules from source on every start
+would otherwise be most of what is measured.
+
+Target: the no-op migrate within 3x the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_RATIO = 3.0
+NOOP = "agentsdb migrate (no-op)"
+STDLIB_NEEDED = "import argparse, asyncio, dataclasses, hashlib, logging, sqlite3, typing"
+
+
+def _time(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def _commands(python: str, database: Path) -> dict[str, list[str]]:
+    select = (
+        f"import sqlite3; sqlite3.connect({str(database)!r}).execute("
+        "'SELECT id FROM agentsdb_migrations ORDER BY seq DESC LIMIT 1').fetchall()"
+    )
+    return {
+        "python -c 'import sqlite3'": [python, "-c", "import sqlite3"],
+        "python -c (open + one SELECT)": [python, "-c", select],
+        "python -c (stdlib it needs)": [python, "-c", STDLIB_NEEDED],
+        NOOP: [python, "-m", "agentsdb", "migrate", f"--db={database}"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=30, help="timed runs per command")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs per command first")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        cwd = Path(folder)
+        database = cwd / "agents.db"
+        commands = _commands(sys.executable, database)
+        # As an installed package runs: from cached bytecode (the warm-up runs write it), even
+        # where the environment turns caching off.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        subprocess.run(commands[NOOP], cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+        wall: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
+        for run in range(args.warmup + args.runs):
+            for name, command in commands.items():
+                elapsed, used = _time(command, cwd, env)
+                if run >= args.warmup:
+                    wall[name].append(elapsed)
+                    cpu[name].append(used)
+
+    baseline = next(iter(commands))
+    base_best, base_median = min(wall[baseline]), statistics.median(wall[baseline])
+    base_cpu = statistics.median(cpu[baseline])
+    print(f"{args.runs} runs each (after {args.warmup} warm-up), Python {sys.version.split()[0]}")
+    print(
+        f"{'command':<32} {'best ms':>8} {'median ms':>10} {'best x':>7} {'median x':>9} "
+        f"{'cpu ms':>7} {'cpu x':>6}"
+    )
+    for name, samples in wall.items():
+        best, median, used = min(samples), statistics.median(samples), statistics.median(cpu[name])
+        print(
+            f"{name:<32} {best * 1000:8.1f} {median * 1000:10.1f} "
+            f"{best / base_best:7.2f} {median / base_median:9.2f} "
+            f"{used * 1000:7.1f} {used / base_cpu:6.2f}"
+        )
+    for label, ratio in (
+        ("best", min(wall[NOOP]) / base_best),
+        ("median", statistics.median(wall[NOOP]) / base_median),
+    ):
+        verdict = "within" if ratio <= TARGET_RATIO else "OVER"
+        print(f"no-op migrate, {label}: {ratio:.2f}x the baseline, {verdict} the {TARGET_RATIO:g}x")
+
+
+if __name__ == "__main__":
+    main()
