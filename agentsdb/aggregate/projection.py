@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -31,7 +31,8 @@ from agentsdb.aggregate.aggregate import AgentAggregate
 from agentsdb.aggregate.events import EVENT_TYPES, AgentCreated, UserAssigned
 from agentsdb.aggregate.identity import agent_id_from_stream
 from agentsdb.aggregate.values import Session
-from agentsdb.db.base import Execute, Step
+from agentsdb.db.base import Database, Execute, Step
+from agentsdb.events.projector import Projection, Projector, UnknownProjectionError
 from agentsdb.events.store import EventStore
 from agentsdb.events.types import RecordedEvent
 from agentsdb.models._record import format_ts
@@ -61,14 +62,14 @@ def _summary_params(agent: AgentAggregate, version: int) -> dict[str, Any]:
     state = agent.state
     active = state.active_session
     return {
-        "agent_id": state.id,
+        "agent_id": state.agent_id,
         "owner_user_id": state.owner_user_id,
         "agent_type": str(state.agent_type),
         "status": str(state.status),
         "name": state.name,
         "has_active_session": 0 if active is None else 1,
         "active_session_id": None if active is None else active.session_id,
-        "is_suspended": 1 if agent.is_suspended() else 0,
+        "is_suspended": 1 if state.is_suspended else 0,
         "total_sessions": state.total_sessions,
         "total_interactions": state.total_interactions,
         "successful_completions": state.successful_completions,
@@ -127,7 +128,7 @@ def _session_params(agent_id: str, seq: int, session: Session, version: int) -> 
 
 def projection_steps(agent: AgentAggregate, events: Iterable[ProjectedEvent]) -> list[Step]:
     """The read-model writes for ``events`` of one agent, given its state after them."""
-    agent_id = agent.state.id
+    agent_id = agent.state.agent_id
     session_versions: dict[str, int] = {}
     user_rows: dict[str, tuple[str, int]] = {}
     last_version = 0
@@ -239,8 +240,25 @@ class AgentProjection:
         return agent
 
 
+#: The read models ``agentsdb events rebuild NAME`` knows, by name.
+READ_MODELS: Final[Mapping[str, Callable[[EventStore], Projection]]] = {
+    AGENT_READ_MODEL: AgentProjection,
+}
+
+
+def read_model_projector(db: Database, name: str) -> Projector:
+    """The catch-up projector of the read model called ``name`` on ``db``."""
+    factory = READ_MODELS.get(name)
+    if factory is None:
+        raise UnknownProjectionError(name, sorted(READ_MODELS))
+    events = EventStore(db)
+    return Projector(db, events, factory(events))
+
+
 __all__ = [
     "AGENT_READ_MODEL",
+    "READ_MODELS",
+    "read_model_projector",
     "AgentProjection",
     "ProjectedEvent",
     "erase_steps",
