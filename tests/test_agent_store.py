@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -350,7 +350,7 @@ async def test_the_projector_refuses_to_move_a_position_another_projector_moved(
         """Reads a page, then lets the other projector commit its page first."""
 
         async def read_all(
-            self, after: int = 0, limit: int = 1000, types: Sequence[str] | None = None
+            self, *, after: int = 0, limit: int = 1000, types: Iterable[str] | None = None
         ) -> list[RecordedEvent]:
             page = await store.events.read_all(after=after, limit=limit, types=types)
             await winner.run_once()

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from agentsdb.aggregate.aggregate import AgentAggregate
+from agentsdb.aggregate.agent import AgentAggregate
 from agentsdb.aggregate.events import EVENT_TYPES, AgentCreated, UserAssigned
 from agentsdb.aggregate.identity import agent_id_from_stream
 from agentsdb.aggregate.values import Session
@@ -228,11 +228,11 @@ class AgentProjection:
             agent = AgentAggregate.replay(group, snapshot=(cached.version, cached.to_snapshot()))
         else:
             agent_id_from_stream(stream_id)
-            before = [
-                event
-                for event in await self._events.read_stream(stream_id)
-                if event.version < first
-            ]
+            before = (
+                await self._events.read_stream(stream_id, to_version=first - 1)
+                if first > 1
+                else []
+            )
             agent = AgentAggregate.replay([*before, *group])
         self._cache[stream_id] = agent
         while len(self._cache) > _CACHE_SIZE:

@@ -17,8 +17,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 from datetime import datetime
 from typing import TypeVar
 
@@ -35,9 +38,9 @@ from agentsdb.aggregate.values import ClientResponse, ExecutionState
 from agentsdb.clock import utc_now
 from agentsdb.db.base import Database, Step
 from agentsdb.errors import AgentsDBError, NotFoundError
+from agentsdb.errors import ConcurrencyError, EventIdConflictError
 from agentsdb.events.store import EventStore
-from agentsdb.events.types import NO_STREAM, AppendResult, ExpectedVersion
-from agentsdb.events import ConcurrencyError
+from agentsdb.events.types import NO_STREAM, AppendResult, ExpectedVersion, NewEvent
 from agentsdb.ids import new_id
 
 logger = logging.getLogger("agentsdb.aggregate.store")
@@ -156,17 +159,23 @@ class AgentStore:
 
     # --- saving ------------------------------------------------------------------------------
 
-    async def save(self, agent: AgentAggregate) -> AppendResult | None:
+    async def save(
+        self, agent: AgentAggregate, *, metadata: Mapping[str, Any] | None = None
+    ) -> AppendResult | None:
         """Append the agent's pending events, expecting the stream at the version it was loaded
         at; its read-model rows and (when due) a snapshot are written in the same unit.
 
+        ``metadata`` is merged into every event's metadata (a correlation id, the worker).
         Returns the append's result, or ``None`` when nothing was pending. Raises
-        ``ConcurrencyError`` when another writer appended first; the agent is then unchanged
-        (reload it, or use :meth:`execute`).
+        ``ConcurrencyError`` when another writer appended first, and ``EventIdConflictError``
+        when another writer recorded an event with the same derived id (the same client
+        response); the agent is then unchanged (reload it, or use :meth:`execute`).
         """
         pending = agent.pending_events
         if not pending:
             return None
+        if metadata:
+            pending = [_with_metadata(event, metadata) for event in pending]
         loaded = agent.version
         expected: ExpectedVersion = NO_STREAM if loaded == 0 else loaded
         result = await self._events.append(
@@ -203,21 +212,28 @@ class AgentStore:
 
     # --- commands ----------------------------------------------------------------------------
 
-    async def execute(self, agent_id: str, command: Callable[[AgentAggregate], T]) -> T:
+    async def execute(
+        self,
+        agent_id: str,
+        command: Callable[[AgentAggregate], T],
+        *,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> T:
         """Load the agent, run ``command`` on it, save what it recorded; returns its result.
 
-        On ``ConcurrencyError`` the whole of it runs again on the freshly loaded agent, so the
-        command's rules are checked against the state another writer left (a ``DomainError``
-        from that attempt propagates). After ``max_retries`` retries it raises
-        :class:`RetriesExhaustedError`.
+        When another writer got there first (``ConcurrencyError``, or ``EventIdConflictError``:
+        it recorded the same derived event, such as the same client response) the whole of it
+        runs again on the freshly loaded agent, so the command's rules are checked against the
+        state the other writer left (a ``DomainError`` from that attempt propagates). After
+        ``max_retries`` retries it raises :class:`RetriesExhaustedError`.
         """
         attempts = self._max_retries + 1
         for attempt in range(1, attempts + 1):
             agent = await self.load(agent_id)
             result = command(agent)
             try:
-                await self.save(agent)
-            except ConcurrencyError as error:
+                await self.save(agent, metadata=metadata)
+            except (ConcurrencyError, EventIdConflictError) as error:
                 logger.debug("agent %s: attempt %d lost the race: %s", agent_id, attempt, error)
                 if attempt == attempts:
                     raise RetriesExhaustedError(agent_id, attempts) from error
@@ -241,7 +257,11 @@ class AgentStore:
             )
             return state, resumed
 
-        state, resumed = await self.execute(agent_id, resume)
+        # A token of this call in the events' metadata: a second worker's events then differ
+        # from the winner's even when their derived ids and times are equal, so its append is
+        # refused rather than taken for a retry of the winner's.
+        token = {"resume_token": str(uuid.uuid4())}
+        state, resumed = await self.execute(agent_id, resume, metadata=token)
         if not resumed:
             raise ExecutionAlreadyResumedError(agent_id, response.call_id)
         return state
@@ -249,6 +269,10 @@ class AgentStore:
     async def delete(self, agent_id: str) -> None:
         """Erase the agent: its events, snapshots and read-model rows."""
         await self._events.delete_stream(stream_id_for(agent_id))
+
+
+def _with_metadata(event: NewEvent, metadata: Mapping[str, Any]) -> NewEvent:
+    return dataclasses.replace(event, metadata={**event.metadata, **metadata})
 
 
 def _erase_read_models(stream_id: str) -> Sequence[Step]:

@@ -12,6 +12,13 @@ snapshots and upcasting (see ``docs/events.md``)::
 from __future__ import annotations
 
 from agentsdb.errors import ConcurrencyError, EventIdConflictError, InvalidEventError
+from agentsdb.events.projector import (
+    EventReader,
+    Projection,
+    Projector,
+    ProjectorConflictError,
+    UnknownProjectionError,
+)
 from agentsdb.events.store import EVENTS_CHANNEL, Eraser, EventStore
 from agentsdb.events.types import (
     ANY,
@@ -34,14 +41,19 @@ __all__ = [
     "AppendResult",
     "ConcurrencyError",
     "Eraser",
+    "EventReader",
     "EventIdConflictError",
     "EventStore",
     "ExpectedVersion",
     "InvalidEventError",
     "NewEvent",
+    "Projection",
+    "Projector",
+    "ProjectorConflictError",
     "RecordedEvent",
     "Snapshot",
     "StreamState",
+    "UnknownProjectionError",
     "Upcaster",
     "Upcasters",
 ]

@@ -19,7 +19,7 @@ catches up from the first event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from agentsdb.clock import utc_now_text
@@ -76,7 +76,7 @@ class EventReader(Protocol):
     """What a projector needs of an event store."""
 
     async def read_all(
-        self, after: int = 0, limit: int = 1000, types: Sequence[str] | None = None
+        self, *, after: int = 0, limit: int = 1000, types: Iterable[str] | None = None
     ) -> list[RecordedEvent]:
         """Events after a position, in commit order."""
         ...
