@@ -162,7 +162,9 @@ def projection_steps(agent: AgentAggregate, events: Iterable[ProjectedEvent]) ->
                 {"user_id": user_id, "agent_id": agent_id, "role": role, "version": version},
             )
         )
-    steps.append(Execute(AgentReadModelQueries.upsert_summary, _summary_params(agent, last_version)))
+    steps.append(
+        Execute(AgentReadModelQueries.upsert_summary, _summary_params(agent, last_version))
+    )
     return steps
 
 
@@ -207,9 +209,7 @@ class AgentProjection:
         for stream_id, group in groups.items():
             agent = await self._advance(stream_id, group)
             steps.extend(
-                projection_steps(
-                    agent, (ProjectedEvent(e.version, e.type, e.data) for e in group)
-                )
+                projection_steps(agent, (ProjectedEvent(e.version, e.type, e.data) for e in group))
             )
         return steps
 
@@ -229,9 +229,7 @@ class AgentProjection:
         else:
             agent_id_from_stream(stream_id)
             before = (
-                await self._events.read_stream(stream_id, to_version=first - 1)
-                if first > 1
-                else []
+                await self._events.read_stream(stream_id, to_version=first - 1) if first > 1 else []
             )
             agent = AgentAggregate.replay([*before, *group])
         self._cache[stream_id] = agent
@@ -258,9 +256,9 @@ def read_model_projector(db: Database, name: str) -> Projector:
 __all__ = [
     "AGENT_READ_MODEL",
     "READ_MODELS",
-    "read_model_projector",
     "AgentProjection",
     "ProjectedEvent",
     "erase_steps",
     "projection_steps",
+    "read_model_projector",
 ]

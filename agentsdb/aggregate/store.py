@@ -21,9 +21,8 @@ import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from agentsdb.aggregate.agent import AgentAggregate
 from agentsdb.aggregate.events import ExecutionResumed, SessionCompleted, SessionTerminated
@@ -37,8 +36,7 @@ from agentsdb.aggregate.projection import ProjectedEvent, erase_steps, projectio
 from agentsdb.aggregate.values import ClientResponse, ExecutionState
 from agentsdb.clock import utc_now
 from agentsdb.db.base import Database, Step
-from agentsdb.errors import AgentsDBError, NotFoundError
-from agentsdb.errors import ConcurrencyError, EventIdConflictError
+from agentsdb.errors import AgentsDBError, ConcurrencyError, EventIdConflictError, NotFoundError
 from agentsdb.events.store import EventStore
 from agentsdb.events.types import NO_STREAM, AppendResult, ExpectedVersion, NewEvent
 from agentsdb.ids import new_id
