@@ -33,7 +33,7 @@ from agentsdb.aggregate import (
     SessionAlreadyActiveError,
 )
 from agentsdb.db.base import Database
-from agentsdb.events import EventStore, Projector, ProjectorConflictError
+from agentsdb.events import ConcurrencyError, EventStore, Projector, ProjectorConflictError
 from agentsdb.events.types import RecordedEvent
 
 RESPONSE = ClientResponse(call_id="t1", payload={"answer": 4})
@@ -98,7 +98,7 @@ async def test_a_new_agent_whose_id_exists_is_refused_by_the_event_store(
     first = new_agent(clock)
     await store.save(first)
     twin = new_agent(clock, "u9", agent_id=first.id)
-    with pytest.raises(agentsdb.errors.AgentsDBError):
+    with pytest.raises(ConcurrencyError, match="expected NO_STREAM, but the stream is at version 1"):
         await store.save(twin)
     assert (await store.load(first.id)).state.owner_user_id == "u1"
 
