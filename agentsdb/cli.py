@@ -130,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-size", type=_positive, default=1000, metavar="N", help="rows per transaction"
     )
     events = commands.add_parser("events", help="maintain the read models of the event store")
-    event_commands = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
+    event_commands = events.add_subparsers(dest="events_command", required=True)
     for event_action, text in (
         ("rebuild", "empty a read model and project every event again, from position 0"),
         ("catch-up", "project the events a read model has not seen yet"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -100,16 +99,15 @@ async def test_a_suspended_execution_resumes_in_new_processes_after_sigkill(
         assert len({event.event_id for event in events}) == len(events)
 
         agent = await store.load(agent_id)
-        assert not agent.has_active_session() and not agent.is_suspended()
+        assert not agent.has_active_session()
+        assert not agent.is_suspended()
         state = agent.state
         assert (state.total_sessions, state.total_interactions, state.successful_completions) == (
             1,
             1,
             1,
         )
-        assert [(s.status, s.summary) for s in state.session_history] == [
-            ("completed", "answered")
-        ]
+        assert [(s.status, s.summary) for s in state.session_history] == [("completed", "answered")]
         snapshot = await store.events.load_snapshot(f"agent-{agent_id}")
         assert snapshot is not None
         assert snapshot.version == 7

@@ -98,7 +98,9 @@ async def test_a_new_agent_whose_id_exists_is_refused_by_the_event_store(
     first = new_agent(clock)
     await store.save(first)
     twin = new_agent(clock, "u9", agent_id=first.id)
-    with pytest.raises(ConcurrencyError, match="expected NO_STREAM, but the stream is at version 1"):
+    with pytest.raises(
+        ConcurrencyError, match="expected NO_STREAM, but the stream is at version 1"
+    ):
         await store.save(twin)
     assert (await store.load(first.id)).state.owner_user_id == "u1"
 
