@@ -459,3 +459,28 @@ async def test_deleting_an_agent_stream_removes_its_read_model_rows(
         assert rows[table] == [row for row in before if row["agent_id"] != ids[0]], table
     assert await AgentStore(migrated_any_db).find(ids[0]) is None
     assert await store.events.load_snapshot(f"agent-{ids[0]}") is None
+
+
+async def test_a_projector_page_read_before_an_erasure_leaves_no_rows_of_the_erased_agent(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db, project_inline=False)
+    ids = await _busy_history(store, clock)
+
+    class EraseAfterReading:
+        """Reads a page, then erases the first agent before the page is projected."""
+
+        async def read_all(
+            self, *, after: int = 0, limit: int = 1000, types: Iterable[str] | None = None
+        ) -> list[RecordedEvent]:
+            page = await store.events.read_all(after=after, limit=limit, types=types)
+            await store.delete(ids[0])
+            return page
+
+    projector = Projector(migrated_any_db, EraseAfterReading(), AgentProjection(store.events))
+    assert await projector.run_once() > 0
+
+    rows = await read_model_rows(migrated_any_db)
+    for table, table_rows in rows.items():
+        assert ids[0] not in {row["agent_id"] for row in table_rows}, table
+    assert {row["agent_id"] for row in rows["agent_summaries"]} == {ids[1], ids[2]}

@@ -183,7 +183,10 @@ class AgentProjection:
 
     For each agent in a page it replays that agent's events of the page on top of its state just
     before them (kept in memory from the previous page, or rebuilt from the stream) and writes
-    :func:`projection_steps`.
+    :func:`projection_steps`. The page's unit then drops the rows of an agent whose stream was
+    erased after the page was read, so an erasure racing the projector leaves no rows behind
+    (on PostgreSQL, an erasure whose transaction overlaps the page's can still leave them until
+    the next rebuild: it cannot see the page's uncommitted rows, nor the page its deletion).
     """
 
     def __init__(self, events: EventStore) -> None:
@@ -210,6 +213,15 @@ class AgentProjection:
             agent = await self._advance(stream_id, group)
             steps.extend(
                 projection_steps(agent, (ProjectedEvent(e.version, e.type, e.data) for e in group))
+            )
+            key = {"agent_id": agent.id, "stream_id": stream_id}
+            steps.extend(
+                Execute(sql, key)
+                for sql in (
+                    AgentReadModelQueries.drop_sessions_if_erased,
+                    AgentReadModelQueries.drop_users_if_erased,
+                    AgentReadModelQueries.drop_summary_if_erased,
+                )
             )
         return steps
 
