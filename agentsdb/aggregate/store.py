@@ -30,7 +30,6 @@ from agentsdb.aggregate.identity import (
     STREAM_PREFIX,
     agent_id_from_stream,
     stream_id_for,
-    validate_agent_id,
 )
 from agentsdb.aggregate.projection import ProjectedEvent, erase_steps, projection_steps
 from agentsdb.aggregate.values import ClientResponse, ExecutionState
@@ -97,8 +96,8 @@ class AgentStore:
     ) -> None:
         """``snapshot_every``: a snapshot each time a save crosses a multiple of this many
         events (sessions that end are snapshotted too). ``project_inline=False`` leaves the read
-        models to the catch-up projector. ``clock`` and ``id_factory`` make the times and ids of
-        the events of commands run through :meth:`resume` and loaded aggregates."""
+        models to the catch-up projector. ``clock`` gives the time of the events :meth:`resume`
+        records; ``id_factory`` makes the event and session ids of the aggregates it loads."""
         if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int):
             raise ValueError(f"snapshot_every must be a whole number, not {snapshot_every!r}")
         if snapshot_every < 1:
@@ -149,7 +148,6 @@ class AgentStore:
 
     async def load(self, agent_id: str) -> AgentAggregate:
         """The agent as stored; :class:`AgentNotFoundError` when it does not exist."""
-        validate_agent_id(agent_id)
         agent = await self.find(agent_id)
         if agent is None:
             raise AgentNotFoundError(agent_id)
