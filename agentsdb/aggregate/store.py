@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from agentsdb.aggregate.agent import AgentAggregate
+from agentsdb.aggregate.errors import DomainError
 from agentsdb.aggregate.events import ExecutionResumed, SessionCompleted, SessionTerminated
 from agentsdb.aggregate.identity import (
     STREAM_PREFIX,
@@ -56,8 +57,9 @@ class AgentNotFoundError(NotFoundError):
         self.agent_id = agent_id
 
 
-class ExecutionAlreadyResumedError(AgentsDBError):
-    """The suspension was already resumed (by this worker earlier, or by another one)."""
+class ExecutionAlreadyResumedError(DomainError):
+    """The suspension was already resumed (by this worker earlier, or by another one): a
+    suspended execution continues in one place only."""
 
     def __init__(self, agent_id: str, call_id: str) -> None:
         self.agent_id = agent_id
