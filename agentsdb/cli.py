@@ -1,4 +1,5 @@
-"""The ``agentsdb`` command line: thin over :class:`agentsdb.Migrator`.
+"""The ``agentsdb`` command line: thin over :class:`agentsdb.Migrator`, the backfill jobs and
+the event store's read models.
 
 Expected failures print one line to stderr and exit 1; usage errors exit 2.
 
@@ -270,6 +271,24 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument(
         "--batch-size", type=_positive, default=1000, metavar="N", help="rows per transaction"
     )
+    events = commands.add_parser(
+        "events",
+        help="maintain the read models of the event store",
+        description="Rebuild a read model of the event store from position 0, or bring it up "
+        "to date with the events it has not seen yet (see docs/agent-store.md).",
+    )
+    event_commands = events.add_subparsers(dest="events_command", required=True)
+    for event_action, text in (
+        ("rebuild", "empty a read model and project every event again, from position 0"),
+        ("catch-up", "project the events a read model has not seen yet"),
+    ):
+        read_model = event_commands.add_parser(
+            event_action,
+            parents=[without_folder],
+            help=text,
+            description=text[0].upper() + text[1:] + ". The database must exist.",
+        )
+        read_model.add_argument("name", metavar="NAME", help="the read model, e.g. 'agents'")
     return parser
 
 
@@ -306,6 +325,23 @@ def _non_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is negative")
     return value
+
+
+async def _events(args: argparse.Namespace) -> int:
+    from agentsdb.aggregate.projection import read_model_projector
+    from agentsdb.db import connect
+
+    async with connect(args.db, create=False) as db:
+        projector = read_model_projector(db, args.name)
+        if args.events_command == "rebuild":
+            projected = await projector.rebuild()
+            verb = "Rebuilt"
+        else:
+            projected = await projector.catch_up()
+            verb = "Caught up"
+        position = await projector.position()
+        print(f"{verb} read model {args.name}: {projected} events projected; position {position}.")
+    return EXIT_OK
 
 
 def scaffold_migration(description: str, directory: str | Path) -> Path:
@@ -358,6 +394,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = scaffold_migration(args.description, args.dir or DEFAULT_MIGRATIONS_FOLDER)
             print(f"Created {path}")
             return EXIT_OK
+        if args.command == "events":
+            import asyncio
+
+            return asyncio.run(_events(args))
         if args.command == "backfill":
             import asyncio
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_cli import BUILTIN_IDS, NEWEST, applied_ids, run_cli, write_migration
 
-SUBCOMMANDS = ("migrate", "rollback", "status", "validate", "new", "repair", "backfill")
+SUBCOMMANDS = ("migrate", "rollback", "status", "validate", "new", "repair", "backfill", "events")
 
 
 def test_version_prints_the_installed_version(tmp_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_every_subcommand_help_has_a_description(tmp_path: Path, command: str) -
 
 def test_repair_help_explains_its_id(tmp_path: Path) -> None:
     result = run_cli("repair", "--help", cwd=tmp_path)
-    assert re.search(r"ID\s+the dirty migration's id", result.stdout)
+    assert re.search(r"ID\s+the migration's id", result.stdout)
 
 
 def test_backfill_help_lists_the_jobs(tmp_path: Path) -> None:

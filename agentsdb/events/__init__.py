@@ -12,6 +12,13 @@ snapshots and upcasting (see ``docs/events.md``)::
 from __future__ import annotations
 
 from agentsdb.errors import ConcurrencyError, EventIdConflictError, InvalidEventError
+from agentsdb.events.projector import (
+    EventReader,
+    Projection,
+    Projector,
+    ProjectorConflictError,
+    UnknownProjectionError,
+)
 from agentsdb.events.store import EVENTS_CHANNEL, Eraser, EventStore
 from agentsdb.events.types import (
     ANY,
@@ -35,13 +42,18 @@ __all__ = [
     "ConcurrencyError",
     "Eraser",
     "EventIdConflictError",
+    "EventReader",
     "EventStore",
     "ExpectedVersion",
     "InvalidEventError",
     "NewEvent",
+    "Projection",
+    "Projector",
+    "ProjectorConflictError",
     "RecordedEvent",
     "Snapshot",
     "StreamState",
+    "UnknownProjectionError",
     "Upcaster",
     "Upcasters",
 ]

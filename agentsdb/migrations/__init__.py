@@ -48,6 +48,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     # 010 is the opt-in cutover migration (CUTOVER_MODULES): after 011 has been applied it runs
     # out of order, with Migrator(..., allow_out_of_order=True).
     "011_add_event_store",
+    "012_add_agent_read_models",
 )
 
 #: Shipped but applied only on request, after the dual-write window: see cutover_migrations().
