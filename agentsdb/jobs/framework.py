@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 from agentsdb.clock import utc_now_text
@@ -68,6 +69,23 @@ class Step(ABC):
 
     async def start(self, source: Database, resume_key: list[Any] | None) -> None:  # noqa: B027
         """Prepare a pass, starting after ``resume_key`` (None: from the beginning)."""
+
+    async def batches(
+        self, source: Database, after: list[Any] | None, size: int
+    ) -> AsyncGenerator[list[Row], None]:
+        """The pass's batches of at most ``size`` rows in key order, after the key ``after``
+        (None: from the beginning). By default, :meth:`select` run again after each batch's
+        last key. A step whose order no source index gives overrides this."""
+        key = after
+        while True:
+            params: dict[str, Any] = {"limit": size}
+            if key is not None:
+                params.update(_key_params(key))
+            rows = await source.fetch_all(self.select(key is None), params)
+            if not rows:
+                return
+            yield rows
+            key = self.key_of(rows[-1])
 
 
 class Job(ABC):
@@ -176,21 +194,18 @@ async def run_job(
             if resume is not None and index == first_step:
                 key = list(resume["key"])
             await step.start(source, key)
-            while True:
-                params: dict[str, Any] = {"limit": batch_size}
-                if key is not None:
-                    params.update(_key_params(key))
-                rows = await source.fetch_all(step.select(key is None), params)
-                if not rows:
-                    break
-                batch = await target.run(
-                    _batch_program(step, rows, report, job.name, target.dialect, not dry_run)
-                )
-                report.merge(batch)
-                key = step.key_of(rows[-1])
-                if bar is not None:
-                    bar.advance(len(rows))
-                log.info("%s: %s to %s (%d rows)", job.name, step.step_name, key, report.rows_read)
+            async with aclosing(step.batches(source, key, batch_size)) as batches:
+                async for rows in batches:
+                    batch = await target.run(
+                        _batch_program(step, rows, report, job.name, target.dialect, not dry_run)
+                    )
+                    report.merge(batch)
+                    key = step.key_of(rows[-1])
+                    if bar is not None:
+                        bar.advance(len(rows))
+                    log.info(
+                        "%s: %s to %s (%d rows)", job.name, step.step_name, key, report.rows_read
+                    )
     finally:
         if bar is not None:
             bar.close()
