@@ -1,0 +1,238 @@
+"""The Agent's 11 event types: pydantic payloads, and their conversion to and from the event store.
+
+Every payload has ``occurred_at`` (when the command decided it). Type strings end in the schema
+version (``.v1``) and match ``schema_version`` in the store. Only ``agent.execution.suspended.v1``
+carries the conversation snapshot (so a suspended run survives a crash); a resume names the call
+it answers and a completion its summary, so the stream grows with the work, not with the square
+of the conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
+
+from pydantic import Field, JsonValue, ValidationError
+
+from agentsdb.aggregate.enums import AgentType, AssignmentRole
+from agentsdb.aggregate.errors import (
+    EventPayloadError,
+    UnknownEventTypeError,
+    UnsupportedSchemaVersionError,
+    validation_problems,
+)
+from agentsdb.aggregate.values import (
+    ClientAction,
+    ClientResponse,
+    ExecutionState,
+    Moment,
+    ValueObject,
+)
+from agentsdb.events.types import NewEvent, RecordedEvent
+from agentsdb.models._record import Key, Text
+
+#: The default number of ended sessions an agent keeps in its history.
+DEFAULT_MAX_HISTORY_SIZE: Final = 50
+
+
+class AgentEvent(ValueObject):
+    """Base of the Agent's event payloads. ``TYPE`` is the event type string."""
+
+    TYPE: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    occurred_at: Moment
+
+    def to_data(self) -> dict[str, Any]:
+        """The payload as the JSON object stored in the event's ``data``."""
+        return self.model_dump(mode="json")
+
+    def to_new_event(
+        self, event_id: str | None = None, metadata: Mapping[str, Any] | None = None
+    ) -> NewEvent:
+        """The payload as an event to append (a fresh random id unless ``event_id`` is given)."""
+        fields: dict[str, Any] = {}
+        if event_id is not None:
+            fields["event_id"] = event_id
+        if metadata is not None:
+            fields["metadata"] = dict(metadata)
+        return NewEvent(
+            type=self.TYPE, data=self.to_data(), schema_version=self.SCHEMA_VERSION, **fields
+        )
+
+
+class AgentCreated(AgentEvent):
+    """An agent instance was created for its owner.
+
+    ``definition_id`` optionally names the ``agents`` row (the definition) it was made from.
+    """
+
+    TYPE: ClassVar[str] = "agent.created.v1"
+
+    agent_id: Key
+    owner_user_id: Key
+    agent_type: AgentType
+    name: Text
+    definition_id: Key | None = None
+    system_prompt_override: str | None = None
+    preferences: dict[str, JsonValue] = Field(default_factory=dict)
+    max_history_size: int = Field(default=DEFAULT_MAX_HISTORY_SIZE, ge=1)
+
+
+class AgentArchived(AgentEvent):
+    """The agent was archived; it accepts no more commands."""
+
+    TYPE: ClassVar[str] = "agent.archived.v1"
+
+    reason: Text
+
+
+class UserAssigned(AgentEvent):
+    """A user was given a role on the agent."""
+
+    TYPE: ClassVar[str] = "agent.user.assigned.v1"
+
+    user_id: Key
+    role: AssignmentRole
+    assigned_by: Key
+
+
+class PreferencesUpdated(AgentEvent):
+    """The agent's preferences or system prompt override changed; both hold their new value."""
+
+    TYPE: ClassVar[str] = "agent.preferences.updated.v1"
+
+    preferences: dict[str, JsonValue]
+    system_prompt_override: str | None = None
+
+
+class SessionStarted(AgentEvent):
+    """A session started in a conversation."""
+
+    TYPE: ClassVar[str] = "agent.session.started.v1"
+
+    session_id: Key
+    conversation_id: Key
+
+
+class ExecutionSuspended(AgentEvent):
+    """Execution stopped at a tool call the client must answer; the state to resume from."""
+
+    TYPE: ClassVar[str] = "agent.execution.suspended.v1"
+
+    session_id: Key
+    execution_state: ExecutionState
+
+
+class ExecutionResumed(AgentEvent):
+    """Execution resumed with the response to ``call_id`` (recorded just before)."""
+
+    TYPE: ClassVar[str] = "agent.execution.resumed.v1"
+
+    session_id: Key
+    call_id: Key
+
+
+class ClientActionRequested(AgentEvent):
+    """The client was asked to do something; ``blocking`` when execution waits for the answer."""
+
+    TYPE: ClassVar[str] = "agent.client.action.requested.v1"
+
+    session_id: Key
+    action: ClientAction
+    blocking: bool
+
+
+class ClientResponseReceived(AgentEvent):
+    """The client answered the pending call."""
+
+    TYPE: ClassVar[str] = "agent.client.response.received.v1"
+
+    session_id: Key
+    response: ClientResponse
+
+
+class SessionCompleted(AgentEvent):
+    """The session ended successfully."""
+
+    TYPE: ClassVar[str] = "agent.session.completed.v1"
+
+    session_id: Key
+    summary: str | None = None
+
+
+class SessionTerminated(AgentEvent):
+    """The session was ended before completing; any suspended execution is dropped."""
+
+    TYPE: ClassVar[str] = "agent.session.terminated.v1"
+
+    session_id: Key
+    reason: Text
+
+
+#: Every event type string and the payload class that reads it.
+EVENT_TYPES: Final[Mapping[str, type[AgentEvent]]] = {
+    cls.TYPE: cls
+    for cls in (
+        AgentCreated,
+        AgentArchived,
+        UserAssigned,
+        PreferencesUpdated,
+        SessionStarted,
+        ExecutionSuspended,
+        ExecutionResumed,
+        ClientActionRequested,
+        ClientResponseReceived,
+        SessionCompleted,
+        SessionTerminated,
+    )
+}
+
+
+def payload_class(event_type: str) -> type[AgentEvent]:
+    """The payload class of ``event_type``; :class:`UnknownEventTypeError` if there is none."""
+    try:
+        return EVENT_TYPES[event_type]
+    except (KeyError, TypeError):
+        raise UnknownEventTypeError(event_type, sorted(EVENT_TYPES)) from None
+
+
+def decode_event(event_type: str, data: Mapping[str, Any], schema_version: int = 1) -> AgentEvent:
+    """The payload of a stored or received event, validated.
+
+    Raises :class:`UnknownEventTypeError`, :class:`UnsupportedSchemaVersionError` (older shapes
+    are upcast by the event store before they get here) or :class:`EventPayloadError`.
+    """
+    cls = payload_class(event_type)
+    if schema_version != cls.SCHEMA_VERSION:
+        raise UnsupportedSchemaVersionError(event_type, schema_version, cls.SCHEMA_VERSION)
+    try:
+        return cls.model_validate(data)
+    except ValidationError as error:
+        raise EventPayloadError(event_type, validation_problems(error)) from error
+
+
+def from_recorded(event: RecordedEvent) -> AgentEvent:
+    """The payload of an event read from the store."""
+    return decode_event(event.type, event.data, event.schema_version)
+
+
+__all__ = [
+    "DEFAULT_MAX_HISTORY_SIZE",
+    "EVENT_TYPES",
+    "AgentArchived",
+    "AgentCreated",
+    "AgentEvent",
+    "ClientActionRequested",
+    "ClientResponseReceived",
+    "ExecutionResumed",
+    "ExecutionSuspended",
+    "PreferencesUpdated",
+    "SessionCompleted",
+    "SessionStarted",
+    "SessionTerminated",
+    "UserAssigned",
+    "decode_event",
+    "from_recorded",
+    "payload_class",
+]
