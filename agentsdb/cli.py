@@ -1,4 +1,5 @@
-"""The ``agentsdb`` command line: thin over :class:`agentsdb.Migrator`.
+"""The ``agentsdb`` command line: thin over :class:`agentsdb.Migrator`, the backfill jobs and
+the event store's read models.
 
 Expected failures print one line to stderr and exit 1; usage errors exit 2.
 """
@@ -13,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from agentsdb.aggregate.projection import read_model_projector
 from agentsdb.clock import utc_now
 from agentsdb.db import connect
 from agentsdb.db.url import DEFAULT_URL, URL_ENVIRONMENT_VARIABLE
@@ -127,6 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument(
         "--batch-size", type=_positive, default=1000, metavar="N", help="rows per transaction"
     )
+    events = commands.add_parser("events", help="maintain the read models of the event store")
+    event_commands = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
+    for action, text in (
+        ("rebuild", "empty a read model and project every event again, from position 0"),
+        ("catch-up", "project the events a read model has not seen yet"),
+    ):
+        read_model = event_commands.add_parser(action, parents=[common], help=text)
+        read_model.add_argument("name", metavar="NAME", help="the read model, e.g. 'agents'")
     return parser
 
 
@@ -265,6 +275,20 @@ async def _run(args: argparse.Namespace) -> int:
         return await _COMMANDS[args.command](migrator, args)
 
 
+async def _events(args: argparse.Namespace) -> int:
+    async with connect(args.db) as db:
+        projector = read_model_projector(db, args.name)
+        if args.events_command == "rebuild":
+            projected = await projector.rebuild()
+            verb = "Rebuilt"
+        else:
+            projected = await projector.catch_up()
+            verb = "Caught up"
+        position = await projector.position()
+        print(f"{verb} read model {args.name}: {projected} events projected; position {position}.")
+    return EXIT_OK
+
+
 def scaffold_migration(description: str, directory: str | Path) -> Path:
     """Write the next numbered migration module in ``directory`` and return its path."""
     folder = Path(directory)
@@ -309,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = scaffold_migration(args.description, args.dir)
             print(f"Created {path}")
             return EXIT_OK
+        if args.command == "events":
+            return asyncio.run(_events(args))
         if args.command == "backfill":
             return asyncio.run(
                 backfill(

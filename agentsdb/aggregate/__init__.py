@@ -71,7 +71,25 @@ from agentsdb.aggregate.identity import (
     stream_id_for,
     validate_agent_id,
 )
+from agentsdb.aggregate.projection import (
+    AGENT_READ_MODEL,
+    READ_MODELS,
+    AgentProjection,
+    read_model_projector,
+)
+from agentsdb.aggregate.read_model import (
+    AgentReadModel,
+    AgentSummary,
+    AssignmentSummary,
+    SessionSummary,
+)
 from agentsdb.aggregate.state import AgentState, evolve
+from agentsdb.aggregate.store import (
+    AgentNotFoundError,
+    AgentStore,
+    ExecutionAlreadyResumedError,
+    RetriesExhaustedError,
+)
 from agentsdb.aggregate.values import (
     AgentAssignment,
     AgentSession,
@@ -84,10 +102,12 @@ from agentsdb.aggregate.values import (
 )
 
 __all__ = [
+    "AGENT_READ_MODEL",
     "DEFAULT_MAX_HISTORY_SIZE",
     "DEFAULT_SOURCE",
     "EVENT_TYPES",
     "KEEP",
+    "READ_MODELS",
     "STREAM_PREFIX",
     "AgentAggregate",
     "AgentArchived",
@@ -96,12 +116,18 @@ __all__ = [
     "AgentCloudEvent",
     "AgentCreated",
     "AgentEvent",
+    "AgentNotFoundError",
+    "AgentProjection",
+    "AgentReadModel",
     "AgentSession",
     "AgentState",
     "AgentStatus",
+    "AgentStore",
+    "AgentSummary",
     "AgentType",
     "AlreadySuspendedError",
     "AssignmentRole",
+    "AssignmentSummary",
     "CallIdMismatchError",
     "CallIdReusedError",
     "ClientAction",
@@ -115,6 +141,7 @@ __all__ = [
     "EventError",
     "EventPayloadError",
     "EventSequenceError",
+    "ExecutionAlreadyResumedError",
     "ExecutionResumed",
     "ExecutionState",
     "ExecutionSuspended",
@@ -130,12 +157,14 @@ __all__ = [
     "OwnerAssignmentError",
     "PendingToolCall",
     "PreferencesUpdated",
+    "RetriesExhaustedError",
     "Session",
     "SessionAlreadyActiveError",
     "SessionCompleted",
     "SessionStarted",
     "SessionStatus",
     "SessionStillActiveError",
+    "SessionSummary",
     "SessionSuspendedError",
     "SessionTerminated",
     "SnapshotError",
@@ -151,6 +180,7 @@ __all__ = [
     "from_cloudevent",
     "from_recorded",
     "new_agent_id",
+    "read_model_projector",
     "stream_id_for",
     "to_cloudevent",
     "validate_agent_id",

@@ -66,7 +66,28 @@ class FetchOne:
     params: Params | None = None
 
 
-Step: TypeAlias = Execute | ExecuteMany | FetchAll | FetchOne
+@dataclass(frozen=True, slots=True)
+class CommitOrder:
+    """Make the inserts of every transaction naming ``channel`` commit in the order they insert.
+
+    Yield it inside a transaction (a step of an ``Atomic``, or after ``Begin``) *before* the
+    inserts it orders; the program receives ``None``. Readers that page a table by an increasing
+    key (``WHERE id > :after ORDER BY id``) then never skip a row whose lower key commits after a
+    higher one, because no such row exists: a key is taken only once every transaction that took
+    a lower one on the same channel has committed or rolled back.
+
+    A backend with one writer at a time (SQLite, libSQL) commits in insert order already and does
+    nothing. A server backend with concurrent writers takes a transaction-scoped lock named by
+    the channel, released when the transaction has ended and its rows are visible (PostgreSQL: an
+    advisory transaction lock). Writers on one channel are then serialized from this step to
+    their commit, so keep what follows it short. Outside a transaction the step is refused with
+    UnsupportedOperationError: there is no commit for it to order.
+    """
+
+    channel: str
+
+
+Step: TypeAlias = Execute | ExecuteMany | FetchAll | FetchOne | CommitOrder
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +130,7 @@ class Rollback:
 
 
 Operation: TypeAlias = (
-    Execute | ExecuteMany | FetchAll | FetchOne | Atomic | Begin | Commit | Rollback
+    Execute | ExecuteMany | FetchAll | FetchOne | CommitOrder | Atomic | Begin | Commit | Rollback
 )
 Program: TypeAlias = Generator[Operation, Any, T]
 

@@ -48,6 +48,7 @@ from agentsdb.db.base import (
     Atomic,
     Begin,
     Commit,
+    CommitOrder,
     Execute,
     ExecuteMany,
     ExecuteResult,
@@ -351,7 +352,9 @@ class LibsqlDatabase:
         statements: list[tuple[str, DriverArgs]] = []
         counts: list[int] = []
         for step in steps:
-            if isinstance(step, ExecuteMany):
+            if isinstance(step, CommitOrder):
+                counts.append(0)  # nothing to send: see the CommitOrder case of _Performer
+            elif isinstance(step, ExecuteMany):
                 statements.extend((step.sql, _args(step.sql, p)) for p in step.params)
                 counts.append(len(step.params))
             else:
@@ -374,6 +377,8 @@ class LibsqlDatabase:
                 case FetchOne():
                     rows = _rows(mine[0])
                     received.append(rows[0] if rows else None)
+                case CommitOrder():
+                    received.append(None)
         return received
 
     async def _pipeline_many(
@@ -617,6 +622,10 @@ class _Performer:
                     return await db._pipeline_many(self._tx, sql, params_list)
                 statements = [(sql, _args(sql, p)) for p in params_list]
                 return _sum_results(await db._batch(statements, sql))
+            case CommitOrder():
+                # A libSQL server runs one write transaction at a time (SQLite underneath), so
+                # rows already commit in the order they were inserted.
+                return None
             case Atomic(steps):
                 # Only outside a transaction (run_program_async expands the others): one batch.
                 return await db._atomic_batch(steps)

@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from agentsdb.db.base import (
     Begin,
     Commit,
+    CommitOrder,
     Execute,
     ExecuteMany,
     ExecuteResult,
@@ -289,6 +290,11 @@ _CLIENT_CHECK = (
     "SELECT set_config('client_connection_check_interval', '1000', true) "
     "WHERE current_setting('client_connection_check_interval', true) = '0'"
 )
+# CommitOrder: an advisory lock held to the end of the transaction. PostgreSQL releases a
+# transaction's locks only after its commit is visible to new snapshots, so the next writer on
+# the channel takes its key (an identity value) after every lower key of the channel is visible
+# or rolled back. The two-key form keeps these locks apart from the single-key named locks above.
+_COMMIT_ORDER_LOCK = "SELECT pg_advisory_xact_lock(1634166116, hashtext($1))"
 _NAMED_LOCK_POLL_SECONDS = 0.05
 _NAMED_LOCK_DEFAULT_WAIT = 60.0
 
@@ -393,6 +399,16 @@ class _Session:
                 )
             await asyncio.sleep(_NAMED_LOCK_POLL_SECONDS)
 
+    async def order_commits(self, channel: str) -> None:
+        """Take the channel's commit-order lock until the transaction ends (see CommitOrder).
+
+        Sent as the module's own statement: a transaction-scoped lock leaves no session state
+        behind, so the connection needs no reset before the pool hands it out again.
+        """
+        if not self.in_transaction:
+            raise UnsupportedOperationError("CommitOrder needs an open transaction")
+        await self._guard(self._connection.execute(_COMMIT_ORDER_LOCK, channel), _COMMIT_ORDER_LOCK)
+
     async def commit(self) -> None:
         if not self.in_transaction:
             raise DatabaseError("cannot commit: no transaction is active", sql="COMMIT")
@@ -437,6 +453,9 @@ class _Performer:
                 return await session.fetch_one(sql, params)
             case ExecuteMany(sql, params_list):
                 return await session.execute_many(sql, params_list)
+            case CommitOrder(channel):
+                await session.order_commits(channel)
+                return None
             case Begin(lock_timeout, lock_name):
                 await session.begin(lock_timeout, lock_name)
                 return None

@@ -11,8 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any, Protocol, TypeVar
 
-from agentsdb.db.base import Atomic, Begin, Commit, Execute, Operation, Program, Rollback, Step
-from agentsdb.errors import AgentsDBError
+from agentsdb.db.base import (
+    Atomic,
+    Begin,
+    Commit,
+    CommitOrder,
+    Execute,
+    Operation,
+    Program,
+    Rollback,
+    Step,
+)
+from agentsdb.errors import AgentsDBError, UnsupportedOperationError
 
 T = TypeVar("T")
 
@@ -47,6 +57,8 @@ def expand_atomic(
     Outside a transaction an Atomic becomes ``Begin``, its steps and ``Commit``; inside one, a
     savepoint around its steps. A backend that runs some Atomics natively outside a transaction
     (a libSQL batch) passes ``native``, which says which; those reach its runner unchanged.
+    A :class:`~agentsdb.db.base.CommitOrder` outside a transaction is refused here, the same way
+    on every backend.
     """
     value: Any = None
     error: AgentsDBError | None = None
@@ -59,6 +71,13 @@ def expand_atomic(
                 return result
             error = None
             try:
+                if isinstance(op, CommitOrder) and not in_transaction():
+                    # Checked here, once for every backend: a backend that orders commits
+                    # without help would otherwise accept what another refuses.
+                    raise UnsupportedOperationError(
+                        f"CommitOrder({op.channel!r:.60}) outside a transaction orders nothing; "
+                        "yield it inside an Atomic or after Begin"
+                    )
                 if isinstance(op, Atomic) and (
                     native is None or in_transaction() or not native(op)
                 ):

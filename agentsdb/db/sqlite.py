@@ -28,6 +28,7 @@ import aiosqlite
 from agentsdb.db.base import (
     Begin,
     Commit,
+    CommitOrder,
     Execute,
     ExecuteMany,
     ExecuteResult,
@@ -207,6 +208,10 @@ def _perform(conn: sqlite3.Connection, op: Operation, lock_wait: _LockWait) -> A
             return rows[0] if rows else None
         case ExecuteMany(sql, params_list):
             return _execute_many(conn, sql, params_list)
+        case CommitOrder():
+            # One writer at a time (BEGIN IMMEDIATE holds the write lock from the first
+            # statement to COMMIT), so rows already commit in the order they were inserted.
+            return None
         case Begin(lock_timeout, _):
             lock_wait.begin(lock_timeout)
             return None

@@ -13,7 +13,7 @@ class StreamState(enum.Enum):
     """An expected version that is not a number."""
 
     NO_STREAM = "no stream"
-    """The stream must not exist yet (no event was ever appended to it)."""
+    """The stream must hold no event: never appended to, or deleted since."""
     ANY = "any"
     """No check: append after whatever the stream holds."""
     STREAM_EXISTS = "stream exists"
@@ -65,3 +65,18 @@ class AppendResult:
     first_version: int
     last_version: int
     positions: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A stream's state as of ``version``, written by ``schema_version`` of its state's shape.
+
+    A snapshot is a cache: a reader whose state shape is newer than ``schema_version`` ignores it
+    and rebuilds from the events.
+    """
+
+    stream_id: str
+    version: int
+    schema_version: int
+    state: Mapping[str, Any]
+    recorded_at: str

@@ -45,6 +45,10 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "007_add_conversations",
     "008_add_job_runs",
     "009_add_agent_scope",
+    # 010 is the opt-in cutover migration (CUTOVER_MODULES): after 011 has been applied it runs
+    # out of order, with Migrator(..., allow_out_of_order=True).
+    "011_add_event_store",
+    "012_add_agent_read_models",
 )
 
 #: Shipped but applied only on request, after the dual-write window: see cutover_migrations().

@@ -1,0 +1,483 @@
+"""The event store: append with an expected version, read a stream or everything, delete a stream.
+
+Every write is one :class:`~agentsdb.db.base.Atomic` unit, so it runs the same way on every
+backend, including libSQL over HTTP (one batch, no interactive transaction):
+
+* **append**: a ``CommitOrder`` step on the ``events`` channel (so positions commit in order and
+  catch-up readers never skip one; see :class:`~agentsdb.db.base.CommitOrder`), one insert per
+  event whose version is computed by the insert itself and is NULL — refused by the NOT NULL
+  constraint, undoing the whole unit — unless the expected version holds, the caller's extra
+  steps (``with_steps``), and a read of the positions just written. A failure is diagnosed after
+  the unit has been rolled back: reused event ids (an idempotent retry, or a conflict), then the
+  stream's version re-read for a ConcurrencyError; anything else propagates unchanged.
+* **delete_stream**: the events, the snapshot and the erasers' steps, together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from agentsdb.clock import utc_now_text
+from agentsdb.db.base import (
+    Atomic,
+    CommitOrder,
+    Database,
+    Execute,
+    ExecuteMany,
+    FetchAll,
+    FetchOne,
+    Params,
+    Row,
+    Step,
+)
+from agentsdb.errors import (
+    ConcurrencyError,
+    EventIdConflictError,
+    IntegrityError,
+    InvalidEventError,
+)
+from agentsdb.events.types import (
+    ANY,
+    NO_STREAM,
+    STREAM_EXISTS,
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    RecordedEvent,
+    Snapshot,
+)
+from agentsdb.events.upcasting import Upcasters
+from agentsdb.events.validation import (
+    check_expected,
+    check_limit,
+    check_name,
+    check_position,
+    check_positive,
+    json_text,
+    shown,
+)
+from agentsdb.models._record import decode_json
+from agentsdb.queries.events import NO_UPPER_BOUND, EventQueries
+
+#: The commit-order channel of event appends.
+EVENTS_CHANNEL = "agentsdb.events"
+
+#: Supplies the statements that erase a deleted stream's projected rows.
+Eraser = Callable[[str], Iterable[Step]]
+
+# How many times an append with ANY or STREAM_EXISTS is tried again after losing a race for a
+# version: the expectation still holds, so the append itself is still right.
+_RETRIES_WITHOUT_EXPECTATION = 5
+# Event ids looked up per query when diagnosing a failed append.
+_IDS_PER_QUERY = 500
+
+
+def _head_bounds(expected: ExpectedVersion) -> tuple[int, int]:
+    """The range the stream's current version must lie in for the append to go ahead."""
+    if expected is NO_STREAM:
+        return 0, 0
+    if expected is ANY:
+        return 0, NO_UPPER_BOUND
+    if expected is STREAM_EXISTS:
+        return 1, NO_UPPER_BOUND
+    assert isinstance(expected, int)
+    return expected, expected
+
+
+def _holds(expected: ExpectedVersion, actual: int) -> bool:
+    low, high = _head_bounds(expected)
+    return low <= actual <= high
+
+
+def _refuses_version(error: IntegrityError) -> bool:
+    """Whether the database refused an event's version: the expected-version guard (NOT NULL
+    on ``events.version``) or a version another writer took (``UNIQUE (stream_id, version)``).
+
+    SQLite and libSQL name them ``events.version`` and ``events.stream_id, events.version``;
+    PostgreSQL ``events.version`` and ``events_stream_version``.
+    """
+    constraint = error.constraint or ""
+    return constraint in _VERSION_CONSTRAINTS
+
+
+_VERSION_CONSTRAINTS = frozenset(
+    {"events.version", "events.stream_id, events.version", "events_stream_version"}
+)
+
+
+def _recorded(row: Row, upcasters: Upcasters | None) -> RecordedEvent:
+    data = decode_json(row["data"])
+    schema_version = row["schema_version"]
+    event_type = row["type"]
+    if upcasters is not None and upcasters.applies_to(event_type, schema_version):
+        data, schema_version = upcasters.upcast(event_type, schema_version, data)
+    return RecordedEvent(
+        row["position"],
+        row["stream_id"],
+        row["version"],
+        row["event_id"],
+        event_type,
+        schema_version,
+        data,
+        decode_json(row["metadata"]),
+        row["recorded_at"],
+    )
+
+
+class EventStore:
+    """Streams of events on a migrated database (migration 011).
+
+    ``upcasters`` turns stored events of old schema versions into the current shape on read.
+    ``erasers`` (or :meth:`register_eraser`) supply the statements that delete a stream's
+    projected rows when the stream is deleted, in the same unit.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        upcasters: Upcasters | None = None,
+        erasers: Iterable[Eraser] = (),
+    ) -> None:
+        self._db = db
+        self._upcasters = upcasters
+        self._erasers: list[Eraser] = list(erasers)
+
+    @property
+    def db(self) -> Database:
+        """The database the events live in."""
+        return self._db
+
+    def register_eraser(self, eraser: Eraser) -> None:
+        """Add a function from a stream id to the statements erasing its projected rows."""
+        if not callable(eraser):
+            raise InvalidEventError("eraser", f"must be callable, got {type(eraser).__name__}")
+        self._erasers.append(eraser)
+
+    def _upcasting(self) -> Upcasters | None:
+        # Upcasters registered after the store was built count too.
+        upcasters = self._upcasters
+        return upcasters if upcasters else None
+
+    # --- writing ----------------------------------------------------------------------------
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: ExpectedVersion,
+        *,
+        with_steps: Sequence[Step] = (),
+    ) -> AppendResult:
+        """Append ``events`` to the stream if ``expected_version`` holds, as one atomic unit.
+
+        ``expected_version``: ``NO_STREAM`` (the stream holds no event), ``STREAM_EXISTS``,
+        ``ANY``, or the version of the stream's newest event. When it does not hold — also
+        because another writer appended first — nothing is written and ConcurrencyError says
+        the stream's actual version. ``with_steps`` run after the inserts in the same unit (an
+        inline projection's upserts, :meth:`snapshot_steps`); when one fails, nothing is written
+        and its error propagates.
+
+        Appending the same event ids again with the same content to the same stream (a retry
+        after a lost reply) writes nothing and returns the first append's result; the same ids
+        with other content raise EventIdConflictError.
+        """
+        stream_id = check_name("stream_id", stream_id)
+        expected = check_expected(expected_version)
+        rows = self._event_params(stream_id, events)
+        steps = tuple(with_steps)
+        for index, step in enumerate(steps):
+            if not isinstance(step, Execute | ExecuteMany | FetchAll | FetchOne | CommitOrder):
+                raise InvalidEventError(f"with_steps[{index}]", f"is not a Step: {shown(step)}")
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return await self._append_once(stream_id, rows, expected, steps)
+            except IntegrityError as error:
+                result = await self._diagnose(stream_id, rows, expected, error)
+                if result is not None:
+                    return result
+                if attempts >= _RETRIES_WITHOUT_EXPECTATION:
+                    raise ConcurrencyError(
+                        stream_id, expected, await self.current_version(stream_id)
+                    ) from error
+
+    def _event_params(self, stream_id: str, events: Sequence[NewEvent]) -> list[dict[str, Any]]:
+        if isinstance(events, NewEvent) or not isinstance(events, Sequence):
+            raise InvalidEventError(
+                "events", f"must be a sequence of NewEvent, got {shown(events)}"
+            )
+        if not events:
+            raise InvalidEventError("events", "must hold at least one event")
+        recorded_at = utc_now_text()
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for index, event in enumerate(events):
+            where = f"events[{index}]"
+            if not isinstance(event, NewEvent):
+                raise InvalidEventError(where, f"must be a NewEvent, got {type(event).__name__}")
+            event_id = check_name(f"{where}.event_id", event.event_id)
+            if event_id in seen:
+                raise InvalidEventError(
+                    f"{where}.event_id", f"repeats an earlier event's id ({shown(event_id)})"
+                )
+            seen.add(event_id)
+            rows.append(
+                {
+                    "stream_id": stream_id,
+                    "event_id": event_id,
+                    "type": check_name(f"{where}.type", event.type),
+                    "schema_version": check_positive(
+                        f"{where}.schema_version", event.schema_version
+                    ),
+                    "data": json_text(f"{where}.data", event.data),
+                    "metadata": json_text(f"{where}.metadata", event.metadata),
+                    "recorded_at": recorded_at,
+                }
+            )
+        return rows
+
+    async def _append_once(
+        self,
+        stream_id: str,
+        rows: list[dict[str, Any]],
+        expected: ExpectedVersion,
+        steps: tuple[Step, ...],
+    ) -> AppendResult:
+        low, high = _head_bounds(expected)
+        # The guard applies to the first event; the others follow it in the same unit.
+        params: list[Params] = [{**row, "min_head": 0, "max_head": NO_UPPER_BOUND} for row in rows]
+        params[0] = {**rows[0], "min_head": low, "max_head": high}
+        appended = FetchAll(EventQueries.appended, {"stream_id": stream_id, "count": len(rows)})
+        unit = Atomic(
+            (
+                CommitOrder(EVENTS_CHANNEL),
+                ExecuteMany(EventQueries.append, params),
+                *steps,
+                appended,
+            )
+        )
+
+        def program() -> Any:
+            results = yield unit
+            return results[-1]
+
+        written: list[Row] = await self._db.run(program())
+        written.reverse()
+        return AppendResult(
+            stream_id,
+            int(written[0]["version"]),
+            int(written[-1]["version"]),
+            tuple(int(row["position"]) for row in written),
+        )
+
+    async def _diagnose(
+        self,
+        stream_id: str,
+        rows: list[dict[str, Any]],
+        expected: ExpectedVersion,
+        error: IntegrityError,
+    ) -> AppendResult | None:
+        """After a refused append: the earlier result of a retry, or the error to raise.
+
+        Returns None when the append should be tried again (it lost a race for a version
+        although its expectation still holds).
+        """
+        stored = await self._stored_with_ids([row["event_id"] for row in rows])
+        if stored:
+            return self._earlier_result(stream_id, rows, stored)
+        if not _refuses_version(error):
+            raise error  # another constraint, such as one of the caller's with_steps
+        actual = await self.current_version(stream_id)
+        if not _holds(expected, actual):
+            raise ConcurrencyError(stream_id, expected, actual) from error
+        if expected is ANY or expected is STREAM_EXISTS:
+            return None
+        # The expectation holds again: another writer appended and the stream was deleted in
+        # between. Still a lost race.
+        raise ConcurrencyError(stream_id, expected, actual) from error
+
+    async def _stored_with_ids(self, event_ids: list[str]) -> list[RecordedEvent]:
+        found: list[RecordedEvent] = []
+        for start in range(0, len(event_ids), _IDS_PER_QUERY):
+            chunk = event_ids[start : start + _IDS_PER_QUERY]
+            params = {f"id_{index}": event_id for index, event_id in enumerate(chunk)}
+            found_rows = await self._db.fetch_all(EventQueries.by_event_ids(len(chunk)), params)
+            found.extend(_recorded(row, None) for row in found_rows)
+        return found
+
+    @staticmethod
+    def _earlier_result(
+        stream_id: str, rows: list[dict[str, Any]], stored: list[RecordedEvent]
+    ) -> AppendResult:
+        """The result of the append that stored these events, if this one is its exact retry."""
+        by_id = {event.event_id: event for event in stored}
+        missing = [row["event_id"] for row in rows if row["event_id"] not in by_id]
+        if missing:
+            raise EventIdConflictError(
+                stored[0].event_id,
+                f"{len(stored)} of this append's {len(rows)} event ids are stored and "
+                f"{len(missing)} are not (first new one: {shown(missing[0])}); a retry must send "
+                "exactly the events of the append it repeats",
+            )
+        previous: RecordedEvent | None = None
+        for row in rows:
+            event = by_id[row["event_id"]]
+            if event.stream_id != stream_id:
+                raise EventIdConflictError(
+                    event.event_id, f"in stream {shown(event.stream_id)}, not {shown(stream_id)}"
+                )
+            for field in ("type", "schema_version"):
+                if getattr(event, field) != row[field]:
+                    raise EventIdConflictError(
+                        event.event_id,
+                        f"with {field} {shown(getattr(event, field))}, not {shown(row[field])}",
+                    )
+            for field in ("data", "metadata"):
+                if getattr(event, field) != decode_json(row[field]):
+                    raise EventIdConflictError(event.event_id, f"with other {field}")
+            if previous is not None and event.version != previous.version + 1:
+                raise EventIdConflictError(
+                    event.event_id,
+                    f"at version {event.version}, not right after {shown(previous.event_id)}",
+                )
+            previous = event
+        first, last = by_id[rows[0]["event_id"]], by_id[rows[-1]["event_id"]]
+        return AppendResult(
+            stream_id,
+            first.version,
+            last.version,
+            tuple(by_id[row["event_id"]].position for row in rows),
+        )
+
+    async def delete_stream(self, stream_id: str) -> int:
+        """Delete the stream's events, its snapshot and (through the erasers) its projected
+        rows, in one unit. Returns how many events were deleted.
+
+        Positions are never reused: events appended later, to any stream, get positions above
+        every earlier one. The stream then holds no event, so ``NO_STREAM`` accepts it again
+        and its versions start over at 1.
+        """
+        stream_id = check_name("stream_id", stream_id)
+        erasing: list[Step] = []
+        for eraser in self._erasers:
+            erasing.extend(eraser(stream_id))
+        key = {"stream_id": stream_id}
+        unit = Atomic(
+            (
+                Execute(EventQueries.delete_snapshot, key),
+                *erasing,
+                Execute(EventQueries.delete_events, key),
+            )
+        )
+
+        def program() -> Any:
+            results = yield unit
+            return results[-1].rows_affected
+
+        deleted: int = await self._db.run(program())
+        return deleted
+
+    # --- snapshots --------------------------------------------------------------------------
+
+    def snapshot_steps(
+        self, stream_id: str, version: int, schema_version: int, state: Mapping[str, Any]
+    ) -> tuple[Step, ...]:
+        """The steps that save a snapshot; pass them as ``append(..., with_steps=...)`` to save
+        it with the events it covers. A snapshot older than the stored one changes nothing."""
+        params = {
+            "stream_id": check_name("stream_id", stream_id),
+            "version": check_positive("version", version),
+            "schema_version": check_positive("schema_version", schema_version),
+            "state": json_text("state", state),
+            "recorded_at": utc_now_text(),
+        }
+        return (Execute(EventQueries.save_snapshot, params),)
+
+    async def save_snapshot(
+        self, stream_id: str, version: int, schema_version: int, state: Mapping[str, Any]
+    ) -> None:
+        """Save the stream's state as of ``version`` (which the stream must hold)."""
+        steps = self.snapshot_steps(stream_id, version, schema_version, state)
+        current = await self.current_version(stream_id)
+        if version > current:
+            raise InvalidEventError(
+                "version",
+                f"stream {shown(stream_id)} is at version {current}; no snapshot of version "
+                f"{version} can exist",
+            )
+
+        def program() -> Any:
+            yield Atomic(steps)
+
+        await self._db.run(program())
+
+    async def load_snapshot(self, stream_id: str) -> Snapshot | None:
+        """The stream's newest snapshot, or None."""
+        stream_id = check_name("stream_id", stream_id)
+        row = await self._db.fetch_one(EventQueries.load_snapshot, {"stream_id": stream_id})
+        if row is None:
+            return None
+        return Snapshot(
+            row["stream_id"],
+            int(row["version"]),
+            int(row["schema_version"]),
+            decode_json(row["state"]),
+            row["recorded_at"],
+        )
+
+    # --- reading ----------------------------------------------------------------------------
+
+    async def current_version(self, stream_id: str) -> int:
+        """The version of the stream's newest event; 0 when it holds none."""
+        stream_id = check_name("stream_id", stream_id)
+        row = await self._db.fetch_one(EventQueries.current_version, {"stream_id": stream_id})
+        return 0 if row is None else int(row["version"])
+
+    async def read_stream(
+        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        """The stream's events from ``from_version`` to ``to_version`` (both included; None:
+        to the end), oldest first, upcast to their newest schema version."""
+        params = {
+            "stream_id": check_name("stream_id", stream_id),
+            "from_version": check_position("from_version", from_version),
+            "to_version": (
+                NO_UPPER_BOUND if to_version is None else check_position("to_version", to_version)
+            ),
+        }
+        rows = await self._db.fetch_all(EventQueries.read_stream, params)
+        upcasters = self._upcasting()
+        return [_recorded(row, upcasters) for row in rows]
+
+    async def read_all(
+        self, *, after: int = 0, limit: int = 1000, types: Iterable[str] | None = None
+    ) -> list[RecordedEvent]:
+        """Up to ``limit`` events of every stream with a position above ``after``, in position
+        order; ``types`` keeps only events of those types.
+
+        Gap-safe: positions commit in increasing order on every backend, so a reader that pages
+        with ``after=`` the last position it saw never skips an event, whenever it commits.
+        """
+        params: dict[str, Any] = {
+            "after": check_position("after", after),
+            "limit": check_limit(limit),
+        }
+        if types is None:
+            sql = EventQueries.read_all
+        else:
+            if isinstance(types, str):
+                raise InvalidEventError("types", f"must be a collection of str, got {shown(types)}")
+            chosen = sorted({check_name("types", name) for name in types})
+            if not chosen:
+                return []
+            params.update({f"type_{index}": name for index, name in enumerate(chosen)})
+            sql = EventQueries.read_all_of_types(len(chosen))
+        rows = await self._db.fetch_all(sql, params)
+        upcasters = self._upcasting()
+        return [_recorded(row, upcasters) for row in rows]
+
+
+__all__ = ["EVENTS_CHANNEL", "Eraser", "EventStore"]

@@ -1,0 +1,102 @@
+"""SQL for the event store's ``events`` and ``snapshots`` tables (migration 011).
+
+Portable: the same text runs on SQLite, libSQL and PostgreSQL. Positions and versions are
+integers; ``data``, ``metadata`` and ``state`` take JSON text.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from agentsdb.queries._sql import column_list
+
+_EVENT_COLUMNS = column_list(
+    (
+        "position",
+        "stream_id",
+        "version",
+        "event_id",
+        "type",
+        "schema_version",
+        "data",
+        "metadata",
+        "recorded_at",
+    )
+)
+
+#: Above every version and position a table can hold, as a bound that means "no bound".
+NO_UPPER_BOUND = 2**62
+
+
+class EventQueries:
+    """SQL for appending and reading events and snapshots."""
+
+    #: One event, at the version after the stream's newest. The version is NULL (so the NOT
+    #: NULL constraint refuses the row, and the whole append with it) unless the stream's
+    #: current version lies within ``:min_head`` .. ``:max_head``: that is the expected-version
+    #: guard, evaluated in the same statement that writes, so no other writer can slip between
+    #: the check and the insert. For ``executemany``.
+    append = """INSERT INTO events
+    (stream_id, version, event_id, type, schema_version, data, metadata, recorded_at)
+VALUES (
+    :stream_id,
+    (SELECT CASE WHEN head.version BETWEEN :min_head AND :max_head THEN head.version + 1 END
+        FROM (SELECT COALESCE(MAX(version), 0) AS version FROM events
+              WHERE stream_id = :stream_id) AS head),
+    :event_id, :type, :schema_version, :data, :metadata, :recorded_at)"""
+
+    #: The positions and versions of the stream's newest ``:count`` events, newest first. Read
+    #: in an append's own transaction, right after its inserts, these are the appended events:
+    #: a later version needs this transaction's rows, which no other transaction can see yet.
+    appended = """SELECT position, version FROM events
+WHERE stream_id = :stream_id ORDER BY version DESC LIMIT :count"""
+
+    #: The stream's current version (0 when it holds no event).
+    current_version = """SELECT COALESCE(MAX(version), 0) AS version FROM events
+WHERE stream_id = :stream_id"""
+
+    #: A stream's events from ``:from_version`` to ``:to_version``, in order.
+    read_stream = f"""SELECT {_EVENT_COLUMNS} FROM events
+WHERE stream_id = :stream_id AND version >= :from_version AND version <= :to_version
+ORDER BY version"""
+
+    #: Every stream's events after ``:after``, in position (commit) order.
+    read_all = f"""SELECT {_EVENT_COLUMNS} FROM events
+WHERE position > :after ORDER BY position LIMIT :limit"""
+
+    delete_events = "DELETE FROM events WHERE stream_id = :stream_id"
+
+    delete_snapshot = "DELETE FROM snapshots WHERE stream_id = :stream_id"
+
+    #: Write a stream's snapshot; an older one than the stored one changes nothing.
+    save_snapshot = """INSERT INTO snapshots
+    (stream_id, version, schema_version, state, recorded_at)
+VALUES (:stream_id, :version, :schema_version, :state, :recorded_at)
+ON CONFLICT (stream_id) DO UPDATE SET
+    version = excluded.version,
+    schema_version = excluded.schema_version,
+    state = excluded.state,
+    recorded_at = excluded.recorded_at
+WHERE excluded.version >= snapshots.version"""
+
+    load_snapshot = """SELECT stream_id, version, schema_version, state, recorded_at
+FROM snapshots WHERE stream_id = :stream_id"""
+
+    @staticmethod
+    @lru_cache(maxsize=64)
+    def read_all_of_types(count: int) -> str:
+        """``read_all`` restricted to ``count`` event types, given as ``:type_0`` ..."""
+        names = ", ".join(f":type_{index}" for index in range(count))
+        return f"""SELECT {_EVENT_COLUMNS} FROM events
+WHERE position > :after AND type IN ({names}) ORDER BY position LIMIT :limit"""
+
+    @staticmethod
+    @lru_cache(maxsize=64)
+    def by_event_ids(count: int) -> str:
+        """The stored events with ``count`` given ids (``:id_0`` ...), in position order."""
+        names = ", ".join(f":id_{index}" for index in range(count))
+        return f"""SELECT {_EVENT_COLUMNS} FROM events
+WHERE event_id IN ({names}) ORDER BY position"""
+
+
+__all__ = ["NO_UPPER_BOUND", "EventQueries"]

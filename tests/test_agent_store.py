@@ -1,0 +1,443 @@
+"""The AgentStore, its read models and the catch-up projector: one contract suite, every backend."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+import agentsdb
+from agentsdb.aggregate import (
+    AgentAggregate,
+    AgentNotFoundError,
+    AgentProjection,
+    AgentReadModel,
+    AgentStore,
+    AssignmentRole,
+    ClientResponse,
+    ExecutionAlreadyResumedError,
+    RetriesExhaustedError,
+    SessionAlreadyActiveError,
+)
+from agentsdb.db.base import Database
+from agentsdb.events import EventStore, Projector, ProjectorConflictError
+from agentsdb.events.types import RecordedEvent
+from agent_store_support import (
+    GatedStore,
+    Ticker,
+    new_agent,
+    read_model_rows,
+    run_steps,
+    suspend,
+    suspended_agent,
+)
+
+RESPONSE = ClientResponse(call_id="t1", payload={"answer": 4})
+
+
+@pytest.fixture
+def clock() -> Ticker:
+    return Ticker()
+
+
+# --- loading and saving ----------------------------------------------------------------------------
+
+
+async def test_a_saved_agent_loads_back_with_the_same_state_and_version(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db)
+    agent = new_agent(clock)
+    agent.start_session("c1", now=clock())
+    agent.assign_user("u2", AssignmentRole.SHARED, "u1", now=clock())
+    suspend(agent, "t1", clock)
+    result = await store.save(agent)
+
+    assert result is not None and result.last_version == 5
+    assert agent.version == 5 and agent.pending_events == []
+    loaded = await AgentStore(migrated_any_db).load(agent.id)
+    assert loaded.state == agent.state
+    assert loaded.version == 5
+    assert loaded.is_suspended() and loaded.has_active_session()
+
+
+async def test_saving_twice_appends_only_the_new_events(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db)
+    agent = new_agent(clock)
+    await store.save(agent)
+    assert await store.save(agent) is None
+    agent.start_session("c1", now=clock())
+    await store.save(agent)
+
+    events = await store.events.read_stream(agent.stream_id)
+    assert [event.version for event in events] == [1, 2]
+
+
+async def test_loading_an_agent_that_does_not_exist_raises_agent_not_found(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    missing = new_agent(clock).id
+    with pytest.raises(AgentNotFoundError, match=f"agent '{missing}' does not exist"):
+        await AgentStore(migrated_any_db).load(missing)
+    assert await AgentStore(migrated_any_db).find(missing) is None
+
+
+async def test_a_new_agent_whose_id_exists_is_refused_by_the_event_store(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db)
+    first = new_agent(clock)
+    await store.save(first)
+    twin = new_agent(clock, "u9", agent_id=first.id)
+    with pytest.raises(agentsdb.errors.AgentsDBError):
+        await store.save(twin)
+    assert (await store.load(first.id)).state.owner_user_id == "u1"
+
+
+async def test_a_snapshot_is_written_every_n_events_and_when_a_session_ends(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db, snapshot_every=4)
+    agent = new_agent(clock)
+    agent.start_session("c1", now=clock())
+    await store.save(agent)  # versions 1-2
+    assert await store.events.load_snapshot(agent.stream_id) is None
+
+    for n in range(3):
+        agent.update_preferences({"n": n}, now=clock())
+        await store.save(agent)  # versions 3, 4 (crosses 4), 5
+    snapshot = await store.events.load_snapshot(agent.stream_id)
+    assert snapshot is not None and snapshot.version == 4
+
+    agent.complete_session("done", now=clock())
+    await store.save(agent)  # version 6 ends a session
+    snapshot = await store.events.load_snapshot(agent.stream_id)
+    assert snapshot is not None and snapshot.version == 6
+    assert snapshot.schema_version == AgentAggregate.STATE_SCHEMA_VERSION
+    assert snapshot.state == agent.to_snapshot()
+
+
+async def test_load_starts_from_the_snapshot_and_replays_only_later_events(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db)
+    agent = new_agent(clock)
+    await store.save(agent)
+    # A snapshot that differs from the events: only a load that starts from it sees "renamed".
+    state = {**agent.to_snapshot(), "name": "renamed"}
+    await store.events.save_snapshot(
+        agent.stream_id, 1, AgentAggregate.STATE_SCHEMA_VERSION, state
+    )
+    agent.start_session("c1", now=clock())
+    await store.save(agent)
+
+    loaded = await store.load(agent.id)
+    assert loaded.state.name == "renamed"
+    assert loaded.version == 2 and loaded.has_active_session()
+
+
+async def test_a_snapshot_of_another_state_schema_is_ignored_and_rebuilt(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db)
+    agent = new_agent(clock)
+    agent.start_session("c1", now=clock())
+    await store.save(agent)
+    stale = AgentAggregate.STATE_SCHEMA_VERSION + 1
+    await store.events.save_snapshot(agent.stream_id, 2, stale, {"not": "a state"})
+
+    loaded = await store.load(agent.id)
+
+    assert loaded.state == agent.state and loaded.version == 2
+    snapshot = await store.events.load_snapshot(agent.stream_id)
+    assert snapshot is not None
+    assert snapshot.schema_version == AgentAggregate.STATE_SCHEMA_VERSION
+    assert snapshot.state == agent.to_snapshot()
+
+
+# --- retries and duplicate deliveries --------------------------------------------------------------
+
+
+async def test_execute_retries_a_lost_race_and_rechecks_the_rules_on_fresh_state(
+    migrated_any_db: Database, backend_url: str, clock: Ticker
+) -> None:
+    agent = new_agent(clock)
+    await AgentStore(migrated_any_db).save(agent)
+    gate = asyncio.Barrier(2)
+    calls: list[int] = []
+
+    def start(conversation: str) -> Any:
+        def command(loaded: AgentAggregate) -> Any:
+            calls.append(loaded.version)
+            return loaded.start_session(conversation, now=clock())
+
+        return command
+
+    async with agentsdb.connect(backend_url) as other:
+        results = await asyncio.gather(
+            GatedStore(migrated_any_db, gate).execute(agent.id, start("c1")),
+            GatedStore(other, gate).execute(agent.id, start("c2")),
+            return_exceptions=True,
+        )
+
+    errors = [result for result in results if isinstance(result, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], SessionAlreadyActiveError)
+    assert sorted(calls) == [1, 1, 2]  # the loser ran again on the winner's version
+    loaded = await AgentStore(migrated_any_db).load(agent.id)
+    assert loaded.version == 2 and loaded.state.total_sessions == 1
+
+
+async def test_execute_gives_up_after_max_retries(
+    migrated_any_db: Database, backend_url: str, clock: Ticker
+) -> None:
+    agent = new_agent(clock)
+    await AgentStore(migrated_any_db).save(agent)
+    gate = asyncio.Barrier(2)
+
+    def rename(n: int) -> Any:
+        return lambda loaded: loaded.update_preferences({"n": n}, now=clock())
+
+    async with agentsdb.connect(backend_url) as other:
+        results = await asyncio.gather(
+            GatedStore(migrated_any_db, gate, max_retries=0).execute(agent.id, rename(1)),
+            GatedStore(other, gate, max_retries=0).execute(agent.id, rename(2)),
+            return_exceptions=True,
+        )
+
+    errors = [result for result in results if isinstance(result, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], RetriesExhaustedError)
+    assert "1 attempts" in str(errors[0])
+    assert (await AgentStore(migrated_any_db).load(agent.id)).version == 2
+
+
+async def test_a_client_response_delivered_twice_records_nothing_the_second_time(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db)
+    agent_id = await suspended_agent(store, clock)
+
+    def receive(agent: AgentAggregate) -> bool:
+        return agent.receive_client_response(RESPONSE, now=clock())
+
+    assert await store.execute(agent_id, receive) is True
+    version = (await store.load(agent_id)).version
+    assert await store.execute(agent_id, receive) is False
+    assert (await store.load(agent_id)).version == version
+    assert (await store.load(agent_id)).state.total_interactions == 1
+
+
+async def test_a_resume_delivered_twice_records_nothing_and_refuses_the_second_time(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db, clock=clock)
+    agent_id = await suspended_agent(store, clock)
+
+    state = await store.resume(agent_id, RESPONSE)
+    assert state.pending_tool_call is not None and state.pending_tool_call.call_id == "t1"
+    version = (await store.load(agent_id)).version
+    with pytest.raises(ExecutionAlreadyResumedError, match="'t1' was already resumed"):
+        await store.resume(agent_id, RESPONSE)
+    assert (await store.load(agent_id)).version == version
+
+
+async def test_two_workers_resuming_the_same_suspension_exactly_one_wins(
+    migrated_any_db: Database, backend_url: str, clock: Ticker
+) -> None:
+    agent_id = await suspended_agent(AgentStore(migrated_any_db), clock)
+    gate = asyncio.Barrier(2)
+
+    async with agentsdb.connect(backend_url) as other:
+        results = await asyncio.gather(
+            GatedStore(migrated_any_db, gate, clock=clock).resume(agent_id, RESPONSE),
+            GatedStore(other, gate, clock=clock).resume(agent_id, RESPONSE),
+            return_exceptions=True,
+        )
+
+    errors = [result for result in results if isinstance(result, Exception)]
+    assert len(errors) == 1, results
+    assert isinstance(errors[0], ExecutionAlreadyResumedError)
+    events = await EventStore(migrated_any_db).read_stream(f"agent-{agent_id}")
+    types = [event.type for event in events]
+    assert types.count("agent.execution.resumed.v1") == 1
+    assert types.count("agent.client.response.received.v1") == 1
+    assert [event.version for event in events] == list(range(1, len(events) + 1))
+
+
+# --- read models -----------------------------------------------------------------------------------
+
+
+async def _busy_history(store: AgentStore, clock: Ticker) -> list[str]:
+    """Three agents with sessions ended, suspended and assigned: the ids, in creation order."""
+    ids = []
+    for owner in ("u1", "u1", "u2"):
+        agent = new_agent(clock, owner)
+        await store.save(agent)
+        ids.append(agent.id)
+    first = await store.load(ids[0])
+    for n in range(3):
+        first.start_session(f"c{n}", now=clock())
+        suspend(first, f"call-{n}", clock)
+        await store.save(first)
+        first.resume_execution(ClientResponse(call_id=f"call-{n}", payload={}), now=clock())
+        if n == 1:
+            first.terminate_session("user left", now=clock())
+        else:
+            first.complete_session(f"session {n}", now=clock())
+        await store.save(first)
+    first.start_session("c-active", now=clock())
+    suspend(first, "call-active", clock)
+    first.assign_user("u3", AssignmentRole.OBSERVER, "u1", now=clock())
+    await store.save(first)
+    third = await store.load(ids[2])
+    third.assign_user("u1", AssignmentRole.MENTEE, "u2", now=clock())
+    third.start_session("c9", now=clock())
+    third.complete_session(None, now=clock())
+    third.archive("done", now=clock())
+    await store.save(third)
+    return ids
+
+
+async def test_inline_read_models_equal_the_ones_the_projector_rebuilds(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db)
+    await _busy_history(store, clock)
+    inline = await read_model_rows(migrated_any_db)
+    assert len(inline["agent_session_history"]) == 5
+
+    projector = Projector(migrated_any_db, store.events, AgentProjection(store.events), page_size=3)
+    projected = await projector.rebuild()
+
+    assert projected == len(await store.events.read_all(after=0, limit=1000))
+    assert await read_model_rows(migrated_any_db) == inline
+
+
+async def test_the_projector_projects_each_event_once_and_a_replay_changes_nothing(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db, project_inline=False)
+    await _busy_history(store, clock)
+    assert (await read_model_rows(migrated_any_db))["agent_summaries"] == []
+    projection = AgentProjection(store.events)
+    projector = Projector(migrated_any_db, store.events, projection, page_size=4)
+
+    everything = await store.events.read_all(after=0, limit=1000)
+    assert await projector.catch_up() == len(everything)
+    assert await projector.position() == everything[-1].position
+    assert await projector.catch_up() == 0
+    rows = await read_model_rows(migrated_any_db)
+
+    # Replaying pages already projected (a crash after the commit, before the caller knew)
+    # is a no-op, whichever pages are replayed.
+    for start in range(0, len(everything), 4):
+        await run_steps(migrated_any_db, await projection.steps_for(everything[start : start + 4]))
+    await run_steps(migrated_any_db, await projection.steps_for(everything[:3]))
+    assert await read_model_rows(migrated_any_db) == rows
+
+
+async def test_the_projector_refuses_to_move_a_position_another_projector_moved(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db, project_inline=False)
+    await _busy_history(store, clock)
+    winner = Projector(migrated_any_db, store.events, AgentProjection(store.events), page_size=5)
+
+    class Interleaved:
+        """Reads a page, then lets the other projector commit its page first."""
+
+        async def read_all(
+            self, *, after: int = 0, limit: int = 1000, types: Iterable[str] | None = None
+        ) -> list[RecordedEvent]:
+            page = await store.events.read_all(after=after, limit=limit, types=types)
+            await winner.run_once()
+            return page
+
+    loser = Projector(migrated_any_db, Interleaved(), AgentProjection(store.events), page_size=5)
+    with pytest.raises(ProjectorConflictError, match="expected to move on from position 0"):
+        await loser.run_once()
+    fifth = (await store.events.read_all(after=0, limit=5))[-1].position
+    assert await winner.position() == fifth
+
+
+async def test_read_model_queries_and_their_keyset_pages(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db)
+    ids = await _busy_history(store, clock)
+    queries = AgentReadModel(migrated_any_db)
+
+    first = await queries.get(ids[0])
+    assert (first.owner_user_id, first.status, first.name) == ("u1", "active", "tutor")
+    assert first.has_active_session and first.is_suspended
+    assert (first.total_sessions, first.successful_completions, first.total_interactions) == (
+        4,
+        2,
+        3,
+    )
+    assert [(a.user_id, a.role) for a in first.assignments] == [("u3", "observer")]
+    assert first.version == (await store.load(ids[0])).version
+    archived = await queries.get(ids[2])
+    assert archived.status == "archived" and archived.archived_at is not None
+
+    pages: list[list[str]] = []
+    after = None
+    while page := await queries.list_for_user("u1", after=after, limit=2):
+        pages.append([summary.agent_id for summary in page])
+        after = page[-1].agent_id
+    assert [len(page) for page in pages] == [2, 1]
+    assert sum(pages, []) == sorted(ids)
+    roles = {s.agent_id: s.user_role for s in await queries.list_for_user("u1", limit=10)}
+    assert roles == {ids[0]: "owner", ids[1]: "owner", ids[2]: "mentee"}
+    assert [s.agent_id for s in await queries.list_for_user("u3")] == [ids[0]]
+
+    active = await queries.active_session(ids[0])
+    assert active is not None and active.status == "suspended" and active.seq == 4
+    assert active.conversation_id == "c-active"
+    assert await queries.active_session(ids[1]) is None
+
+    history: list[tuple[int, str, str | None]] = []
+    before = None
+    while page := await queries.session_history(ids[0], before=before, limit=3):
+        history.extend((s.seq, s.status, s.summary) for s in page)
+        before = page[-1].seq
+    assert history == [
+        (4, "suspended", None),
+        (3, "completed", "session 2"),
+        (2, "terminated", None),
+        (1, "completed", "session 0"),
+    ]
+    terminated = (await queries.session_history(ids[0], before=3, limit=1))[0]
+    assert terminated.end_reason == "user left" and terminated.interactions == 1
+
+
+async def test_read_model_queries_refuse_bad_limits_and_unknown_agents(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    queries = AgentReadModel(migrated_any_db)
+    missing = new_agent(clock).id
+    with pytest.raises(agentsdb.errors.NotFoundError, match=missing):
+        await queries.get(missing)
+    assert await queries.find(missing) is None
+    for limit in (0, 1001, True):
+        with pytest.raises(ValueError, match="limit must be a whole number from 1 to 1000"):
+            await queries.list_for_user("u1", limit=limit)
+
+
+async def test_deleting_an_agent_stream_removes_its_read_model_rows(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db)
+    ids = await _busy_history(store, clock)
+    kept = await read_model_rows(migrated_any_db)
+
+    await store.events.delete_stream(f"agent-{ids[0]}")
+
+    rows = await read_model_rows(migrated_any_db)
+    for table, before in kept.items():
+        assert rows[table] == [row for row in before if row["agent_id"] != ids[0]], table
+    assert await AgentStore(migrated_any_db).find(ids[0]) is None
+    assert await store.events.load_snapshot(f"agent-{ids[0]}") is None
