@@ -215,9 +215,7 @@ async def run_job(
             await step.start(source, key)
             async with aclosing(step.batches(source, key, batch_size)) as batches:
                 async for rows in batches:
-                    batch = await step.run_batch(
-                        target, rows, report, job.name, write=not dry_run
-                    )
+                    batch = await step.run_batch(target, rows, report, job.name, write=not dry_run)
                     report.merge(batch)
                     key = step.key_of(rows[-1])
                     if bar is not None:

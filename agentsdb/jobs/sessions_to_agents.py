@@ -22,9 +22,8 @@ so its events, the agent's read-model rows and the job's checkpoint commit in on
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncGenerator
-from typing import Any, Final
+from typing import Any
 
 from agentsdb.aggregate import (
     AgentAggregate,
@@ -32,13 +31,10 @@ from agentsdb.aggregate import (
     DomainError,
     InvalidCommandError,
     SessionAlreadyActiveError,
-    derived_agent_id,
-    derived_event_id,
 )
-from agentsdb.aggregate.identity import AGENT_NAMESPACE
 from agentsdb.aggregate.store import AgentStore
 from agentsdb.db.base import Atomic, Database, Execute, Program, Row
-from agentsdb.jobs.convert import in_list, in_params
+from agentsdb.jobs.convert import in_params
 from agentsdb.jobs.errors import JobError
 from agentsdb.jobs.framework import DEFAULT_BATCH_SIZE, Job, Step, batch_checkpoint
 from agentsdb.jobs.legacy_sessions import (
@@ -56,51 +52,14 @@ from agentsdb.jobs.legacy_sessions import (
 )
 from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.schema import SourceTable
+from agentsdb.jobs.session_ids import CREATED, ImportIds, agent_id_for, event_id_for, session_id_for
+from agentsdb.jobs.sessions_validation import validate_sessions
 from agentsdb.jobs.sorted_read import DEFAULT_RUN_SIZE, Keyed, sorted_records
 from agentsdb.jobs.validation import ValidationReport
-
-#: The kind of the event ids this job derives (see :func:`derived_event_id`).
-EVENT_KIND: Final = "sessions-to-agents"
+from agentsdb.queries.events import EventQueries
 
 _KEY = "sort_key"
 _LAST = "last_of_group"
-
-
-def agent_id_for(user_id: str, agent_type: str) -> str:
-    """The agent a (user, session type) group becomes: the same pair, the same id."""
-    return derived_agent_id(user_id, agent_type)
-
-
-def session_id_for(agent_id: str, legacy_id: str) -> str:
-    """The id of the agent's session imported from legacy session ``legacy_id``."""
-    return str(uuid.uuid5(AGENT_NAMESPACE, "\x1f".join(("session", agent_id, legacy_id))))
-
-
-def event_id_for(agent_id: str, legacy_id: str, index: int) -> str:
-    """The id of the ``index``-th event (from 0) recorded importing ``legacy_id``."""
-    return derived_event_id(agent_id, EVENT_KIND, f"{legacy_id}\x1f{index}")
-
-
-CREATED: Final = "\x1fcreated"
-"""The pseudo legacy id of the events recorded creating an agent (no row id can equal it)."""
-
-
-class ImportIds:
-    """The aggregate's id factory during an import: each event gets :func:`event_id_for` of
-    the legacy session being imported and its count so far."""
-
-    def __init__(self) -> None:
-        self.agent_id = ""
-        self._legacy_id = CREATED
-        self._count = 0
-
-    def begin(self, agent_id: str, legacy_id: str) -> None:
-        """The events recorded next belong to ``legacy_id`` of agent ``agent_id``."""
-        self.agent_id, self._legacy_id, self._count = agent_id, legacy_id, 0
-
-    def __call__(self) -> str:
-        index, self._count = self._count, self._count + 1
-        return event_id_for(self.agent_id, self._legacy_id, index)
 
 
 def refusal(error: DomainError) -> str:
@@ -208,9 +167,9 @@ class _Sessions(Step):
             if group != self._group or self._reload:
                 await self._open(group, batch, counted=group == self._group)
             self._decide(row, batch, imported)
-            if row[_LAST] and self._agent is None and not self._stored:
-                if group_skip(*group) is None:
-                    batch.skipped(AGENTS, "no session to import")
+            at_end = row[_LAST] and self._agent is None and not self._stored
+            if at_end and group_skip(*group) is None:
+                batch.skipped(AGENTS, "no session to import")
         agent = self._agent
         if not write:
             if agent is not None and agent.pending_events:
@@ -249,8 +208,7 @@ class _Sessions(Step):
         agent_id = agent_id_for(*group)
         wanted = sorted({event_id_for(agent_id, str(row["id"]), 0) for row in rows})
         found = await target.fetch_all(
-            f"SELECT event_id FROM events WHERE event_id IN ({in_list('e', len(wanted))})",
-            in_params("e", wanted),
+            EventQueries.by_event_ids(len(wanted)), in_params("id_", wanted)
         )
         return {str(r["event_id"]) for r in found}
 
@@ -348,21 +306,10 @@ class SessionsToAgentsJob(Job):
     async def validate(
         self, source: Database, target: Database, report: JobReport | None
     ) -> ValidationReport:
-        from agentsdb.jobs.sessions_validation import validate_sessions
-
         step = _Sessions(self.table, target, self.run_size)
         return await validate_sessions(
             self.name, step.records(source, None, DEFAULT_BATCH_SIZE), target, report
         )
 
 
-__all__ = [
-    "CREATED",
-    "EVENT_KIND",
-    "ImportIds",
-    "SessionsToAgentsJob",
-    "agent_id_for",
-    "event_id_for",
-    "refusal",
-    "session_id_for",
-]
+__all__ = ["SessionsToAgentsJob", "refusal"]

@@ -32,7 +32,7 @@ from agentsdb.jobs.legacy_sessions import (
     report_table,
 )
 from agentsdb.jobs.report import JobReport
-from agentsdb.jobs.sessions_to_agents import agent_id_for, session_id_for
+from agentsdb.jobs.session_ids import agent_id_for, session_id_for
 from agentsdb.jobs.sorted_read import Keyed
 from agentsdb.jobs.validation import Orphans, Parity, ValidationReport, skipped_of, skips_of
 

@@ -16,7 +16,7 @@ import heapq
 import json
 import logging
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -60,7 +60,7 @@ async def sorted_records(
     after: SortKey | None,
     page_size: int,
     run_size: int = DEFAULT_RUN_SIZE,
-) -> AsyncIterator[Keyed]:
+) -> AsyncGenerator[Keyed, None]:
     """Every row of a table as ``record_of`` makes it, in key order, after ``after``.
 
     ``page_sql(first)`` reads ``:limit`` rows in ``primary_key`` order, after ``:k0`` unless
