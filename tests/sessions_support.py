@@ -42,16 +42,18 @@ def legacy(
     ended_at: str | None = None,
     *,
     conversation_id: str | None = None,
+    no_conversation: bool = False,
     summary: str | None = None,
     end_reason: str | None = None,
 ) -> dict[str, Any]:
-    """One legacy session row."""
+    """One legacy session row; its conversation is ``conv-<id>`` unless given or
+    ``no_conversation``."""
     return {
         "id": id,
         "user_id": user_id,
         "session_type": session_type,
         "status": status,
-        "conversation_id": conversation_id if conversation_id is not None else f"conv-{id}",
+        "conversation_id": None if no_conversation else conversation_id or f"conv-{id}",
         "started_at": started_at,
         "ended_at": ended_at,
         "summary": summary,
