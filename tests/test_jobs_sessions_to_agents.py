@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +166,8 @@ async def test_dry_run_writes_nothing_and_reports_exactly_what_the_real_run_does
     assert await count(migrated_any_db, "agentsdb_job_runs") == 0
     real = await run(source, migrated_any_db, batch_size=2, run_size=3)
     assert dry.counts() == real.counts()
-    assert dry.dry_run and not real.dry_run
+    assert dry.dry_run
+    assert not real.dry_run
 
 
 async def test_a_rerun_creates_nothing_and_counts_everything_unchanged(
@@ -319,7 +328,7 @@ async def test_a_missing_source_column_is_named_and_nothing_is_written(
     path = tmp_path / "old.db"
     async with agentsdb.connect(str(path)) as old:
         await old.execute("CREATE TABLE sessions (id TEXT PRIMARY KEY, user_id TEXT)")
-        with pytest.raises(MissingSourceError, match="column sessions.session_type"):
+        with pytest.raises(MissingSourceError, match=r"column sessions\.session_type"):
             await run(old, migrated_db)
     assert await count(migrated_db, "agentsdb_job_runs") == 0
 
@@ -342,3 +351,129 @@ async def test_one_database_needs_a_prefix_for_the_legacy_table(migrated_db: Dat
         SessionsToAgentsJob(source_prefix="legacy_"), migrated_db, migrated_db, progress=False
     )
     assert SessionsToAgentsJob().summary(report) == "Migrated 1 sessions into 1 new agents."
+
+
+# --- a run killed with SIGKILL --------------------------------------------------------------------
+
+# Runs the job in a child process. With ``slow`` > 0 every append does that much counting inside
+# its unit, after the agent's events and before the checkpoint, so a kill can land mid-unit.
+CHILD = """
+import asyncio, json, sys
+import agentsdb
+from agentsdb.aggregate.store import AgentStore
+from agentsdb.db.base import FetchOne
+from agentsdb.jobs import SessionsToAgentsJob, run_job
+
+source_url, target_url, batch_size, run_size, slow = sys.argv[1:6]
+SLOW = FetchOne(
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n)"
+    " SELECT COUNT(*) AS n FROM c",
+    {"n": int(slow)},
+)
+save = AgentStore.save
+
+
+async def slow_save(self, agent, *, metadata=None, with_steps=()):
+    return await save(self, agent, metadata=metadata, with_steps=[SLOW, *with_steps])
+
+
+if int(slow):
+    AgentStore.save = slow_save
+
+
+async def main():
+    job = SessionsToAgentsJob(run_size=int(run_size))
+    async with agentsdb.connect(source_url) as source, agentsdb.connect(target_url) as target:
+        report = await run_job(job, source, target, batch_size=int(batch_size), progress=False)
+    print(json.dumps(report.counts()))
+
+
+asyncio.run(main())
+"""
+
+
+def start_child(source: Path, target: Path, slow: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(source), str(target), "3", "7", str(slow)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_child(source: Path, target: Path) -> dict[str, Any]:
+    child = start_child(source, target, 0)
+    out, err = child.communicate(timeout=300)
+    assert child.returncode == 0, err
+    counts: dict[str, Any] = json.loads(out)
+    return counts
+
+
+def batches_done(target: Path) -> int:
+    with closing(sqlite3.connect(target, timeout=5)) as conn:
+        row = conn.execute("SELECT batches FROM agentsdb_job_runs").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def kill_after_batches(child: subprocess.Popen[str], target: Path, wanted: int) -> None:
+    deadline = time.monotonic() + 120
+    while batches_done(target) < wanted:
+        assert child.poll() is None, "the job finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=10)
+    assert child.returncode == -signal.SIGKILL
+
+
+async def migrated(path: Path) -> Path:
+    async with agentsdb.connect(str(path)) as db:
+        await agentsdb.Migrator(db).migrate()
+    return path
+
+
+async def test_a_run_killed_with_sigkill_resumes_to_what_an_uninterrupted_run_writes(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "legacy.db"
+    rows = [
+        legacy(
+            f"r{user:02d}{kind[0]}{n}",
+            f"user{user:02d}",
+            kind,
+            ("completed", "terminated", "active")[n % 3] if n else "completed",
+            f"2024-0{1 + n % 9}-{1 + user % 28:02d}T10:00:00",
+            f"2024-0{1 + n % 9}-{1 + user % 28:02d}T11:00:00",
+        )
+        for user in range(30)
+        for kind in ("tutor", "coach", "unknown")
+        for n in range(user % 6)
+    ]
+    make_sessions_source(source, rows)
+    killed = await migrated(tmp_path / "killed.db")
+
+    kill_after_batches(start_child(source, killed, 150_000), killed, 25)
+
+    # Every committed unit is whole: the sessions in the events are the ones its checkpoint counts.
+    async with agentsdb.connect(str(killed)) as db:
+        run = await db.fetch_one("SELECT status, report FROM agentsdb_job_runs")
+        started = await db.fetch_one(
+            "SELECT COUNT(*) AS n FROM events WHERE type = 'agent.session.started.v1'"
+        )
+    assert run is not None
+    assert started is not None
+    assert run["status"] == "running"
+    tables = json.loads(run["report"])["tables"]
+    assert started["n"] == sum(tables[t]["created"] for t in ("session_history", "active_sessions"))
+    assert started["n"] < len(rows)
+
+    resumed = run_child(source, killed)
+    clean = await migrated(tmp_path / "clean.db")
+    uninterrupted = run_child(source, clean)
+
+    assert resumed == uninterrupted
+    async with agentsdb.connect(str(killed)) as a, agentsdb.connect(str(clean)) as b:
+        assert await snapshot_of(a) == await snapshot_of(b)
+        async with agentsdb.connect(str(source)) as legacy_db:
+            checked = await validate_job(SessionsToAgentsJob(), legacy_db, a)
+    assert checked.ok, checked.format()
