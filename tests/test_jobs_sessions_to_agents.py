@@ -21,9 +21,16 @@ import agentsdb
 from agentsdb.aggregate import AgentType, SessionStatus, derived_agent_id
 from agentsdb.aggregate.store import AgentStore
 from agentsdb.db.base import Database
-from agentsdb.jobs import MissingSourceError, SessionsToAgentsJob, run_job, validate_job
+from agentsdb.jobs import (
+    MissingSourceError,
+    SessionsToAgentsJob,
+    TargetNotMigratedError,
+    run_job,
+    validate_job,
+)
 from agentsdb.jobs.errors import JobError
 from agentsdb.jobs.session_ids import agent_id_for, event_id_for, session_id_for
+from agentsdb.migrations import builtin_migrations
 
 ROWS = [
     # u1 / tutor: three ended sessions out of order, two "active" ones (the newer wins).
@@ -477,3 +484,110 @@ async def test_a_run_killed_with_sigkill_resumes_to_what_an_uninterrupted_run_wr
         async with agentsdb.connect(str(source)) as legacy_db:
             checked = await validate_job(SessionsToAgentsJob(), legacy_db, a)
     assert checked.ok, checked.format()
+
+
+async def test_a_target_without_the_event_store_is_refused(source: Database, db: Database) -> None:
+    before_events = [m for m in builtin_migrations() if m.id < "011"]
+    await agentsdb.Migrator(db, before_events).migrate()
+
+    with pytest.raises(TargetNotMigratedError, match="agentsdb migrate"):
+        await run(source, db)
+    assert await count(db, "agentsdb_job_runs") == 0
+
+
+# --- reading the source in import order -----------------------------------------------------------
+
+
+async def test_the_source_is_paged_by_its_primary_key_whatever_else_it_is_indexed_by(
+    source: Database, migrated_db: Database
+) -> None:
+    [step] = SessionsToAgentsJob().steps(source, migrated_db)
+    plan = await source.fetch_all(
+        f"EXPLAIN QUERY PLAN {step.select(False)}", {"k0": "s05", "limit": 2}
+    )
+
+    details = " ".join(str(row["detail"]) for row in plan)
+    assert "SEARCH sessions USING INDEX sqlite_autoindex_sessions_1 (id>?)" in details
+    assert "TEMP B-TREE" not in details
+
+
+async def test_records_spilled_to_sorted_runs_merge_in_the_order_one_run_gives(
+    source: Database,
+) -> None:
+    spilled_job, one_run_job = SessionsToAgentsJob(run_size=2), SessionsToAgentsJob()
+
+    spilled = [key async for key, _ in spilled_job.records(source, page_size=3)]
+    whole = [key async for key, _ in one_run_job.records(source)]
+    after = [key async for key, _ in spilled_job.records(source, whole[4], 3)]
+
+    assert spilled == whole == sorted(whole)
+    assert len(whole) == len(ROWS)
+    assert after == whole[5:]
+    # Ended sessions oldest first, then active ones newest first, per (user, type).
+    tutor = [key[4] for key in whole if key[:2] == ["u1", "tutor"]]
+    assert tutor == ["s01", "s02", "s03", "s05", "s04"]
+
+
+async def test_a_postgres_legacy_table_with_timestamptz_columns_in_the_target_database(
+    postgres_db: Database,
+) -> None:
+    await agentsdb.Migrator(postgres_db).migrate()
+    await postgres_db.execute(
+        """CREATE TABLE legacy_sessions (id BIGINT PRIMARY KEY, user_id TEXT, session_type TEXT,
+            status TEXT NOT NULL, conversation_id TEXT, started_at TIMESTAMPTZ,
+            ended_at TIMESTAMPTZ, summary TEXT, end_reason TEXT)"""
+    )
+    await postgres_db.execute(
+        """INSERT INTO legacy_sessions VALUES
+            (1, 'u1', 'coach', 'completed', 'c1', '2024-01-01 10:00+02', '2024-01-01 11:00+02',
+             'done', NULL),
+            (2, 'u1', 'coach', 'active', 'c2', '2024-01-02 10:00+00', NULL, NULL, NULL),
+            (10, 'u1', 'coach', 'expired', 'c3', '2024-01-01 12:00+00', NULL, NULL, NULL)"""
+    )
+    job = SessionsToAgentsJob(source_prefix="legacy_")
+
+    dry = await run_job(job, postgres_db, postgres_db, dry_run=True, batch_size=1, progress=False)
+    real = await run_job(job, postgres_db, postgres_db, batch_size=1, progress=False)
+    checked = await validate_job(job, postgres_db, postgres_db)
+
+    assert dry.counts() == real.counts()
+    assert job.summary(real) == "Migrated 3 sessions into 1 new agents."
+    assert checked.ok, checked.format()
+    history = await postgres_db.fetch_all(
+        "SELECT started_at, status, end_reason FROM agent_session_history ORDER BY seq"
+    )
+    assert [tuple(row.values()) for row in history] == [
+        ("2024-01-01T08:00:00.000000Z", "completed", None),
+        ("2024-01-01T12:00:00.000000Z", "terminated", "expired"),
+        ("2024-01-02T10:00:00.000000Z", "active", None),
+    ]
+
+
+def test_the_command_line_runs_validates_and_dry_runs_the_job(
+    source_path: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "agents.db"
+
+    def agentsdb_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "agentsdb", *args, "--db", str(target)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert agentsdb_cli("migrate").returncode == 0
+    job = ("backfill", "sessions-to-agents", "--source", str(source_path))
+    dry = agentsdb_cli(*job, "--dry-run")
+    done = agentsdb_cli(*job, "--batch-size", "2")
+    checked = agentsdb_cli(*job, "--validate")
+
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("Dry run: nothing was written")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Migrated 6 sessions into 3 new agents.\n")
+    assert dry.stdout.splitlines()[1:-1] == done.stdout.splitlines()[1:-1]
+    assert "skipped 1 agents: unknown session type 'astrologer'" in done.stdout
+    assert checked.returncode == 0, checked.stdout
+    assert checked.stdout.rstrip().endswith("sessions-to-agents: valid.")

@@ -35,7 +35,7 @@ from agentsdb.aggregate import (
 from agentsdb.aggregate.store import AgentStore
 from agentsdb.db.base import Atomic, Database, Execute, Program, Row
 from agentsdb.jobs.convert import in_params
-from agentsdb.jobs.errors import JobError
+from agentsdb.jobs.errors import JobError, TargetNotMigratedError
 from agentsdb.jobs.framework import DEFAULT_BATCH_SIZE, Job, Step, batch_checkpoint
 from agentsdb.jobs.legacy_sessions import (
     ACTIVE,
@@ -51,7 +51,7 @@ from agentsdb.jobs.legacy_sessions import (
     source_table,
 )
 from agentsdb.jobs.report import JobReport
-from agentsdb.jobs.schema import SourceTable
+from agentsdb.jobs.schema import SourceTable, table_columns
 from agentsdb.jobs.session_ids import CREATED, ImportIds, agent_id_for, event_id_for, session_id_for
 from agentsdb.jobs.sessions_validation import validate_sessions
 from agentsdb.jobs.sorted_read import DEFAULT_RUN_SIZE, Keyed, sorted_records
@@ -79,6 +79,34 @@ def _group_of(row: Row) -> tuple[str, str]:
     return str(key[0]), str(key[1])
 
 
+def page_sql(table: str, first: bool) -> str:
+    """``:limit`` rows of the legacy table in primary-key order, after ``:k0`` unless ``first``:
+    one index range per page, whatever other indexes the table has."""
+    where = "" if first else "WHERE id > :k0 "
+    columns = ", ".join(source_table(table).columns)
+    return f"SELECT {columns} FROM {table} {where}ORDER BY id LIMIT :limit"
+
+
+def _record_of(row: Row) -> Keyed:
+    return sort_key(row), json_ready(row)
+
+
+def import_order(
+    source: Database, table: str, after: list[Any] | None, page_size: int, run_size: int
+) -> AsyncGenerator[Keyed, None]:
+    """Every row of the legacy table as (sort key, JSON-ready record), in import order, after
+    the key ``after``: an external merge sort of primary-key pages (O(N log N))."""
+    return sorted_records(
+        source,
+        lambda first: page_sql(table, first),
+        "id",
+        _record_of,
+        after=after,
+        page_size=page_size,
+        run_size=run_size,
+    )
+
+
 class _Sessions(Step):
     """The one pass: legacy sessions in import order, one group's chunk per batch."""
 
@@ -100,10 +128,7 @@ class _Sessions(Step):
 
     def select(self, first: bool) -> str:
         """A page of the table in primary-key order (what the sort reads)."""
-        where = "" if first else "WHERE id > :k0 "
-        return f"SELECT {', '.join(source_table(self.table).columns)} FROM {self.table} " + (
-            f"{where}ORDER BY id LIMIT :limit"
-        )
+        return page_sql(self.table, first)
 
     def key_of(self, row: Row) -> list[Any]:
         return list(row[_KEY])
@@ -141,19 +166,7 @@ class _Sessions(Step):
         self, source: Database, after: list[Any] | None, size: int
     ) -> AsyncGenerator[Keyed, None]:
         """Every row as (sort key, JSON-ready record), in import order, after ``after``."""
-
-        def record_of(row: Row) -> Keyed:
-            return sort_key(row), json_ready(row)
-
-        return sorted_records(
-            source,
-            self.select,
-            "id",
-            record_of,
-            after=after,
-            page_size=size,
-            run_size=self._run_size,
-        )
+        return import_order(source, self.table, after, size, self._run_size)
 
     # --- deciding and writing ----------------------------------------------------------------
 
@@ -293,6 +306,10 @@ class SessionsToAgentsJob(Job):
                 "prefix as source_prefix)"
             )
         await super().check(source, target)
+        # The event store (011) and the agents' read models (012), which the job writes.
+        for table in ("events", "agent_session_history"):
+            if not await table_columns(target, table):
+                raise TargetNotMigratedError(self.name, target.url)
 
     def steps(self, source: Database, target: Database) -> list[Step]:
         return [_Sessions(self.table, target, self.run_size)]
@@ -306,10 +323,18 @@ class SessionsToAgentsJob(Job):
     async def validate(
         self, source: Database, target: Database, report: JobReport | None
     ) -> ValidationReport:
-        step = _Sessions(self.table, target, self.run_size)
-        return await validate_sessions(
-            self.name, step.records(source, None, DEFAULT_BATCH_SIZE), target, report
-        )
+        return await validate_sessions(self.name, self.records(source), target, report)
+
+    def records(
+        self,
+        source: Database,
+        after: list[Any] | None = None,
+        page_size: int = DEFAULT_BATCH_SIZE,
+    ) -> AsyncGenerator[Keyed, None]:
+        """The legacy rows as (sort key, record) in the order the job imports them, after the
+        sort key ``after``: each group's ended sessions oldest first, then its active ones
+        newest first."""
+        return import_order(source, self.table, after, page_size, self.run_size)
 
 
 __all__ = ["SessionsToAgentsJob", "refusal"]
