@@ -33,7 +33,7 @@ from agentsdb.aggregate import (
     SessionAlreadyActiveError,
 )
 from agentsdb.aggregate.store import AgentStore
-from agentsdb.db.base import Atomic, Database, Execute, Program, Row
+from agentsdb.db.base import Database, Row
 from agentsdb.jobs.convert import in_params
 from agentsdb.jobs.errors import JobError, TargetNotMigratedError
 from agentsdb.jobs.framework import DEFAULT_BATCH_SIZE, Job, Step, batch_checkpoint
@@ -184,16 +184,16 @@ class _Sessions(Step):
             if at_end and group_skip(*group) is None:
                 batch.skipped(AGENTS, "no session to import")
         agent = self._agent
+        if agent is None or not agent.pending_events:
+            # Nothing to write, so no unit of its own: the next checkpoint covers these rows
+            # (its report holds their counts), and a run killed before it reads them again.
+            return batch
         if not write:
-            if agent is not None and agent.pending_events:
-                # Nothing is stored: the carried agent goes on as if it had been.
-                agent.mark_saved(agent.version + len(agent.pending_events))
+            # Nothing is stored: the carried agent goes on as if it had been.
+            agent.mark_saved(agent.version + len(agent.pending_events))
             return batch
         checkpoint = batch_checkpoint(self, rows, total, batch, job, target.dialect)
-        if agent is not None and agent.pending_events:
-            await self._store.save(agent, with_steps=[checkpoint])
-        else:
-            await target.run(_atomic(checkpoint))
+        await self._store.save(agent, with_steps=[checkpoint])
         return batch
 
     async def _open(self, group: tuple[str, str], report: JobReport, *, counted: bool) -> None:
@@ -271,10 +271,6 @@ class _Sessions(Step):
 
 def _skipped(group: tuple[str, str] | None) -> bool:
     return group is not None and group_skip(*group) is not None
-
-
-def _atomic(step: Execute) -> Program[None]:
-    yield Atomic((step,))
 
 
 class SessionsToAgentsJob(Job):
