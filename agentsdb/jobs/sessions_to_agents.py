@@ -174,11 +174,16 @@ class _Sessions(Step):
         self, target: Database, rows: list[Row], total: JobReport, job: str, *, write: bool
     ) -> JobReport:
         batch = JobReport(job=job, rows_read=len(rows))
-        imported = await self._imported(target, rows)
+        first = _group_of(rows[0])
+        if first != self._group or self._reload:
+            await self._open(first, batch, counted=first == self._group)
+        # Only an agent stored before this run can hold sessions of these rows (a chunk with
+        # rows of several groups holds skipped groups only).
+        imported = await self._imported(target, rows) if self._stored else set()
         for row in rows:
             group = _group_of(row)
-            if group != self._group or self._reload:
-                await self._open(group, batch, counted=group == self._group)
+            if group != self._group:
+                await self._open(group, batch, counted=False)
             self._decide(row, batch, imported)
             at_end = row[_LAST] and self._agent is None and not self._stored
             if at_end and group_skip(*group) is None:
@@ -211,14 +216,8 @@ class _Sessions(Step):
             report.unchanged(AGENTS)
 
     async def _imported(self, target: Database, rows: list[Row]) -> set[str]:
-        """The first event ids of the chunk's sessions that a run before this one stored."""
-        group = _group_of(rows[0])
-        if group_skip(*group) is not None:
-            return set()
-        if group == self._group and not self._stored:
-            # The agent was created during this run: nothing of the chunk is stored yet.
-            return set()
-        agent_id = agent_id_for(*group)
+        """The first event ids of the chunk's sessions (one group's) already stored."""
+        agent_id = agent_id_for(*_group_of(rows[0]))
         wanted = sorted({event_id_for(agent_id, str(row["id"]), 0) for row in rows})
         found = await target.fetch_all(
             EventQueries.by_event_ids(len(wanted)), in_params("id_", wanted)
