@@ -127,8 +127,10 @@ async def count(db: Database, table: str) -> int:
 async def test_each_user_and_session_type_becomes_one_agent_with_history_and_newest_active(
     source: Database, migrated_any_db: Database
 ) -> None:
+    legacy_rows = await source.fetch_all("SELECT * FROM sessions ORDER BY id")
     report = await run(source, migrated_any_db, batch_size=2)
 
+    assert await source.fetch_all("SELECT * FROM sessions ORDER BY id") == legacy_rows
     store = AgentStore(migrated_any_db)
     tutor = await store.load(agent_id_for("u1", "tutor"))
     assert tutor.state.owner_user_id == "u1"
@@ -238,6 +240,9 @@ async def test_ids_are_derived_from_the_legacy_rows(
         "type": "agent.session.started.v1",
     }
     assert rows[2]["event_id"] == event_id_for(agent_id, "s01", 1)
+    assert rows[0]["event_id"] == event_id_for(agent_id, None, 0)
+    [stamp] = await migrated_db.fetch_all("SELECT DISTINCT metadata FROM events")
+    assert json.loads(stamp["metadata"]) == {"imported_by": "sessions-to-agents"}
 
 
 async def test_a_group_spanning_several_batches_and_sort_runs_imports_as_one_batch_does(

@@ -2,7 +2,7 @@
 
 An agent's id comes from (user, session type), a session's from its agent and legacy id, and an
 event's from its agent, the legacy session it imports and its place among that session's events
-(the agent's creation counts as a session of its own, :data:`CREATED`). A rerun therefore finds
+(the agent's creation has an id kind of its own). A rerun therefore finds
 what it would write already stored, and an append retried after a lost reply is recognised.
 """
 
@@ -14,8 +14,10 @@ from typing import Final
 from agentsdb.aggregate import derived_agent_id, derived_event_id
 from agentsdb.aggregate.identity import AGENT_NAMESPACE
 
-#: The kind of the event ids this job derives (see :func:`derived_event_id`).
+#: The kinds of the event ids this job derives (see :func:`derived_event_id`): of a legacy
+#: session's events, and of the events that create an agent.
 EVENT_KIND: Final = "sessions-to-agents"
+CREATION_KIND: Final = "sessions-to-agents:created"
 
 
 def agent_id_for(user_id: str, agent_type: str) -> str:
@@ -28,13 +30,13 @@ def session_id_for(agent_id: str, legacy_id: str) -> str:
     return str(uuid.uuid5(AGENT_NAMESPACE, "\x1f".join(("session", agent_id, legacy_id))))
 
 
-def event_id_for(agent_id: str, legacy_id: str, index: int) -> str:
-    """The id of the ``index``-th event (from 0) recorded importing ``legacy_id``."""
+def event_id_for(agent_id: str, legacy_id: str | None, index: int) -> str:
+    """The id of the ``index``-th event (from 0) recorded importing legacy session
+    ``legacy_id``; ``None`` for the events that create the agent."""
+    if legacy_id is None:
+        # A kind of their own: no legacy id, whatever its characters, can give these ids.
+        return derived_event_id(agent_id, CREATION_KIND, str(index))
     return derived_event_id(agent_id, EVENT_KIND, f"{legacy_id}\x1f{index}")
-
-
-CREATED: Final = "\x1fcreated"
-"""The pseudo legacy id of the events recorded creating an agent (no row id can equal it)."""
 
 
 class ImportIds:
@@ -43,11 +45,12 @@ class ImportIds:
 
     def __init__(self) -> None:
         self.agent_id = ""
-        self._legacy_id = CREATED
+        self._legacy_id: str | None = None
         self._count = 0
 
-    def begin(self, agent_id: str, legacy_id: str) -> None:
-        """The events recorded next belong to ``legacy_id`` of agent ``agent_id``."""
+    def begin(self, agent_id: str, legacy_id: str | None) -> None:
+        """The events recorded next belong to ``legacy_id`` of agent ``agent_id`` (``None``:
+        to its creation)."""
         self.agent_id, self._legacy_id, self._count = agent_id, legacy_id, 0
 
     def __call__(self) -> str:
@@ -56,7 +59,7 @@ class ImportIds:
 
 
 __all__ = [
-    "CREATED",
+    "CREATION_KIND",
     "EVENT_KIND",
     "ImportIds",
     "agent_id_for",

@@ -23,7 +23,7 @@ so its events, the agent's read-model rows and the job's checkpoint commit in on
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, Final
 
 from agentsdb.aggregate import (
     AgentAggregate,
@@ -52,11 +52,14 @@ from agentsdb.jobs.legacy_sessions import (
 )
 from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.schema import SourceTable, table_columns
-from agentsdb.jobs.session_ids import CREATED, ImportIds, agent_id_for, event_id_for, session_id_for
+from agentsdb.jobs.session_ids import ImportIds, agent_id_for, event_id_for, session_id_for
 from agentsdb.jobs.sessions_validation import validate_sessions
 from agentsdb.jobs.sorted_read import DEFAULT_RUN_SIZE, Keyed, sorted_records
 from agentsdb.jobs.validation import ValidationReport
 from agentsdb.queries.events import EventQueries
+
+#: Stamped on every imported event, so an import can be told from live use.
+_METADATA: Final = {"imported_by": "sessions-to-agents"}
 
 _KEY = "sort_key"
 _LAST = "last_of_group"
@@ -198,7 +201,7 @@ class _Sessions(Step):
             agent.mark_saved(agent.version + len(agent.pending_events))
             return batch
         checkpoint = batch_checkpoint(self, rows, total, batch, job, target.dialect)
-        await self._store.save(agent, with_steps=[checkpoint])
+        await self._store.save(agent, metadata=_METADATA, with_steps=[checkpoint])
         return batch
 
     async def _open(self, group: tuple[str, str], report: JobReport, *, counted: bool) -> None:
@@ -245,7 +248,7 @@ class _Sessions(Step):
         report.created(table)
 
     def _create(self, agent_id: str, first: LegacySession) -> AgentAggregate:
-        self._ids.begin(agent_id, CREATED)
+        self._ids.begin(agent_id, None)
         return AgentAggregate.create(
             owner_user_id=first.user_id,
             agent_type=first.agent_type,
