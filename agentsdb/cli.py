@@ -130,12 +130,12 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-size", type=_positive, default=1000, metavar="N", help="rows per transaction"
     )
     events = commands.add_parser("events", help="maintain the read models of the event store")
-    event_commands = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
-    for action, text in (
+    event_commands = events.add_subparsers(dest="events_command", required=True)
+    for event_action, text in (
         ("rebuild", "empty a read model and project every event again, from position 0"),
         ("catch-up", "project the events a read model has not seen yet"),
     ):
-        read_model = event_commands.add_parser(action, parents=[common], help=text)
+        read_model = event_commands.add_parser(event_action, parents=[common], help=text)
         read_model.add_argument("name", metavar="NAME", help="the read model, e.g. 'agents'")
     return parser
 

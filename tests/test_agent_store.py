@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import operator
 from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from agent_store_support import (
+    GatedStore,
+    Ticker,
+    new_agent,
+    read_model_rows,
+    run_steps,
+    suspend,
+    suspended_agent,
+)
 
 import agentsdb
 from agentsdb.aggregate import (
@@ -22,17 +33,8 @@ from agentsdb.aggregate import (
     SessionAlreadyActiveError,
 )
 from agentsdb.db.base import Database
-from agentsdb.events import EventStore, Projector, ProjectorConflictError
+from agentsdb.events import ConcurrencyError, EventStore, Projector, ProjectorConflictError
 from agentsdb.events.types import RecordedEvent
-from agent_store_support import (
-    GatedStore,
-    Ticker,
-    new_agent,
-    read_model_rows,
-    run_steps,
-    suspend,
-    suspended_agent,
-)
 
 RESPONSE = ClientResponse(call_id="t1", payload={"answer": 4})
 
@@ -42,7 +44,7 @@ def clock() -> Ticker:
     return Ticker()
 
 
-# --- loading and saving ----------------------------------------------------------------------------
+# --- loading and saving --------------------------------------------------------------------------
 
 
 async def test_a_saved_agent_loads_back_with_the_same_state_and_version(
@@ -55,12 +57,15 @@ async def test_a_saved_agent_loads_back_with_the_same_state_and_version(
     suspend(agent, "t1", clock)
     result = await store.save(agent)
 
-    assert result is not None and result.last_version == 5
-    assert agent.version == 5 and agent.pending_events == []
+    assert result is not None
+    assert result.last_version == 5
+    assert agent.version == 5
+    assert agent.pending_events == []
     loaded = await AgentStore(migrated_any_db).load(agent.id)
     assert loaded.state == agent.state
     assert loaded.version == 5
-    assert loaded.is_suspended() and loaded.has_active_session()
+    assert loaded.is_suspended()
+    assert loaded.has_active_session()
 
 
 async def test_saving_twice_appends_only_the_new_events(
@@ -93,7 +98,9 @@ async def test_a_new_agent_whose_id_exists_is_refused_by_the_event_store(
     first = new_agent(clock)
     await store.save(first)
     twin = new_agent(clock, "u9", agent_id=first.id)
-    with pytest.raises(agentsdb.errors.AgentsDBError):
+    with pytest.raises(
+        ConcurrencyError, match="expected NO_STREAM, but the stream is at version 1"
+    ):
         await store.save(twin)
     assert (await store.load(first.id)).state.owner_user_id == "u1"
 
@@ -111,12 +118,14 @@ async def test_a_snapshot_is_written_every_n_events_and_when_a_session_ends(
         agent.update_preferences({"n": n}, now=clock())
         await store.save(agent)  # versions 3, 4 (crosses 4), 5
     snapshot = await store.events.load_snapshot(agent.stream_id)
-    assert snapshot is not None and snapshot.version == 4
+    assert snapshot is not None
+    assert snapshot.version == 4
 
     agent.complete_session("done", now=clock())
     await store.save(agent)  # version 6 ends a session
     snapshot = await store.events.load_snapshot(agent.stream_id)
-    assert snapshot is not None and snapshot.version == 6
+    assert snapshot is not None
+    assert snapshot.version == 6
     assert snapshot.schema_version == AgentAggregate.STATE_SCHEMA_VERSION
     assert snapshot.state == agent.to_snapshot()
 
@@ -129,15 +138,14 @@ async def test_load_starts_from_the_snapshot_and_replays_only_later_events(
     await store.save(agent)
     # A snapshot that differs from the events: only a load that starts from it sees "renamed".
     state = {**agent.to_snapshot(), "name": "renamed"}
-    await store.events.save_snapshot(
-        agent.stream_id, 1, AgentAggregate.STATE_SCHEMA_VERSION, state
-    )
+    await store.events.save_snapshot(agent.stream_id, 1, AgentAggregate.STATE_SCHEMA_VERSION, state)
     agent.start_session("c1", now=clock())
     await store.save(agent)
 
     loaded = await store.load(agent.id)
     assert loaded.state.name == "renamed"
-    assert loaded.version == 2 and loaded.has_active_session()
+    assert loaded.version == 2
+    assert loaded.has_active_session()
 
 
 async def test_a_snapshot_of_another_state_schema_is_ignored_and_rebuilt(
@@ -152,14 +160,15 @@ async def test_a_snapshot_of_another_state_schema_is_ignored_and_rebuilt(
 
     loaded = await store.load(agent.id)
 
-    assert loaded.state == agent.state and loaded.version == 2
+    assert loaded.state == agent.state
+    assert loaded.version == 2
     snapshot = await store.events.load_snapshot(agent.stream_id)
     assert snapshot is not None
     assert snapshot.schema_version == AgentAggregate.STATE_SCHEMA_VERSION
     assert snapshot.state == agent.to_snapshot()
 
 
-# --- retries and duplicate deliveries --------------------------------------------------------------
+# --- retries and duplicate deliveries ------------------------------------------------------------
 
 
 async def test_execute_retries_a_lost_race_and_rechecks_the_rules_on_fresh_state(
@@ -185,10 +194,12 @@ async def test_execute_retries_a_lost_race_and_rechecks_the_rules_on_fresh_state
         )
 
     errors = [result for result in results if isinstance(result, Exception)]
-    assert len(errors) == 1 and isinstance(errors[0], SessionAlreadyActiveError)
+    assert len(errors) == 1
+    assert isinstance(errors[0], SessionAlreadyActiveError)
     assert sorted(calls) == [1, 1, 2]  # the loser ran again on the winner's version
     loaded = await AgentStore(migrated_any_db).load(agent.id)
-    assert loaded.version == 2 and loaded.state.total_sessions == 1
+    assert loaded.version == 2
+    assert loaded.state.total_sessions == 1
 
 
 async def test_execute_gives_up_after_max_retries(
@@ -209,7 +220,8 @@ async def test_execute_gives_up_after_max_retries(
         )
 
     errors = [result for result in results if isinstance(result, Exception)]
-    assert len(errors) == 1 and isinstance(errors[0], RetriesExhaustedError)
+    assert len(errors) == 1
+    assert isinstance(errors[0], RetriesExhaustedError)
     assert "1 attempts" in str(errors[0])
     assert (await AgentStore(migrated_any_db).load(agent.id)).version == 2
 
@@ -237,7 +249,8 @@ async def test_a_resume_delivered_twice_records_nothing_and_refuses_the_second_t
     agent_id = await suspended_agent(store, clock)
 
     state = await store.resume(agent_id, RESPONSE)
-    assert state.pending_tool_call is not None and state.pending_tool_call.call_id == "t1"
+    assert state.pending_tool_call is not None
+    assert state.pending_tool_call.call_id == "t1"
     version = (await store.load(agent_id)).version
     with pytest.raises(ExecutionAlreadyResumedError, match="'t1' was already resumed"):
         await store.resume(agent_id, RESPONSE)
@@ -267,7 +280,7 @@ async def test_two_workers_resuming_the_same_suspension_exactly_one_wins(
     assert [event.version for event in events] == list(range(1, len(events) + 1))
 
 
-# --- read models -----------------------------------------------------------------------------------
+# --- read models ---------------------------------------------------------------------------------
 
 
 async def _busy_history(store: AgentStore, clock: Ticker) -> list[str]:
@@ -372,7 +385,8 @@ async def test_read_model_queries_and_their_keyset_pages(
 
     first = await queries.get(ids[0])
     assert (first.owner_user_id, first.status, first.name) == ("u1", "active", "tutor")
-    assert first.has_active_session and first.is_suspended
+    assert first.has_active_session
+    assert first.is_suspended
     assert (first.total_sessions, first.successful_completions, first.total_interactions) == (
         4,
         2,
@@ -381,7 +395,8 @@ async def test_read_model_queries_and_their_keyset_pages(
     assert [(a.user_id, a.role) for a in first.assignments] == [("u3", "observer")]
     assert first.version == (await store.load(ids[0])).version
     archived = await queries.get(ids[2])
-    assert archived.status == "archived" and archived.archived_at is not None
+    assert archived.status == "archived"
+    assert archived.archived_at is not None
 
     pages: list[list[str]] = []
     after = None
@@ -389,13 +404,15 @@ async def test_read_model_queries_and_their_keyset_pages(
         pages.append([summary.agent_id for summary in page])
         after = page[-1].agent_id
     assert [len(page) for page in pages] == [2, 1]
-    assert sum(pages, []) == sorted(ids)
+    assert functools.reduce(operator.iadd, pages, []) == sorted(ids)
     roles = {s.agent_id: s.user_role for s in await queries.list_for_user("u1", limit=10)}
     assert roles == {ids[0]: "owner", ids[1]: "owner", ids[2]: "mentee"}
     assert [s.agent_id for s in await queries.list_for_user("u3")] == [ids[0]]
 
     active = await queries.active_session(ids[0])
-    assert active is not None and active.status == "suspended" and active.seq == 4
+    assert active is not None
+    assert active.status == "suspended"
+    assert active.seq == 4
     assert active.conversation_id == "c-active"
     assert await queries.active_session(ids[1]) is None
 
@@ -411,7 +428,8 @@ async def test_read_model_queries_and_their_keyset_pages(
         (1, "completed", "session 0"),
     ]
     terminated = (await queries.session_history(ids[0], before=3, limit=1))[0]
-    assert terminated.end_reason == "user left" and terminated.interactions == 1
+    assert terminated.end_reason == "user left"
+    assert terminated.interactions == 1
 
 
 async def test_read_model_queries_refuse_bad_limits_and_unknown_agents(
@@ -441,3 +459,28 @@ async def test_deleting_an_agent_stream_removes_its_read_model_rows(
         assert rows[table] == [row for row in before if row["agent_id"] != ids[0]], table
     assert await AgentStore(migrated_any_db).find(ids[0]) is None
     assert await store.events.load_snapshot(f"agent-{ids[0]}") is None
+
+
+async def test_a_projector_page_read_before_an_erasure_leaves_no_rows_of_the_erased_agent(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db, project_inline=False)
+    ids = await _busy_history(store, clock)
+
+    class EraseAfterReading:
+        """Reads a page, then erases the first agent before the page is projected."""
+
+        async def read_all(
+            self, *, after: int = 0, limit: int = 1000, types: Iterable[str] | None = None
+        ) -> list[RecordedEvent]:
+            page = await store.events.read_all(after=after, limit=limit, types=types)
+            await store.delete(ids[0])
+            return page
+
+    projector = Projector(migrated_any_db, EraseAfterReading(), AgentProjection(store.events))
+    assert await projector.run_once() > 0
+
+    rows = await read_model_rows(migrated_any_db)
+    for table, table_rows in rows.items():
+        assert ids[0] not in {row["agent_id"] for row in table_rows}, table
+    assert {row["agent_id"] for row in rows["agent_summaries"]} == {ids[1], ids[2]}

@@ -17,32 +17,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any, ClassVar, Final, TypeVar
+from typing import Any, ClassVar, Final
 
-from pydantic import JsonValue, ValidationError
+from pydantic import JsonValue
 
-from agentsdb.aggregate.enums import AgentStatus, AgentType, AssignmentRole
+from agentsdb.aggregate import rules
+from agentsdb.aggregate.enums import AgentType, AssignmentRole
 from agentsdb.aggregate.errors import (
-    AgentArchivedError,
-    AlreadySuspendedError,
-    CallIdMismatchError,
-    CallIdReusedError,
-    ConflictingClientResponseError,
-    DuplicateAssignmentError,
-    EventSequenceError,
+    InvalidAgentIdError,
     InvalidAgentTypeError,
     InvalidAssignmentRoleError,
     InvalidCommandError,
-    MissingPendingToolCallError,
-    NoActiveSessionError,
-    NotSuspendedError,
-    OwnerAssignmentError,
-    SessionAlreadyActiveError,
-    SessionStillActiveError,
-    SessionSuspendedError,
-    SnapshotError,
     VersionMismatchError,
-    validation_problems,
 )
 from agentsdb.aggregate.events import (
     DEFAULT_MAX_HISTORY_SIZE,
@@ -58,22 +44,19 @@ from agentsdb.aggregate.events import (
     SessionStarted,
     SessionTerminated,
     UserAssigned,
-    from_recorded,
 )
 from agentsdb.aggregate.identity import (
-    agent_id_from_stream,
     derived_event_id,
     new_agent_id,
     stream_id_for,
     validate_agent_id,
 )
+from agentsdb.aggregate.replay import rebuild
 from agentsdb.aggregate.state import AgentState, evolve, initial_state
 from agentsdb.aggregate.values import ClientAction, ClientResponse, ExecutionState, Session
 from agentsdb.clock import utc_now
 from agentsdb.events.types import NewEvent, RecordedEvent
 from agentsdb.ids import new_id
-
-E = TypeVar("E", bound=AgentEvent)
 
 
 class Keep(Enum):
@@ -85,20 +68,8 @@ class Keep(Enum):
 #: Marks an argument left out (``None`` is a value: it clears the system prompt override).
 KEEP: Final = Keep.KEEP
 
-
-def _build(cls: type[E], command: str, **fields: Any) -> E:
-    """A payload for ``command``, or :class:`InvalidCommandError` naming the bad arguments."""
-    try:
-        return cls.model_validate(fields)
-    except ValidationError as error:
-        raise InvalidCommandError(command, validation_problems(error)) from error
-
-
-def _choice(enum: type[Any], value: object, error: type[Any], field: str) -> Any:
-    try:
-        return enum(value)
-    except ValueError:
-        raise error(field, value, [member.value for member in enum]) from None
+#: An event to record, with the id it must have (None: a fresh id).
+_Decision = tuple[AgentEvent, str | None]
 
 
 class AgentAggregate:
@@ -136,17 +107,19 @@ class AgentAggregate:
     ) -> AgentAggregate:
         """A new agent instance, with its ``agent.created.v1`` event pending.
 
-        ``agent_id`` defaults to a random UUID; ``id_factory`` makes the ids of events and
-        sessions (default UUIDv7).
+        ``agent_id`` defaults to a random UUID; ``definition_id`` optionally names the ``agents``
+        row it is made from; ``id_factory`` makes the ids of events and sessions (UUIDv7).
         """
         agent_id = new_agent_id() if agent_id is None else validate_agent_id(agent_id)
-        created = _build(
+        if definition_id == agent_id:
+            raise InvalidAgentIdError(agent_id, "an instance cannot share its definition's id")
+        created = rules.build(
             AgentCreated,
             "create",
             occurred_at=now or utc_now(),
             agent_id=agent_id,
             owner_user_id=owner_user_id,
-            agent_type=_choice(AgentType, agent_type, InvalidAgentTypeError, "agent_type"),
+            agent_type=rules.choice(AgentType, agent_type, InvalidAgentTypeError, "agent_type"),
             name=name,
             definition_id=definition_id,
             system_prompt_override=system_prompt_override,
@@ -167,51 +140,10 @@ class AgentAggregate:
     ) -> AgentAggregate:
         """Rebuild an agent from an optional snapshot ``(version, state)`` and the later events.
 
-        Events must be of one ``agent-<uuid>`` stream, with versions following the snapshot's
-        (or starting at 1 with ``agent.created.v1``) without gaps. Raises
-        :class:`EventSequenceError` otherwise, :class:`SnapshotError` for an unreadable snapshot,
-        and the decoding errors of :func:`~agentsdb.aggregate.events.from_recorded`.
+        See :func:`agentsdb.aggregate.replay.rebuild` for what is checked.
         """
-        state: AgentState | None = None
-        version = 0
-        if snapshot is not None:
-            version, data = snapshot
-            try:
-                state = AgentState.model_validate(data)
-            except ValidationError as error:
-                raise SnapshotError("; ".join(validation_problems(error))) from error
-        stream_id = None if state is None else stream_id_for(state.agent_id)
-        for recorded in events:
-            if stream_id is None:
-                stream_id = recorded.stream_id
-                agent_id_from_stream(stream_id)
-            elif recorded.stream_id != stream_id:
-                raise EventSequenceError(stream_id, f"event from stream {recorded.stream_id!r}")
-            if recorded.version != version + 1:
-                raise EventSequenceError(
-                    stream_id, f"expected version {version + 1}, got {recorded.version}"
-                )
-            event = from_recorded(recorded)
-            state = cls._replay_one(stream_id, state, event)
-            version = recorded.version
-        if state is None:
-            raise EventSequenceError(stream_id or "", "no snapshot and no events")
+        state, version = rebuild(events, snapshot)
         return cls(state, version, id_factory=id_factory)
-
-    @staticmethod
-    def _replay_one(stream_id: str, state: AgentState | None, event: AgentEvent) -> AgentState:
-        if isinstance(event, AgentCreated):
-            if state is not None:
-                raise EventSequenceError(stream_id, "agent.created.v1 after the agent exists")
-            if stream_id_for(event.agent_id) != stream_id:
-                raise EventSequenceError(stream_id, f"it creates agent {event.agent_id}")
-            return initial_state(event)
-        if state is None:
-            raise EventSequenceError(stream_id, f"{event.TYPE} before agent.created.v1")
-        try:
-            return evolve(state, event)
-        except ValueError as error:
-            raise EventSequenceError(stream_id, str(error)) from error
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -260,51 +192,33 @@ class AgentAggregate:
         """The state as a JSON object, for :meth:`replay` (with ``STATE_SCHEMA_VERSION``)."""
         return self._state.model_dump(mode="json")
 
-    # --- recording ---------------------------------------------------------------------------
-
-    def _record(self, event: AgentEvent, event_id: str | None = None) -> None:
-        state = evolve(self._state, event)
-        self._pending.append(event.to_new_event(event_id or self._new_id()))
-        self._state = state
-
-    def _check_open(self, command: str) -> None:
-        if self._state.status is AgentStatus.ARCHIVED:
-            raise AgentArchivedError(self.id, command)
-
-    def _active_session(self, command: str) -> Session:
-        self._check_open(command)
-        session = self._state.active_session
-        if session is None:
-            raise NoActiveSessionError(self.id, command)
-        return session
-
-    def _suspended_session(self, command: str, call_id: str) -> tuple[Session, str]:
-        session = self._active_session(command)
-        pending = self._state.pending_call_id
-        if pending is None:
-            raise NotSuspendedError(self.id, call_id)
-        if call_id != pending:
-            raise CallIdMismatchError(self.id, pending, call_id)
-        return session, pending
-
     # --- commands -----------------------------------------------------------------------------
+
+    def _record(self, *decisions: _Decision) -> None:
+        """Apply the decided events and keep them pending; all of them or, on error, none."""
+        state = self._state
+        for event, _ in decisions:
+            state = evolve(state, event)
+        self._pending.extend(
+            event.to_new_event(event_id or self._new_id()) for event, event_id in decisions
+        )
+        self._state = state
 
     def start_session(
         self, conversation_id: str, *, session_id: str | None = None, now: datetime | None = None
     ) -> Session:
         """Start a session in ``conversation_id``; one session is active at a time."""
-        self._check_open("start_session")
-        if self._state.active_session is not None:
-            raise SessionAlreadyActiveError(self.id, self._state.active_session.session_id)
-        event = _build(
+        rules.check_open(self._state, "start_session")
+        rules.check_no_session(self._state)
+        started = rules.build(
             SessionStarted,
             "start_session",
             occurred_at=now or utc_now(),
             session_id=session_id or self._new_id(),
             conversation_id=conversation_id,
         )
-        self._record(event)
-        return _session_of(self._state)
+        self._record((started, None))
+        return rules.active_session(self._state, "start_session")
 
     def suspend_execution(
         self, state: ExecutionState, action: ClientAction, *, now: datetime | None = None
@@ -313,59 +227,33 @@ class AgentAggregate:
 
         ``state.pending_tool_call`` must be set and ``action.call_id`` must be its call id.
         Records ``agent.execution.suspended.v1`` (with the state) and a blocking
-        ``agent.client.action.requested.v1`` (with the action, so bus consumers of actions do not
-        receive the conversation).
+        ``agent.client.action.requested.v1`` (with the action only, so consumers of client
+        actions never receive the conversation).
         """
-        session = self._active_session("suspend_execution")
-        if self._state.pending_call_id is not None:
-            raise AlreadySuspendedError(self.id, self._state.pending_call_id)
-        if state.pending_tool_call is None:
-            raise MissingPendingToolCallError(self.id)
-        call_id = state.pending_tool_call.call_id
-        if action.call_id != call_id:
-            raise CallIdMismatchError(self.id, call_id, action.call_id)
-        self._check_new_call_id(call_id)
+        session = rules.suspendable_session(self._state, state, action)
         moment = now or utc_now()
-        self._record(
-            ExecutionSuspended(
-                occurred_at=moment, session_id=session.session_id, execution_state=state
-            )
+        fields = {"occurred_at": moment, "session_id": session.session_id}
+        suspended = rules.build(
+            ExecutionSuspended, "suspend_execution", execution_state=state, **fields
         )
-        self._record(
-            ClientActionRequested(
-                occurred_at=moment, session_id=session.session_id, action=action, blocking=True
-            )
+        requested = rules.build(
+            ClientActionRequested, "suspend_execution", action=action, blocking=True, **fields
         )
+        self._record((suspended, None), (requested, None))
 
     def request_client_action(self, action: ClientAction, *, now: datetime | None = None) -> None:
         """Ask the client to do something that execution does not wait for (non-blocking)."""
-        session = self._active_session("request_client_action")
-        if action.call_id == self._state.pending_call_id:
-            raise CallIdReusedError(self.id, action.call_id)
-        self._check_new_call_id(action.call_id)
-        self._record(
-            ClientActionRequested(
-                occurred_at=now or utc_now(),
-                session_id=session.session_id,
-                action=action,
-                blocking=False,
-            )
+        session = rules.active_session(self._state, "request_client_action")
+        rules.check_new_call_id(self._state, action.call_id)
+        requested = rules.build(
+            ClientActionRequested,
+            "request_client_action",
+            occurred_at=now or utc_now(),
+            session_id=session.session_id,
+            action=action,
+            blocking=False,
         )
-
-    def _check_new_call_id(self, call_id: str) -> None:
-        if call_id == self._state.last_resumed_call_id or (
-            self._state.last_response is not None and self._state.last_response.call_id == call_id
-        ):
-            raise CallIdReusedError(self.id, call_id)
-
-    def _is_duplicate(self, response: ClientResponse) -> bool:
-        """True when ``response`` was received already; an error when it differs from it."""
-        last = self._state.last_response
-        if last is None or last.call_id != response.call_id:
-            return False
-        if last.payload != response.payload:
-            raise ConflictingClientResponseError(self.id, response.call_id)
-        return True
+        self._record((requested, None))
 
     def receive_client_response(
         self, response: ClientResponse, *, now: datetime | None = None
@@ -374,20 +262,24 @@ class AgentAggregate:
 
         Returns False, recording nothing, when the same response was received before.
         """
-        self._check_open("receive_client_response")
-        if self._is_duplicate(response):
+        rules.check_open(self._state, "receive_client_response")
+        if rules.is_duplicate_response(self._state, response):
             return False
-        session, _ = self._suspended_session("receive_client_response", response.call_id)
-        self._record_response(session, response, now or utc_now())
+        session = rules.suspended_session(self._state, "receive_client_response", response.call_id)
+        self._record(self._response(session, response, now or utc_now(), "receive_client_response"))
         return True
 
-    def _record_response(self, session: Session, response: ClientResponse, now: datetime) -> None:
-        self._record(
-            ClientResponseReceived(
-                occurred_at=now, session_id=session.session_id, response=response
-            ),
-            derived_event_id(self.id, "client-response", response.call_id),
+    def _response(
+        self, session: Session, response: ClientResponse, now: datetime, command: str
+    ) -> _Decision:
+        received = rules.build(
+            ClientResponseReceived,
+            command,
+            occurred_at=now,
+            session_id=session.session_id,
+            response=response,
         )
+        return received, derived_event_id(self.id, "client-response", response.call_id)
 
     def resume_execution(
         self, response: ClientResponse, *, now: datetime | None = None
@@ -396,22 +288,37 @@ class AgentAggregate:
 
         Records the response (unless received before) and ``agent.execution.resumed.v1``, whose
         event id derives from the call id. Resuming again with the same response records nothing
-        and returns the same state.
+        and returns the same state while the session is active; a caller that must own the run
+        tells the two apart by whether an ``agent.execution.resumed.v1`` event was recorded.
         """
-        self._check_open("resume_execution")
-        duplicate = self._is_duplicate(response)
+        rules.check_open(self._state, "resume_execution")
+        duplicate = rules.is_duplicate_response(self._state, response)
         if duplicate and self._state.last_resumed_call_id == response.call_id:
-            self._active_session("resume_execution")
-            return _saved_state(self._state)
-        session, call_id = self._suspended_session("resume_execution", response.call_id)
+            rules.active_session(self._state, "resume_execution")
+            return self._saved_execution()
+        session = rules.suspended_session(self._state, "resume_execution", response.call_id)
         moment = now or utc_now()
-        if not duplicate:
-            self._record_response(session, response, moment)
-        self._record(
-            ExecutionResumed(occurred_at=moment, session_id=session.session_id, call_id=call_id),
-            derived_event_id(self.id, "execution-resumed", call_id),
+        resumed = rules.build(
+            ExecutionResumed,
+            "resume_execution",
+            occurred_at=moment,
+            session_id=session.session_id,
+            call_id=response.call_id,
         )
-        return _saved_state(self._state)
+        decisions: list[_Decision] = [
+            (resumed, derived_event_id(self.id, "execution-resumed", response.call_id))
+        ]
+        if not duplicate:
+            decisions.insert(0, self._response(session, response, moment, "resume_execution"))
+        self._record(*decisions)
+        return self._saved_execution()
+
+    def _saved_execution(self) -> ExecutionState:
+        # A session keeps the state it was suspended with until it ends.
+        saved = self._state.execution_state
+        if saved is None:  # pragma: no cover - evolve keeps it while the session is active
+            raise AssertionError(f"agent {self.id}: resumed session lost its execution state")
+        return saved
 
     def complete_session(
         self, summary: str | None = None, *, now: datetime | None = None
@@ -420,32 +327,28 @@ class AgentAggregate:
 
         Refused while execution is suspended: resume it, or terminate the session.
         """
-        session = self._active_session("complete_session")
-        if self._state.pending_call_id is not None:
-            raise SessionSuspendedError(self.id, session.session_id, self._state.pending_call_id)
-        self._record(
-            _build(
-                SessionCompleted,
-                "complete_session",
-                occurred_at=now or utc_now(),
-                session_id=session.session_id,
-                summary=summary,
-            )
+        session = rules.completable_session(self._state)
+        completed = rules.build(
+            SessionCompleted,
+            "complete_session",
+            occurred_at=now or utc_now(),
+            session_id=session.session_id,
+            summary=summary,
         )
+        self._record((completed, None))
         return self._state.session_history[-1]
 
     def terminate_session(self, reason: str, *, now: datetime | None = None) -> Session:
         """End the active session unsuccessfully, dropping any suspended execution."""
-        session = self._active_session("terminate_session")
-        self._record(
-            _build(
-                SessionTerminated,
-                "terminate_session",
-                occurred_at=now or utc_now(),
-                session_id=session.session_id,
-                reason=reason,
-            )
+        session = rules.active_session(self._state, "terminate_session")
+        terminated = rules.build(
+            SessionTerminated,
+            "terminate_session",
+            occurred_at=now or utc_now(),
+            session_id=session.session_id,
+            reason=reason,
         )
+        self._record((terminated, None))
         return self._state.session_history[-1]
 
     def update_preferences(
@@ -459,31 +362,27 @@ class AgentAggregate:
         """Merge ``changes`` into the preferences, drop the keys in ``remove``, and optionally set
         the system prompt override (``None`` clears it). Returns False, recording nothing, when
         nothing would change."""
-        self._check_open("update_preferences")
+        rules.check_open(self._state, "update_preferences")
         if isinstance(remove, str):
             raise InvalidCommandError("update_preferences", ["remove: must be a list of keys"])
-        preferences = dict(self._state.preferences)
-        preferences.update(changes or {})
+        preferences = {**self._state.preferences, **(changes or {})}
         for key in remove:
             preferences.pop(key, None)
-        override = (
-            self._state.system_prompt_override
-            if isinstance(system_prompt_override, Keep)
-            else system_prompt_override
-        )
-        event = _build(
+        if isinstance(system_prompt_override, Keep):
+            system_prompt_override = self._state.system_prompt_override
+        updated = rules.build(
             PreferencesUpdated,
             "update_preferences",
             occurred_at=now or utc_now(),
             preferences=preferences,
-            system_prompt_override=override,
+            system_prompt_override=system_prompt_override,
         )
-        if (
-            event.preferences == self._state.preferences
-            and event.system_prompt_override == self._state.system_prompt_override
+        if (updated.preferences, updated.system_prompt_override) == (
+            self._state.preferences,
+            self._state.system_prompt_override,
         ):
             return False
-        self._record(event)
+        self._record((updated, None))
         return True
 
     def assign_user(
@@ -495,46 +394,30 @@ class AgentAggregate:
         now: datetime | None = None,
     ) -> None:
         """Give ``user_id`` a role on this agent; a user is assigned at most once."""
-        self._check_open("assign_user")
-        role = _choice(AssignmentRole, role, InvalidAssignmentRoleError, "role")
-        if user_id == self._state.owner_user_id:
-            raise OwnerAssignmentError(self.id, user_id)
-        for assignment in self._state.assignments:
-            if assignment.user_id == user_id:
-                raise DuplicateAssignmentError(self.id, user_id, assignment.role.value)
-        self._record(
-            _build(
-                UserAssigned,
-                "assign_user",
-                occurred_at=now or utc_now(),
-                user_id=user_id,
-                role=role,
-                assigned_by=assigned_by,
-            )
+        rules.check_open(self._state, "assign_user")
+        role = rules.choice(AssignmentRole, role, InvalidAssignmentRoleError, "role")
+        rules.check_assignable(self._state, user_id)
+        assigned = rules.build(
+            UserAssigned,
+            "assign_user",
+            occurred_at=now or utc_now(),
+            user_id=user_id,
+            role=role,
+            assigned_by=assigned_by,
         )
+        self._record((assigned, None))
 
     def archive(self, reason: str, *, now: datetime | None = None) -> None:
         """Archive the agent; refused while a session is active. After it, only reads work."""
-        self._check_open("archive")
-        if self._state.active_session is not None:
-            raise SessionStillActiveError(self.id, self._state.active_session.session_id)
-        self._record(_build(AgentArchived, "archive", occurred_at=now or utc_now(), reason=reason))
+        rules.check_archivable(self._state)
+        archived = rules.build(
+            AgentArchived, "archive", occurred_at=now or utc_now(), reason=reason
+        )
+        self._record((archived, None))
 
     def __repr__(self) -> str:
         pending = len(self._pending)
         return f"AgentAggregate(id={self.id!r}, version={self._version}, pending={pending})"
-
-
-def _session_of(state: AgentState) -> Session:
-    if state.active_session is None:  # pragma: no cover - start_session just set it
-        raise AssertionError("no active session after start_session")
-    return state.active_session
-
-
-def _saved_state(state: AgentState) -> ExecutionState:
-    if state.execution_state is None:  # pragma: no cover - kept until the session ends
-        raise AssertionError("a resumed session lost its execution state")
-    return state.execution_state
 
 
 __all__ = ["KEEP", "AgentAggregate", "Keep"]

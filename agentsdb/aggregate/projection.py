@@ -162,7 +162,9 @@ def projection_steps(agent: AgentAggregate, events: Iterable[ProjectedEvent]) ->
                 {"user_id": user_id, "agent_id": agent_id, "role": role, "version": version},
             )
         )
-    steps.append(Execute(AgentReadModelQueries.upsert_summary, _summary_params(agent, last_version)))
+    steps.append(
+        Execute(AgentReadModelQueries.upsert_summary, _summary_params(agent, last_version))
+    )
     return steps
 
 
@@ -181,7 +183,10 @@ class AgentProjection:
 
     For each agent in a page it replays that agent's events of the page on top of its state just
     before them (kept in memory from the previous page, or rebuilt from the stream) and writes
-    :func:`projection_steps`.
+    :func:`projection_steps`. The page's unit then drops the rows of an agent whose stream was
+    erased after the page was read, so an erasure racing the projector leaves no rows behind
+    (on PostgreSQL, an erasure whose transaction overlaps the page's can still leave them until
+    the next rebuild: it cannot see the page's uncommitted rows, nor the page its deletion).
     """
 
     def __init__(self, events: EventStore) -> None:
@@ -207,8 +212,15 @@ class AgentProjection:
         for stream_id, group in groups.items():
             agent = await self._advance(stream_id, group)
             steps.extend(
-                projection_steps(
-                    agent, (ProjectedEvent(e.version, e.type, e.data) for e in group)
+                projection_steps(agent, (ProjectedEvent(e.version, e.type, e.data) for e in group))
+            )
+            key = {"agent_id": agent.id, "stream_id": stream_id}
+            steps.extend(
+                Execute(sql, key)
+                for sql in (
+                    AgentReadModelQueries.drop_sessions_if_erased,
+                    AgentReadModelQueries.drop_users_if_erased,
+                    AgentReadModelQueries.drop_summary_if_erased,
                 )
             )
         return steps
@@ -229,9 +241,7 @@ class AgentProjection:
         else:
             agent_id_from_stream(stream_id)
             before = (
-                await self._events.read_stream(stream_id, to_version=first - 1)
-                if first > 1
-                else []
+                await self._events.read_stream(stream_id, to_version=first - 1) if first > 1 else []
             )
             agent = AgentAggregate.replay([*before, *group])
         self._cache[stream_id] = agent
@@ -258,9 +268,9 @@ def read_model_projector(db: Database, name: str) -> Projector:
 __all__ = [
     "AGENT_READ_MODEL",
     "READ_MODELS",
-    "read_model_projector",
     "AgentProjection",
     "ProjectedEvent",
     "erase_steps",
     "projection_steps",
+    "read_model_projector",
 ]

@@ -6,9 +6,9 @@ decided by a command or replayed from the store, so live state and replayed stat
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import Field, JsonValue
+from pydantic import Field
 
 from agentsdb.aggregate.enums import AgentStatus, AgentType, SessionStatus
 from agentsdb.aggregate.events import (
@@ -33,6 +33,7 @@ from agentsdb.aggregate.values import (
     Count,
     ExecutionState,
     Moment,
+    Preferences,
     Session,
     ValueObject,
 )
@@ -58,7 +59,7 @@ class AgentState(ValueObject):
     status: AgentStatus = AgentStatus.ACTIVE
     assignments: tuple[AgentAssignment, ...] = ()
     system_prompt_override: str | None = None
-    preferences: dict[str, JsonValue] = Field(default_factory=dict)
+    preferences: Preferences = Field(default_factory=dict)
     total_sessions: Count = 0
     total_interactions: Count = 0
     successful_completions: Count = 0
@@ -106,21 +107,24 @@ def initial_state(event: AgentCreated) -> AgentState:
     )
 
 
-def _with_session(state: AgentState, session: Session, **changes: Any) -> AgentState:
-    return state.model_copy(update={"active_session": session, **changes})
+M = TypeVar("M", bound=ValueObject)
+
+_set = object.__setattr__
 
 
-def _end_session(state: AgentState, ended: Session, **changes: Any) -> AgentState:
-    history = (*state.session_history, ended)[-state.max_history_size :]
-    return state.model_copy(
-        update={
-            "active_session": None,
-            "execution_state": None,
-            "pending_action": None,
-            "session_history": history,
-            **changes,
-        }
-    )
+def replace(model: M, **changes: Any) -> M:
+    """A copy of ``model`` with ``changes``, which must be valid values for their fields.
+
+    Not validated again: ``evolve`` only sets values taken from validated events and states.
+    Four times cheaper than ``model_copy``, which matters when replaying thousands of events.
+    """
+    cls = type(model)
+    copied = cls.__new__(cls)
+    _set(copied, "__dict__", {**model.__dict__, **changes})
+    _set(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
+    _set(copied, "__pydantic_extra__", None)
+    _set(copied, "__pydantic_private__", None)
+    return copied
 
 
 def _session(state: AgentState) -> Session:
@@ -131,71 +135,79 @@ def _session(state: AgentState) -> Session:
     return state.active_session
 
 
+def _ended(state: AgentState, ended: Session) -> dict[str, Any]:
+    return {
+        "active_session": None,
+        "execution_state": None,
+        "pending_action": None,
+        "session_history": (*state.session_history, ended)[-state.max_history_size :],
+    }
+
+
 def evolve(state: AgentState, event: AgentEvent) -> AgentState:
     """The state after ``event``. Pure: ``state`` is not changed."""
-    state = _evolve(state, event)
-    return state.model_copy(update={"updated_at": event.occurred_at})
+    return replace(state, updated_at=event.occurred_at, **_changes(state, event))
 
 
-def _evolve(state: AgentState, event: AgentEvent) -> AgentState:
+def _changes(state: AgentState, event: AgentEvent) -> dict[str, Any]:
     if isinstance(event, SessionStarted):
         session = Session(
             session_id=event.session_id,
             conversation_id=event.conversation_id,
             started_at=event.occurred_at,
         )
-        return _with_session(state, session, total_sessions=state.total_sessions + 1)
+        return {"active_session": session, "total_sessions": state.total_sessions + 1}
     if isinstance(event, ExecutionSuspended):
-        session = _session(state).model_copy(update={"status": SessionStatus.SUSPENDED})
-        return _with_session(state, session, execution_state=event.execution_state)
+        return {
+            "active_session": replace(_session(state), status=SessionStatus.SUSPENDED),
+            "execution_state": event.execution_state,
+        }
     if isinstance(event, ClientActionRequested):
         session = _session(state)
-        session = session.model_copy(
-            update={"client_action_count": session.client_action_count + 1}
-        )
+        changes: dict[str, Any] = {
+            "active_session": replace(session, client_action_count=session.client_action_count + 1)
+        }
         if event.blocking:
-            return _with_session(state, session, pending_action=event.action)
-        return _with_session(state, session)
+            changes["pending_action"] = event.action
+        return changes
     if isinstance(event, ClientResponseReceived):
         session = _session(state)
-        session = session.model_copy(update={"interaction_count": session.interaction_count + 1})
-        return _with_session(
-            state,
-            session,
-            last_response=event.response,
-            total_interactions=state.total_interactions + 1,
-            last_interaction_at=event.occurred_at,
-        )
+        return {
+            "active_session": replace(session, interaction_count=session.interaction_count + 1),
+            "last_response": event.response,
+            "total_interactions": state.total_interactions + 1,
+            "last_interaction_at": event.occurred_at,
+        }
     if isinstance(event, ExecutionResumed):
-        session = _session(state).model_copy(update={"status": SessionStatus.ACTIVE})
-        return _with_session(
-            state, session, pending_action=None, last_resumed_call_id=event.call_id
-        )
+        return {
+            "active_session": replace(_session(state), status=SessionStatus.ACTIVE),
+            "pending_action": None,
+            "last_resumed_call_id": event.call_id,
+        }
     if isinstance(event, SessionCompleted):
-        ended = _session(state).model_copy(
-            update={
-                "status": SessionStatus.COMPLETED,
-                "ended_at": event.occurred_at,
-                "summary": event.summary,
-            }
+        ended = replace(
+            _session(state),
+            status=SessionStatus.COMPLETED,
+            ended_at=event.occurred_at,
+            summary=event.summary,
         )
-        return _end_session(state, ended, successful_completions=state.successful_completions + 1)
+        return {
+            **_ended(state, ended),
+            "successful_completions": state.successful_completions + 1,
+        }
     if isinstance(event, SessionTerminated):
-        ended = _session(state).model_copy(
-            update={
-                "status": SessionStatus.TERMINATED,
-                "ended_at": event.occurred_at,
-                "termination_reason": event.reason,
-            }
+        ended = replace(
+            _session(state),
+            status=SessionStatus.TERMINATED,
+            ended_at=event.occurred_at,
+            termination_reason=event.reason,
         )
-        return _end_session(state, ended)
+        return _ended(state, ended)
     if isinstance(event, PreferencesUpdated):
-        return state.model_copy(
-            update={
-                "preferences": dict(event.preferences),
-                "system_prompt_override": event.system_prompt_override,
-            }
-        )
+        return {
+            "preferences": dict(event.preferences),
+            "system_prompt_override": event.system_prompt_override,
+        }
     if isinstance(event, UserAssigned):
         assignment = AgentAssignment(
             user_id=event.user_id,
@@ -203,16 +215,14 @@ def _evolve(state: AgentState, event: AgentEvent) -> AgentState:
             assigned_by=event.assigned_by,
             assigned_at=event.occurred_at,
         )
-        return state.model_copy(update={"assignments": (*state.assignments, assignment)})
+        return {"assignments": (*state.assignments, assignment)}
     if isinstance(event, AgentArchived):
-        return state.model_copy(
-            update={
-                "status": AgentStatus.ARCHIVED,
-                "archived_at": event.occurred_at,
-                "archive_reason": event.reason,
-            }
-        )
+        return {
+            "status": AgentStatus.ARCHIVED,
+            "archived_at": event.occurred_at,
+            "archive_reason": event.reason,
+        }
     raise ValueError(f"agent {state.agent_id}: {event.TYPE} cannot follow creation")
 
 
-__all__ = ["AgentState", "evolve", "initial_state"]
+__all__ = ["AgentState", "evolve", "initial_state", "replace"]

@@ -21,24 +21,22 @@ import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from agentsdb.aggregate.agent import AgentAggregate
+from agentsdb.aggregate.errors import DomainError
 from agentsdb.aggregate.events import ExecutionResumed, SessionCompleted, SessionTerminated
 from agentsdb.aggregate.identity import (
     STREAM_PREFIX,
     agent_id_from_stream,
     stream_id_for,
-    validate_agent_id,
 )
 from agentsdb.aggregate.projection import ProjectedEvent, erase_steps, projection_steps
 from agentsdb.aggregate.values import ClientResponse, ExecutionState
 from agentsdb.clock import utc_now
 from agentsdb.db.base import Database, Step
-from agentsdb.errors import AgentsDBError, NotFoundError
-from agentsdb.errors import ConcurrencyError, EventIdConflictError
+from agentsdb.errors import AgentsDBError, ConcurrencyError, EventIdConflictError, NotFoundError
 from agentsdb.events.store import EventStore
 from agentsdb.events.types import NO_STREAM, AppendResult, ExpectedVersion, NewEvent
 from agentsdb.ids import new_id
@@ -59,8 +57,9 @@ class AgentNotFoundError(NotFoundError):
         self.agent_id = agent_id
 
 
-class ExecutionAlreadyResumedError(AgentsDBError):
-    """The suspension was already resumed (by this worker earlier, or by another one)."""
+class ExecutionAlreadyResumedError(DomainError):
+    """The suspension was already resumed (by this worker earlier, or by another one): a
+    suspended execution continues in one place only."""
 
     def __init__(self, agent_id: str, call_id: str) -> None:
         self.agent_id = agent_id
@@ -99,8 +98,8 @@ class AgentStore:
     ) -> None:
         """``snapshot_every``: a snapshot each time a save crosses a multiple of this many
         events (sessions that end are snapshotted too). ``project_inline=False`` leaves the read
-        models to the catch-up projector. ``clock`` and ``id_factory`` make the times and ids of
-        the events of commands run through :meth:`resume` and loaded aggregates."""
+        models to the catch-up projector. ``clock`` gives the time of the events :meth:`resume`
+        records; ``id_factory`` makes the event and session ids of the aggregates it loads."""
         if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int):
             raise ValueError(f"snapshot_every must be a whole number, not {snapshot_every!r}")
         if snapshot_every < 1:
@@ -151,7 +150,6 @@ class AgentStore:
 
     async def load(self, agent_id: str) -> AgentAggregate:
         """The agent as stored; :class:`AgentNotFoundError` when it does not exist."""
-        validate_agent_id(agent_id)
         agent = await self.find(agent_id)
         if agent is None:
             raise AgentNotFoundError(agent_id)

@@ -15,7 +15,10 @@ stream removes its rows through the event store's erasers.
 
 from agentsdb.migration import Migration
 
-_JSON = {"sqlite": "TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(assignments))", "postgresql": "JSONB NOT NULL DEFAULT '[]'"}
+_JSON = {
+    "sqlite": "TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(assignments))",
+    "postgresql": "JSONB NOT NULL DEFAULT '[]'",
+}
 _KEY = {"sqlite": "TEXT", "postgresql": 'TEXT COLLATE "C"'}
 _INT = {"sqlite": "INTEGER", "postgresql": "BIGINT"}
 

@@ -99,6 +99,15 @@ WHERE agent_id = :agent_id AND session_id = :session_id"""
     delete_sessions = "DELETE FROM agent_session_history WHERE agent_id = :agent_id"
     delete_users = "DELETE FROM agent_users WHERE agent_id = :agent_id"
 
+    # A catch-up page may project an agent whose stream was erased after the page was read:
+    # these run last in the page's unit and drop the rows again when the stream is gone.
+    drop_summary_if_erased = """DELETE FROM agent_summaries WHERE agent_id = :agent_id
+AND NOT EXISTS (SELECT 1 FROM events WHERE stream_id = :stream_id)"""
+    drop_sessions_if_erased = """DELETE FROM agent_session_history WHERE agent_id = :agent_id
+AND NOT EXISTS (SELECT 1 FROM events WHERE stream_id = :stream_id)"""
+    drop_users_if_erased = """DELETE FROM agent_users WHERE agent_id = :agent_id
+AND NOT EXISTS (SELECT 1 FROM events WHERE stream_id = :stream_id)"""
+
     truncate_summaries = "DELETE FROM agent_summaries"
     truncate_sessions = "DELETE FROM agent_session_history"
     truncate_users = "DELETE FROM agent_users"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from agentsdb.db.base import (
     Atomic,
+    CommitOrder,
     Database,
     ExecuteMany,
     FetchAll,
@@ -32,20 +33,25 @@ from agentsdb.repositories._group_commit import GroupCommit
 
 _PG_COLUMNS = SessionLogPostgresQueries.columns
 
+#: The commit-order channel of session-log inserts: ids commit in the order they are taken, so a
+#: reader paging by id never skips a row that commits late (see CommitOrder).
+SESSION_LOGS_CHANNEL = "agentsdb.session_logs"
+_ORDER = CommitOrder(SESSION_LOGS_CHANNEL)
+
 _committers: weakref.WeakKeyDictionary[Database, GroupCommit[int]] = weakref.WeakKeyDictionary()
 
 
 def _insert_rows(params: list[Params], dialect: str) -> Program[list[int]]:
     """Insert rows as one atomic unit (one batch on libSQL) and return their ids, in order."""
     if len(params) == 1:
-        (row,) = yield Atomic((FetchOne(SessionLogQueries.insert, params[0]),))
+        _, row = yield Atomic((_ORDER, FetchOne(SessionLogQueries.insert, params[0])))
         return [int(row["id"])]
     if dialect == "sqlite":
         # SQLite: the transaction holds the only write lock and ids are AUTOINCREMENT, so the
         # rows get consecutive ids ending at the new maximum. One executemany instead of one
         # statement per row is what makes bulk appends as fast as raw sqlite3.
         many = ExecuteMany(SessionLogQueries.insert_many, params)
-        _, last = yield Atomic((many, FetchOne(SessionLogQueries.last_id)))
+        _, _, last = yield Atomic((_ORDER, many, FetchOne(SessionLogQueries.last_id)))
         end = int(last["last_id"])
         return list(range(end - len(params) + 1, end + 1))
     if dialect == "postgresql":
@@ -53,10 +59,10 @@ def _insert_rows(params: list[Params], dialect: str) -> Program[list[int]]:
         # statement inserts every row in order and returns the ids, which increase in that
         # order (sorted, so the mapping does not rest on RETURNING's order).
         columns = {name: [one[name] for one in params] for name in _PG_COLUMNS}
-        (rows,) = yield Atomic((FetchAll(SessionLogPostgresQueries.insert_rows, columns),))
+        _, rows = yield Atomic((_ORDER, FetchAll(SessionLogPostgresQueries.insert_rows, columns)))
         return sorted(int(row["id"]) for row in rows)
-    inserted = yield Atomic(tuple(FetchOne(SessionLogQueries.insert, one) for one in params))
-    return [int(row["id"]) for row in inserted]
+    inserted = yield Atomic((_ORDER, *(FetchOne(SessionLogQueries.insert, one) for one in params)))
+    return [int(row["id"]) for row in inserted[1:]]
 
 
 def _append_each(params: list[Params], dialect: str) -> Program[list[int | AgentsDBError]]:
@@ -82,7 +88,7 @@ def _append_each(params: list[Params], dialect: str) -> Program[list[int | Agent
     outcomes: list[int | AgentsDBError] = []
     for one in params:
         try:
-            (row,) = yield Atomic((FetchOne(SessionLogQueries.insert, one),))
+            _, row = yield Atomic((_ORDER, FetchOne(SessionLogQueries.insert, one)))
         except AgentsDBError as error:
             outcomes.append(error)
         else:
@@ -165,9 +171,9 @@ class SessionLogRepository(Repository):
         """Up to ``limit`` entries after id ``after``, in append order.
 
         Pass the last id of a page as ``after`` for the next one: every entry is returned
-        exactly once, also while entries are being appended on SQLite, where ids commit in
-        order. On PostgreSQL an append from another connection can commit a lower id after the
-        page that passed it (see the README).
+        exactly once, also while entries are being appended from other connections, on every
+        backend: ids commit in the order they are taken (appends order their commits with
+        ``CommitOrder``), so no lower id can commit after a page that passed it.
         """
         params = {
             "session_id": session_id,
