@@ -345,6 +345,23 @@ async def test_a_missing_source_column_is_named_and_nothing_is_written(
     assert await count(migrated_db, "agentsdb_job_runs") == 0
 
 
+async def test_rows_without_an_id_are_refused_before_anything_is_written(
+    tmp_path: Path, migrated_db: Database
+) -> None:
+    path = tmp_path / "null-ids.db"
+    make_sessions_source(
+        path,
+        [
+            legacy("s1", "u1", "coach", "active", "2024-01-01"),
+            {**legacy("s2", "u1", "coach", "completed", "2024-01-01"), "id": None},
+        ],
+    )
+    async with agentsdb.connect(str(path)) as source:
+        with pytest.raises(JobError, match="1 rows of sessions have no id"):
+            await run(source, migrated_db)
+    assert await count(migrated_db, "events") == 0
+
+
 async def test_one_database_needs_a_prefix_for_the_legacy_table(migrated_db: Database) -> None:
     with pytest.raises(JobError, match="shares its name with agentsdb's own"):
         await run(migrated_db, migrated_db)

@@ -304,6 +304,14 @@ class SessionsToAgentsJob(Job):
                 "prefix as source_prefix)"
             )
         await super().check(source, target)
+        # Pages go by id, so a row without one would never be read (SQLite lets a TEXT
+        # primary key hold NULL).
+        row = await source.fetch_one(f"SELECT COUNT(*) AS n FROM {self.table} WHERE id IS NULL")
+        if row is not None and int(row["n"]):
+            raise JobError(
+                f"{self.name}: {row['n']} rows of {self.table} have no id; give every row an "
+                "id (the job reads the table in id order); nothing was written"
+            )
         # The event store (011) and the agents' read models (012), which the job writes.
         for table in ("events", "agent_session_history"):
             if not await table_columns(target, table):
