@@ -196,6 +196,40 @@ async def test_a_rerun_creates_nothing_and_counts_everything_unchanged(
     assert dry_again.counts() == again.counts()
 
 
+async def test_a_rerun_ends_an_imported_active_session_that_has_ended_since(
+    source_path: Path, source: Database, migrated_any_db: Database
+) -> None:
+    await run(source, migrated_any_db)
+    with closing(sqlite3.connect(source_path)) as legacy_db:
+        legacy_db.execute(
+            "UPDATE sessions SET status = 'completed', ended_at = '2024-01-05T12:00:00',"
+            " summary = 'wrapped up' WHERE id = 's05'"
+        )
+        legacy_db.commit()
+
+    dry = await run(source, migrated_any_db, dry_run=True)
+    again = await run(source, migrated_any_db)
+
+    assert dry.counts() == again.counts()
+    assert again.tables["session_history"].updated == 1
+    assert again.tables["session_history"].unchanged == 5
+    # The older active row no longer meets an active session: it takes the place.
+    assert again.tables["active_sessions"].created == 1
+    tutor = await AgentStore(migrated_any_db).load(agent_id_for("u1", "tutor"))
+    assert tutor.state.session_history[-1].summary == "wrapped up"
+    assert tutor.state.session_history[-1].session_id == session_id_for(tutor.id, "s05")
+    active = tutor.state.active_session
+    assert active is not None
+    assert active.session_id == session_id_for(tutor.id, "s04")
+    stored = await migrated_any_db.fetch_all(
+        "SELECT event_id FROM events WHERE stream_id = :s ORDER BY version",
+        {"s": f"agent-{tutor.id}"},
+    )
+    assert stored[-2]["event_id"] == event_id_for(tutor.id, "s05", 1)
+    checked = await validate_job(SessionsToAgentsJob(), source, migrated_any_db)
+    assert checked.ok, checked.format()
+
+
 # --- the decisions --------------------------------------------------------------------------------
 
 

@@ -48,10 +48,10 @@ class ImportIds:
         self._legacy_id: str | None = None
         self._count = 0
 
-    def begin(self, agent_id: str, legacy_id: str | None) -> None:
+    def begin(self, agent_id: str, legacy_id: str | None, index: int = 0) -> None:
         """The events recorded next belong to ``legacy_id`` of agent ``agent_id`` (``None``:
-        to its creation)."""
-        self.agent_id, self._legacy_id, self._count = agent_id, legacy_id, 0
+        to its creation), numbered from ``index``."""
+        self.agent_id, self._legacy_id, self._count = agent_id, legacy_id, index
 
     def __call__(self) -> str:
         index, self._count = self._count, self._count + 1

@@ -234,10 +234,14 @@ class _Sessions(Step):
             report.skipped(table, session)
             return
         agent_id = agent_id_for(session.user_id, session.agent_type.value)
-        if event_id_for(agent_id, session.id, 0) in imported:
-            report.unchanged(table)
-            return
+        stored = event_id_for(agent_id, session.id, 0) in imported
         try:
+            if stored:
+                if self._end(session):
+                    report.updated(table)
+                else:
+                    report.unchanged(table)
+                return
             if self._agent is None:
                 self._agent = self._create(agent_id, session)
                 report.created(AGENTS)
@@ -265,6 +269,23 @@ class _Sessions(Step):
             session_id=session_id_for(agent.id, session.id),
             now=session.started_at,
         )
+        self._end_active(agent, session)
+
+    def _end(self, session: LegacySession) -> bool:
+        """End a session an earlier run imported as active and the legacy table now has
+        ended; True when it did. Its end gets the id it would have had imported in one go."""
+        agent = self._agent
+        if agent is None or session.outcome is Outcome.ACTIVE:
+            return False
+        active = agent.state.active_session
+        if active is None or active.session_id != session_id_for(agent.id, session.id):
+            return False
+        self._ids.begin(agent.id, session.id, 1)
+        self._end_active(agent, session)
+        return True
+
+    @staticmethod
+    def _end_active(agent: AgentAggregate, session: LegacySession) -> None:
         if session.outcome is Outcome.COMPLETED:
             agent.complete_session(session.summary, now=session.ended_at)
         elif session.outcome is Outcome.TERMINATED:
