@@ -18,9 +18,10 @@ import pytest
 from sessions_support import SESSIONS_DDL, legacy, make_sessions_source
 
 import agentsdb
-from agentsdb.aggregate import AgentType, SessionStatus, derived_agent_id
+from agentsdb.aggregate import AgentAggregate, AgentType, SessionStatus, derived_agent_id
 from agentsdb.aggregate.store import AgentStore
-from agentsdb.db.base import Database
+from agentsdb.db.base import Database, Execute
+from agentsdb.errors import AgentsDBError
 from agentsdb.jobs import (
     MissingSourceError,
     SessionsToAgentsJob,
@@ -28,7 +29,9 @@ from agentsdb.jobs import (
     run_job,
     validate_job,
 )
+from agentsdb.jobs.checkpoint import save_checkpoint
 from agentsdb.jobs.errors import JobError
+from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.session_ids import agent_id_for, event_id_for, session_id_for
 from agentsdb.migrations import builtin_migrations
 
@@ -228,6 +231,26 @@ async def test_a_rerun_ends_an_imported_active_session_that_has_ended_since(
     assert stored[-2]["event_id"] == event_id_for(tutor.id, "s05", 1)
     checked = await validate_job(SessionsToAgentsJob(), source, migrated_any_db)
     assert checked.ok, checked.format()
+
+
+async def test_agent_store_save_commits_further_steps_in_the_append_unit_or_nothing(
+    migrated_any_db: Database,
+) -> None:
+    store = AgentStore(migrated_any_db)
+    agent = AgentAggregate.create(owner_user_id="u1", agent_type="coach", name="coach")
+    refused = Execute("INSERT INTO agentsdb_job_runs (job) VALUES (NULL)")
+    checkpoint = save_checkpoint(
+        migrated_any_db.dialect, "j", {"step": "s", "key": [1]}, JobReport(job="j"), "now"
+    )
+
+    with pytest.raises(AgentsDBError):
+        await store.save(agent, with_steps=[refused])
+    assert await count(migrated_any_db, "events") == 0
+    assert await count(migrated_any_db, "agent_summaries") == 0
+    await store.save(agent, with_steps=[checkpoint])
+
+    assert await count(migrated_any_db, "events") == 1
+    assert await count(migrated_any_db, "agentsdb_job_runs") == 1
 
 
 # --- the decisions --------------------------------------------------------------------------------
