@@ -79,6 +79,38 @@ class ConnectionClosedError(DatabaseError):
     """The database connection was used after it was closed."""
 
 
+class ConnectionLostError(ConnectionClosedError):
+    """The server closed the connection, or the network dropped it, while it was in use.
+
+    ``may_have_committed`` is True when the write that was in flight (a statement outside a
+    transaction, or a COMMIT) may have taken effect before the connection went: check before
+    running it again. An open transaction that loses its connection is rolled back by the server.
+    """
+
+    def __init__(
+        self, message: str, *, sql: str | None = None, may_have_committed: bool = False
+    ) -> None:
+        self.may_have_committed = may_have_committed
+        super().__init__(message, sql=sql)
+
+
+class DatabaseFileError(DatabaseError):
+    """The SQLite database file cannot be opened, read or written; ``path`` names it.
+
+    Raised for a missing folder, a directory or an unreadable file given as the database, a
+    read-only file, a file that is not a SQLite database (or is corrupt), and I/O errors.
+    """
+
+    def __init__(self, message: str, *, path: str, sql: str | None = None) -> None:
+        self.path = path
+        super().__init__(message, sql=sql)
+
+
+class DiskFullError(DatabaseFileError):
+    """The database file (or its ``-wal``/``-shm`` companion) could not grow: the disk holding
+    it is full, or the database reached its ``max_page_count``."""
+
+
 class NotFoundError(AgentsDBError):
     """The row an update or delete addressed does not exist."""
 

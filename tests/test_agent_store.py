@@ -226,6 +226,30 @@ async def test_execute_gives_up_after_max_retries(
     assert (await AgentStore(migrated_any_db).load(agent.id)).version == 2
 
 
+async def test_concurrent_commands_on_several_connections_all_land_once_each(
+    migrated_any_db: Database, backend_url: str, clock: Ticker
+) -> None:
+    agent = new_agent(clock)
+    await AgentStore(migrated_any_db).save(agent)
+
+    async def worker(db: Database, name: str) -> None:
+        store = AgentStore(db, max_retries=100, snapshot_every=3)
+        for n in range(4):
+            change = {f"{name}-{n}": n}
+            await store.execute(
+                agent.id, lambda loaded, change=change: loaded.update_preferences(change)
+            )
+
+    async with agentsdb.connect(backend_url) as second, agentsdb.connect(backend_url) as third:
+        await asyncio.gather(worker(migrated_any_db, "a"), worker(second, "b"), worker(third, "c"))
+
+    loaded = await AgentStore(migrated_any_db).load(agent.id)
+    assert loaded.version == 13
+    assert loaded.state.preferences == {f"{w}-{n}": n for w in "abc" for n in range(4)}
+    summary = await AgentReadModel(migrated_any_db).get(agent.id)
+    assert summary.version == 13
+
+
 async def test_a_client_response_delivered_twice_records_nothing_the_second_time(
     migrated_any_db: Database, clock: Ticker
 ) -> None:

@@ -397,6 +397,8 @@ BAD_CALLS: list[tuple[str, Call]] = [
     ("after", lambda s: s.read_all(after=-5)),
     ("limit", lambda s: s.read_all(limit=0)),
     ("types", lambda s: s.read_all(types="thing.happened")),
+    ("types", lambda s: s.read_all(types=[f"type-{i}" for i in range(501)])),
+    ("types", lambda s: s.read_all(types=["ok", ""])),
     ("version", lambda s: s.save_snapshot("s", 0, 1, {})),
     ("state.x", lambda s: s.save_snapshot("s", 1, 1, {"x": float("inf")})),
     ("stream_id", lambda s: s.delete_stream("")),

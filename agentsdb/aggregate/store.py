@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -44,6 +45,9 @@ from agentsdb.ids import new_id
 logger = logging.getLogger("agentsdb.aggregate.store")
 
 T = TypeVar("T")
+
+#: The event stores that erase the agent read models of a deleted agent stream.
+_ERASING: weakref.WeakSet[EventStore] = weakref.WeakSet()
 
 #: Saves that end a session write a snapshot whatever the count.
 _SESSION_ENDS = frozenset({SessionCompleted.TYPE, SessionTerminated.TYPE})
@@ -108,7 +112,10 @@ class AgentStore:
             raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
         self._db = db
         self._events = events if events is not None else EventStore(db)
-        self._events.register_eraser(_erase_read_models)
+        if self._events not in _ERASING:
+            # Once per event store, however many AgentStores share it.
+            self._events.register_eraser(_erase_read_models)
+            _ERASING.add(self._events)
         self._snapshot_every = snapshot_every
         self._max_retries = max_retries
         self._project_inline = project_inline

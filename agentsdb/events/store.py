@@ -25,8 +25,10 @@ from agentsdb.db.base import (
     Database,
     Execute,
     ExecuteMany,
+    ExecuteResult,
     FetchAll,
     Params,
+    Program,
     Row,
     Step,
 )
@@ -74,6 +76,8 @@ Eraser = Callable[[str], Iterable[Step]]
 # How many times an append with ANY or STREAM_EXISTS is tried again after losing a race for a
 # version: the expectation still holds, so the append itself is still right.
 _RETRIES_WITHOUT_EXPECTATION = 5
+#: The most event types one ``read_all`` filters on (each is a query parameter).
+MAX_TYPES = 500
 # Event ids looked up per query when diagnosing a failed append.
 _IDS_PER_QUERY = 500
 
@@ -175,11 +179,12 @@ class EventStore:
             )
         )
 
-        def program() -> Any:
-            results = yield unit
-            return results[-1]
+        def program() -> Program[list[Row]]:
+            results: list[Any] = yield unit
+            appended_rows: list[Row] = results[-1]
+            return appended_rows
 
-        written: list[Row] = await self._db.run(program())
+        written = await self._db.run(program())
         written.reverse()
         return AppendResult(
             stream_id,
@@ -244,11 +249,12 @@ class EventStore:
             )
         )
 
-        def program() -> Any:
-            results = yield unit
-            return results[-1].rows_affected
+        def program() -> Program[int]:
+            results: list[Any] = yield unit
+            deleted_events: ExecuteResult = results[-1]
+            return deleted_events.rows_affected
 
-        deleted: int = await self._db.run(program())
+        deleted = await self._db.run(program())
         return deleted
 
     # --- snapshots --------------------------------------------------------------------------
@@ -280,7 +286,7 @@ class EventStore:
                 f"{version} can exist",
             )
 
-        def program() -> Any:
+        def program() -> Program[None]:
             yield Atomic(steps)
 
         await self._db.run(program())
@@ -334,6 +340,10 @@ class EventStore:
             if isinstance(types, str):
                 raise InvalidEventError("types", f"must be a collection of str, got {shown(types)}")
             chosen = sorted({check_name("types", name) for name in types})
+            if len(chosen) > MAX_TYPES:
+                raise InvalidEventError(
+                    "types", f"names {len(chosen)} event types; at most {MAX_TYPES} at once"
+                )
             if not chosen:
                 return []
             params.update({f"type_{index}": name for index, name in enumerate(chosen)})
