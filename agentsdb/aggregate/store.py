@@ -165,12 +165,18 @@ class AgentStore:
     # --- saving ------------------------------------------------------------------------------
 
     async def save(
-        self, agent: AgentAggregate, *, metadata: Mapping[str, Any] | None = None
+        self,
+        agent: AgentAggregate,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        with_steps: Sequence[Step] = (),
     ) -> AppendResult | None:
         """Append the agent's pending events, expecting the stream at the version it was loaded
         at; its read-model rows and (when due) a snapshot are written in the same unit.
 
         ``metadata`` is merged into every event's metadata (a correlation id, the worker).
+        ``with_steps`` run in the same unit after the agent's own (a backfill job's checkpoint);
+        they are not run when nothing is pending.
         Returns the append's result, or ``None`` when nothing was pending. Raises
         ``ConcurrencyError`` when another writer appended first, and ``EventIdConflictError``
         when another writer recorded an event with the same derived id (the same client
@@ -184,7 +190,10 @@ class AgentStore:
         loaded = agent.version
         expected: ExpectedVersion = NO_STREAM if loaded == 0 else loaded
         result = await self._events.append(
-            agent.stream_id, pending, expected, with_steps=self._steps_for(agent, loaded)
+            agent.stream_id,
+            pending,
+            expected,
+            with_steps=[*self._steps_for(agent, loaded), *with_steps],
         )
         agent.mark_saved(result.last_version)
         return result

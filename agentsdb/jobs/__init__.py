@@ -21,12 +21,14 @@ from agentsdb.jobs.errors import (
 )
 from agentsdb.jobs.framework import DEFAULT_BATCH_SIZE, Job, Step, run_job, validate_job
 from agentsdb.jobs.report import JobReport, TableCounts
+from agentsdb.jobs.sessions_to_agents import SessionsToAgentsJob
 from agentsdb.jobs.validation import ValidationReport
 
 #: The jobs the command line knows, by name.
 JOBS: dict[str, type[Job]] = {
     BlueskyProfilesJob.name: BlueskyProfilesJob,
     AgentScopeJob.name: AgentScopeJob,
+    SessionsToAgentsJob.name: SessionsToAgentsJob,
 }
 
 
@@ -46,6 +48,7 @@ __all__ = [
     "JobError",
     "JobReport",
     "MissingSourceError",
+    "SessionsToAgentsJob",
     "Step",
     "TableCounts",
     "TargetNotMigratedError",

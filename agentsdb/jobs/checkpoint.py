@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from agentsdb.db.base import Begin, Commit, Database, Execute, Program
+from agentsdb.db.base import Atomic, Database, Execute, Program
 from agentsdb.errors import DatabaseError
 from agentsdb.jobs.report import JobReport
 
@@ -112,10 +112,12 @@ def save_checkpoint(
 
 
 def finish_program(dialect: str, job: str, report: JobReport, now: str) -> Program[None]:
-    """Mark the job completed with its final report; the next run starts from the beginning."""
-    yield Begin()
-    yield Execute(_FINISH[dialect], {"job": job, "report": report.to_json_text(), "now": now})
-    yield Commit()
+    """Mark the job completed with its final report; the next run starts from the beginning.
+
+    One atomic statement, so it runs on every backend (libSQL over HTTP too)."""
+    yield Atomic(
+        (Execute(_FINISH[dialect], {"job": job, "report": report.to_json_text(), "now": now}),)
+    )
 
 
 __all__ = [

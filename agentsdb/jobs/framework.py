@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 from agentsdb.clock import utc_now_text
-from agentsdb.db.base import Begin, Commit, Database, Program, Row
+from agentsdb.db.base import Begin, Commit, Database, Execute, Program, Row
 from agentsdb.jobs.checkpoint import (
     finish_program,
     has_job_runs_table,
@@ -52,10 +53,22 @@ class Step(ABC):
     def key_of(self, row: Row) -> list[Any]:
         """The keyset key of a row, as stored in the checkpoint."""
 
-    @abstractmethod
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
         """Decide each row against the target, count it in ``report``, and write it when
-        ``write`` (inside the batch's open transaction)."""
+        ``write`` (inside the batch's open transaction).
+
+        A step implements this, or overrides :meth:`run_batch` when its writes cannot share one
+        program with the checkpoint."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither apply nor run_batch")
+
+    async def run_batch(
+        self, target: Database, rows: list[Row], total: JobReport, job: str, *, write: bool
+    ) -> JobReport:
+        """Decide one batch and, when ``write``, write it together with the job's checkpoint
+        (the counts in ``total`` plus this batch's); returns the batch's own counts.
+
+        By default :meth:`apply` and the checkpoint run as one program in one transaction."""
+        return await target.run(_batch_program(self, rows, total, job, target.dialect, write))
 
     @property
     def step_name(self) -> str:
@@ -77,6 +90,23 @@ class Step(ABC):
 
     async def close(self) -> None:  # noqa: B027
         """Release what :meth:`start` prepared; called after the pass, however it ended."""
+
+    async def batches(
+        self, source: Database, after: list[Any] | None, size: int
+    ) -> AsyncGenerator[list[Row], None]:
+        """The pass's batches of at most ``size`` rows in key order, after the key ``after``
+        (None: from the beginning). By default, :meth:`fetch` run again after each batch's
+        last key. A step whose order no source index gives overrides this."""
+        key = after
+        while True:
+            params: dict[str, Any] = {"limit": size}
+            if key is not None:
+                params.update(_key_params(key))
+            rows = await self.fetch(source, key is None, params)
+            if not rows:
+                return
+            yield rows
+            key = self.key_of(rows[-1])
 
 
 class Job(ABC):
@@ -115,6 +145,16 @@ def _key_params(key: Sequence[Any]) -> dict[str, Any]:
     return {f"k{i}": value for i, value in enumerate(key)}
 
 
+def batch_checkpoint(
+    step: Step, rows: list[Row], total: JobReport, batch: JobReport, job: str, dialect: str
+) -> Execute:
+    """The statement that records the job's progress after ``batch``, in the batch's unit."""
+    merged = JobReport.from_json(job, total.counts())
+    merged.merge(batch)
+    last_key = {"step": step.step_name, "key": step.key_of(rows[-1])}
+    return save_checkpoint(dialect, job, last_key, merged, utc_now_text())
+
+
 def _batch_program(
     step: Step,
     rows: list[Row],
@@ -129,10 +169,7 @@ def _batch_program(
         return batch
     yield Begin()
     yield from step.apply(rows, batch, write=True)
-    merged = JobReport.from_json(job, total.counts())
-    merged.merge(batch)
-    last_key = {"step": step.step_name, "key": step.key_of(rows[-1])}
-    yield save_checkpoint(dialect, job, last_key, merged, utc_now_text())
+    yield batch_checkpoint(step, rows, total, batch, job, dialect)
     yield Commit()
     return batch
 
@@ -186,23 +223,22 @@ async def run_job(
                 key = list(resume["key"])
             await step.start(source, key)
             try:
-                while True:
-                    params: dict[str, Any] = {"limit": batch_size}
-                    if key is not None:
-                        params.update(_key_params(key))
-                    rows = await step.fetch(source, key is None, params)
-                    if not rows:
-                        break
-                    batch = await target.run(
-                        _batch_program(step, rows, report, job.name, target.dialect, not dry_run)
-                    )
-                    report.merge(batch)
-                    key = step.key_of(rows[-1])
-                    if bar is not None:
-                        bar.advance(len(rows))
-                    log.info(
-                        "%s: %s to %s (%d rows)", job.name, step.step_name, key, report.rows_read
-                    )
+                async with aclosing(step.batches(source, key, batch_size)) as batches:
+                    async for rows in batches:
+                        batch = await step.run_batch(
+                            target, rows, report, job.name, write=not dry_run
+                        )
+                        report.merge(batch)
+                        key = step.key_of(rows[-1])
+                        if bar is not None:
+                            bar.advance(len(rows))
+                        log.info(
+                            "%s: %s to %s (%d rows)",
+                            job.name,
+                            step.step_name,
+                            key,
+                            report.rows_read,
+                        )
             finally:
                 await step.close()
     finally:
@@ -220,4 +256,4 @@ async def validate_job(job: Job, source: Database, target: Database) -> Validati
     return await job.validate(source, target, None if checkpoint is None else checkpoint.report)
 
 
-__all__ = ["DEFAULT_BATCH_SIZE", "Job", "Step", "run_job", "validate_job"]
+__all__ = ["DEFAULT_BATCH_SIZE", "Job", "Step", "batch_checkpoint", "run_job", "validate_job"]
