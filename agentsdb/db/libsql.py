@@ -172,7 +172,18 @@ def _transport(url: str) -> Transport:
 
 def _value(name: str, value: Any, sql: str) -> Any:
     """A parameter as the client sends it, adapted the way Python's sqlite3 adapts it."""
-    if value is None or isinstance(value, str | bytes):
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as error:
+                # Sent as it is, it would make sqld close the whole WebSocket (code 1007), failing
+                # every statement on the connection rather than this one.
+                raise DatabaseError(
+                    f"parameter {name!r} is not valid Unicode text ({error.reason})", sql=sql
+                ) from error
+        return value
+    if value is None or isinstance(value, bytes):
         return value
     if isinstance(value, bool):
         return int(value)
