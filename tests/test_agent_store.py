@@ -485,6 +485,21 @@ async def test_deleting_an_agent_stream_removes_its_read_model_rows(
     assert await store.events.load_snapshot(f"agent-{ids[0]}") is None
 
 
+async def test_any_event_store_erases_the_read_model_rows_of_a_deleted_agent_stream(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    ids = await _busy_history(AgentStore(migrated_any_db), clock)
+    kept = await read_model_rows(migrated_any_db)
+
+    # A store of its own, with no eraser registered: an erasure request must still be complete.
+    await EventStore(migrated_any_db).delete_stream(f"agent-{ids[0]}")
+
+    rows = await read_model_rows(migrated_any_db)
+    for table, before in kept.items():
+        assert any(row["agent_id"] == ids[0] for row in before), table
+        assert rows[table] == [row for row in before if row["agent_id"] != ids[0]], table
+
+
 async def test_a_projector_page_read_before_an_erasure_leaves_no_rows_of_the_erased_agent(
     migrated_any_db: Database, clock: Ticker
 ) -> None:

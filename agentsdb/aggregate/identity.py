@@ -15,9 +15,10 @@ import uuid
 from typing import Final
 
 from agentsdb.aggregate.errors import InvalidAgentIdError
+from agentsdb.queries.agent_read_models import AGENT_STREAM_PREFIX
 
 #: The prefix of every agent instance's event stream.
-STREAM_PREFIX: Final = "agent-"
+STREAM_PREFIX: Final = AGENT_STREAM_PREFIX
 
 #: The UUID versions an agent instance id may have: 4 (random) and 5 (derived by name).
 AGENT_ID_VERSIONS: Final = frozenset({4, 5})

@@ -251,16 +251,6 @@ def projection_steps(agent: AgentAggregate, events: Iterable[ProjectedEvent]) ->
     return steps
 
 
-def erase_steps(agent_id: str) -> list[Step]:
-    """The statements that remove every read-model row of one agent."""
-    params = {"agent_id": agent_id}
-    return [
-        Execute(AgentReadModelQueries.delete_sessions, params),
-        Execute(AgentReadModelQueries.delete_users, params),
-        Execute(AgentReadModelQueries.delete_summary, params),
-    ]
-
-
 class AgentProjection:
     """The Agent read models for the catch-up projector (:class:`agentsdb.events.Projector`).
 
@@ -353,7 +343,6 @@ __all__ = [
     "READ_MODELS",
     "AgentProjection",
     "ProjectedEvent",
-    "erase_steps",
     "projection_steps",
     "read_model_projector",
 ]

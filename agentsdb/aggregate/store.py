@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -29,11 +28,9 @@ from agentsdb.aggregate.agent import AgentAggregate
 from agentsdb.aggregate.errors import DomainError
 from agentsdb.aggregate.events import ExecutionResumed, SessionCompleted, SessionTerminated
 from agentsdb.aggregate.identity import (
-    STREAM_PREFIX,
-    agent_id_from_stream,
     stream_id_for,
 )
-from agentsdb.aggregate.projection import ProjectedEvent, erase_steps, projection_steps
+from agentsdb.aggregate.projection import ProjectedEvent, projection_steps
 from agentsdb.aggregate.values import ClientResponse, ExecutionState
 from agentsdb.clock import utc_now
 from agentsdb.db.base import Database, Step
@@ -47,7 +44,6 @@ logger = logging.getLogger("agentsdb.aggregate.store")
 T = TypeVar("T")
 
 #: The event stores that erase the agent read models of a deleted agent stream.
-_ERASING: weakref.WeakSet[EventStore] = weakref.WeakSet()
 
 #: Saves that end a session write a snapshot whatever the count.
 _SESSION_ENDS = frozenset({SessionCompleted.TYPE, SessionTerminated.TYPE})
@@ -112,10 +108,6 @@ class AgentStore:
             raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
         self._db = db
         self._events = events if events is not None else EventStore(db)
-        if self._events not in _ERASING:
-            # Once per event store, however many AgentStores share it.
-            self._events.register_eraser(_erase_read_models)
-            _ERASING.add(self._events)
         self._snapshot_every = snapshot_every
         self._max_retries = max_retries
         self._project_inline = project_inline
@@ -287,12 +279,6 @@ class AgentStore:
 
 def _with_metadata(event: NewEvent, metadata: Mapping[str, Any]) -> NewEvent:
     return dataclasses.replace(event, metadata={**event.metadata, **metadata})
-
-
-def _erase_read_models(stream_id: str) -> Sequence[Step]:
-    if not stream_id.startswith(STREAM_PREFIX):
-        return ()
-    return erase_steps(agent_id_from_stream(stream_id))
 
 
 __all__ = [

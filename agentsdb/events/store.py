@@ -45,6 +45,7 @@ from agentsdb.events.appending import (
     holds,
     refuses_version,
 )
+from agentsdb.events.erasure import built_in_erasure
 from agentsdb.events.rows import recorded, snapshot
 from agentsdb.events.types import (
     ANY,
@@ -86,8 +87,9 @@ class EventStore:
     """Streams of events on a migrated database (migration 011).
 
     ``upcasters`` turns stored events of old schema versions into the current shape on read.
-    ``erasers`` (or :meth:`register_eraser`) supply the statements that delete a stream's
-    projected rows when the stream is deleted, in the same unit.
+    ``delete_stream`` always removes the built-in read models' rows of the stream
+    (:mod:`agentsdb.events.erasure`); ``erasers`` (or :meth:`register_eraser`) supply the
+    statements that delete the rows of read models of your own, in the same unit.
     """
 
     def __init__(
@@ -237,7 +239,7 @@ class EventStore:
         and its versions start over at 1.
         """
         stream_id = check_name("stream_id", stream_id)
-        erasing: list[Step] = []
+        erasing: list[Step] = built_in_erasure(stream_id)
         for eraser in self._erasers:
             erasing.extend(eraser(stream_id))
         key = {"stream_id": stream_id}

@@ -48,6 +48,10 @@ _SESSION = column_list(SESSION_COLUMNS)
 _SUMMARY_OF_S = column_list(f"s.{name}" for name in SUMMARY_COLUMNS)
 
 
+#: Agent aggregates live in streams named ``agent-<uuid>``; the read models key rows by the uuid.
+AGENT_STREAM_PREFIX = "agent-"
+
+
 class AgentReadModelQueries:
     """SQL for ``agent_summaries``, ``agent_session_history`` and ``agent_users``.
 
