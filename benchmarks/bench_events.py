@@ -40,7 +40,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import agentsdb
 from agentsdb.aggregate import (
     AgentAggregate,
     AgentStore,
@@ -51,6 +50,8 @@ from agentsdb.aggregate import (
     LlmMessageSnapshot,
     PendingToolCall,
 )
+
+import agentsdb
 from agentsdb.db.base import Database
 from agentsdb.events import EventStore, NewEvent
 
@@ -522,7 +523,7 @@ def peer_catch_up(path: Path, count: int, page: int) -> tuple[int, float]:
 
 
 def ratio(value: float, baseline: float) -> str:
-    return f"{value / baseline:.2f}×"
+    return f"{value / baseline:.2f}x"
 
 
 def main() -> None:
@@ -539,7 +540,7 @@ def main() -> None:
     work = Workdir()
     try:
         print(f"settings: {SETTINGS}; best of {repeat}")
-        print(f"\n1. a command at a time (load + decide + append), {agents} agents × {rounds}")
+        print(f"\n1. a command at a time (load + decide + append), {agents} agents x {rounds}")
         inline = max(
             asyncio.run(agentsdb_commands(work.path("cmd"), agents, rounds, inline=True))
             for _ in range(repeat)
@@ -555,7 +556,7 @@ def main() -> None:
             f"   agentsdb, inline projection{inline:10,.0f}/s  {ratio(inline, peer)} eventsourcing"
         )
         print(f"   raw sqlite3                {raw:10,.0f}/s")
-        print(f"   eventsourcing              {peer:10,.0f}/s   (target: agentsdb ≥ 2×)")
+        print(f"   eventsourcing              {peer:10,.0f}/s   (target: agentsdb ≥ 2x)")
 
         print(f"\n2-3. loading one agent with {stream_size:,} events")
         path = work.path("load")
@@ -571,7 +572,7 @@ def main() -> None:
         )
         print(
             f"   AgentStore.load, no snapshot        {loads['load'] * 1000:8.2f} ms  "
-            f"{ratio(loads['load'] * 1000, raw_ms)} raw (target ≤ 3×)"
+            f"{ratio(loads['load'] * 1000, raw_ms)} raw (target ≤ 3x)"
         )
         print(f"   eventsourcing, no snapshot          {peer['load'] * 1000:8.2f} ms")
         print(
