@@ -151,3 +151,11 @@ def test_from_cloudevent_refuses_an_unknown_type_and_bad_data() -> None:
 def test_from_cloudevent_refuses_a_non_object() -> None:
     with pytest.raises(CloudEventError, match="JSON object"):
         from_cloudevent([])  # type: ignore[arg-type]  # a wrong type on purpose
+
+
+def test_to_cloudevent_refuses_a_stored_event_of_another_agent() -> None:
+    log: list[RecordedEvent] = []
+    full_life(log)
+    other = "0d7a1c9e-3b4f-4a6e-8c2d-9e8f7a6b5c4d"
+    with pytest.raises(CloudEventError, match="is not the agent of stream"):
+        to_cloudevent(log[0], other)

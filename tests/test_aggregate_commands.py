@@ -559,3 +559,23 @@ def test_create_refuses_a_definition_id_equal_to_the_instance_id() -> None:
     with pytest.raises(InvalidAgentIdError, match="share its definition's id"):
         new_agent(definition_id=AGENT_ID)
     assert new_agent(definition_id="did:plc:abc").state.definition_id == "did:plc:abc"
+
+
+def test_changing_a_value_after_handing_it_to_a_command_does_not_change_the_agent() -> None:
+    agent = new_agent()
+    agent.start_session("conv-1")
+    saved = execution_state()
+    agent.suspend_execution(saved, action())
+    assert saved.pending_tool_call is not None
+    saved.pending_tool_call.arguments["q"] = "changed"
+    kept = agent.state.execution_state
+    assert kept is not None
+    assert kept.pending_tool_call is not None
+    assert kept.pending_tool_call.arguments == {"q": 1}
+
+
+def test_only_completed_and_terminated_are_final_session_statuses() -> None:
+    assert [status for status in SessionStatus if status.is_final] == [
+        SessionStatus.COMPLETED,
+        SessionStatus.TERMINATED,
+    ]

@@ -288,7 +288,8 @@ class AgentAggregate:
 
         Records the response (unless received before) and ``agent.execution.resumed.v1``, whose
         event id derives from the call id. Resuming again with the same response records nothing
-        and returns the same state, as long as the session is active.
+        and returns the same state while the session is active; a caller that must own the run
+        tells the two apart by whether an ``agent.execution.resumed.v1`` event was recorded.
         """
         rules.check_open(self._state, "resume_execution")
         duplicate = rules.is_duplicate_response(self._state, response)

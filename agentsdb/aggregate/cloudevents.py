@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from agentsdb.aggregate.errors import CloudEventError, InvalidAgentIdError
 from agentsdb.aggregate.events import AgentEvent, decode_event, payload_class
-from agentsdb.aggregate.identity import validate_agent_id
+from agentsdb.aggregate.identity import STREAM_PREFIX, validate_agent_id
 from agentsdb.events.types import NewEvent, RecordedEvent
 from agentsdb.models._record import format_ts
 
@@ -82,6 +82,10 @@ def to_cloudevent(
 
     The data is validated against its type's payload first, so only valid Agent events leave.
     """
+    if isinstance(event, RecordedEvent) and event.stream_id != STREAM_PREFIX + str(agent_id):
+        raise CloudEventError(
+            "subject", f"{agent_id!r} is not the agent of stream {event.stream_id!r}"
+        )
     decoded = decode_event(event.type, event.data, event.schema_version)
     cloud = AgentCloudEvent(
         event_id=_text("id", event.event_id),

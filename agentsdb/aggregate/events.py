@@ -1,10 +1,14 @@
 """The Agent's 11 event types: pydantic payloads, and their conversion to and from the event store.
 
-Every payload has ``occurred_at`` (when the command decided it). Type strings end in the schema
-version (``.v1``) and match ``schema_version`` in the store. Only ``agent.execution.suspended.v1``
-carries the conversation snapshot (so a suspended run survives a crash); a resume names the call
-it answers and a completion its summary, so the stream grows with the work, not with the square
-of the conversation.
+Every payload has ``occurred_at`` (when the command decided it). The ``.v1`` ending is part of
+each type's name, which consumers route on and which never changes; the shape of the data is
+versioned by ``schema_version`` (``SCHEMA_VERSION`` here). When a shape changes, raise
+``SCHEMA_VERSION`` and register an upcaster for the old version with the event store
+(:mod:`agentsdb.events.upcasting`), which reads old events in the new shape.
+
+Only ``agent.execution.suspended.v1`` carries the conversation snapshot (so a suspended run
+survives a crash); a resume names the call it answers and a completion its summary, so the stream
+grows with the work, not with the square of the conversation.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
-from pydantic import Field, JsonValue, ValidationError
+from pydantic import Field, ValidationError
 
 from agentsdb.aggregate.enums import AgentType, AssignmentRole
 from agentsdb.aggregate.errors import (
@@ -26,6 +30,7 @@ from agentsdb.aggregate.values import (
     ClientResponse,
     ExecutionState,
     Moment,
+    Preferences,
     ValueObject,
 )
 from agentsdb.events.types import NewEvent, RecordedEvent
@@ -75,7 +80,7 @@ class AgentCreated(AgentEvent):
     name: Text
     definition_id: Key | None = None
     system_prompt_override: str | None = None
-    preferences: dict[str, JsonValue] = Field(default_factory=dict)
+    preferences: Preferences = Field(default_factory=dict)
     max_history_size: int = Field(default=DEFAULT_MAX_HISTORY_SIZE, ge=1)
 
 
@@ -102,7 +107,7 @@ class PreferencesUpdated(AgentEvent):
 
     TYPE: ClassVar[str] = "agent.preferences.updated.v1"
 
-    preferences: dict[str, JsonValue]
+    preferences: Preferences
     system_prompt_override: str | None = None
 
 

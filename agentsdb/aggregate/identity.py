@@ -22,7 +22,8 @@ STREAM_PREFIX: Final = "agent-"
 #: The UUID versions an agent instance id may have: 4 (random) and 5 (derived by name).
 AGENT_ID_VERSIONS: Final = frozenset({4, 5})
 
-#: The namespace of the ids this module derives by name (uuid5).
+#: The namespace of the ids this module derives by name (uuid5). Never change it: derived agent
+#: ids and the ids of client-response and resume events depend on it.
 AGENT_NAMESPACE: Final = uuid.UUID("6f1c4a52-8d0e-5b9a-9a57-3c2f0e4d7b10")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import Field, JsonValue
+from pydantic import Field
 
 from agentsdb.aggregate.enums import AgentStatus, AgentType, SessionStatus
 from agentsdb.aggregate.events import (
@@ -33,6 +33,7 @@ from agentsdb.aggregate.values import (
     Count,
     ExecutionState,
     Moment,
+    Preferences,
     Session,
     ValueObject,
 )
@@ -58,7 +59,7 @@ class AgentState(ValueObject):
     status: AgentStatus = AgentStatus.ACTIVE
     assignments: tuple[AgentAssignment, ...] = ()
     system_prompt_override: str | None = None
-    preferences: dict[str, JsonValue] = Field(default_factory=dict)
+    preferences: Preferences = Field(default_factory=dict)
     total_sessions: Count = 0
     total_interactions: Count = 0
     successful_completions: Count = 0

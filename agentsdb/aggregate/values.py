@@ -29,9 +29,16 @@ MessageRole: TypeAlias = Literal["system", "developer", "user", "assistant", "to
 
 
 class ValueObject(BaseModel):
-    """Base of the aggregate's value objects: frozen, closed, JSON values only."""
+    """Base of the aggregate's value objects: frozen, closed, JSON values only.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    A value object given to a model is validated again, which copies its JSON containers: an
+    ``ExecutionState`` handed to a command and changed by its caller afterwards does not change
+    the agent. Treat the containers of a value read from ``agent.state`` as read-only.
+    """
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, revalidate_instances="always"
+    )
 
 
 class LlmMessageSnapshot(ValueObject):
