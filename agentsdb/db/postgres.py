@@ -30,6 +30,8 @@ How the :class:`~agentsdb.db.base.Database` contract maps onto PostgreSQL:
   (a table or row lock held by another transaction); a longer wait fails with
   DatabaseBusyError. ``Begin(None)`` keeps the connection's ``lock_timeout`` (the option below,
   or the server's setting).
+  ``CommitOrder(channel)`` takes ``pg_advisory_xact_lock`` on a key derived from the channel, so
+  inserts on the channel commit in the order they took their identity values.
 * **Results.** ``execute`` reports ``rows_affected`` from the command status (``UPDATE 3``;
   INSERT/UPDATE/DELETE/MERGE, 0 for anything else, as sqlite3 does). PostgreSQL has no
   "last insert rowid", so ``last_insert_id`` is None unless the statement has a ``RETURNING``

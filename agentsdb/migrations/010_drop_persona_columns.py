@@ -3,7 +3,9 @@
 Not in the built-in list; apply it on purpose once no reader uses the persona columns::
 
     from agentsdb.migrations import builtin_migrations, cutover_migrations
-    await Migrator(db, [*builtin_migrations(), *cutover_migrations()]).migrate()
+    await Migrator(db, [*builtin_migrations(), *cutover_migrations()]).migrate(
+        allow_out_of_order=True  # built-in migrations after 010 (011...) are applied already
+    )
 """
 
 from agentsdb.migration import Migration

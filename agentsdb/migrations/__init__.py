@@ -76,7 +76,9 @@ def builtin_migrations() -> tuple[Migration, ...]:
 @cache
 def cutover_migrations() -> tuple[Migration, ...]:
     """Migrations kept out of the default list; apply them after cutover with
-    ``Migrator(db, [*builtin_migrations(), *cutover_migrations()])``.
+    ``Migrator(db, [*builtin_migrations(), *cutover_migrations()])`` and
+    ``migrate(allow_out_of_order=True)``: built-in migrations numbered after them (011...) are
+    applied already.
     """
     return tuple(
         _migration_of(importlib.import_module(f"{__name__}.{name}"), name)
