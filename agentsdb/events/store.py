@@ -106,6 +106,12 @@ _VERSION_CONSTRAINTS = frozenset(
 )
 
 
+def _check_decode(decode: object) -> bool:
+    if not isinstance(decode, bool):
+        raise InvalidEventError("decode", f"must be True or False, got {shown(decode)}")
+    return decode
+
+
 def _recorded(row: Row, upcasters: Upcasters | None, decode: bool = True) -> RecordedEvent:
     # The JSON columns are selected as text on every backend; the event keeps it.
     event_type = row["type"]
@@ -453,6 +459,7 @@ class EventStore:
         access, for a reader that validates ``data_json`` itself (as ``AgentStore`` does) or
         uses few of the events: the same events, without the cost of decoding up front.
         """
+        decode = _check_decode(decode)
         params = {
             "stream_id": check_name("stream_id", stream_id),
             "from_version": check_position("from_version", from_version),
@@ -478,6 +485,7 @@ class EventStore:
         Gap-safe: positions commit in increasing order on every backend, so a reader that pages
         with ``after=`` the last position it saw never skips an event, whenever it commits.
         """
+        decode = _check_decode(decode)
         params: dict[str, Any] = {
             "after": check_position("after", after),
             "limit": check_limit(limit),
