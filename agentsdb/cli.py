@@ -102,15 +102,24 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     repair = commands.add_parser(
-        "repair", parents=[common], help="resolve a dirty (half-applied) migration"
+        "repair",
+        parents=[common],
+        help="resolve a dirty migration, a deleted tracking row, or an edited down",
     )
     repair.add_argument("migration_id", metavar="ID")
     action = repair.add_mutually_exclusive_group(required=True)
     action.add_argument(
-        "--mark-applied", action="store_true", help="it did complete: record it as applied"
+        "--mark-applied",
+        action="store_true",
+        help="it did complete (or its row was deleted): record it as applied",
     )
     action.add_argument(
         "--remove", action="store_true", help="it did not complete: remove its record to rerun it"
+    )
+    action.add_argument(
+        "--accept-down",
+        action="store_true",
+        help="its down was edited on purpose: record the current down as the one to run",
     )
     backfill = commands.add_parser(
         "backfill", parents=[common], help="move legacy data into the agentsdb schema"
@@ -251,6 +260,10 @@ async def _validate(migrator: Migrator, args: argparse.Namespace) -> int:
 
 
 async def _repair(migrator: Migrator, args: argparse.Namespace) -> int:
+    if args.accept_down:
+        await migrator.accept_down(args.migration_id)
+        print(f"Repaired migration {args.migration_id}: its current down is recorded.")
+        return EXIT_OK
     await migrator.repair(args.migration_id, mark_applied=args.mark_applied)
     outcome = "recorded as applied" if args.mark_applied else "record removed; migrate reruns it"
     print(f"Repaired migration {args.migration_id}: {outcome}.")

@@ -79,6 +79,38 @@ class ConnectionClosedError(DatabaseError):
     """The database connection was used after it was closed."""
 
 
+class ConnectionLostError(ConnectionClosedError):
+    """The server closed the connection, or the network dropped it, while it was in use.
+
+    ``may_have_committed`` is True when the write that was in flight (a statement outside a
+    transaction, or a COMMIT) may have taken effect before the connection went: check before
+    running it again. An open transaction that loses its connection is rolled back by the server.
+    """
+
+    def __init__(
+        self, message: str, *, sql: str | None = None, may_have_committed: bool = False
+    ) -> None:
+        self.may_have_committed = may_have_committed
+        super().__init__(message, sql=sql)
+
+
+class DatabaseFileError(DatabaseError):
+    """The SQLite database file cannot be opened, read or written; ``path`` names it.
+
+    Raised for a missing folder, a directory or an unreadable file given as the database, a
+    read-only file, a file that is not a SQLite database (or is corrupt), and I/O errors.
+    """
+
+    def __init__(self, message: str, *, path: str, sql: str | None = None) -> None:
+        self.path = path
+        super().__init__(message, sql=sql)
+
+
+class DiskFullError(DatabaseFileError):
+    """The database file (or its ``-wal``/``-shm`` companion) could not grow: the disk holding
+    it is full, or the database reached its ``max_page_count``."""
+
+
 class NotFoundError(AgentsDBError):
     """The row an update or delete addressed does not exist."""
 
@@ -118,6 +150,57 @@ class ChecksumMismatchError(MigrationValidationError):
             f"migration {migration_id} was edited after it was applied: recorded checksum "
             f"{expected}, code now has {actual}. Restore the original statements and add a new "
             "migration for the change."
+        )
+
+
+class DownChecksumMismatchError(ChecksumMismatchError):
+    """An applied migration's ``down`` statements were edited after it was applied.
+
+    ``expected`` is the checksum of the down recorded when the migration was applied, ``actual``
+    the checksum of the down the code has now (``None`` when the code no longer has one).
+    Raised by ``rollback_last()``/``rollback_to()`` before anything changes, and reported by
+    ``validate_migrations()``; ``migrate()`` does not run downs, so it is not blocked.
+    """
+
+    def __init__(self, migration_id: str, expected: str, actual: str | None) -> None:
+        self.migration_id = migration_id
+        self.expected = expected
+        self.actual = actual if actual is not None else "(no down statements)"
+        # Its own message: the parent's advice (add a new migration) does not fit a down.
+        MigrationValidationError.__init__(
+            self,
+            f"the down statements of migration {migration_id} were edited after it was applied "
+            f"(recorded {expected}, code now has {self.actual}), so a rollback would not run "
+            "what was written for this schema. Restore the original down statements, or, if "
+            f"the new ones are right for this database, record them with `agentsdb repair "
+            f"{migration_id} --accept-down` (Migrator.accept_down) and roll back again.",
+        )
+
+
+class MissingMigrationRecordError(MigrationValidationError):
+    """Tracking rows were deleted from the middle of the applied history.
+
+    The digest recorded on the row after the gap still counts the deleted rows, so they were
+    applied once; ``migration_ids`` names them (identified from the digests), ``after`` and
+    ``before`` are the recorded rows around the gap (``after`` is None when the gap is at the
+    start).
+    """
+
+    def __init__(self, migration_ids: Sequence[str], after: str | None, before: str) -> None:
+        self.migration_ids = list(migration_ids)
+        self.after = after
+        self.before = before
+        where = (
+            f"between migrations {after} and {before}" if after else f"before migration {before}"
+        )
+        ids = ", ".join(self.migration_ids)
+        first = self.migration_ids[0]
+        super().__init__(
+            f"the tracking rows of applied migration(s) {ids} are missing {where}: they were "
+            "applied, then their rows were deleted, so migrate() will not apply them again over "
+            "a schema that most likely still has their changes. Check the schema by hand, then "
+            f"record them again with `agentsdb repair {first} --mark-applied` (one id at a time), "
+            "or restore the tracking table from a backup."
         )
 
 

@@ -97,6 +97,9 @@ class Migration:
     transactional: bool = True
     foreign_keys: bool = True
     _checksums: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _down_checksums: dict[str, str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     _lint: list[list[str]] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -160,6 +163,16 @@ class Migration:
             cached = checksum_statements(self.up_statements(dialect))
             self._checksums[dialect] = cached
         return cached
+
+    def down_checksum(self, dialect: str = "sqlite") -> str | None:
+        """The checksum of the ``down`` statements of this dialect, by the same rules as
+        :meth:`checksum`; ``None`` when the migration is irreversible."""
+        if dialect not in self._down_checksums:
+            statements = self.down_statements(dialect)
+            self._down_checksums[dialect] = (
+                None if statements is None else checksum_statements(statements)
+            )
+        return self._down_checksums[dialect]
 
     def lint(self) -> list[str]:
         """Problems that make this migration unsafe to run as declared; empty when it is fine."""

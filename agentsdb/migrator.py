@@ -13,7 +13,10 @@ Safety rules, each proved by a test:
 * Migrations that cannot run in a transaction are recorded as dirty before they start and marked
   finished after; a crash in between makes later runs refuse until ``repair``.
 * When nothing is pending, ``migrate()`` costs one small query: the newest row's chained digest
-  is compared with the digest of the registered migrations.
+  and the row count are compared with the digest and the number of the registered migrations.
+* Rollbacks refuse a ``down`` edited since its migration was applied (its checksum is recorded
+  with the row), and every entry point refuses a history with rows deleted from the middle.
+* A tracking table an older version created is upgraded in place by the first run that writes.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 
 from agentsdb import migrator_libsql
 from agentsdb import repair as repair_rules
+from agentsdb import tracking_upkeep as upkeep
 from agentsdb.clock import format_timestamp, utc_now
 from agentsdb.db.base import (
     Begin,
@@ -53,6 +57,7 @@ from agentsdb.errors import (
     MigrationError,
     MigrationLockError,
     MigrationValidationError,
+    RepairError,
     SchemaDriftError,
     UnknownMigrationError,
 )
@@ -61,6 +66,8 @@ from agentsdb.plan import (
     AppliedRecord,
     chain_next,
     chain_of,
+    check_down,
+    find_missing,
     find_problems,
     order_migrations,
     select_pending,
@@ -103,6 +110,7 @@ def _elapsed_ms(started: float) -> float:
 _FINISH_PARAMETERS = (
     "id",
     "checksum",
+    "down_checksum",
     "chain",
     "schema_fingerprint",
     "applied_at",
@@ -224,8 +232,10 @@ class Migrator:
     # --- reading state --------------------------------------------------------------------------
 
     async def initialize(self) -> None:
-        """Create the tracking table when it does not exist (safe to call any number of times)."""
-        await self._db.run(self._initialize_program())
+        """Create the tracking table when it does not exist, or upgrade one an older version
+        created (safe to call any number of times)."""
+        self._initialized = False
+        await self._db.run(self._read_program(self._sql.head, create=True))
         self._initialized = True
 
     def _lock(self) -> Program[None]:
@@ -247,7 +257,12 @@ class Migrator:
         yield Commit()
 
     def _read_program(self, sql: str, create: bool) -> Program[list[Row] | None]:
-        """Rows of a tracking query; None when the table is absent and ``create`` is false."""
+        """Rows of a tracking query; None when the table is absent and ``create`` is false.
+
+        With ``create``, a table an older version created is upgraded first (see
+        :func:`agentsdb.tracking_upkeep.upgrade`); without it, nothing changes (reads work on
+        either shape).
+        """
         if not self._initialized:
             present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
             if present is None:
@@ -256,6 +271,8 @@ class Migrator:
                 # Only a missing table takes the write lock: a start-up on an initialized database
                 # never waits behind another process's writes.
                 yield from self._initialize_program()
+            elif create and not present["current"]:
+                yield from upkeep.upgrade(self._sql, self._migrations, self._dialect)
         rows: list[Row] = yield FetchAll(sql)
         return rows
 
@@ -272,7 +289,12 @@ class Migrator:
         if not rows:
             return not self._migrations
         head = rows[0]
-        return bool(head["success"]) and not head["dirty"] and head["chain"] == self._head_of_code()
+        return (
+            bool(head["success"])
+            and not head["dirty"]
+            and head["chain"] == self._head_of_code()
+            and int(head["recorded"]) == len(self._migrations)
+        )
 
     def _raise_first(self, applied: Sequence[AppliedRecord], **options: bool) -> None:
         problems = find_problems(self._migrations, applied, self._dialect, **options)
@@ -299,7 +321,8 @@ class Migrator:
 
         Validates first and changes nothing when an applied migration was edited
         (ChecksumMismatchError), is unknown to the code (UnknownMigrationError), is dirty
-        (DirtyMigrationError), or a pending one sorts before the newest applied one
+        (DirtyMigrationError), rows were deleted from the middle of the history
+        (MissingMigrationRecordError), or a pending one sorts before the newest applied one
         (MigrationOrderError, unless ``allow_out_of_order``). When the live schema was changed
         outside migrations since the last one, it logs a warning naming the drift before the new
         fingerprint takes it in, or raises SchemaDriftError with ``fail_on_drift``. ``limit``
@@ -439,6 +462,7 @@ class Migrator:
             "id": migration.id,
             "description": migration.description,
             "checksum": migration.checksum(self._dialect),
+            "down_checksum": migration.down_checksum(self._dialect),
             "chain": chain_next(
                 latest.get("chain"), migration.id, migration.checksum(self._dialect)
             )
@@ -619,7 +643,7 @@ class Migrator:
         applied = await self._read_applied(create=False)
         if not applied:
             return None
-        self._check_rollback_source(applied[-1:])
+        self._check_rollback_source(applied, {applied[-1].id})
         migration = self._by_id()[applied[-1].id]
         if not migration.reversible:
             raise IrreversibleMigrationError(migration.id)
@@ -634,7 +658,7 @@ class Migrator:
         """
         applied = await self._read_applied(create=False)
         plan = select_rollbacks(self._migrations, applied, migration_id)
-        self._check_rollback_source([r for r in applied if r.id in {m.id for m in plan}])
+        self._check_rollback_source(applied, {m.id for m in plan})
         if self._libsql is not None and await self._libsql.runs_batches(plan, "down"):
             return await self._libsql.rollback(plan)
         results: list[MigrationResult] = []
@@ -643,11 +667,18 @@ class Migrator:
             results.append(await self._db.run(self._rollback_program(migration, results, final)))
         return results
 
-    def _check_rollback_source(self, records: Sequence[AppliedRecord]) -> None:
+    def _check_rollback_source(self, applied: Sequence[AppliedRecord], undo: set[str]) -> None:
+        """Refuse, before anything changes, to undo what the code does not match: an unknown,
+        dirty or edited migration, a ``down`` edited since the migration was applied, or a
+        history with rows missing from the middle."""
         known = self._by_id()
+        records = [record for record in applied if record.id in undo]
         unknown = [record.id for record in records if record.id not in known]
         if unknown:
             raise UnknownMigrationError(unknown)
+        missing = find_missing(self._migrations, applied, self._dialect)
+        if missing is not None:
+            raise missing
         for record in records:
             if not record.success:
                 raise DirtyMigrationError(
@@ -656,6 +687,11 @@ class Migrator:
             actual = known[record.id].checksum(self._dialect)
             if actual != record.checksum:
                 raise ChecksumMismatchError(record.id, record.checksum, actual)
+            down_changed, unverified = check_down(record, known[record.id], self._dialect)
+            if down_changed is not None:
+                raise down_changed
+            if unverified is not None:
+                log.warning("rolling back with an unverified down: %s", unverified)
 
     def _rollback_program(
         self, migration: Migration, done: Sequence[MigrationResult], final: bool
@@ -726,8 +762,18 @@ class Migrator:
 
         ``mark_applied=True`` records it as applied (it did complete); ``False`` removes its row
         (it did not, and its partial effects were undone by hand) so ``migrate()`` runs it again.
+        ``mark_applied=True`` also records again the row of a migration whose row was deleted
+        from the middle of the history (MissingMigrationRecordError names them).
         """
         migration = self._by_id().get(migration_id)
+        # The repaired row fills every column: an old tracking table is upgraded first.
+        await self._db.run(upkeep.upgrade_if_old(self._sql, self._migrations, self._dialect))
+        restore = upkeep.restore_missing(
+            self._sql, self._migrations, self._dialect, migration_id, self._record
+        )
+        if mark_applied and await self._db.run(restore):
+            log.warning("repaired migration %s: its missing row is recorded again", migration_id)
+            return
         if self._libsql is not None and self._libsql.batched:
             await self._libsql.repair(migration_id, migration, mark_applied=mark_applied)
         else:
@@ -737,6 +783,24 @@ class Migrator:
             migration_id,
             "marked applied" if mark_applied else "record removed",
         )
+
+    async def accept_down(self, migration_id: str) -> None:
+        """Record the code's current ``down`` of an applied migration as the one to run.
+
+        For a down that was edited on purpose after the migration was applied (rollbacks refuse
+        it with DownChecksumMismatchError), or one recorded before down checksums were tracked.
+        Check that the new down undoes what this database has first.
+        """
+        migration = self._by_id().get(migration_id)
+        if migration is None:
+            raise RepairError(
+                f"migration {migration_id} is not defined in this code, so its down cannot be "
+                "accepted"
+            )
+        await self._db.run(
+            upkeep.accept_down(self._sql, self._migrations, self._dialect, migration)
+        )
+        log.warning("accepted the current down of migration %s", migration_id)
 
     def _repair_program(
         self, migration_id: str, migration: Migration | None, mark_applied: bool
@@ -788,13 +852,15 @@ class Migrator:
     async def validate_migrations(self) -> ValidationResult:
         """Check the code against the tracking table and the live schema, changing nothing.
 
-        Errors: edited, unknown, dirty or out-of-order migrations, and a live schema that no
-        longer matches the fingerprint recorded by the newest migration ("changed outside
-        migrations"). Warnings: lint findings and anything that does not block ``migrate()``.
+        Errors: edited, unknown, dirty or out-of-order migrations, tracking rows deleted from the
+        middle, a live schema that no longer matches the fingerprint recorded by the newest
+        migration ("changed outside migrations"), and a ``down`` edited since its migration was
+        applied (which blocks the rollbacks, not ``migrate()``). Warnings: lint findings, rows
+        whose down cannot be checked, and anything else that does not block ``migrate()``.
         """
         rows, live, live_cookie = await self._db.run(self._validation_program())
         applied = [AppliedRecord.from_row(row) for row in rows or []]
-        problems = find_problems(self._migrations, applied, self._dialect)
+        problems = find_problems(self._migrations, applied, self._dialect, check_downs=True)
         errors = [str(error) for error in problems.errors]
         warnings = list(problems.warnings)
         if applied and live is not None:

@@ -14,10 +14,12 @@ from agentsdb.errors import (
     ChecksumMismatchError,
     ConfigurationError,
     DirtyMigrationError,
+    DownChecksumMismatchError,
     IrreversibleMigrationError,
     MigrationDefinitionError,
     MigrationOrderError,
     MigrationValidationError,
+    MissingMigrationRecordError,
     UnknownMigrationError,
 )
 from agentsdb.migration import KNOWN_CHECKSUM_ALGORITHMS, Migration
@@ -40,6 +42,7 @@ class AppliedRecord:
     chain: str | None = None
     schema_cookie: int | None = None
     schema_fingerprint: str | None = None
+    down_checksum: str | None = None
 
     @property
     def dirty_direction(self) -> str:
@@ -63,6 +66,7 @@ class AppliedRecord:
             chain=_text_or_none(row.get("chain")),
             schema_cookie=int(cookie) if isinstance(cookie, int) else None,
             schema_fingerprint=_text_or_none(row.get("schema_fingerprint")),
+            down_checksum=_text_or_none(row.get("down_checksum")),
         )
 
 
@@ -87,17 +91,69 @@ def order_migrations(migrations: Iterable[Migration]) -> tuple[Migration, ...]:
 _DIGEST_MODULUS = 1 << 256
 
 
+def _term(migration_id: str, checksum: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{migration_id}\n{checksum}".encode()).digest(), "big")
+
+
 def chain_next(previous: str | None, migration_id: str, checksum: str) -> str:
     """The head digest after one more migration: previous + H(id ‖ checksum), mod 2**256.
 
     A sum rather than a hash chain, so the digest names the *set* of applied migrations and
     their checksums whatever order they were applied in: a database migrated out of order still
     gets the one-query start. Removing a migration's row (a rollback) leaves the previous row's
-    digest, which is again the digest of what remains.
+    digest, which is again the digest of what remains. Only the ``up`` checksum is a term: a
+    ``down`` does not change what is applied (and the digests recorded before down checksums
+    existed stay valid); downs are checked where they run, by the rollbacks.
     """
-    term = hashlib.sha256(f"{migration_id}\n{checksum}".encode()).digest()
-    total = (int(previous, 16) if previous else 0) + int.from_bytes(term, "big")
+    total = (int(previous, 16) if previous else 0) + _term(migration_id, checksum)
     return f"{total % _DIGEST_MODULUS:064x}"
+
+
+def chain_without(chain: str, migration_id: str, checksum: str) -> str:
+    """``chain`` with one migration's term taken out (the inverse of :func:`chain_next`)."""
+    total = int(chain, 16) - _term(migration_id, checksum)
+    return f"{total % _DIGEST_MODULUS:064x}"
+
+
+def find_missing(
+    migrations: Sequence[Migration], applied: Sequence[AppliedRecord], dialect: str
+) -> MissingMigrationRecordError | None:
+    """The first gap in the recorded history: a row whose digest is not the previous row's plus
+    its own term counts rows that are no longer there (deleted from the middle). The missing
+    ids are the run of unrecorded registered migrations, in order, whose terms make up the
+    difference (with the code's checksums). Rows without a digest (dirty ones) end what can be
+    checked.
+    """
+    recorded = {record.id for record in applied}
+    candidates = [m for m in migrations if m.id not in recorded]
+    previous: AppliedRecord | None = None
+    for record in applied:
+        if not record.success or record.chain is None:
+            return None
+        expected = chain_next(previous.chain if previous else None, record.id, record.checksum)
+        if expected != record.chain:
+            gap = (int(record.chain, 16) - int(expected, 16)) % _DIGEST_MODULUS
+            missing = _terms_making(gap, candidates, dialect)
+            # A break no deleted migration explains is a row edited by hand (its checksum is
+            # then reported as a mismatch when it differs from the code's): keep looking.
+            if missing:
+                return MissingMigrationRecordError(
+                    missing, previous.id if previous else None, record.id
+                )
+        previous = record
+    return None
+
+
+def _terms_making(gap: int, candidates: Sequence[Migration], dialect: str) -> list[str]:
+    """The consecutive run of ``candidates`` whose digest terms sum to ``gap`` (or none)."""
+    terms = [_term(m.id, m.checksum(dialect)) for m in candidates]
+    for start in range(len(terms)):
+        total = 0
+        for end in range(start, len(terms)):
+            total = (total + terms[end]) % _DIGEST_MODULUS
+            if total == gap:
+                return [m.id for m in candidates[start : end + 1]]
+    return []
 
 
 def chain_of(migrations: Sequence[Migration], dialect: str) -> str | None:
@@ -123,10 +179,18 @@ def find_problems(
     *,
     validate_checksums: bool = True,
     allow_out_of_order: bool = False,
+    check_downs: bool = False,
 ) -> Problems:
-    """Compare the recorded migrations with the code. Errors come most serious first."""
+    """Compare the recorded migrations with the code. Errors come most serious first.
+
+    ``check_downs`` also compares the recorded ``down`` checksums (validation does; ``migrate()``
+    does not, since it runs no down).
+    """
     problems = Problems()
     known = {migration.id: migration for migration in migrations}
+    missing = find_missing(migrations, applied, dialect)
+    if missing is not None:
+        problems.errors.append(missing)
     for record in applied:
         if not record.success:
             problems.errors.append(
@@ -155,7 +219,16 @@ def find_problems(
             actual = migration.checksum(dialect)
             if actual != record.checksum:
                 problems.errors.append(ChecksumMismatchError(record.id, record.checksum, actual))
+    if check_downs:
+        for record in applied:
+            migration = known.get(record.id)
+            if migration is not None and record.success:
+                error, warning = check_down(record, migration, dialect)
+                problems.errors.extend([error] if error else [])
+                problems.warnings.extend([warning] if warning else [])
     applied_ids = {record.id for record in applied}
+    if missing is not None:
+        applied_ids |= set(missing.migration_ids)
     known_applied = [known[i] for i in applied_ids if i in known]
     if known_applied:
         newest = max(known_applied, key=lambda m: m.version)
@@ -171,6 +244,30 @@ def find_problems(
     for migration in migrations:
         problems.warnings.extend(f"migration {migration.id}: {p}" for p in migration.lint())
     return problems
+
+
+def check_down(
+    record: AppliedRecord, migration: Migration, dialect: str
+) -> tuple[DownChecksumMismatchError | None, str | None]:
+    """(error, warning) comparing the recorded down checksum with the code's down.
+
+    A row without one (applied before down checksums were recorded, by a version that did not
+    record them, or while the migration had no down) cannot be checked: a warning, not an error.
+    """
+    actual = migration.down_checksum(dialect)
+    if record.down_checksum is None:
+        if actual is None:
+            return None, None
+        return None, (
+            f"migration {record.id}: no down checksum was recorded when it was applied, so an "
+            f"edit of its down cannot be detected; `agentsdb repair {record.id} --accept-down` "
+            "records the current one"
+        )
+    if actual is None:
+        return None, None  # irreversible now: a rollback refuses it anyway
+    if actual != record.down_checksum:
+        return DownChecksumMismatchError(record.id, record.down_checksum, actual), None
+    return None, None
 
 
 def parse_version(migration_id: str) -> int:

@@ -55,6 +55,7 @@ def applied_row(
     return {
         "id": migration.id,
         "checksum": checksum,
+        "down_checksum": migration.down_checksum(dialect),
         "chain": chain_next(previous["chain"] if previous else None, migration.id, checksum),
         "schema_fingerprint": fingerprint,
         "applied_at": format_timestamp(utc_now()),

@@ -2,8 +2,11 @@
 
 One row per applied (or, while dirty, started) migration, in apply order (``seq``). ``chain`` is
 the head digest after that migration (see :func:`agentsdb.plan.chain_next`): comparing the newest
-row's chain with the digest of the registered migrations proves, in one small query, that every
-migration is applied with an unchanged checksum.
+row's chain and the row count with the digest and the number of the registered migrations
+proves, in one small query, that every migration is applied with an unchanged checksum and that
+no row was deleted from the middle (that leaves the newest digest as it was, one row short).
+``down_checksum`` is the checksum of the migration's ``down`` when it was applied; rollbacks
+compare it with the code's before running a down.
 
 Drift detection has two parts. ``schema_cookie`` is SQLite's schema version counter, read after
 each migration (O(1); PostgreSQL has none, so it stays NULL there). ``schema_fingerprint`` is a
@@ -27,8 +30,13 @@ _WHITESPACE = re.compile(r"\s+")
 
 _COLUMNS = (
     "id, description, checksum, chain, schema_cookie, schema_fingerprint, started_at, "
-    "applied_at, execution_time_ms, success, applied_by"
+    "applied_at, execution_time_ms, success, applied_by, down_checksum"
 )
+
+#: The newest column. A table created by an older version lacks it and is upgraded in place
+#: (:attr:`TrackingSQL.upgrade`) by the first run that writes to it; reads select ``*`` so a
+#: read-only check (validate, status) works on either shape without changing anything.
+DOWN_CHECKSUM_COLUMN = "down_checksum"
 
 
 def check_table_name(table: str) -> str:
@@ -47,6 +55,10 @@ class TrackingSQL:
     table: str
     create: tuple[str, ...]
     exists: str
+    upgrade: tuple[str, ...]
+    record_down: str
+    accept_down: str
+    set_chain: str
     head: str
     all_rows: str
     one_row: str
@@ -76,13 +88,26 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
     cookie = specific.pop("cookie_expression")
     return TrackingSQL(
         table=table,
+        upgrade=(f"ALTER TABLE {table} ADD COLUMN {DOWN_CHECKSUM_COLUMN} TEXT",),
+        # Rows recorded before the column existed take the down the code has at the upgrade.
+        record_down=(
+            f"UPDATE {table} SET down_checksum = :down_checksum "
+            "WHERE id = :id AND down_checksum IS NULL"
+        ),
+        accept_down=(
+            f"UPDATE {table} SET down_checksum = :down_checksum WHERE id = :id AND success = 1"
+        ),
+        set_chain=f"UPDATE {table} SET chain = :chain WHERE seq = :seq",
+        # The newest row, the row count (a row deleted from the middle leaves the newest row's
+        # digest equal to the code's but one row short) and whether any row is dirty.
         head=(
-            f"SELECT chain, success, EXISTS (SELECT 1 FROM {table} WHERE success = 0) AS dirty "
+            f"SELECT chain, success, (SELECT count(*) FROM {table}) AS recorded, "
+            f"EXISTS (SELECT 1 FROM {table} WHERE success = 0) AS dirty "
             f"FROM {table} ORDER BY seq DESC LIMIT 1"
         ),
-        all_rows=f"SELECT seq, {_COLUMNS} FROM {table} ORDER BY seq",
-        one_row=f"SELECT seq, {_COLUMNS} FROM {table} WHERE id = :id",
-        latest_row=f"SELECT seq, {_COLUMNS} FROM {table} ORDER BY seq DESC LIMIT 1",
+        all_rows=f"SELECT * FROM {table} ORDER BY seq",
+        one_row=f"SELECT * FROM {table} WHERE id = :id",
+        latest_row=f"SELECT * FROM {table} ORDER BY seq DESC LIMIT 1",
         # The row of one migration (if recorded) and the newest row, newest first, in one query.
         claim_rows=(
             f"SELECT seq, id, success, chain, started_at, applied_by FROM {table} "
@@ -92,10 +117,11 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
         insert=(
             f"INSERT INTO {table} ({_COLUMNS}) VALUES (:id, :description, :checksum, :chain, "
             f"{cookie}, :schema_fingerprint, :started_at, :applied_at, :execution_time_ms, "
-            ":success, :applied_by)"
+            ":success, :applied_by, :down_checksum)"
         ),
         finish=(
             f"UPDATE {table} SET success = 1, checksum = :checksum, chain = :chain, "
+            "down_checksum = :down_checksum, "
             f"schema_cookie = {cookie}, "
             "schema_fingerprint = :schema_fingerprint, applied_at = :applied_at, "
             "execution_time_ms = :execution_time_ms WHERE id = :id"
@@ -133,10 +159,16 @@ def _sqlite_specific(table: str) -> dict[str, Any]:
             " applied_at TEXT,"
             " execution_time_ms REAL,"
             " success INTEGER NOT NULL CHECK (success IN (0, 1)),"
-            " applied_by TEXT)",
+            " applied_by TEXT,"
+            f" {DOWN_CHECKSUM_COLUMN} TEXT)",
             f"CREATE INDEX IF NOT EXISTS {table}_dirty ON {table} (success) WHERE success = 0",
         ),
-        "exists": "SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = :table",
+        # ``current``: whether the table has the newest column (else it needs the upgrade).
+        "exists": (
+            "SELECT 1 AS present, EXISTS (SELECT 1 FROM pragma_table_info(:table) "
+            f"WHERE name = '{DOWN_CHECKSUM_COLUMN}') AS current "
+            "FROM sqlite_master WHERE type = 'table' AND name = :table"
+        ),
         "cookie_expression": "(SELECT schema_version FROM pragma_schema_version)",
         "schema_cookie": "PRAGMA schema_version",
         "schema_rows": (
@@ -168,11 +200,15 @@ def _postgresql_specific(table: str) -> dict[str, Any]:
             " applied_at TEXT,"
             " execution_time_ms DOUBLE PRECISION,"
             " success SMALLINT NOT NULL CHECK (success IN (0, 1)),"
-            " applied_by TEXT)",
+            " applied_by TEXT,"
+            f" {DOWN_CHECKSUM_COLUMN} TEXT)",
             f"CREATE INDEX IF NOT EXISTS {table}_dirty ON {table} (success) WHERE success = 0",
         ),
         "exists": (
-            "SELECT 1 AS present FROM information_schema.tables "
+            "SELECT 1 AS present, EXISTS (SELECT 1 FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = :table "
+            f"AND column_name = '{DOWN_CHECKSUM_COLUMN}') AS current "
+            "FROM information_schema.tables "
             "WHERE table_schema = current_schema() AND table_name = :table"
         ),
         "cookie_expression": "NULL",

@@ -226,6 +226,30 @@ async def test_execute_gives_up_after_max_retries(
     assert (await AgentStore(migrated_any_db).load(agent.id)).version == 2
 
 
+async def test_concurrent_commands_on_several_connections_all_land_once_each(
+    migrated_any_db: Database, backend_url: str, clock: Ticker
+) -> None:
+    agent = new_agent(clock)
+    await AgentStore(migrated_any_db).save(agent)
+
+    async def worker(db: Database, name: str) -> None:
+        store = AgentStore(db, max_retries=100, snapshot_every=3)
+        for n in range(4):
+            change = {f"{name}-{n}": n}
+            await store.execute(
+                agent.id, lambda loaded, change=change: loaded.update_preferences(change)
+            )
+
+    async with agentsdb.connect(backend_url) as second, agentsdb.connect(backend_url) as third:
+        await asyncio.gather(worker(migrated_any_db, "a"), worker(second, "b"), worker(third, "c"))
+
+    loaded = await AgentStore(migrated_any_db).load(agent.id)
+    assert loaded.version == 13
+    assert loaded.state.preferences == {f"{w}-{n}": n for w in "abc" for n in range(4)}
+    summary = await AgentReadModel(migrated_any_db).get(agent.id)
+    assert summary.version == 13
+
+
 async def test_a_client_response_delivered_twice_records_nothing_the_second_time(
     migrated_any_db: Database, clock: Ticker
 ) -> None:
@@ -484,3 +508,45 @@ async def test_a_projector_page_read_before_an_erasure_leaves_no_rows_of_the_era
     for table, table_rows in rows.items():
         assert ids[0] not in {row["agent_id"] for row in table_rows}, table
     assert {row["agent_id"] for row in rows["agent_summaries"]} == {ids[1], ids[2]}
+
+
+async def test_sessions_that_leave_the_capped_history_within_one_save_keep_their_rows(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db)
+    agent = AgentAggregate.create(
+        owner_user_id="u1", name="importer", max_history_size=2, now=clock()
+    )
+    agent.start_session("c1", now=clock())
+    suspend(agent, "t1", clock)
+    agent.resume_execution(ClientResponse(call_id="t1", payload={}), now=clock())
+    await store.save(agent)  # session 1 is active: its row comes from the state
+    agent.complete_session("first", now=clock())
+    for n in (2, 3, 4):
+        agent.start_session(f"c{n}", now=clock())
+        if n == 2:
+            suspend(agent, "t2", clock)
+            agent.resume_execution(ClientResponse(call_id="t2", payload={}), now=clock())
+            agent.terminate_session("timeout", now=clock())
+        else:
+            agent.complete_session(f"session {n}", now=clock())
+    await store.save(agent)  # sessions 1 and 2 leave the history of two within this save
+    assert [s.conversation_id for s in agent.state.session_history] == ["c3", "c4"]
+
+    history = await AgentReadModel(migrated_any_db).session_history(agent.id)
+    assert [(s.seq, s.conversation_id, s.status, s.interactions) for s in history] == [
+        (4, "c4", "completed", 0),
+        (3, "c3", "completed", 0),
+        (2, "c2", "terminated", 1),
+        (1, "c1", "completed", 1),
+    ]
+    assert (history[3].summary, history[2].end_reason) == ("first", "timeout")
+    assert all(s.ended_at is not None for s in history)
+
+    inline = await read_model_rows(migrated_any_db)
+    for page_size in (1, 4, 1000):
+        projector = Projector(
+            migrated_any_db, store.events, AgentProjection(store.events), page_size=page_size
+        )
+        await projector.rebuild()
+        assert await read_model_rows(migrated_any_db) == inline, page_size

@@ -235,3 +235,20 @@ def test_unavailable_backend_fails_with_one_line_naming_the_extra(tmp_path: Path
     assert result.returncode == 1
     assert "secret" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_repair_accept_down_lets_an_edited_down_roll_back(tmp_path: Path) -> None:
+    body = 'migration = Migration(id="001", description="t", up=["CREATE TABLE t (a)"], down={})\n'
+    write_migration(tmp_path / "migs", "001", body.format('["DROP TABLE t"]'))
+    assert run_cli("migrate", "--dir", "migs", "--db", "x.db", cwd=tmp_path).returncode == 0
+    write_migration(tmp_path / "migs", "001", body.format('["DROP TABLE IF EXISTS t"]'))
+    refused = run_cli("rollback", "--dir", "migs", "--db", "x.db", cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "agentsdb repair 001 --accept-down" in refused.stderr
+    accepted = run_cli(
+        "repair", "001", "--accept-down", "--dir", "migs", "--db", "x.db", cwd=tmp_path
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    rolled = run_cli("rollback", "--dir", "migs", "--db", "x.db", cwd=tmp_path)
+    assert rolled.returncode == 0, rolled.stderr
+    assert table_names(tmp_path / "x.db") == {"agentsdb_migrations"}

@@ -357,6 +357,14 @@ def test_an_upcaster_registered_twice_is_refused() -> None:
 
 Call = Callable[[EventStore], Coroutine[Any, Any, Any]]
 
+
+def nested(key: str, depth: int, leaf: object) -> dict[str, Any]:
+    value: Any = leaf
+    for _ in range(depth):
+        value = {key: value}
+    return value
+
+
 BAD_CALLS: list[tuple[str, Call]] = [
     ("stream_id", lambda s: s.append("", [ev("x")], ANY)),
     ("stream_id", lambda s: s.append(None, [ev("x")], ANY)),  # type: ignore[arg-type]  # bad on purpose
@@ -374,6 +382,10 @@ BAD_CALLS: list[tuple[str, Call]] = [
     ("events[0].data.n", lambda s: s.append("s", [NewEvent("t", {"n": float("nan")}, "x")], ANY)),
     ("events[0].data.t", lambda s: s.append("s", [NewEvent("t", {"t": (1, 2)}, "x")], ANY)),
     ("events[0].data", lambda s: s.append("s", [NewEvent("t", {1: "int key"}, "x")], ANY)),
+    (
+        ("events[0].data" + ".level" * 60)[:77] + "...",
+        lambda s: s.append("s", [NewEvent("t", nested("level", 60, float("nan")), "x")], ANY),
+    ),
     ("events[0].data", lambda s: s.append("s", [NewEvent("t", {"k": "\udc00" * 3}, "x")], ANY)),
     ("events[0].data.o", lambda s: s.append("s", [NewEvent("t", {"o": object()}, "x")], ANY)),
     ("events[0].metadata.m", lambda s: s.append("s", [NewEvent("t", {}, "x", 1, {"m": {1}})], ANY)),
@@ -385,6 +397,8 @@ BAD_CALLS: list[tuple[str, Call]] = [
     ("after", lambda s: s.read_all(after=-5)),
     ("limit", lambda s: s.read_all(limit=0)),
     ("types", lambda s: s.read_all(types="thing.happened")),
+    ("types", lambda s: s.read_all(types=[f"type-{i}" for i in range(501)])),
+    ("types", lambda s: s.read_all(types=["ok", ""])),
     ("version", lambda s: s.save_snapshot("s", 0, 1, {})),
     ("state.x", lambda s: s.save_snapshot("s", 1, 1, {"x": float("inf")})),
     ("stream_id", lambda s: s.delete_stream("")),

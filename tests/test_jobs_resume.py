@@ -53,6 +53,12 @@ class Slow(Step):
     async def start(self, source, key):
         await self.inner.start(source, key)
 
+    async def fetch(self, source, first, params):
+        return await self.inner.fetch(source, first, params)
+
+    async def close(self):
+        await self.inner.close()
+
     def apply(self, rows, report, *, write):
         yield from self.inner.apply(rows, report, write=write)
         time.sleep(float(delay))

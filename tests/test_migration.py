@@ -264,3 +264,24 @@ def test_a_dialect_with_no_up_statements_is_rejected() -> None:
         Migration(
             id="001", description="x", up={"sqlite": ["CREATE TABLE t (a)"], "postgresql": []}
         )
+
+
+def test_down_checksum_follows_the_up_checksum_rules() -> None:
+    plain = Migration(id="001", description="d", up=["SELECT 1"], down=["DROP TABLE t\n"])
+    crlf = Migration(id="001", description="d", up=["SELECT 1"], down=["DROP TABLE t  \r\n"])
+    edited = Migration(id="001", description="d", up=["SELECT 1"], down=["DROP TABLE u"])
+    assert plain.down_checksum() == checksum_statements(["DROP TABLE t\n"])
+    assert crlf.down_checksum() == plain.down_checksum()
+    assert edited.down_checksum() != plain.down_checksum()
+    assert plain.checksum() == edited.checksum()  # the up checksum ignores the down
+
+
+def test_down_checksum_is_per_dialect_and_none_when_irreversible() -> None:
+    split = Migration(
+        id="001",
+        description="d",
+        up=["SELECT 1"],
+        down={"sqlite": ["DROP TABLE a"], "postgresql": ["DROP TABLE a CASCADE"]},
+    )
+    assert split.down_checksum("sqlite") != split.down_checksum("postgresql")
+    assert Migration(id="001", description="d", up=["SELECT 1"]).down_checksum() is None

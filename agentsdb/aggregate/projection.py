@@ -15,8 +15,10 @@ So each row's version depends only on the events, never on how they were grouped
 and every upsert replaces only a row of a lower version: whichever path writes a row first, the
 rows end up identical, and replaying a batch changes nothing.
 
-A session that starts and leaves the capped history within one batch (more sessions ending in one
-batch than ``max_history_size``) has no state left to project; it gets no row.
+A session that leaves the capped history within the batch that ends it (more sessions end in one
+batch than ``max_history_size``, as in an import) is no longer in the state: its row comes from
+the batch's events instead — whole when the batch also started it, else as an update of the row an
+earlier batch wrote (status, end, and the responses added to its interaction count).
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from agentsdb.aggregate.agent import AgentAggregate
-from agentsdb.aggregate.events import EVENT_TYPES, AgentCreated, UserAssigned
+from agentsdb.aggregate.events import (
+    EVENT_TYPES,
+    AgentCreated,
+    ClientResponseReceived,
+    SessionCompleted,
+    SessionStarted,
+    SessionTerminated,
+    UserAssigned,
+)
 from agentsdb.aggregate.identity import agent_id_from_stream
 from agentsdb.aggregate.values import Session
 from agentsdb.db.base import Database, Execute, Step
@@ -126,17 +136,86 @@ def _session_params(agent_id: str, seq: int, session: Session, version: int) -> 
     }
 
 
+@dataclass(slots=True)
+class _SessionTrace:
+    """What the events of one batch say about one session."""
+
+    version: int = 0
+    start: int | None = None  # its index among the batch's session starts
+    conversation_id: str | None = None
+    started_at: str | None = None
+    responses: int = 0
+    status: str | None = None
+    ended_at: str | None = None
+    summary: str | None = None
+    end_reason: str | None = None
+
+    def add(self, event: ProjectedEvent, starts: int) -> None:
+        self.version = event.version
+        data = event.data
+        if event.type == SessionStarted.TYPE:
+            self.start = starts
+            self.conversation_id = data["conversation_id"]
+            self.started_at = data["occurred_at"]
+        elif event.type == ClientResponseReceived.TYPE:
+            self.responses += 1
+        elif event.type in (SessionCompleted.TYPE, SessionTerminated.TYPE):
+            completed = event.type == SessionCompleted.TYPE
+            self.status = "completed" if completed else "terminated"
+            self.ended_at = data["occurred_at"]
+            self.summary = data.get("summary") if completed else None
+            self.end_reason = None if completed else data.get("reason")
+
+
+def _ended_session_step(
+    agent: AgentAggregate, session_id: str, trace: _SessionTrace, starts: int
+) -> Step | None:
+    """The row of a session that ended and left the capped history within the batch, from the
+    batch's events alone: a new row when it also started in the batch, else an update of the
+    row an earlier batch wrote."""
+    if trace.status is None:
+        return None
+    ended = {
+        "agent_id": agent.state.agent_id,
+        "session_id": session_id,
+        "status": trace.status,
+        "ended_at": trace.ended_at,
+        "summary": trace.summary,
+        "end_reason": trace.end_reason,
+        "version": trace.version,
+    }
+    if trace.start is None:
+        return Execute(
+            AgentReadModelQueries.end_session, {**ended, "added_interactions": trace.responses}
+        )
+    # Every session started after this one started in this batch too.
+    seq = agent.state.total_sessions - (starts - 1 - trace.start)
+    return Execute(
+        AgentReadModelQueries.upsert_session,
+        {
+            **ended,
+            "seq": seq,
+            "conversation_id": trace.conversation_id,
+            "started_at": trace.started_at,
+            "interactions": trace.responses,
+        },
+    )
+
+
 def projection_steps(agent: AgentAggregate, events: Iterable[ProjectedEvent]) -> list[Step]:
     """The read-model writes for ``events`` of one agent, given its state after them."""
     agent_id = agent.state.agent_id
-    session_versions: dict[str, int] = {}
+    traces: dict[str, _SessionTrace] = {}
+    starts = 0
     user_rows: dict[str, tuple[str, int]] = {}
     last_version = 0
     for event in events:
         last_version = event.version
         session_id = event.data.get("session_id")
         if isinstance(session_id, str):
-            session_versions[session_id] = event.version
+            traces.setdefault(session_id, _SessionTrace()).add(event, starts)
+            if event.type == SessionStarted.TYPE:
+                starts += 1
         if event.type == AgentCreated.TYPE:
             user_rows[str(event.data["owner_user_id"])] = ("owner", event.version)
         elif event.type == UserAssigned.TYPE:
@@ -145,16 +224,20 @@ def projection_steps(agent: AgentAggregate, events: Iterable[ProjectedEvent]) ->
         return []
     steps: list[Step] = []
     sessions = _sessions_by_seq(agent)
-    for session_id, version in session_versions.items():
+    for session_id, trace in traces.items():
         found = sessions.get(session_id)
-        if found is not None:
-            seq, session = found
-            steps.append(
-                Execute(
-                    AgentReadModelQueries.upsert_session,
-                    _session_params(agent_id, seq, session, version),
-                )
+        if found is None:
+            step = _ended_session_step(agent, session_id, trace, starts)
+            if step is not None:
+                steps.append(step)
+            continue
+        seq, session = found
+        steps.append(
+            Execute(
+                AgentReadModelQueries.upsert_session,
+                _session_params(agent_id, seq, session, trace.version),
             )
+        )
     for user_id, (role, version) in user_rows.items():
         steps.append(
             Execute(

@@ -20,17 +20,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from agentsdb.aggregate.agent import AgentAggregate
+from agentsdb.aggregate.errors import DomainError
 from agentsdb.aggregate.events import ExecutionResumed, SessionCompleted, SessionTerminated
 from agentsdb.aggregate.identity import (
     STREAM_PREFIX,
     agent_id_from_stream,
     stream_id_for,
-    validate_agent_id,
 )
 from agentsdb.aggregate.projection import ProjectedEvent, erase_steps, projection_steps
 from agentsdb.aggregate.values import ClientResponse, ExecutionState
@@ -45,6 +46,9 @@ logger = logging.getLogger("agentsdb.aggregate.store")
 
 T = TypeVar("T")
 
+#: The event stores that erase the agent read models of a deleted agent stream.
+_ERASING: weakref.WeakSet[EventStore] = weakref.WeakSet()
+
 #: Saves that end a session write a snapshot whatever the count.
 _SESSION_ENDS = frozenset({SessionCompleted.TYPE, SessionTerminated.TYPE})
 
@@ -57,8 +61,9 @@ class AgentNotFoundError(NotFoundError):
         self.agent_id = agent_id
 
 
-class ExecutionAlreadyResumedError(AgentsDBError):
-    """The suspension was already resumed (by this worker earlier, or by another one)."""
+class ExecutionAlreadyResumedError(DomainError):
+    """The suspension was already resumed (by this worker earlier, or by another one): a
+    suspended execution continues in one place only."""
 
     def __init__(self, agent_id: str, call_id: str) -> None:
         self.agent_id = agent_id
@@ -97,8 +102,8 @@ class AgentStore:
     ) -> None:
         """``snapshot_every``: a snapshot each time a save crosses a multiple of this many
         events (sessions that end are snapshotted too). ``project_inline=False`` leaves the read
-        models to the catch-up projector. ``clock`` and ``id_factory`` make the times and ids of
-        the events of commands run through :meth:`resume` and loaded aggregates."""
+        models to the catch-up projector. ``clock`` gives the time of the events :meth:`resume`
+        records; ``id_factory`` makes the event and session ids of the aggregates it loads."""
         if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int):
             raise ValueError(f"snapshot_every must be a whole number, not {snapshot_every!r}")
         if snapshot_every < 1:
@@ -107,7 +112,10 @@ class AgentStore:
             raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
         self._db = db
         self._events = events if events is not None else EventStore(db)
-        self._events.register_eraser(_erase_read_models)
+        if self._events not in _ERASING:
+            # Once per event store, however many AgentStores share it.
+            self._events.register_eraser(_erase_read_models)
+            _ERASING.add(self._events)
         self._snapshot_every = snapshot_every
         self._max_retries = max_retries
         self._project_inline = project_inline
@@ -152,7 +160,6 @@ class AgentStore:
 
     async def load(self, agent_id: str) -> AgentAggregate:
         """The agent as stored; :class:`AgentNotFoundError` when it does not exist."""
-        validate_agent_id(agent_id)
         agent = await self.find(agent_id)
         if agent is None:
             raise AgentNotFoundError(agent_id)

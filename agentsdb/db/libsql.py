@@ -41,7 +41,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar, cast
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from agentsdb.db import libsql_keys_off, libsql_lease
 from agentsdb.db.base import (
@@ -66,7 +66,7 @@ from agentsdb.db.libsql_errors import translate_connection_error, translate_libs
 from agentsdb.db.placeholders import translate as translate_placeholders
 from agentsdb.db.program import run_program_async
 from agentsdb.db.task_lock import TaskLock
-from agentsdb.db.url import obscure_password
+from agentsdb.db.url import credentials_of, obscure_password
 from agentsdb.errors import (
     AgentsDBError,
     ConfigurationError,
@@ -165,18 +165,6 @@ def _transport(url: str) -> Transport:
     return "http" if scheme in ("http", "https") else "ws"
 
 
-def hide_auth_token(url: str) -> str:
-    """The URL with an ``authToken`` query parameter replaced by ``***``, for logs and reprs."""
-    parts = urlsplit(url)
-    if "authToken" not in parts.query:
-        return url
-    query = [
-        (key, "***" if key == "authToken" else value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
-
-
 def _value(name: str, value: Any, sql: str) -> Any:
     """A parameter as the client sends it, adapted the way Python's sqlite3 adapts it."""
     if value is None or isinstance(value, str | bytes):
@@ -264,6 +252,8 @@ class LibsqlDatabase:
         self._lock = TaskLock()
         self._closed = False
         self._lease_tables = False
+        #: Credentials of the URL and the auth token, masked in every message.
+        self._secrets: tuple[str, ...] = ()
         #: Seconds a lease (``Begin(lock_name=...)``, the migration lock) lasts: the longest a
         #: transaction under it may run before its COMMIT is refused, and the longest a
         #: holder that died blocks the others.
@@ -272,13 +262,16 @@ class LibsqlDatabase:
     @classmethod
     async def open(cls, url: str, *, auth_token: str | None = None) -> LibsqlDatabase:
         """Create the client (inside the running loop) and check that the server answers."""
-        shown = hide_auth_token(obscure_password(url))
+        shown = obscure_password(url)
+        secrets = (*credentials_of(url), auth_token or "")
         driver = _load_driver(shown)
         try:
             client = driver.module.create_client(url, auth_token=auth_token)
         except driver.libsql_error as error:
-            raise ConfigurationError(f"cannot open {shown!r}: {error}") from error
+            reason = obscure_password(str(error), secrets)
+            raise ConfigurationError(f"cannot open {shown!r}: {reason}") from error
         db = cls(client, driver, shown, _transport(url))
+        db._secrets = secrets
         try:
             # The WebSocket client connects lazily; one round trip makes a wrong URL, a server
             # that is down or a rejected token fail here rather than at the first real query.
@@ -315,7 +308,7 @@ class LibsqlDatabase:
             message = str(getattr(error, "explanation", error))
             raise translate_libsql_error(code, message, sql) from error
         except self._driver.connection_errors as error:
-            raise translate_connection_error(error, self._url, sql) from error
+            raise translate_connection_error(error, self._url, sql, self._secrets) from error
 
     async def _execute_on(
         self, runner: _DriverRunner, sql: str, params: Params | None
@@ -741,4 +734,4 @@ class _LibsqlTransaction:
             inner.closed = True
 
 
-__all__ = ["LibsqlDatabase", "hide_auth_token"]
+__all__ = ["LibsqlDatabase"]

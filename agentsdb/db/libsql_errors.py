@@ -10,7 +10,10 @@ those. Callers raise the result ``from`` the original so it stays available as `
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from agentsdb.db.sqlite_errors import constraint_of, shorten_sql
+from agentsdb.db.url import obscure_password
 from agentsdb.errors import (
     CheckViolationError,
     ConnectionClosedError,
@@ -81,10 +84,13 @@ def translate_libsql_error(code: str, message: str, sql: str | None = None) -> D
 
 
 def translate_connection_error(
-    error: BaseException, url: str, sql: str | None = None
+    error: BaseException, url: str, sql: str | None = None, secrets: Sequence[str] = ()
 ) -> DatabaseError:
-    """Return the agentsdb error for a failure to reach or talk to the server."""
-    reason = str(error) or type(error).__name__
+    """Return the agentsdb error for a failure to reach or talk to the server.
+
+    The client's text (which may quote the URL it requested) is masked with ``secrets``.
+    """
+    reason = obscure_password(str(error) or type(error).__name__, secrets)
     return DatabaseError(
         f"cannot reach the libSQL server at {url}, or it dropped the connection: {reason}; "
         "check the URL and that the server is running",

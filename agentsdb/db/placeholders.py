@@ -58,6 +58,31 @@ _SESSION_FUNCTIONS = frozenset(
         "set_config",
     }
 )
+# A statement counts as a read when it starts with one of these words and uses none of the
+# writing words or side-effect functions below (outside literals and comments). A function of
+# the application's own that writes is not seen: such a statement belongs in execute().
+_READ_VERBS = frozenset({"SELECT", "WITH", "VALUES", "TABLE", "SHOW"})
+_WRITING_WORDS = frozenset(
+    {"INSERT", "UPDATE", "DELETE", "MERGE", "INTO", "FOR", "COPY", "CALL", "DO", "NOTIFY"}
+)
+_WRITING_FUNCTIONS = frozenset(
+    {
+        "nextval",
+        "setval",
+        "pg_notify",
+        "pg_terminate_backend",
+        "pg_cancel_backend",
+        "pg_advisory_xact_lock",
+        "pg_advisory_xact_lock_shared",
+        "pg_try_advisory_xact_lock",
+        "pg_try_advisory_xact_lock_shared",
+        "lo_import",
+        "lo_export",
+        "lo_unlink",
+        "lo_create",
+        "dblink_exec",
+    }
+)
 _SQL_SHOWN = 120
 
 
@@ -73,6 +98,10 @@ class TranslatedSQL:
     returning: bool = False
     #: True when the statement may change session state (settings, advisory locks, ...).
     touches_session: bool = False
+    #: True for a query that changes nothing: a SELECT, WITH, VALUES, TABLE or SHOW without
+    #: INSERT/UPDATE/DELETE/MERGE, SELECT INTO, FOR UPDATE/SHARE or a known side-effect function
+    #: (nextval, advisory locks, ...). Such a statement may be run again after a lost connection.
+    read_only: bool = False
     #: The statement as written, for error messages.
     original: str = ""
 
@@ -153,6 +182,7 @@ def translate(sql: str) -> TranslatedSQL:
     copied = 0  # sql[copied:i] has not been added to pieces yet
     returning = False
     touches_session = False
+    writes = False
     first_word: str | None = None
     i = 0
     n = len(sql)
@@ -207,12 +237,17 @@ def translate(sql: str) -> TranslatedSQL:
                 returning = True
             elif not touches_session and text.lower() in _SESSION_FUNCTIONS:
                 touches_session = True
+            if upper in _WRITING_WORDS or text.lower() in _WRITING_FUNCTIONS:
+                writes = True
         else:
             i += 1
-    if not numbers:
-        return TranslatedSQL(sql, (), returning, touches_session, sql)
-    pieces.append(sql[copied:])
-    return TranslatedSQL("".join(pieces), tuple(numbers), returning, touches_session, sql)
+    read_only = first_word in _READ_VERBS and not (writes or returning or touches_session)
+    if numbers:
+        pieces.append(sql[copied:])
+        text = "".join(pieces)
+    else:
+        text = sql
+    return TranslatedSQL(text, tuple(numbers), returning, touches_session, read_only, sql)
 
 
 __all__ = ["TranslatedSQL", "translate"]

@@ -47,6 +47,14 @@ How the :class:`~agentsdb.db.base.Database` contract maps onto PostgreSQL:
   document, not as a JSON string. To store a bare JSON string, pass ``json.dumps("text")``.
 * **Errors** are mapped by SQLSTATE (:mod:`agentsdb.db.postgres_errors`), the asyncpg exception
   kept as ``__cause__``.
+* **Lost connections** (the server ended the session, the network dropped it) raise
+  ConnectionLostError and the connection leaves the pool. Outside a transaction, a statement
+  asyncpg never sent, a read-only query (``TranslatedSQL.read_only``) through ``fetch_one`` /
+  ``fetch_all`` that failed on a connection the pool had kept idle, the BEGIN of
+  ``transaction()`` on such a connection, and a program's first operation when it is one of
+  these, run once more on a newly opened connection. Nothing else runs twice: a write's error
+  says whether it may have taken effect (``may_have_committed``), and inside a transaction
+  nothing is retried (the server rolled it back). See docs/faults.md.
 * **Pooled connections** go back unchanged after ordinary statements. A statement that may
   change session state (SET, RESET, LISTEN, DECLARE, PREPARE, advisory locks, set_config) marks
   its connection for asyncpg's full reset (rollback, ``pg_advisory_unlock_all()``, ``CLOSE ALL``,
@@ -61,7 +69,7 @@ import importlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
@@ -84,16 +92,21 @@ from agentsdb.db.base import (
 )
 from agentsdb.db.placeholders import translate as translate_sql
 from agentsdb.db.postgres_errors import (
+    failed_before_sending,
+    is_connection_lost,
     is_driver_error,
     leaves_connection_unusable,
     translate,
     translate_connect_error,
+    translate_lost,
 )
 from agentsdb.db.postgres_pool import ConnectionPool, DriverConnection, DriverRecord, Lease
 from agentsdb.db.program import run_program_async
+from agentsdb.db.url import credentials_of
 from agentsdb.errors import (
     AgentsDBError,
     ConfigurationError,
+    ConnectionLostError,
     DatabaseBusyError,
     DatabaseError,
     UnsupportedBackendError,
@@ -301,6 +314,27 @@ _NAMED_LOCK_POLL_SECONDS = 0.05
 _NAMED_LOCK_DEFAULT_WAIT = 60.0
 
 
+def _is_read(sql: str) -> bool:
+    try:
+        return translate_sql(sql).read_only
+    except ConfigurationError:
+        return False
+
+
+def _may_run_again(error: ConnectionLostError, *, read: bool, lease: Lease) -> bool:
+    """Whether a statement outside a transaction whose connection was lost may run once more.
+
+    Only when that cannot run it twice: asyncpg found the connection ended before it sent the
+    statement, or the statement is a read-only query (``fetch_one``/``fetch_all``, see
+    ``TranslatedSQL.read_only``) that failed on a connection the pool had kept idle, which the
+    server had ended while it waited.
+    """
+    cause = error.__cause__
+    if cause is not None and failed_before_sending(cause):
+        return True
+    return read and lease.reused
+
+
 class _Session:
     """Statements on one leased connection: placeholders bound, errors translated."""
 
@@ -315,11 +349,18 @@ class _Session:
         return self._connection.is_in_transaction()
 
     async def _guard(self, pending: Awaitable[T], sql: str | None) -> T:
+        in_transaction = self._connection.is_in_transaction()
         try:
             return await pending
         except Exception as error:
             if not is_driver_error(error):
                 raise
+            if is_connection_lost(error) or self._connection.is_closed():
+                self._lease.broken = True
+                write = sql is not None and not _is_read(sql)
+                raise translate_lost(
+                    error, sql, in_transaction=in_transaction, write=write
+                ) from error
             if leaves_connection_unusable(error):
                 self._lease.broken = True
             raise translate(error, sql) from error
@@ -424,6 +465,10 @@ class _Session:
     async def undo_after(self, error: BaseException, sql: str) -> None:
         """Roll back after ``error``; if that fails too, note it on ``error`` and drop the
         connection (the pool closes it, and the server rolls back what was left)."""
+        if self._connection.is_closed():
+            # The server ended the session, and with it the transaction.
+            self._lease.broken = True
+            return
         try:
             await self.command(sql)
         except AgentsDBError as undo_error:
@@ -432,19 +477,52 @@ class _Session:
 
 
 class _Performer:
-    """Runs a program's operations on one connection (see run_program_async)."""
+    """Runs a program's operations on one connection (see run_program_async).
 
-    __slots__ = ("_lease", "_session")
+    When the program's first operation fails because the server had ended the pooled
+    connection, and running it again cannot do anything twice (a BEGIN, a read-only query, or a
+    statement asyncpg never sent), the program moves to a fresh connection and the operation
+    runs there. Later operations are never run again.
+    """
 
-    def __init__(self, session: _Session, lease: Lease) -> None:
-        self._session = session
-        self._lease = lease
+    __slots__ = ("_lease", "_performed", "_pool", "_session")
+
+    def __init__(self, pool: ConnectionPool, lease: Lease) -> None:
+        self._pool = pool
+        self._lease: Lease | None = lease
+        self._session = _Session(lease)
+        self._performed = False
+
+    @property
+    def lease(self) -> Lease | None:
+        """The connection the program holds now, for the caller to release (None if none)."""
+        return self._lease
 
     @property
     def in_transaction(self) -> bool:
-        return self._session.in_transaction
+        return self._lease is not None and self._session.in_transaction
 
     async def perform(self, op: Operation) -> Any:
+        first, self._performed = not self._performed, True
+        lease = self._lease
+        try:
+            return await self._perform(op)
+        except ConnectionLostError as error:
+            repeatable = isinstance(op, Begin) or (
+                isinstance(op, FetchOne | FetchAll) and _is_read(op.sql)
+            )
+            if not (
+                first and lease is not None and _may_run_again(error, read=repeatable, lease=lease)
+            ):
+                raise
+            log.info("running a program on a new connection after: %s", error)
+        self._lease = None
+        await self._pool.release(lease)
+        self._lease = await self._pool.acquire(fresh=True)
+        self._session = _Session(self._lease)
+        return await self._perform(op)
+
+    async def _perform(self, op: Operation) -> Any:
         session = self._session
         match op:
             case Execute(sql, params):
@@ -470,10 +548,16 @@ class _Performer:
         raise TypeError(f"a program yielded {op!r}, which is not an agentsdb operation")
 
     async def abort(self) -> None:
+        lease = self._lease
+        if lease is None:
+            return
+        if lease.connection.is_closed():
+            lease.broken = True  # the server ended the session, and the transaction
+            return
         try:
             await self._session.command("ROLLBACK")
         except AgentsDBError as error:
-            self._lease.broken = True
+            lease.broken = True
             log.warning("rolling back an unfinished program failed: %s", error)
 
 
@@ -505,6 +589,7 @@ class PostgresDatabase:
         settings = parse_options(options or {})
         server_settings = _server_settings(settings)
         driver = _load_driver(url)
+        secrets = credentials_of(dsn)
 
         async def connect() -> DriverConnection:
             try:
@@ -516,13 +601,13 @@ class PostgresDatabase:
                     server_settings=server_settings,
                 )
             except Exception as error:  # refused, unknown host, auth, no such database, bad DSN
-                raise translate_connect_error(error, url) from error
+                raise translate_connect_error(error, url, secrets) from error
             connection = cast(DriverConnection, raw)
             try:
                 await _install_json_codecs(connection)
             except Exception as error:
                 connection.terminate()
-                raise translate_connect_error(error, url) from error
+                raise translate_connect_error(error, url, secrets) from error
             except BaseException:
                 connection.terminate()
                 raise
@@ -554,64 +639,71 @@ class PostgresDatabase:
 
     # Executor ----------------------------------------------------------------------------------
 
-    async def execute(self, sql: str, params: Params | None = None) -> ExecuteResult:
-        """Run one statement (autocommitted) and report what it changed."""
+    async def _autocommit(
+        self, sql: str, statement: Callable[[_Session], Awaitable[T]], *, read: bool
+    ) -> T:
+        """Run one statement on a pooled connection; once more on a fresh connection when the
+        first one was lost and :func:`_may_run_again` allows it."""
         self._check_task()
         lease = await self._pool.acquire()
         try:
-            return await _Session(lease).execute(sql, params)
+            return await statement(_Session(lease))
+        except ConnectionLostError as error:
+            if not _may_run_again(error, read=read and _is_read(sql), lease=lease):
+                raise
+            log.info("running a statement again on a new connection after: %s", error)
         finally:
             await self._pool.release(lease)
+        lease = await self._pool.acquire(fresh=True)
+        try:
+            return await statement(_Session(lease))
+        finally:
+            await self._pool.release(lease)
+
+    async def execute(self, sql: str, params: Params | None = None) -> ExecuteResult:
+        """Run one statement (autocommitted) and report what it changed."""
+        return await self._autocommit(sql, lambda session: session.execute(sql, params), read=False)
 
     async def execute_many(self, sql: str, params: Sequence[Params]) -> ExecuteResult:
         """Run one statement per parameter mapping, atomically (all or none)."""
-        self._check_task()
-        lease = await self._pool.acquire()
-        try:
-            return await _Session(lease).execute_many(sql, params)
-        finally:
-            await self._pool.release(lease)
+        return await self._autocommit(
+            sql, lambda session: session.execute_many(sql, params), read=False
+        )
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
         """Return the query's first row, or ``None``."""
-        self._check_task()
-        lease = await self._pool.acquire()
-        try:
-            return await _Session(lease).fetch_one(sql, params)
-        finally:
-            await self._pool.release(lease)
+        return await self._autocommit(
+            sql, lambda session: session.fetch_one(sql, params), read=True
+        )
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
         """Return every row of the query."""
-        self._check_task()
-        lease = await self._pool.acquire()
-        try:
-            return await _Session(lease).fetch_all(sql, params)
-        finally:
-            await self._pool.release(lease)
+        return await self._autocommit(
+            sql, lambda session: session.fetch_all(sql, params), read=True
+        )
 
     # Units of work -----------------------------------------------------------------------------
 
     async def run(self, program: Program[T]) -> T:
         """Run a program on one connection held for its whole duration."""
         self._check_task()
-        lease = await self._pool.acquire()
+        performer = _Performer(self._pool, await self._pool.acquire())
         try:
-            return await run_program_async(program, _Performer(_Session(lease), lease))
+            return await run_program_async(program, performer)
         finally:
-            await self._pool.release(lease)
+            if performer.lease is not None:
+                await self._pool.release(performer.lease)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """A transaction on one connection: commits on success, rolls back on error."""
         self._check_task()
         task = asyncio.current_task()
-        lease = await self._pool.acquire()
+        lease = await self._begin_transaction()
         if task is not None:
             self._transaction_tasks.add(task)
         try:
             session = _Session(lease)
-            await session.begin(None)
             tx = _PostgresTransaction(session, asyncio.Lock())
             try:
                 yield tx
@@ -626,6 +718,29 @@ class PostgresDatabase:
             if task is not None:
                 self._transaction_tasks.discard(task)
             await self._pool.release(lease)
+
+    async def _begin_transaction(self) -> Lease:
+        """A connection with a transaction begun on it. A BEGIN that fails because the server
+        ended an idle connection is sent again on a fresh one: nothing had happened yet."""
+        lease = await self._pool.acquire()
+        try:
+            await _Session(lease).begin(None)
+            return lease
+        except ConnectionLostError as error:
+            await self._pool.release(lease)
+            if not lease.reused:
+                raise
+            log.info("beginning the transaction on a new connection after: %s", error)
+        except BaseException:
+            await self._pool.release(lease)
+            raise
+        lease = await self._pool.acquire(fresh=True)
+        try:
+            await _Session(lease).begin(None)
+        except BaseException:
+            await self._pool.release(lease)
+            raise
+        return lease
 
     async def close(self) -> None:
         """Close every connection (waiting for those in use); later calls raise

@@ -1,24 +1,34 @@
 """Translate asyncpg's exceptions into the agentsdb hierarchy.
 
 Server errors carry a SQLSTATE code, which decides the class; client-side errors (asyncpg's
-``InterfaceError`` family), lost connections (``OSError``) and ``command_timeout`` expiries
-(``TimeoutError``) are wrapped too. The caller raises the result ``from`` the original, so the
-asyncpg exception stays available as ``__cause__``.
+``InterfaceError`` and ``InternalClientError`` families), lost connections (``OSError``,
+``EOFError``) and ``command_timeout`` expiries (``TimeoutError``) are wrapped too. The caller
+raises the result ``from`` the original, so the asyncpg exception stays available as
+``__cause__``.
 
-Nothing here imports asyncpg: server errors are recognised by their ``sqlstate`` attribute and
-client errors by the asyncpg classes handed to :func:`translate`.
+A connection the server ended (``pg_terminate_backend``, a restart, a dropped network) shows up
+as any of several errors depending on when asyncpg notices: a 57P01 error report, an 08xxx
+"connection does not exist", a reset socket, or an ``InternalClientError`` ("cannot switch to
+state ...") from its protocol state check. All become :class:`ConnectionLostError`
+(:func:`translate_lost`).
+
+Nothing here imports asyncpg until an error is being handled: server errors are recognised by
+their ``sqlstate`` attribute and client errors by asyncpg's base classes.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Sequence
 from typing import Protocol, cast
 
+from agentsdb.db.url import obscure_password
 from agentsdb.errors import (
     CheckViolationError,
     ConfigurationError,
     ConnectionClosedError,
+    ConnectionLostError,
     DatabaseBusyError,
     DatabaseError,
     ForeignKeyViolationError,
@@ -56,6 +66,7 @@ class _ServerErrorFields(Protocol):
 class _DriverClasses(Protocol):
     PostgresError: type[Exception]
     InterfaceError: type[Exception]
+    InternalClientError: type[Exception]
 
 
 @functools.cache
@@ -88,11 +99,38 @@ def _server_message(fields: _ServerErrorFields) -> str:
 
 
 def is_driver_error(error: BaseException) -> bool:
-    """True for the exceptions :func:`translate` wraps: asyncpg's, OSError, TimeoutError."""
-    if isinstance(error, OSError):  # includes TimeoutError and ConnectionError
+    """True for the exceptions :func:`translate` wraps: asyncpg's own, OSError (which includes
+    TimeoutError and ConnectionError) and EOFError (a socket closed mid-message)."""
+    if isinstance(error, OSError | EOFError):
         return True
     driver = _driver()
-    return isinstance(error, driver.PostgresError | driver.InterfaceError)
+    if isinstance(error, driver.PostgresError | driver.InterfaceError | driver.InternalClientError):
+        return True
+    return type(error).__module__.startswith("asyncpg.")
+
+
+def failed_before_sending(error: BaseException) -> bool:
+    """True for the errors asyncpg raises before it writes anything to the socket.
+
+    Its protocol checks that the connection is idle and open before each operation; after the
+    server has ended the session that check fails, so the statement never reached the server.
+    """
+    driver = _driver()
+    if type(error) is driver.InternalClientError:
+        return str(error).startswith("cannot switch to state")
+    if type(error) is driver.InterfaceError:
+        return str(error) == "connection is closed"
+    return False
+
+
+def is_connection_lost(error: BaseException) -> bool:
+    """True when the error itself says the session is gone (whatever the connection reports)."""
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate.startswith("08") or sqlstate in _SESSION_ENDED
+    if isinstance(error, TimeoutError):
+        return False
+    return isinstance(error, OSError | EOFError) or failed_before_sending(error)
 
 
 def leaves_connection_unusable(error: BaseException) -> bool:
@@ -117,14 +155,43 @@ def translate(error: BaseException, sql: str | None = None) -> DatabaseError:
             _with_sql("the statement did not finish within command_timeout and was cancelled", sql),
             sql=sql,
         )
-    if isinstance(error, OSError):
-        return ConnectionClosedError(
+    if is_connection_lost(error):
+        return ConnectionLostError(
             _with_sql(f"the connection to the PostgreSQL server was lost: {error}", sql), sql=sql
         )
-    message = str(error)
+    message = str(error) or type(error).__name__
     if "closed" in message or "connection was lost" in message:
         return ConnectionClosedError(_with_sql(message, sql), sql=sql)
     return DatabaseError(_with_sql(message, sql), sql=sql)
+
+
+def translate_lost(
+    error: BaseException, sql: str | None, *, in_transaction: bool, write: bool
+) -> ConnectionLostError:
+    """The error for a statement whose connection the server ended or the network dropped.
+
+    ``in_transaction``: the connection was inside a transaction when the statement started.
+    ``write``: the statement may change data (anything but a read-only query).
+    """
+    reason = str(error) or type(error).__name__
+    lost = f"the connection to the PostgreSQL server was lost ({reason})"
+    committing = in_transaction and sql is not None and sql.lstrip().upper().startswith("COMMIT")
+    sent = not failed_before_sending(error)
+    if committing and sent:
+        may_have_committed = True
+        consequence = "the transaction may or may not have been committed: check before retrying"
+    elif in_transaction:
+        may_have_committed = False
+        consequence = "the server rolled the open transaction back; run it again"
+    elif write and sent:
+        may_have_committed = True
+        consequence = "the statement may or may not have taken effect: check before retrying"
+    else:
+        may_have_committed = False
+        consequence = "the statement did not run; run it again"
+    return ConnectionLostError(
+        _with_sql(f"{lost}; {consequence}", sql), sql=sql, may_have_committed=may_have_committed
+    )
 
 
 def _translate_server_error(error: _ServerErrorFields, sql: str | None) -> DatabaseError:
@@ -152,7 +219,7 @@ def _translate_server_error(error: _ServerErrorFields, sql: str | None) -> Datab
             sql=sql,
         )
     if sqlstate.startswith("08") or sqlstate in _SESSION_ENDED:
-        return ConnectionClosedError(detail, sql=sql)
+        return ConnectionLostError(detail, sql=sql)
     if sqlstate == IN_FAILED_TRANSACTION:
         return DatabaseError(
             f"{detail}; an earlier statement in this transaction failed, so PostgreSQL "
@@ -164,19 +231,28 @@ def _translate_server_error(error: _ServerErrorFields, sql: str | None) -> Datab
     return DatabaseError(detail, sql=sql)
 
 
-def translate_connect_error(error: BaseException, url: str) -> DatabaseError | ConfigurationError:
-    """The agentsdb error for a failure to open a connection to ``url`` (password obscured)."""
+def translate_connect_error(
+    error: BaseException, url: str, secrets: Sequence[str] = ()
+) -> DatabaseError | ConfigurationError:
+    """The agentsdb error for a failure to open a connection to ``url`` (password obscured).
+
+    The driver's text goes through :func:`~agentsdb.db.url.obscure_password` with the URL's
+    ``secrets``, in case it quotes one of them.
+    """
+    message = obscure_password(str(error) or type(error).__name__, secrets)
     if isinstance(error, ValueError):  # asyncpg's ClientConfigurationError: a malformed DSN
-        return ConfigurationError(f"invalid PostgreSQL URL {url!r}: {error}")
-    message = str(error) or type(error).__name__
+        return ConfigurationError(f"invalid PostgreSQL URL {url!r}: {message}")
     if isinstance(error, TimeoutError):
         message = "no answer within connect_timeout"
     return DatabaseError(f"cannot connect to PostgreSQL at {url!r}: {message}")
 
 
 __all__ = [
+    "failed_before_sending",
+    "is_connection_lost",
     "is_driver_error",
     "leaves_connection_unusable",
     "translate",
     "translate_connect_error",
+    "translate_lost",
 ]

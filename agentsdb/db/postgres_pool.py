@@ -12,6 +12,9 @@ pool does only what agentsdb needs:
   statements may have changed session state: asyncpg's full ``reset()`` runs first) or
   ``broken`` (its state is unknown after a cancellation, a timeout or a lost connection: it is
   closed and a fresh one is opened when needed);
+* ``acquire(fresh=True)`` skips the idle connections and opens a new one (closing an idle one
+  first when the pool is full): for running a statement again after its connection was lost,
+  since the other idle connections may have been ended by the same server restart;
 * ``close()`` closes idle connections at once and each connection in use when it comes back,
   and returns once all are closed.
 """
@@ -100,10 +103,13 @@ Connector = Callable[[], Awaitable[DriverConnection]]
 class Lease:
     """A connection handed out by the pool, with what the pool must know when it comes back."""
 
-    __slots__ = ("broken", "connection", "needs_reset")
+    __slots__ = ("broken", "connection", "needs_reset", "reused")
 
-    def __init__(self, connection: DriverConnection) -> None:
+    def __init__(self, connection: DriverConnection, *, reused: bool = False) -> None:
         self.connection = connection
+        #: The connection waited idle in the pool before this lease (the server may have ended
+        #: it meanwhile); False for one opened for this lease.
+        self.reused = reused
         #: Session state may have changed (SET, advisory lock...): reset before reuse.
         self.needs_reset = False
         #: The connection's state is unknown: close it instead of reusing it.
@@ -156,19 +162,26 @@ class ConnectionPool:
             raise failures[0]
         self._idle.extend(opened)
 
-    async def acquire(self) -> Lease:
-        """A connection for the caller's exclusive use; give it back with :meth:`release`."""
+    async def acquire(self, *, fresh: bool = False) -> Lease:
+        """A connection for the caller's exclusive use; give it back with :meth:`release`.
+
+        ``fresh``: a newly opened connection rather than an idle one (see the module doc).
+        """
         woken = False
         while True:
             if self._closed:
                 raise ConnectionClosedError(f"the database {self._url!r} is closed")
-            while self._idle:
+            if fresh and self._idle and self._size >= self._max_size:
+                # Make room: the oldest idle connection is the likeliest to have been ended.
+                self._size -= 1
+                self._idle.pop(0).terminate()
+            while self._idle and not fresh:
                 connection = self._idle.pop()
                 if connection.is_closed():  # dropped by the server while idle
                     self._size -= 1
                     continue
                 self._in_use += 1
-                return Lease(connection)
+                return Lease(connection, reused=True)
             if self._size < self._max_size:
                 return await self._open_one()
             # A caller woken for a connection that someone else took first keeps its place at

@@ -14,6 +14,7 @@ are savepoints, and only one task uses the connection at a time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sqlite3
@@ -43,6 +44,7 @@ from agentsdb.db.base import (
 )
 from agentsdb.db.program import expand_atomic
 from agentsdb.db.sqlite_errors import is_busy, translate
+from agentsdb.db.sqlite_files import create_private, file_path, open_error, remove_created
 from agentsdb.db.sqlite_loop_reads import (
     LoopReader,
     WorkerConnection,
@@ -53,7 +55,6 @@ from agentsdb.db.task_lock import TaskLock
 from agentsdb.errors import (
     AgentsDBError,
     ConnectionClosedError,
-    DatabaseError,
     UnsupportedOperationError,
 )
 
@@ -231,12 +232,15 @@ def _sql_of(op: Operation) -> str | None:
     return getattr(op, "sql", None)
 
 
-def run_program_sync(conn: sqlite3.Connection, program: Program[T]) -> T:
+def run_program_sync(
+    conn: sqlite3.Connection, program: Program[T], *, path: str | None = None
+) -> T:
     """Drive a program to completion on this thread.
 
     A failed operation is thrown into the program as an agentsdb error chained to the sqlite3
-    error. A transaction the program leaves open is rolled back; ending normally with one open is
-    itself an error, because the program's writes would be lost without a word.
+    error (naming the database file ``path`` when the error is about the file). A transaction
+    the program leaves open is rolled back; ending normally with one open is itself an error,
+    because the program's writes would be lost without a word.
     """
     program = expand_atomic(program, lambda: conn.in_transaction)
     value: Any = None
@@ -260,7 +264,7 @@ def run_program_sync(conn: sqlite3.Connection, program: Program[T]) -> T:
             try:
                 value = _perform(conn, op, lock_wait)
             except sqlite3.Error as driver_error:
-                wrapped = translate(driver_error, _sql_of(op))
+                wrapped = translate(driver_error, _sql_of(op), path=path)
                 wrapped.__cause__ = driver_error
                 pending_error = wrapped
                 value = None
@@ -306,6 +310,20 @@ def _configure(conn: sqlite3.Connection, busy_timeout: float, in_memory: bool) -
 
 # --- the async face ------------------------------------------------------------------------------
 
+_WORKER_STOP_SECONDS = 5.0
+
+
+async def _worker_stopped(connection: aiosqlite.Connection) -> None:
+    """Wait until aiosqlite's worker thread has ended after a failed open.
+
+    aiosqlite queues a stop for its thread when connecting fails, without waiting for it; the
+    thread then reports to the event loop, and if the loop has closed meanwhile (a command-line
+    run that prints the error and exits) it dies with "RuntimeError: Event loop is closed".
+    Waiting here, with the loop running, lets it finish cleanly.
+    """
+    thread = connection._thread  # aiosqlite has no public handle on its worker thread
+    await asyncio.to_thread(thread.join, _WORKER_STOP_SECONDS)
+
 
 class SQLiteDatabase:
     """A SQLite database file (or ``:memory:``) behind the :class:`~agentsdb.db.base.Database` API.
@@ -315,9 +333,10 @@ class SQLiteDatabase:
 
     dialect = "sqlite"
 
-    def __init__(self, connection: aiosqlite.Connection, url: str) -> None:
+    def __init__(self, connection: aiosqlite.Connection, url: str, path: str | None = None) -> None:
         self._connection = connection
         self._url = url
+        self._path = path
         self._lock = TaskLock()
         self._closed = False
         self._reader: LoopReader | None = None
@@ -332,22 +351,32 @@ class SQLiteDatabase:
         busy_timeout: float = 5.0,
         in_memory: bool = False,
     ) -> SQLiteDatabase:
-        """Open and configure a connection (foreign keys on, WAL for files, busy timeout)."""
+        """Open and configure a connection (foreign keys on, WAL for files, busy timeout).
+
+        A database file that does not exist yet is created readable by its owner only.
+        """
+        path = file_path(database, uri=uri, in_memory=in_memory)
+        created = create_private(database, path, uri=uri)
+        connection = aiosqlite.connect(
+            database, isolation_level=None, uri=uri, timeout=busy_timeout, factory=WorkerConnection
+        )
         try:
-            connection = await aiosqlite.connect(
-                database,
-                isolation_level=None,
-                uri=uri,
-                timeout=busy_timeout,
-                factory=WorkerConnection,
-            )
+            await connection
         except sqlite3.Error as error:
-            raise DatabaseError(f"cannot open SQLite database {url!r}: {error}") from error
-        db = cls(connection, url)
+            await _worker_stopped(connection)
+            if created:
+                remove_created(path)
+            raise open_error(error, path, url) from error
+        except BaseException:
+            await _worker_stopped(connection)
+            raise
+        db = cls(connection, url, path)
         try:
             await db._call(_configure, busy_timeout, in_memory)
         except BaseException:
             await connection.close()
+            if created:
+                remove_created(path)
             raise
         # An in-memory database is private to its connection: only the worker can read it.
         if not in_memory:
@@ -381,7 +410,7 @@ class SQLiteDatabase:
             result: T = await run_on_worker(bound)
         except sqlite3.Error as error:
             sql = args[0] if args and isinstance(args[0], str) else None
-            raise translate(error, sql) from error
+            raise translate(error, sql, path=self._path) from error
         except ValueError as error:
             if "closed" in str(error).lower():
                 raise ConnectionClosedError(f"the database {self._url!r} is closed") from error
@@ -440,7 +469,7 @@ class SQLiteDatabase:
     async def run(self, program: Program[T]) -> T:
         """Run a whole program in one hop to the worker thread."""
         async with self._exclusive():
-            return await self._call(_run_program, program)
+            return await self._call(_run_program, program, self._path)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -481,8 +510,8 @@ class SQLiteDatabase:
             await self._connection.close()
 
 
-def _run_program(conn: sqlite3.Connection, program: Program[T]) -> T:
-    return run_program_sync(conn, program)
+def _run_program(conn: sqlite3.Connection, program: Program[T], path: str | None) -> T:
+    return run_program_sync(conn, program, path=path)
 
 
 def _execute_many_program(sql: str, params: Sequence[Params]) -> Program[ExecuteResult]:

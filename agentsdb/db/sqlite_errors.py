@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from agentsdb.db.sqlite_files import file_error
 from agentsdb.errors import (
     CheckViolationError,
     ConnectionClosedError,
@@ -43,11 +44,21 @@ def is_busy(error: sqlite3.Error) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
-def translate(error: sqlite3.Error, sql: str | None = None) -> DatabaseError:
-    """Return the agentsdb error for a sqlite3 error; the caller raises it ``from`` the original."""
+def translate(
+    error: sqlite3.Error, sql: str | None = None, *, path: str | None = None
+) -> DatabaseError:
+    """Return the agentsdb error for a sqlite3 error; the caller raises it ``from`` the original.
+
+    ``path`` is the database file's: an error about the file (full disk, read-only, not a
+    database, I/O error) names it (:mod:`agentsdb.db.sqlite_files`).
+    """
     message = str(error)
     shown = shorten_sql(sql)
     detail = f"{message} (in: {shown})" if shown else message
+    if path is not None:
+        about_file = file_error(error, detail, sql, path)
+        if about_file is not None:
+            return about_file
     if isinstance(error, sqlite3.IntegrityError):
         name = getattr(error, "sqlite_errorname", "")
         constraint = constraint_of(message)

@@ -25,21 +25,29 @@ from agentsdb.db.base import (
     Database,
     Execute,
     ExecuteMany,
+    ExecuteResult,
     FetchAll,
-    FetchOne,
     Params,
+    Program,
     Row,
     Step,
 )
 from agentsdb.errors import (
     ConcurrencyError,
-    EventIdConflictError,
     IntegrityError,
     InvalidEventError,
 )
+from agentsdb.events.appending import (
+    check_steps,
+    earlier_result,
+    event_rows,
+    head_bounds,
+    holds,
+    refuses_version,
+)
+from agentsdb.events.rows import recorded, snapshot
 from agentsdb.events.types import (
     ANY,
-    NO_STREAM,
     STREAM_EXISTS,
     AppendResult,
     ExpectedVersion,
@@ -57,7 +65,6 @@ from agentsdb.events.validation import (
     json_text,
     shown,
 )
-from agentsdb.models._record import decode_json
 from agentsdb.queries.events import NO_UPPER_BOUND, EventQueries
 
 #: The commit-order channel of event appends.
@@ -69,68 +76,16 @@ Eraser = Callable[[str], Iterable[Step]]
 # How many times an append with ANY or STREAM_EXISTS is tried again after losing a race for a
 # version: the expectation still holds, so the append itself is still right.
 _RETRIES_WITHOUT_EXPECTATION = 5
+#: The most event types one ``read_all`` filters on (each is a query parameter).
+MAX_TYPES = 500
 # Event ids looked up per query when diagnosing a failed append.
 _IDS_PER_QUERY = 500
-
-
-def _head_bounds(expected: ExpectedVersion) -> tuple[int, int]:
-    """The range the stream's current version must lie in for the append to go ahead."""
-    if expected is NO_STREAM:
-        return 0, 0
-    if expected is ANY:
-        return 0, NO_UPPER_BOUND
-    if expected is STREAM_EXISTS:
-        return 1, NO_UPPER_BOUND
-    assert isinstance(expected, int)
-    return expected, expected
-
-
-def _holds(expected: ExpectedVersion, actual: int) -> bool:
-    low, high = _head_bounds(expected)
-    return low <= actual <= high
-
-
-def _refuses_version(error: IntegrityError) -> bool:
-    """Whether the database refused an event's version: the expected-version guard (NOT NULL
-    on ``events.version``) or a version another writer took (``UNIQUE (stream_id, version)``).
-
-    SQLite and libSQL name them ``events.version`` and ``events.stream_id, events.version``;
-    PostgreSQL ``events.version`` and ``events_stream_version``.
-    """
-    constraint = error.constraint or ""
-    return constraint in _VERSION_CONSTRAINTS
-
-
-_VERSION_CONSTRAINTS = frozenset(
-    {"events.version", "events.stream_id, events.version", "events_stream_version"}
-)
 
 
 def _check_decode(decode: object) -> bool:
     if not isinstance(decode, bool):
         raise InvalidEventError("decode", f"must be True or False, got {shown(decode)}")
     return decode
-
-
-def _recorded(row: Row, upcasters: Upcasters | None, decode: bool = True) -> RecordedEvent:
-    # The JSON columns are selected as text on every backend; the event keeps it.
-    event_type = row["type"]
-    schema_version = row["schema_version"]
-    data = row["data"]
-    if upcasters is not None and upcasters.applies_to(event_type, schema_version):
-        data, schema_version = upcasters.upcast(event_type, schema_version, decode_json(data))
-    return RecordedEvent.stored(
-        row["position"],
-        row["stream_id"],
-        row["version"],
-        row["event_id"],
-        event_type,
-        schema_version,
-        data,
-        row["metadata"],
-        row["recorded_at"],
-        decode=decode,
-    )
 
 
 class EventStore:
@@ -193,11 +148,8 @@ class EventStore:
         """
         stream_id = check_name("stream_id", stream_id)
         expected = check_expected(expected_version)
-        rows = self._event_params(stream_id, events)
-        steps = tuple(with_steps)
-        for index, step in enumerate(steps):
-            if not isinstance(step, Execute | ExecuteMany | FetchAll | FetchOne | CommitOrder):
-                raise InvalidEventError(f"with_steps[{index}]", f"is not a Step: {shown(step)}")
+        rows = event_rows(stream_id, events)
+        steps = check_steps(with_steps)
         attempts = 0
         while True:
             attempts += 1
@@ -212,41 +164,6 @@ class EventStore:
                         stream_id, expected, await self.current_version(stream_id)
                     ) from error
 
-    def _event_params(self, stream_id: str, events: Sequence[NewEvent]) -> list[dict[str, Any]]:
-        if isinstance(events, NewEvent) or not isinstance(events, Sequence):
-            raise InvalidEventError(
-                "events", f"must be a sequence of NewEvent, got {shown(events)}"
-            )
-        if not events:
-            raise InvalidEventError("events", "must hold at least one event")
-        recorded_at = utc_now_text()
-        rows: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        for index, event in enumerate(events):
-            where = f"events[{index}]"
-            if not isinstance(event, NewEvent):
-                raise InvalidEventError(where, f"must be a NewEvent, got {type(event).__name__}")
-            event_id = check_name(f"{where}.event_id", event.event_id)
-            if event_id in seen:
-                raise InvalidEventError(
-                    f"{where}.event_id", f"repeats an earlier event's id ({shown(event_id)})"
-                )
-            seen.add(event_id)
-            rows.append(
-                {
-                    "stream_id": stream_id,
-                    "event_id": event_id,
-                    "type": check_name(f"{where}.type", event.type),
-                    "schema_version": check_positive(
-                        f"{where}.schema_version", event.schema_version
-                    ),
-                    "data": json_text(f"{where}.data", event.data),
-                    "metadata": json_text(f"{where}.metadata", event.metadata),
-                    "recorded_at": recorded_at,
-                }
-            )
-        return rows
-
     async def _append_once(
         self,
         stream_id: str,
@@ -254,7 +171,7 @@ class EventStore:
         expected: ExpectedVersion,
         steps: tuple[Step, ...],
     ) -> AppendResult:
-        low, high = _head_bounds(expected)
+        low, high = head_bounds(expected)
         # The guard applies to the first event; the others follow it in the same unit.
         params: list[Params] = [{**row, "min_head": 0, "max_head": NO_UPPER_BOUND} for row in rows]
         params[0] = {**rows[0], "min_head": low, "max_head": high}
@@ -268,11 +185,12 @@ class EventStore:
             )
         )
 
-        def program() -> Any:
-            results = yield unit
-            return results[-1]
+        def program() -> Program[list[Row]]:
+            results: list[Any] = yield unit
+            appended_rows: list[Row] = results[-1]
+            return appended_rows
 
-        written: list[Row] = await self._db.run(program())
+        written = await self._db.run(program())
         written.reverse()
         return AppendResult(
             stream_id,
@@ -295,11 +213,11 @@ class EventStore:
         """
         stored = await self._stored_with_ids([row["event_id"] for row in rows])
         if stored:
-            return self._earlier_result(stream_id, rows, stored)
-        if not _refuses_version(error):
+            return earlier_result(stream_id, rows, stored)
+        if not refuses_version(error):
             raise error  # another constraint, such as one of the caller's with_steps
         actual = await self.current_version(stream_id)
-        if not _holds(expected, actual):
+        if not holds(expected, actual):
             raise ConcurrencyError(stream_id, expected, actual) from error
         if expected is ANY or expected is STREAM_EXISTS:
             return None
@@ -313,52 +231,8 @@ class EventStore:
             chunk = event_ids[start : start + _IDS_PER_QUERY]
             params = {f"id_{index}": event_id for index, event_id in enumerate(chunk)}
             found_rows = await self._db.fetch_all(EventQueries.by_event_ids(len(chunk)), params)
-            found.extend(_recorded(row, None) for row in found_rows)
+            found.extend(recorded(row, None) for row in found_rows)
         return found
-
-    @staticmethod
-    def _earlier_result(
-        stream_id: str, rows: list[dict[str, Any]], stored: list[RecordedEvent]
-    ) -> AppendResult:
-        """The result of the append that stored these events, if this one is its exact retry."""
-        by_id = {event.event_id: event for event in stored}
-        missing = [row["event_id"] for row in rows if row["event_id"] not in by_id]
-        if missing:
-            raise EventIdConflictError(
-                stored[0].event_id,
-                f"{len(stored)} of this append's {len(rows)} event ids are stored and "
-                f"{len(missing)} are not (first new one: {shown(missing[0])}); a retry must send "
-                "exactly the events of the append it repeats",
-            )
-        previous: RecordedEvent | None = None
-        for row in rows:
-            event = by_id[row["event_id"]]
-            if event.stream_id != stream_id:
-                raise EventIdConflictError(
-                    event.event_id, f"in stream {shown(event.stream_id)}, not {shown(stream_id)}"
-                )
-            for field in ("type", "schema_version"):
-                if getattr(event, field) != row[field]:
-                    raise EventIdConflictError(
-                        event.event_id,
-                        f"with {field} {shown(getattr(event, field))}, not {shown(row[field])}",
-                    )
-            for field in ("data", "metadata"):
-                if getattr(event, field) != decode_json(row[field]):
-                    raise EventIdConflictError(event.event_id, f"with other {field}")
-            if previous is not None and event.version != previous.version + 1:
-                raise EventIdConflictError(
-                    event.event_id,
-                    f"at version {event.version}, not right after {shown(previous.event_id)}",
-                )
-            previous = event
-        first, last = by_id[rows[0]["event_id"]], by_id[rows[-1]["event_id"]]
-        return AppendResult(
-            stream_id,
-            first.version,
-            last.version,
-            tuple(by_id[row["event_id"]].position for row in rows),
-        )
 
     async def delete_stream(self, stream_id: str) -> int:
         """Delete the stream's events, its snapshot and (through the erasers) its projected
@@ -381,11 +255,12 @@ class EventStore:
             )
         )
 
-        def program() -> Any:
-            results = yield unit
-            return results[-1].rows_affected
+        def program() -> Program[int]:
+            results: list[Any] = yield unit
+            deleted_events: ExecuteResult = results[-1]
+            return deleted_events.rows_affected
 
-        deleted: int = await self._db.run(program())
+        deleted = await self._db.run(program())
         return deleted
 
     # --- snapshots --------------------------------------------------------------------------
@@ -417,7 +292,7 @@ class EventStore:
                 f"{version} can exist",
             )
 
-        def program() -> Any:
+        def program() -> Program[None]:
             yield Atomic(steps)
 
         await self._db.run(program())
@@ -426,15 +301,7 @@ class EventStore:
         """The stream's newest snapshot, or None."""
         stream_id = check_name("stream_id", stream_id)
         row = await self._db.fetch_one(EventQueries.load_snapshot, {"stream_id": stream_id})
-        if row is None:
-            return None
-        return Snapshot(
-            row["stream_id"],
-            int(row["version"]),
-            int(row["schema_version"]),
-            decode_json(row["state"]),
-            row["recorded_at"],
-        )
+        return None if row is None else snapshot(row)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -469,7 +336,7 @@ class EventStore:
         }
         rows = await self._db.fetch_all(EventQueries.read_stream, params)
         upcasters = self._upcasting()
-        return [_recorded(row, upcasters, decode) for row in rows]
+        return [recorded(row, upcasters, decode) for row in rows]
 
     async def read_all(
         self,
@@ -496,13 +363,17 @@ class EventStore:
             if isinstance(types, str):
                 raise InvalidEventError("types", f"must be a collection of str, got {shown(types)}")
             chosen = sorted({check_name("types", name) for name in types})
+            if len(chosen) > MAX_TYPES:
+                raise InvalidEventError(
+                    "types", f"names {len(chosen)} event types; at most {MAX_TYPES} at once"
+                )
             if not chosen:
                 return []
             params.update({f"type_{index}": name for index, name in enumerate(chosen)})
             sql = EventQueries.read_all_of_types(len(chosen))
         rows = await self._db.fetch_all(sql, params)
         upcasters = self._upcasting()
-        return [_recorded(row, upcasters, decode) for row in rows]
+        return [recorded(row, upcasters, decode) for row in rows]
 
 
 __all__ = ["EVENTS_CHANNEL", "Eraser", "EventStore"]

@@ -24,6 +24,7 @@ MAX_DEPTH = 64
 MAX_READ_LIMIT = 10_000
 
 _PREFIX = 40
+_MAX_PATH = 80
 
 
 def shown(value: object) -> str:
@@ -110,6 +111,14 @@ def json_text(argument: str, value: object) -> str:
     return text
 
 
+def _child(path: str, step: str) -> str:
+    """The path of a nested value, kept short enough for a message."""
+    if path.endswith("..."):
+        return path
+    child = path + step
+    return child if len(child) <= _MAX_PATH else child[: _MAX_PATH - 3] + "..."
+
+
 def _check_value(path: str, value: Any, depth: int) -> None:
     # The common leaf types first: this runs over every value of every appended event.
     kind = type(value)
@@ -129,11 +138,11 @@ def _check_value(path: str, value: Any, depth: int) -> None:
                 raise InvalidEventError(
                     path, f"has a key {shown(key)} of type {type(key).__name__}; keys must be str"
                 )
-            _check_value(f"{path}.{key[:_PREFIX]}", item, depth + 1)
+            _check_value(_child(path, f".{key[:20]}"), item, depth + 1)
         return
     if kind is list:
         for index, item in enumerate(value):
-            _check_value(f"{path}[{index}]", item, depth + 1)
+            _check_value(_child(path, f"[{index}]"), item, depth + 1)
         return
     hint = "; use a list" if isinstance(value, tuple) else ""
     raise InvalidEventError(

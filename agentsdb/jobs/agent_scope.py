@@ -10,8 +10,10 @@ dual-write window (see migration 010 for cutover).
 The legacy ``conversations`` and ``messages`` tables share their names with agentsdb's own, so
 the source is another database, or the legacy tables carry a prefix (``source_prefix``).
 
-Messages are read in (conversation, id) order, so the hashes seen in the current conversation are
-all the job keeps in memory to tell duplicates, in a dry run as in a real one.
+Every table is read in primary-key order, which needs no index but the key itself. Messages are
+read by id, so the (conversation, hash) pairs already seen are kept in the job's scratch database
+(:mod:`agentsdb.jobs.scratch`) to tell duplicates, in a dry run as in a real one; memory stays
+flat and the source is never asked for a conversation's messages.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from agentsdb.jobs.errors import JobError
 from agentsdb.jobs.framework import Job, Step
 from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.schema import SourceTable, table_columns
+from agentsdb.jobs.scratch import Scratch
 from agentsdb.jobs.validation import Orphans, Parity, ValidationReport, count, skipped_of, skips_of
 
 AGENTS = "agents"
@@ -158,52 +161,111 @@ ON CONFLICT (id) DO NOTHING""",
             )
 
 
+_SEEN_DDL = (
+    "CREATE TABLE seen (content_hash TEXT NOT NULL, conversation_id TEXT NOT NULL,"
+    " PRIMARY KEY (content_hash, conversation_id)) WITHOUT ROWID",
+)
+_SEEN_PAGE_SIZE = 5000
+
+
+def _pair(row: Row) -> tuple[str, str] | None:
+    """(content hash, conversation) of a message that can be written, else None."""
+    if row["role"] not in ROLES or row["content"] is None:
+        return None
+    return content_hash(row["role"], row["content"]), str(row["conversation_id"])
+
+
 class _Messages(Step):
-    """Messages with a conversation, in (conversation, id) order."""
+    """Messages with a conversation, in id order; the pairs seen so far in the scratch db."""
 
     def __init__(self, prefix: str) -> None:
         self.table = f"{prefix}messages"
         self._conversations = f"{prefix}conversations"
         self._personas = f"{prefix}personas"
-        self._conversation: str | None = None
-        self._seen: set[str] = set()
+        self._seen: Scratch | None = None
 
     def count_sql(self) -> str:
         return f"SELECT COUNT(*) AS n FROM {self.table} WHERE conversation_id IS NOT NULL"
 
     def select(self, first: bool) -> str:
-        after = (
-            ""
-            if first
-            else "AND (m.conversation_id > :k0 OR (m.conversation_id = :k0 AND m.id > :k1)) "
-        )
+        after = "" if first else "AND m.id > :k0 "
         return f"""SELECT m.id, m.conversation_id, m.persona_id, m.role, m.content, m.created_at,
     c.id AS source_conversation, c.persona_id AS conversation_persona,
     CASE WHEN p.id IS NULL THEN 0 ELSE 1 END AS persona_in_source
 FROM {self.table} m
     LEFT JOIN {self._conversations} c ON c.id = m.conversation_id
     LEFT JOIN {self._personas} p ON p.id = c.persona_id
-WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.conversation_id, m.id LIMIT :limit"""
+WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.id LIMIT :limit"""
 
     def key_of(self, row: Row) -> list[Any]:
-        return [row["conversation_id"], row["id"]]
+        return [row["id"]]
 
     async def start(self, source: Database, resume_key: list[Any] | None) -> None:
-        self._conversation, self._seen = None, set()
+        await self.close()
+        if resume_key is not None and len(resume_key) != 1:
+            raise JobError(
+                "agent-scope: the checkpoint was written by an older version, which read "
+                "messages in (conversation, id) order; finish that run with the version that "
+                "started it"
+            )
+        self._seen = await Scratch.open(_SEEN_DDL)
         if resume_key is None:
             return
-        # Resuming inside a conversation: the hashes of its messages before the key.
-        conversation, last_id = resume_key
-        rows = await source.fetch_all(
-            f"SELECT role, content FROM {self.table} WHERE conversation_id = :c AND id <= :i",
-            {"c": conversation, "i": last_id},
-        )
-        self._conversation = conversation
-        self._seen = {
-            content_hash(r["role"], r["content"])
-            for r in rows
-            if r["role"] in ROLES and r["content"] is not None
-        }
+        # Resuming: the pairs of every message before the key, in one pass by id.
+        last: Any = resume_key[0]
+        after: Any = None
+        while True:
+            where = "" if after is None else "AND id > :after "
+            page = await source.fetch_all(
+                f"SELECT id, conversation_id, role, content FROM {self.table} "
+                f"WHERE conversation_id IS NOT NULL AND id <= :last {where}"
+                "ORDER BY id LIMIT :limit",
+                {"last": last, "limit": _SEEN_PAGE_SIZE}
+                if after is None
+                else {"last": last, "after": after, "limit": _SEEN_PAGE_SIZE},
+            )
+            if not page:
+                break
+            pairs = [pair for pair in map(_pair, page) if pair is not None]
+            if pairs:
+                await self._seen.db.execute_many(
+                    "INSERT OR IGNORE INTO seen VALUES (:h, :c)",
+                    [{"h": h, "c": c} for h, c in pairs],
+                )
+            after = page[-1]["id"]
+
+    async def fetch(self, source: Database, first: bool, params: dict[str, Any]) -> list[Row]:
+        """A batch of messages, each with its content hash (``digest``, None when it cannot be
+        written) and whether an earlier message of its conversation has it (``duplicate``)."""
+        rows = await super().fetch(source, first, params)
+        if not rows or self._seen is None:
+            return rows
+        pairs = [_pair(row) for row in rows]
+        hashes = sorted({pair[0] for pair in pairs if pair is not None})
+        earlier: set[tuple[str, str]] = set()
+        if hashes:
+            found = await self._seen.db.fetch_all(
+                "SELECT content_hash, conversation_id FROM seen"
+                f" WHERE content_hash IN ({in_list('h', len(hashes))})",
+                in_params("h", hashes),
+            )
+            earlier = {(str(r["content_hash"]), str(r["conversation_id"])) for r in found}
+        out: list[Row] = []
+        new: list[dict[str, str]] = []
+        for row, pair in zip(rows, pairs, strict=True):
+            duplicate = pair is not None and pair in earlier
+            if pair is not None and not duplicate:
+                earlier.add(pair)
+                new.append({"h": pair[0], "c": pair[1]})
+            out.append({**row, "digest": None if pair is None else pair[0], "duplicate": duplicate})
+        if new:
+            await self._seen.db.execute_many("INSERT OR IGNORE INTO seen VALUES (:h, :c)", new)
+        return out
+
+    async def close(self) -> None:
+        seen, self._seen = self._seen, None
+        if seen is not None:
+            await seen.close()
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
         personas = [str(r[c]) for r in rows for c in ("persona_id", "conversation_persona") if r[c]]
@@ -212,11 +274,7 @@ WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.conversation_id, m.id LIMI
         conversation_ids = sorted({str(r["conversation_id"]) for r in rows})
         stored = yield _existing("conversations", conversation_ids)
         have = {str(r["id"]) for r in stored}
-        hashes = {
-            content_hash(r["role"], r["content"])
-            for r in rows
-            if r["role"] in ROLES and r["content"] is not None
-        }
+        hashes = {str(r["digest"]) for r in rows if r["digest"] is not None}
         existing: list[Row] = []
         if hashes:
             existing = yield FetchAll(
@@ -230,8 +288,6 @@ WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.conversation_id, m.id LIMI
         messages: list[dict[str, Any]] = []
         for row in rows:
             conversation = str(row["conversation_id"])
-            if conversation != self._conversation:
-                self._conversation, self._seen = conversation, set()
             persona = row["conversation_persona"]
             known_conversation = conversation in have or (
                 row["source_conversation"] is not None
@@ -247,11 +303,10 @@ WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.conversation_id, m.id LIMI
             if row["content"] is None:
                 report.skipped(MESSAGES, "no content")
                 continue
-            digest = content_hash(row["role"], row["content"])
-            if digest in self._seen:
+            digest = str(row["digest"])
+            if row["duplicate"]:
                 report.skipped(MESSAGES, "duplicate in conversation")
                 continue
-            self._seen.add(digest)
             if (conversation, digest) in stored_hashes:
                 report.unchanged(MESSAGES)
                 continue

@@ -18,6 +18,7 @@ from agentsdb.jobs.convert import in_list, in_params, to_clock
 from agentsdb.jobs.framework import Job, Step
 from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.schema import SourceTable
+from agentsdb.jobs.scratch import Scratch
 from agentsdb.jobs.validation import Orphans, Parity, ValidationReport, count, skipped_of, skips_of
 
 #: The model recorded for migrated agents, which had none; change it per agent afterwards.
@@ -28,15 +29,33 @@ BIOS = "agent_persona_bios"
 METADATA = "user_agent_profile_metadata"
 COUNTS = ("followers_count", "follows_count", "posts_count")
 
+# Profiles are read in primary-key order. The newest bio of each handle comes from the job's
+# scratch copy of agent_bios (indexed there by handle): asking the source per batch would scan
+# agent_bios once per profile when the source has no index on agent_bios.handle.
 _PROFILE = """SELECT p.handle, p.did, p.display_name, p.bio,
-    p.followers_count, p.follows_count, p.posts_count, p.created_at,
-    (SELECT b.generated_bio FROM agent_bios b
-        WHERE b.handle = p.handle AND length(trim(b.generated_bio)) > 0
-        ORDER BY (b.created_at IS NULL), b.created_at DESC, b.id DESC
-        LIMIT 1) AS generated_bio
+    p.followers_count, p.follows_count, p.posts_count, p.created_at
 FROM bluesky_profiles p
 {where}ORDER BY p.handle
 LIMIT :limit"""
+
+#: A page of the non-blank generated bios, in primary-key order (cheap with no other index).
+_BIOS_PAGE = """SELECT id, handle, generated_bio, created_at FROM agent_bios
+WHERE {after}length(trim(generated_bio)) > 0
+ORDER BY id LIMIT :limit"""
+_BIOS_PAGE_SIZE = 5000
+
+_SCRATCH_BIOS = (
+    "CREATE TABLE bios (id INTEGER NOT NULL, handle TEXT NOT NULL, generated_bio TEXT NOT NULL,"
+    " created_at TEXT)",
+)
+_SCRATCH_LOAD = "INSERT INTO bios VALUES (:id, :handle, :generated_bio, :created_at)"
+# Each handle's bios newest first: by created_at (undated rows count as oldest), then by id.
+_NEWEST_FIRST = "handle, (created_at IS NULL), created_at DESC, id DESC"
+_SCRATCH_INDEX = f"CREATE INDEX bios_newest ON bios ({_NEWEST_FIRST})"
+# The bios of a batch's handles: one range of the index, already in order (the batch's handles
+# lie between its least and its greatest, in the scratch database's binary order).
+_BATCH_BIOS = f"""SELECT handle, generated_bio FROM bios
+WHERE handle BETWEEN :least AND :greatest ORDER BY {_NEWEST_FIRST}"""
 
 _KNOWN_AGENTS = """SELECT a.id,
     CASE WHEN EXISTS (SELECT 1 FROM agent_persona_bios b WHERE b.agent_id = a.id)
@@ -81,10 +100,61 @@ def choose_bio(generated_bio: object, profile_bio: object) -> tuple[str, str] | 
     return None
 
 
+async def copy_bios(source: Database) -> Scratch:
+    """A scratch copy of the source's non-blank generated bios, indexed by handle: one pass over
+    ``agent_bios`` in primary-key order, whatever other indexes the source has."""
+    scratch = await Scratch.open(_SCRATCH_BIOS)
+    try:
+        after: Any = None
+        while True:
+            params: dict[str, Any] = {"limit": _BIOS_PAGE_SIZE}
+            if after is not None:
+                params["after"] = after
+            sql = _BIOS_PAGE.format(after="" if after is None else "id > :after AND ")
+            page = await source.fetch_all(sql, params)
+            if not page:
+                break
+            await scratch.db.execute_many(_SCRATCH_LOAD, page)
+            after = page[-1]["id"]
+        await scratch.db.execute(_SCRATCH_INDEX)
+    except BaseException:
+        await scratch.close()
+        raise
+    return scratch
+
+
 class ProfilesStep(Step):
     """The profiles pass, row by row: decisions in Python, writes with ``ExecuteMany``."""
 
     table = "bluesky_profiles"
+    _bios: Scratch | None = None
+
+    async def start(self, source: Database, resume_key: list[Any] | None) -> None:
+        await self.close()
+        self._bios = await copy_bios(source)
+
+    async def fetch(self, source: Database, first: bool, params: dict[str, Any]) -> list[Row]:
+        """A batch of profiles, each with the newest non-blank generated bio of its handle."""
+        rows = await super().fetch(source, first, params)
+        if not rows or self._bios is None:
+            return rows
+        handles = [row["handle"] for row in rows if isinstance(row["handle"], str)]
+        found = (
+            await self._bios.db.fetch_all(
+                _BATCH_BIOS, {"least": min(handles), "greatest": max(handles)}
+            )
+            if handles
+            else []
+        )
+        newest: dict[Any, Any] = {}
+        for bio in found:
+            newest.setdefault(bio["handle"], bio["generated_bio"])  # the first is the newest
+        return [{**row, "generated_bio": newest.get(row["handle"])} for row in rows]
+
+    async def close(self) -> None:
+        bios, self._bios = self._bios, None
+        if bios is not None:
+            await bios.close()
 
     def __init__(self) -> None:
         # A dry run writes no agents, so it remembers the handles its earlier batches would have

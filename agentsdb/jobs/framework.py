@@ -69,6 +69,15 @@ class Step(ABC):
     async def start(self, source: Database, resume_key: list[Any] | None) -> None:  # noqa: B027
         """Prepare a pass, starting after ``resume_key`` (None: from the beginning)."""
 
+    async def fetch(self, source: Database, first: bool, params: dict[str, Any]) -> list[Row]:
+        """One batch of source rows: :meth:`select` run on the source. A step that needs more
+        than its table's own columns adds it here (from what :meth:`start` prepared), so the
+        batch query stays a keyset read of one table."""
+        return await source.fetch_all(self.select(first), params)
+
+    async def close(self) -> None:  # noqa: B027
+        """Release what :meth:`start` prepared; called after the pass, however it ended."""
+
 
 class Job(ABC):
     """A backfill: source tables, the steps over them, validation and the summary line."""
@@ -176,21 +185,26 @@ async def run_job(
             if resume is not None and index == first_step:
                 key = list(resume["key"])
             await step.start(source, key)
-            while True:
-                params: dict[str, Any] = {"limit": batch_size}
-                if key is not None:
-                    params.update(_key_params(key))
-                rows = await source.fetch_all(step.select(key is None), params)
-                if not rows:
-                    break
-                batch = await target.run(
-                    _batch_program(step, rows, report, job.name, target.dialect, not dry_run)
-                )
-                report.merge(batch)
-                key = step.key_of(rows[-1])
-                if bar is not None:
-                    bar.advance(len(rows))
-                log.info("%s: %s to %s (%d rows)", job.name, step.step_name, key, report.rows_read)
+            try:
+                while True:
+                    params: dict[str, Any] = {"limit": batch_size}
+                    if key is not None:
+                        params.update(_key_params(key))
+                    rows = await step.fetch(source, key is None, params)
+                    if not rows:
+                        break
+                    batch = await target.run(
+                        _batch_program(step, rows, report, job.name, target.dialect, not dry_run)
+                    )
+                    report.merge(batch)
+                    key = step.key_of(rows[-1])
+                    if bar is not None:
+                        bar.advance(len(rows))
+                    log.info(
+                        "%s: %s to %s (%d rows)", job.name, step.step_name, key, report.rows_read
+                    )
+            finally:
+                await step.close()
     finally:
         if bar is not None:
             bar.close()

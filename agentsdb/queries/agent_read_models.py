@@ -74,6 +74,17 @@ ON CONFLICT (user_id, agent_id) DO UPDATE SET
     {excluded_list(USER_COLUMNS[2:])}
 WHERE agent_users.version < excluded.version"""
 
+    #: Ends a session whose row an earlier batch wrote, from the events of the batch that ended
+    #: it (the session is no longer in the agent's capped history).
+    end_session = """UPDATE agent_session_history SET
+    status = :status,
+    ended_at = :ended_at,
+    summary = :summary,
+    end_reason = :end_reason,
+    interactions = interactions + :added_interactions,
+    version = :version
+WHERE agent_id = :agent_id AND session_id = :session_id AND version < :version"""
+
     get_summary = f"SELECT {_SUMMARY} FROM agent_summaries WHERE agent_id = :agent_id"
 
     list_for_user = f"""SELECT {_SUMMARY_OF_S}, u.role AS user_role
