@@ -40,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import agentsdb
 from agentsdb.aggregate import (
     AgentAggregate,
     AgentStore,
@@ -50,8 +51,6 @@ from agentsdb.aggregate import (
     LlmMessageSnapshot,
     PendingToolCall,
 )
-
-import agentsdb
 from agentsdb.db.base import Database
 from agentsdb.events import EventStore, NewEvent
 
