@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from agentsdb.aggregate.errors import EventSequenceError, SnapshotError, validation_problems
 from agentsdb.aggregate.events import AgentCreated, AgentEvent, from_recorded
 from agentsdb.aggregate.identity import agent_id_from_stream, stream_id_for
-from agentsdb.aggregate.state import AgentState, evolve, initial_state
+from agentsdb.aggregate.state import AgentState, evolve_owned, initial_state
 from agentsdb.events.types import RecordedEvent
 
 
@@ -58,6 +58,8 @@ def _from_snapshot(snapshot: tuple[int, Mapping[str, Any]]) -> tuple[AgentState,
 
 
 def _apply(stream_id: str, state: AgentState | None, event: AgentEvent) -> AgentState:
+    # ``state`` is this replay's own (built from the created event or the snapshot's data, and
+    # not handed out before the replay ends), so it is changed in place.
     if isinstance(event, AgentCreated):
         if state is not None:
             raise EventSequenceError(stream_id, "agent.created.v1 after the agent exists")
@@ -67,7 +69,7 @@ def _apply(stream_id: str, state: AgentState | None, event: AgentEvent) -> Agent
     if state is None:
         raise EventSequenceError(stream_id, f"{event.TYPE} before agent.created.v1")
     try:
-        return evolve(state, event)
+        return evolve_owned(state, event)
     except ValueError as error:
         raise EventSequenceError(stream_id, str(error)) from error
 

@@ -126,11 +126,14 @@ class AgentStore:
         stream_id = stream_id_for(agent_id)
         snapshot = await self._events.load_snapshot(stream_id)
         if snapshot is not None and snapshot.schema_version == AgentAggregate.STATE_SCHEMA_VERSION:
-            later = await self._events.read_stream(stream_id, from_version=snapshot.version + 1)
+            later = await self._events.read_stream(
+                stream_id, from_version=snapshot.version + 1, decode=False
+            )
             return AgentAggregate.replay(
                 later, (snapshot.version, snapshot.state), id_factory=self._id_factory
             )
-        recorded = await self._events.read_stream(stream_id)
+        # Replay validates each event's stored JSON text itself: no decoding up front.
+        recorded = await self._events.read_stream(stream_id, decode=False)
         if not recorded:
             return None
         agent = AgentAggregate.replay(recorded, id_factory=self._id_factory)

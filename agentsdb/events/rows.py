@@ -8,14 +8,18 @@ from agentsdb.events.upcasting import Upcasters
 from agentsdb.models._record import decode_json
 
 
-def recorded(row: Row, upcasters: Upcasters | None) -> RecordedEvent:
-    """An ``events`` row as a RecordedEvent, its data upcast when an upcaster applies."""
-    data = decode_json(row["data"])
-    schema_version = row["schema_version"]
+def recorded(row: Row, upcasters: Upcasters | None, decode: bool = True) -> RecordedEvent:
+    """An ``events`` row as a RecordedEvent, its data upcast when an upcaster applies.
+
+    The JSON columns are selected as text on every backend; the event keeps that text and, with
+    ``decode=False``, decodes it only on first access (see :meth:`RecordedEvent.stored`).
+    """
     event_type = row["type"]
+    schema_version = row["schema_version"]
+    data = row["data"]
     if upcasters is not None and upcasters.applies_to(event_type, schema_version):
-        data, schema_version = upcasters.upcast(event_type, schema_version, data)
-    return RecordedEvent(
+        data, schema_version = upcasters.upcast(event_type, schema_version, decode_json(data))
+    return RecordedEvent.stored(
         row["position"],
         row["stream_id"],
         row["version"],
@@ -23,8 +27,9 @@ def recorded(row: Row, upcasters: Upcasters | None) -> RecordedEvent:
         event_type,
         schema_version,
         data,
-        decode_json(row["metadata"]),
+        row["metadata"],
         row["recorded_at"],
+        decode=decode,
     )
 
 

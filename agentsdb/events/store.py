@@ -83,6 +83,12 @@ MAX_TYPES = 500
 _IDS_PER_QUERY = 500
 
 
+def _check_decode(decode: object) -> bool:
+    if not isinstance(decode, bool):
+        raise InvalidEventError("decode", f"must be True or False, got {shown(decode)}")
+    return decode
+
+
 class EventStore:
     """Streams of events on a migrated database (migration 011).
 
@@ -308,10 +314,21 @@ class EventStore:
         return 0 if row is None else int(row["version"])
 
     async def read_stream(
-        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        to_version: int | None = None,
+        decode: bool = True,
     ) -> list[RecordedEvent]:
         """The stream's events from ``from_version`` to ``to_version`` (both included; None:
-        to the end), oldest first, upcast to their newest schema version."""
+        to the end), oldest first, upcast to their newest schema version.
+
+        ``decode=False`` leaves each event's ``data`` and ``metadata`` to be decoded on first
+        access, for a reader that validates ``data_json`` itself (as ``AgentStore`` does) or
+        uses few of the events: the same events, without the cost of decoding up front.
+        """
+        decode = _check_decode(decode)
         params = {
             "stream_id": check_name("stream_id", stream_id),
             "from_version": check_position("from_version", from_version),
@@ -321,17 +338,23 @@ class EventStore:
         }
         rows = await self._db.fetch_all(EventQueries.read_stream, params)
         upcasters = self._upcasting()
-        return [recorded(row, upcasters) for row in rows]
+        return [recorded(row, upcasters, decode) for row in rows]
 
     async def read_all(
-        self, *, after: int = 0, limit: int = 1000, types: Iterable[str] | None = None
+        self,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        types: Iterable[str] | None = None,
+        decode: bool = True,
     ) -> list[RecordedEvent]:
         """Up to ``limit`` events of every stream with a position above ``after``, in position
-        order; ``types`` keeps only events of those types.
+        order; ``types`` keeps only events of those types. ``decode`` as in :meth:`read_stream`.
 
         Gap-safe: positions commit in increasing order on every backend, so a reader that pages
         with ``after=`` the last position it saw never skips an event, whenever it commits.
         """
+        decode = _check_decode(decode)
         params: dict[str, Any] = {
             "after": check_position("after", after),
             "limit": check_limit(limit),
@@ -352,7 +375,7 @@ class EventStore:
             sql = EventQueries.read_all_of_types(len(chosen))
         rows = await self._db.fetch_all(sql, params)
         upcasters = self._upcasting()
-        return [recorded(row, upcasters) for row in rows]
+        return [recorded(row, upcasters, decode) for row in rows]
 
 
 __all__ = ["EVENTS_CHANNEL", "Eraser", "EventStore"]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final, TypeAlias
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
+
+from agentsdb.models._record import decode_json
 
 
 class StreamState(enum.Enum):
@@ -44,7 +46,16 @@ class NewEvent:
 @dataclass(frozen=True, slots=True)
 class RecordedEvent:
     """An event as stored: ``position`` is global, never reused, and orders commits;
-    ``version`` counts the events of its stream from 1 without gaps."""
+    ``version`` counts the events of its stream from 1 without gaps.
+
+    An event read from the store also holds its ``data`` and ``metadata`` as the JSON text they
+    were stored as (``data_json``, ``metadata_json``), for readers that validate the text
+    themselves in one pass (pydantic's ``model_validate_json``). A read with ``decode=False``
+    decodes each of them only on first access, with the rule every JSON column of agentsdb is
+    read by, so such a reader never pays for decoding. Equality, ``repr`` and
+    ``dataclasses.replace`` see the decoded values; an event built by ``replace`` or by the
+    constructor holds no JSON text (``data_json`` is ``None``).
+    """
 
     position: int
     stream_id: str
@@ -55,6 +66,86 @@ class RecordedEvent:
     data: Mapping[str, Any]
     metadata: Mapping[str, Any]
     recorded_at: str
+    data_json: str | None = field(default=None, init=False, compare=False, repr=False)
+    """The data's JSON text exactly as stored, or ``None``: the data was given as a mapping, or
+    an upcaster changed it on read. Decoding it gives ``data``."""
+    metadata_json: str | None = field(default=None, init=False, compare=False, repr=False)
+    """The metadata's JSON text exactly as stored, or ``None``."""
+
+    @classmethod
+    def stored(
+        cls,
+        position: int,
+        stream_id: str,
+        version: int,
+        event_id: str,
+        type: str,
+        schema_version: int,
+        data: object,
+        metadata: object,
+        recorded_at: str,
+        *,
+        decode: bool = True,
+    ) -> RecordedEvent:
+        """An event from its row: ``data`` and ``metadata`` are the JSON columns' values as the
+        database returned them. JSON text is kept (``data_json``, ``metadata_json``) and, with
+        ``decode=False``, decoded only on first access; any other value (a mapping an upcaster
+        returned) is decoded now, by the same rule."""
+        event = cls.__new__(cls)
+        _set_position(event, position)
+        _set_stream_id(event, stream_id)
+        _set_version(event, version)
+        _set_event_id(event, event_id)
+        _set_type(event, type)
+        _set_schema_version(event, schema_version)
+        _set_recorded_at(event, recorded_at)
+        # A value held as text leaves its slot unset, for __getattr__ to fill on first access.
+        if isinstance(data, str):
+            _set_data_json(event, data)
+            if decode:
+                _set_data(event, decode_json(data))
+        else:
+            _set_data_json(event, None)
+            _set_data(event, decode_json(data))
+        if isinstance(metadata, str):
+            _set_metadata_json(event, metadata)
+            if decode:
+                _set_metadata(event, decode_json(metadata))
+        else:
+            _set_metadata_json(event, None)
+            _set_metadata(event, decode_json(metadata))
+        return event
+
+    if not TYPE_CHECKING:  # mypy would take every unknown attribute for a lazy one
+
+        def __getattr__(self, name: str) -> Any:
+            # Reached only for an unset slot: data or metadata still held as JSON text.
+            if name == "data" and self.data_json is not None:
+                value = decode_json(self.data_json)
+            elif name == "metadata" and self.metadata_json is not None:
+                value = decode_json(self.metadata_json)
+            else:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            _set_field[name](self, value)
+            return value
+
+
+# The slots' own setters, which a frozen dataclass's __setattr__ does not reach: a store read
+# builds thousands of events, and these are three times cheaper than object.__setattr__.
+_set_field: Final[dict[str, Callable[[RecordedEvent, object], None]]] = {
+    item.name: vars(RecordedEvent)[item.name].__set__ for item in fields(RecordedEvent)
+}
+_set_position = _set_field["position"]
+_set_stream_id = _set_field["stream_id"]
+_set_version = _set_field["version"]
+_set_event_id = _set_field["event_id"]
+_set_type = _set_field["type"]
+_set_schema_version = _set_field["schema_version"]
+_set_data = _set_field["data"]
+_set_data_json = _set_field["data_json"]
+_set_metadata = _set_field["metadata"]
+_set_metadata_json = _set_field["metadata_json"]
+_set_recorded_at = _set_field["recorded_at"]
 
 
 @dataclass(frozen=True, slots=True)

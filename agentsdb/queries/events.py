@@ -1,7 +1,9 @@
 """SQL for the event store's ``events`` and ``snapshots`` tables (migration 011).
 
 Portable: the same text runs on SQLite, libSQL and PostgreSQL. Positions and versions are
-integers; ``data``, ``metadata`` and ``state`` take JSON text.
+integers; ``data``, ``metadata`` and ``state`` take JSON text, and events are read with them cast
+to text, so every backend hands back the text as stored (PostgreSQL's ``json`` keeps it verbatim)
+and the event store decides when to decode it.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ _EVENT_COLUMNS = column_list(
         "event_id",
         "type",
         "schema_version",
-        "data",
-        "metadata",
+        "CAST(data AS TEXT) AS data",
+        "CAST(metadata AS TEXT) AS metadata",
         "recorded_at",
     )
 )
