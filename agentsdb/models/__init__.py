@@ -30,6 +30,7 @@ from agentsdb.models.agent import Agent, AgentStatus, AgentUpdate, PermissionMod
 from agentsdb.models.conversation import Conversation, ConversationUpdate
 from agentsdb.models.embedding import Embedding, EmbeddingSource
 from agentsdb.models.memory import Memory, MemoryAccess, MemoryUpdate, ReadMode
+from agentsdb.models.search import MemorySearchHit, MessageSearchHit, Page
 from agentsdb.models.message import Message, MessageRole, content_hash_of
 from agentsdb.models.persona_bio import PersonaBio, PersonaBioSource
 from agentsdb.models.profile_metadata import ProfileMetadata
@@ -69,11 +70,14 @@ __all__ = [
     "LogType",
     "Memory",
     "MemoryAccess",
+    "MemorySearchHit",
     "MemoryUpdate",
     "Message",
     "MessageRole",
+    "MessageSearchHit",
     "Patch",
     "PermissionMode",
+    "Page",
     "PersonaBio",
     "PersonaBioSource",
     "PersonaSource",
