@@ -245,23 +245,24 @@ class SqldServer:
         """The database as statements that rebuild it: its schema in creation order, every
         row of every table, and the AUTOINCREMENT counters. See :meth:`restore`.
 
-        A virtual table (FTS5) is recreated by its CREATE statement, which makes its shadow
-        tables; its rows are not copied (the migrated snapshot's search indexes are empty).
+        A virtual table (FTS5) is recreated by its CREATE statement, which makes its shadow tables
+        (where it keeps its index); their rows are then replaced by the snapshot's, so the index
+        comes back as it was.
         """
         shadows = self._table_kinds("shadow")
         virtual = self._table_kinds("virtual")
-        schema = [
-            row
-            for row in self.query(
-                "SELECT type, name, sql FROM sqlite_schema "
-                "WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
-            )
-            if str(row[1]) not in shadows
+        schema = self.query(
+            "SELECT type, name, sql FROM sqlite_schema "
+            "WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+        )
+        statements: list[dict[str, Any]] = [
+            {"sql": str(sql)} for _, name, sql in schema if name not in shadows
         ]
-        statements: list[dict[str, Any]] = [{"sql": str(sql)} for _, _, sql in schema]
         for kind, name, _ in schema:
             if kind != "table" or name in virtual:
                 continue
+            if name in shadows:
+                statements.append({"sql": f'DELETE FROM "{name}"'})
             columns, rows = self._raw(f'SELECT * FROM "{name}"')
             names = ", ".join(f'"{column}"' for column in columns)
             marks = ", ".join("?" for _ in columns)
