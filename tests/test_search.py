@@ -29,13 +29,17 @@ def repos(migrated_any_db: Database) -> Repos:
     return repos_for(migrated_any_db)
 
 
-async def remember(repos: Repos, agent_id: str, name: str, content: str, **fields: object) -> Memory:
+async def remember(
+    repos: Repos, agent_id: str, name: str, content: str, **fields: object
+) -> Memory:
     return await repos.memories.create(
         Memory(name=name, content=content, agent_id=agent_id, **fields)  # type: ignore[arg-type]  # test factory passes optional model fields through
     )
 
 
-async def all_memory_hits(repos: Repos, agent_id: str, text: str, limit: int) -> list[MemorySearchHit]:
+async def all_memory_hits(
+    repos: Repos, agent_id: str, text: str, limit: int
+) -> list[MemorySearchHit]:
     hits: list[MemorySearchHit] = []
     after: str | None = None
     while True:
@@ -137,7 +141,8 @@ async def test_keyset_pages_return_every_hit_exactly_once_in_rank_order(repos: R
     whole = (await repos.memories.search(agent.id, "apple", limit=100)).items
 
     assert [hit.memory.id for hit in paged] == [hit.memory.id for hit in whole]
-    assert len(paged) == len(made) and {hit.memory.id for hit in paged} == made
+    assert len(paged) == len(made)
+    assert {hit.memory.id for hit in paged} == made
     order = [(-hit.score, hit.memory.id) for hit in paged]
     assert order == sorted(order)
 
@@ -176,8 +181,10 @@ async def test_any_search_text_gives_a_page_never_a_syntax_error(repos: Repos, t
     memories = await repos.memories.search(agent.id, text)
     messages = await repos.messages.search(agent.id, text)
 
-    assert isinstance(memories, Page) and isinstance(messages, Page)
-    assert messages.items == [] and messages.next is None
+    assert isinstance(memories, Page)
+    assert isinstance(messages, Page)
+    assert messages.items == []
+    assert messages.next is None
 
 
 async def test_quoted_words_are_found_as_words(repos: Repos) -> None:

@@ -30,10 +30,10 @@ from agentsdb.models.agent import Agent, AgentStatus, AgentUpdate, PermissionMod
 from agentsdb.models.conversation import Conversation, ConversationUpdate
 from agentsdb.models.embedding import Embedding, EmbeddingSource
 from agentsdb.models.memory import Memory, MemoryAccess, MemoryUpdate, ReadMode
-from agentsdb.models.search import MemorySearchHit, MessageSearchHit, Page
 from agentsdb.models.message import Message, MessageRole, content_hash_of
 from agentsdb.models.persona_bio import PersonaBio, PersonaBioSource
 from agentsdb.models.profile_metadata import ProfileMetadata
+from agentsdb.models.search import MemorySearchHit, MessageSearchHit, Page
 from agentsdb.models.session import (
     OVERRIDE_COLUMNS,
     EffectiveSession,
@@ -75,9 +75,9 @@ __all__ = [
     "Message",
     "MessageRole",
     "MessageSearchHit",
+    "Page",
     "Patch",
     "PermissionMode",
-    "Page",
     "PersonaBio",
     "PersonaBioSource",
     "PersonaSource",

@@ -20,7 +20,9 @@ class SearchRequest:
     limit: int
 
 
-def search_request(db: Database, title: str, text: object, limit: int, after: object) -> SearchRequest:
+def search_request(
+    db: Database, title: str, text: object, limit: int, after: object
+) -> SearchRequest:
     """Check the text, limit and cursor the same way on every backend, before any SQL runs."""
     terms = search_terms(title, "text", text)
     checked_limit = check_limit(limit)
