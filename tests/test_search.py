@@ -187,6 +187,23 @@ async def test_any_search_text_gives_a_page_never_a_syntax_error(repos: Repos, t
     assert messages.next is None
 
 
+async def test_long_texts_are_stored_and_their_first_words_found(repos: Repos) -> None:
+    # 1.3 MB of distinct words: more than a PostgreSQL tsvector may hold.
+    long_text = "needle " + " ".join(f"{number:032x}" for number in range(40_000))
+    agent = await stored_agent(repos)
+    memory = await remember(repos, agent.id, "long", long_text, description=long_text)
+    conversation = await repos.conversations.create(Conversation(agent_id=agent.id))
+    message = await repos.messages.append(
+        Message(conversation_id=conversation.id, role=MessageRole.USER, content=long_text)
+    )
+
+    memories = await repos.memories.search(agent.id, "needle")
+    messages = await repos.messages.search(agent.id, "needle")
+
+    assert [hit.memory.id for hit in memories.items] == [memory.id]
+    assert [hit.message.id for hit in messages.items] == [message.id]
+
+
 async def test_quoted_words_are_found_as_words(repos: Repos) -> None:
     agent = await stored_agent(repos)
     memory = await remember(repos, agent.id, "q", 'she said "hello" (twice)')

@@ -16,6 +16,10 @@ the rows that exist when this migration runs are indexed by it.
 GIN index. The text search configuration is ``'simple'``: words are lower-cased but not stemmed
 and no stop words are dropped, so search behaves alike for every language (and like FTS5's
 tokenizer). A memory's name weighs most (A), then its description (B), then its content (C).
+A ``tsvector`` holds at most 1 MB, and building a larger one fails the write, so PostgreSQL
+indexes the first 100,000 characters of a message, and of a memory its name, the first 20,000
+characters of its description and the first 80,000 of its content: at most 7 bytes of vector per
+character, so no text can make an insert fail (SQLite indexes all of the text).
 """
 
 from agentsdb.migration import Migration
@@ -104,14 +108,14 @@ _POSTGRESQL_UP = [
     """
     ALTER TABLE memories ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('simple', name), 'A')
-        || setweight(to_tsvector('simple', COALESCE(description, '')), 'B')
-        || setweight(to_tsvector('simple', content), 'C')
+        || setweight(to_tsvector('simple', left(COALESCE(description, ''), 20000)), 'B')
+        || setweight(to_tsvector('simple', left(content, 80000)), 'C')
     ) STORED
     """,
     "CREATE INDEX memories_search_vector ON memories USING GIN (search_vector)",
     """
     ALTER TABLE messages ADD COLUMN search_vector tsvector
-        GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED
+        GENERATED ALWAYS AS (to_tsvector('simple', left(content, 100000))) STORED
     """,
     "CREATE INDEX messages_search_vector ON messages USING GIN (search_vector)",
 ]
