@@ -287,6 +287,30 @@ async def test_message_search_is_scoped_to_the_agents_conversations_and_pages(
     assert {hit.message.conversation_id for hit in one.items} == {alone.id}
 
 
+async def test_deleting_a_conversation_removes_its_messages_from_search(repos: Repos) -> None:
+    agent = await stored_agent(repos)
+    dropped = await repos.conversations.create(Conversation(agent_id=agent.id))
+    kept = await repos.conversations.create(Conversation(agent_id=agent.id))
+    for conversation in (dropped, kept):
+        await repos.messages.append(
+            Message(
+                conversation_id=conversation.id,
+                role=MessageRole.USER,
+                content=f"harbour pilot {conversation.id}",
+            )
+        )
+
+    await repos.conversations.delete(dropped.id)
+    late = await repos.messages.append(
+        Message(conversation_id=kept.id, role=MessageRole.ASSISTANT, content="harbour again")
+    )
+
+    page = await repos.messages.search(agent.id, "harbour")
+    assert {hit.message.conversation_id for hit in page.items} == {kept.id}
+    assert late.id in {hit.message.id for hit in page.items}
+    assert len(page.items) == 2
+
+
 async def test_migration_013_indexes_existing_rows_and_its_down_removes_the_index(
     migrated_any_db: Database,
 ) -> None:
