@@ -199,9 +199,20 @@ class SqldServer:
         body = result["response"]["result"]
         return [str(col["name"]) for col in body["cols"]], body["rows"]
 
+    def _table_kinds(self, kind: str) -> set[str]:
+        """The tables of one kind of ``pragma_table_list``: 'virtual', or 'shadow' (the tables a
+        virtual table such as FTS5 keeps its data in, created and dropped with it).
+        """
+        sql = f"SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = '{kind}'"
+        return {str(row[0]) for row in self.query(sql)}
+
     def _drops(self) -> list[dict[str, Any]]:
         """Statements that remove every schema object (and the AUTOINCREMENT counters)."""
-        objects = sorted(self.query(_OBJECTS), key=lambda row: _DROP_ORDER[str(row[0])])
+        shadows = self._table_kinds("shadow")
+        objects = sorted(
+            (row for row in self.query(_OBJECTS) if str(row[1]) not in shadows),
+            key=lambda row: _DROP_ORDER[str(row[0])],
+        )
         drops = [{"sql": f'DROP {str(kind).upper()} IF EXISTS "{name}"'} for kind, name in objects]
         if self.query("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'"):
             drops.append({"sql": "DELETE FROM sqlite_sequence"})
@@ -232,15 +243,26 @@ class SqldServer:
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The database as statements that rebuild it: its schema in creation order, every
-        row of every table, and the AUTOINCREMENT counters. See :meth:`restore`."""
+        row of every table, and the AUTOINCREMENT counters. See :meth:`restore`.
+
+        A virtual table (FTS5) is recreated by its CREATE statement, which makes its shadow tables
+        (where it keeps its index); their rows are then replaced by the snapshot's, so the index
+        comes back as it was.
+        """
+        shadows = self._table_kinds("shadow")
+        virtual = self._table_kinds("virtual")
         schema = self.query(
             "SELECT type, name, sql FROM sqlite_schema "
             "WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
         )
-        statements: list[dict[str, Any]] = [{"sql": str(sql)} for _, _, sql in schema]
+        statements: list[dict[str, Any]] = [
+            {"sql": str(sql)} for _, name, sql in schema if name not in shadows
+        ]
         for kind, name, _ in schema:
-            if kind != "table":
+            if kind != "table" or name in virtual:
                 continue
+            if name in shadows:
+                statements.append({"sql": f'DELETE FROM "{name}"'})
             columns, rows = self._raw(f'SELECT * FROM "{name}"')
             names = ", ".join(f'"{column}"' for column in columns)
             marks = ", ".join("?" for _ in columns)

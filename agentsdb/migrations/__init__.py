@@ -49,6 +49,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     # out of order, with Migrator(..., allow_out_of_order=True).
     "011_add_event_store",
     "012_add_agent_read_models",
+    "013_add_text_search",
 )
 
 #: Shipped but applied only on request, after the dual-write window: see cutover_migrations().

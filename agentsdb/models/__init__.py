@@ -33,6 +33,7 @@ from agentsdb.models.memory import Memory, MemoryAccess, MemoryUpdate, ReadMode
 from agentsdb.models.message import Message, MessageRole, content_hash_of
 from agentsdb.models.persona_bio import PersonaBio, PersonaBioSource
 from agentsdb.models.profile_metadata import ProfileMetadata
+from agentsdb.models.search import MemorySearchHit, MessageSearchHit, Page
 from agentsdb.models.session import (
     OVERRIDE_COLUMNS,
     EffectiveSession,
@@ -69,9 +70,12 @@ __all__ = [
     "LogType",
     "Memory",
     "MemoryAccess",
+    "MemorySearchHit",
     "MemoryUpdate",
     "Message",
     "MessageRole",
+    "MessageSearchHit",
+    "Page",
     "Patch",
     "PermissionMode",
     "PersonaBio",

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import builtins
 
+from agentsdb.db.text_search import text_search_of
 from agentsdb.errors import NotFoundError, ValidationError
 from agentsdb.models.memory import Memory, MemoryUpdate, ReadMode
+from agentsdb.models.search import MemorySearchHit, Page
 from agentsdb.queries.memories import MemoryQueries
+from agentsdb.queries.search import memory_search
 from agentsdb.repositories._base import (
     FIRST_TEXT_KEY,
     Repository,
     check_limit,
     stamp,
 )
+from agentsdb.repositories._search import next_cursor, ranked_rows, search_request
 from agentsdb.rules.text import (
     check_choice,
     check_cursor,
@@ -121,6 +125,42 @@ class MemoryRepository(Repository):
             "limit": check_limit(limit),
         }
         return self._models(Memory, await self._db.fetch_all(sql, params))
+
+    async def search(
+        self,
+        agent_id: str,
+        text: str,
+        *,
+        user_id: str | None = None,
+        limit: int = 20,
+        after: str | None = None,
+    ) -> Page[MemorySearchHit]:
+        """The agent's memories that contain every word of ``text``, most relevant first.
+
+        ``text`` is plain text (at most 1,000 characters), never query syntax: quotes,
+        operators and brackets are searched as text, and blank text finds nothing. A memory's
+        name, description and content are searched. ``user_id`` keeps that user's memories
+        only; None searches all of the agent's memories. Pass a page's ``next`` as ``after``
+        for the following page; ties in score are ordered by id.
+        """
+        title = "MemoryRepository.search"
+        check_key(title, "agent_id", agent_id)
+        check_optional_key(title, "user_id", user_id)
+        request = search_request(self._db, title, text, limit, after)
+        if request.query is None:
+            return Page([], None)
+        after_score, after_id = request.after if request.after is not None else (0.0, None)
+        params = {
+            "query": request.query,
+            "agent_id": agent_id,
+            "user_id": user_id,
+            "after_score": after_score,
+            "after_id": after_id,
+        }
+        sql = memory_search(text_search_of(self._db).memory_hits)
+        scored, more = await ranked_rows(self._db, sql, params, request.limit)
+        hits = [MemorySearchHit(self._model(Memory, row), score) for row, score in scored]
+        return Page(hits, next_cursor(scored, more))
 
     async def update(self, memory_id: str, changes: MemoryUpdate) -> Memory:
         """Change the given fields in one statement; NotFoundError if absent."""

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from agentsdb.db.base import Atomic, Database, FetchOne, Params, Program, Row
+from agentsdb.db.text_search import text_search_of
 from agentsdb.errors import AgentsDBError, ValidationError
 from agentsdb.models.message import Message
+from agentsdb.models.search import MessageSearchHit, Page
 from agentsdb.queries.agent_scope import DualWriteQueries
 from agentsdb.queries.messages import MessageQueries
+from agentsdb.queries.search import message_search
 from agentsdb.repositories._base import (
     FIRST_INT_KEY,
     Repository,
     check_limit,
 )
-from agentsdb.rules.text import check_key, check_row_id
+from agentsdb.repositories._search import next_cursor, ranked_rows, search_request
+from agentsdb.rules.search import int_cursor_key
+from agentsdb.rules.text import check_key, check_optional_key, check_row_id
 
 
 def _append(
@@ -109,6 +114,47 @@ class MessageRepository(Repository):
             MessageQueries.count_by_conversation, {"conversation_id": conversation_id}
         )
         return int(row["total"]) if row is not None else 0
+
+    async def search(
+        self,
+        agent_id: str,
+        text: str,
+        *,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+        limit: int = 20,
+        after: str | None = None,
+    ) -> Page[MessageSearchHit]:
+        """Messages of the agent's conversations that contain every word of ``text``, most
+        relevant first.
+
+        ``text`` is plain text as in :meth:`MemoryRepository.search`. ``user_id`` keeps the
+        conversations with that user, ``conversation_id`` one conversation. Pass a page's
+        ``next`` as ``after`` for the following page; ties in score are ordered by id.
+        """
+        title = "MessageRepository.search"
+        check_key(title, "agent_id", agent_id)
+        check_optional_key(title, "user_id", user_id)
+        check_optional_key(title, "conversation_id", conversation_id)
+        request = search_request(self._db, title, text, limit, after)
+        if request.query is None:
+            return Page([], None)
+        after_score, after_id = 0.0, None
+        if request.after is not None:
+            after_score = request.after[0]
+            after_id = int_cursor_key(title, "after", after, request.after[1])
+        params = {
+            "query": request.query,
+            "agent_id": agent_id,
+            "user_id": user_id,
+            "conversation_id": conversation_id,
+            "after_score": after_score,
+            "after_id": after_id,
+        }
+        sql = message_search(text_search_of(self._db).message_hits)
+        scored, more = await ranked_rows(self._db, sql, params, request.limit)
+        hits = [MessageSearchHit(self._model(Message, row), score) for row, score in scored]
+        return Page(hits, next_cursor(scored, more))
 
 
 __all__ = ["MessageRepository"]
