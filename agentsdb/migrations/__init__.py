@@ -49,6 +49,8 @@ BUILTIN_MODULES: tuple[str, ...] = (
     # out of order, with Migrator(..., allow_out_of_order=True).
     "011_add_event_store",
     "012_add_agent_read_models",
+    # 013 is taken by the full-text search migration.
+    "014_add_message_keys",
 )
 
 #: Shipped but applied only on request, after the dual-write window: see cutover_migrations().
