@@ -31,7 +31,9 @@ async def new_conversation(repos: Repos) -> Conversation:
 async def test_yes_then_yes_without_a_key_are_two_turns_listed_in_order(repos: Repos) -> None:
     talk = await new_conversation(repos)
 
-    first = await repos.messages.append(Message(conversation_id=talk.id, role="user", content="yes"))
+    first = await repos.messages.append(
+        Message(conversation_id=talk.id, role="user", content="yes")
+    )
     second = await repos.messages.append(
         Message(conversation_id=talk.id, role="user", content="yes")
     )
@@ -158,7 +160,9 @@ async def test_keyed_and_unkeyed_messages_mix_and_each_unkeyed_one_is_stored(
     talk = await new_conversation(repos)
     ids = []
     for key in ("a", None, "b", None, "a"):
-        message = Message(conversation_id=talk.id, role="user", content="yes", client_message_id=key)
+        message = Message(
+            conversation_id=talk.id, role="user", content="yes", client_message_id=key
+        )
         ids.append((await repos.messages.append(message)).id)
 
     assert ids[4] == ids[0]
