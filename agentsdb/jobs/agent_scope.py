@@ -1,19 +1,19 @@
 """Job ``agent-scope``: persona-keyed conversations become agent-scoped.
 
 One agent per persona (recording ``persona_id`` and a new ``memory_root_id``); each conversation
-gets its persona's agent; each message gets ``from_agent_id`` and a content hash (SHA-256 of role
-and normalized content), so duplicates within a conversation collapse to one; memory vectors move
-to ``embeddings`` stamped with agent and conversation, tagged ``source = 'legacy'`` when their
+gets its persona's agent; each message is one turn, stored with ``from_agent_id``, its legacy id
+as ``client_message_id`` (so a re-run, or a retry through ``MessageRepository`` with that key,
+stores it once) and the content hash of :func:`agentsdb.rules.content.message_content_hash`, the
+models' own; memory vectors move to ``embeddings`` stamped with agent and conversation and the
+hash of :func:`agentsdb.rules.content.text_content_hash`, tagged ``source = 'legacy'`` when their
 conversation is unknown. The persona columns are kept beside the agent columns for the
 dual-write window (see migration 010 for cutover).
 
 The legacy ``conversations`` and ``messages`` tables share their names with agentsdb's own, so
 the source is another database, or the legacy tables carry a prefix (``source_prefix``).
 
-Every table is read in primary-key order, which needs no index but the key itself. Messages are
-read by id, so the (conversation, hash) pairs already seen are kept in the job's scratch database
-(:mod:`agentsdb.jobs.scratch`) to tell duplicates, in a dry run as in a real one; memory stays
-flat and the source is never asked for a conversation's messages.
+Every table is read in primary-key order, which needs no index but the key itself; the source is
+never asked for a conversation's messages.
 """
 
 from __future__ import annotations
@@ -23,15 +23,17 @@ from typing import Any
 
 from agentsdb.clock import utc_now_text
 from agentsdb.db.base import Database, ExecuteMany, FetchAll, Program, Row
+from agentsdb.errors import ValidationError
 from agentsdb.ids import new_id
 from agentsdb.jobs.bluesky_profiles import LEGACY_MODEL
-from agentsdb.jobs.convert import content_hash, in_list, in_params, normalize_content, to_clock
+from agentsdb.jobs.convert import in_list, in_params, to_clock
 from agentsdb.jobs.errors import JobError
 from agentsdb.jobs.framework import Job, Step
 from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.schema import SourceTable, table_columns
-from agentsdb.jobs.scratch import Scratch
 from agentsdb.jobs.validation import Orphans, Parity, ValidationReport, count, skipped_of, skips_of
+from agentsdb.rules.content import message_content_hash, normalize_whitespace, text_content_hash
+from agentsdb.rules.text import check_key
 
 AGENTS = "agents"
 CONVERSATIONS = "conversations"
@@ -161,28 +163,30 @@ ON CONFLICT (id) DO NOTHING""",
             )
 
 
-_SEEN_DDL = (
-    "CREATE TABLE seen (content_hash TEXT NOT NULL, conversation_id TEXT NOT NULL,"
-    " PRIMARY KEY (content_hash, conversation_id)) WITHOUT ROWID",
-)
-_SEEN_PAGE_SIZE = 5000
+def _pre_014_hash(role: str, content: str) -> str:
+    """The hash this job stored before migration 014: SHA-256 of the role and the
+    whitespace-normalized content. Used only to find the rows such a run wrote (they carry no
+    key), never to hash a new row: :func:`agentsdb.rules.content.message_content_hash` does."""
+    return hashlib.sha256(f"{role}\n{normalize_whitespace(content)}".encode()).hexdigest()
 
 
-def _pair(row: Row) -> tuple[str, str] | None:
-    """(content hash, conversation) of a message that can be written, else None."""
-    if row["role"] not in ROLES or row["content"] is None:
-        return None
-    return content_hash(row["role"], row["content"]), str(row["conversation_id"])
+def _key_problem(key: str) -> str | None:
+    """Why a legacy message id cannot be a ``client_message_id`` (the id rules), or None."""
+    try:
+        check_key("agent-scope", "messages.id", key)
+    except ValidationError:
+        return "invalid id"
+    return None
 
 
 class _Messages(Step):
-    """Messages with a conversation, in id order; the pairs seen so far in the scratch db."""
+    """Messages with a conversation, in id order. Each is one turn, stored under its legacy id
+    as ``client_message_id``: a message whose id its conversation holds is there already."""
 
     def __init__(self, prefix: str) -> None:
         self.table = f"{prefix}messages"
         self._conversations = f"{prefix}conversations"
         self._personas = f"{prefix}personas"
-        self._seen: Scratch | None = None
 
     def count_sql(self) -> str:
         return f"SELECT COUNT(*) AS n FROM {self.table} WHERE conversation_id IS NOT NULL"
@@ -201,71 +205,12 @@ WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.id LIMIT :limit"""
         return [row["id"]]
 
     async def start(self, source: Database, resume_key: list[Any] | None) -> None:
-        await self.close()
         if resume_key is not None and len(resume_key) != 1:
             raise JobError(
                 "agent-scope: the checkpoint was written by an older version, which read "
                 "messages in (conversation, id) order; finish that run with the version that "
                 "started it"
             )
-        self._seen = await Scratch.open(_SEEN_DDL)
-        if resume_key is None:
-            return
-        # Resuming: the pairs of every message before the key, in one pass by id.
-        last: Any = resume_key[0]
-        after: Any = None
-        while True:
-            where = "" if after is None else "AND id > :after "
-            page = await source.fetch_all(
-                f"SELECT id, conversation_id, role, content FROM {self.table} "
-                f"WHERE conversation_id IS NOT NULL AND id <= :last {where}"
-                "ORDER BY id LIMIT :limit",
-                {"last": last, "limit": _SEEN_PAGE_SIZE}
-                if after is None
-                else {"last": last, "after": after, "limit": _SEEN_PAGE_SIZE},
-            )
-            if not page:
-                break
-            pairs = [pair for pair in map(_pair, page) if pair is not None]
-            if pairs:
-                await self._seen.db.execute_many(
-                    "INSERT OR IGNORE INTO seen VALUES (:h, :c)",
-                    [{"h": h, "c": c} for h, c in pairs],
-                )
-            after = page[-1]["id"]
-
-    async def fetch(self, source: Database, first: bool, params: dict[str, Any]) -> list[Row]:
-        """A batch of messages, each with its content hash (``digest``, None when it cannot be
-        written) and whether an earlier message of its conversation has it (``duplicate``)."""
-        rows = await super().fetch(source, first, params)
-        if not rows or self._seen is None:
-            return rows
-        pairs = [_pair(row) for row in rows]
-        hashes = sorted({pair[0] for pair in pairs if pair is not None})
-        earlier: set[tuple[str, str]] = set()
-        if hashes:
-            found = await self._seen.db.fetch_all(
-                "SELECT content_hash, conversation_id FROM seen"
-                f" WHERE content_hash IN ({in_list('h', len(hashes))})",
-                in_params("h", hashes),
-            )
-            earlier = {(str(r["content_hash"]), str(r["conversation_id"])) for r in found}
-        out: list[Row] = []
-        new: list[dict[str, str]] = []
-        for row, pair in zip(rows, pairs, strict=True):
-            duplicate = pair is not None and pair in earlier
-            if pair is not None and not duplicate:
-                earlier.add(pair)
-                new.append({"h": pair[0], "c": pair[1]})
-            out.append({**row, "digest": None if pair is None else pair[0], "duplicate": duplicate})
-        if new:
-            await self._seen.db.execute_many("INSERT OR IGNORE INTO seen VALUES (:h, :c)", new)
-        return out
-
-    async def close(self) -> None:
-        seen, self._seen = self._seen, None
-        if seen is not None:
-            await seen.close()
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
         personas = [str(r[c]) for r in rows for c in ("persona_id", "conversation_persona") if r[c]]
@@ -274,18 +219,8 @@ WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.id LIMIT :limit"""
         conversation_ids = sorted({str(r["conversation_id"]) for r in rows})
         stored = yield _existing("conversations", conversation_ids)
         have = {str(r["id"]) for r in stored}
-        hashes = {str(r["digest"]) for r in rows if r["digest"] is not None}
-        existing: list[Row] = []
-        if hashes:
-            existing = yield FetchAll(
-                "SELECT conversation_id, content_hash FROM messages"
-                f" WHERE conversation_id IN ({in_list('c', len(conversation_ids))})"
-                f" AND content_hash IN ({in_list('h', len(hashes))})",
-                {**in_params("c", conversation_ids), **in_params("h", sorted(hashes))},
-            )
-        stored_hashes = {(str(r["conversation_id"]), str(r["content_hash"])) for r in existing}
         now = utc_now_text()
-        messages: list[dict[str, Any]] = []
+        candidates: list[dict[str, Any]] = []
         for row in rows:
             conversation = str(row["conversation_id"])
             persona = row["conversation_persona"]
@@ -296,41 +231,110 @@ WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.id LIMIT :limit"""
             )
             if not known_conversation:
                 report.skipped(MESSAGES, "unknown conversation")
-                continue
-            if row["role"] not in ROLES:
+            elif row["role"] not in ROLES:
                 report.skipped(MESSAGES, "invalid role")
-                continue
-            if row["content"] is None:
+            elif row["content"] is None:
                 report.skipped(MESSAGES, "no content")
-                continue
-            digest = str(row["digest"])
-            if row["duplicate"]:
-                report.skipped(MESSAGES, "duplicate in conversation")
-                continue
-            if (conversation, digest) in stored_hashes:
-                report.unchanged(MESSAGES)
-                continue
-            report.created(MESSAGES)
-            messages.append(
-                {
-                    "conversation_id": conversation,
-                    "from_agent_id": agent_of.get(row["persona_id"]) if row["persona_id"] else None,
-                    "persona_id": row["persona_id"],
-                    "role": row["role"],
-                    "content": row["content"],
-                    "content_hash": digest,
-                    "created_at": to_clock(row["created_at"], now),
-                }
+            elif _key_problem(str(row["id"])) is not None:
+                report.skipped(MESSAGES, "invalid id")
+            else:
+                sender = agent_of.get(row["persona_id"]) if row["persona_id"] else None
+                content = str(row["content"])
+                candidates.append(
+                    {
+                        "conversation_id": conversation,
+                        "from_agent_id": sender,
+                        "persona_id": row["persona_id"],
+                        "role": row["role"],
+                        "content": content,
+                        "content_hash": message_content_hash(row["role"], content, (), sender),
+                        "created_at": to_clock(row["created_at"], now),
+                        "client_message_id": str(row["id"]),
+                    }
+                )
+        messages, adopted = yield from _new_and_adopted(candidates, report)
+        if write and adopted:
+            yield ExecuteMany(
+                """UPDATE messages SET client_message_id = :client_message_id,
+    content_hash = :content_hash
+WHERE id = :id AND client_message_id IS NULL""",
+                adopted,
             )
         if write and messages:
             yield ExecuteMany(
                 """INSERT INTO messages (conversation_id, from_agent_id, persona_id, role, content,
-    content_hash, tool_calls, created_at)
+    content_hash, tool_calls, created_at, client_message_id)
 VALUES (:conversation_id, :from_agent_id, :persona_id, :role, :content,
-    :content_hash, '[]', :created_at)
-ON CONFLICT (conversation_id, content_hash) DO NOTHING""",
+    :content_hash, '[]', :created_at, :client_message_id)
+ON CONFLICT (conversation_id, client_message_id) DO NOTHING""",
                 messages,
             )
+
+
+def _new_and_adopted(
+    candidates: list[dict[str, Any]], report: JobReport
+) -> Program[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Split a batch's writable messages (in legacy id order) into the ones to insert and the
+    rows a run before migration 014 stored without a key, each to be given its legacy id.
+
+    A message whose key its conversation holds is unchanged. Otherwise it adopts the oldest
+    keyless row of its conversation with its pre-014 hash that no earlier message adopted: that
+    run stored each (conversation, hash) once, keeping the first message in id order, so the
+    first message takes the row and later ones with the same text are stored as turns of their
+    own.
+    """
+    if not candidates:
+        return [], []
+    conversations = sorted({m["conversation_id"] for m in candidates})
+    keys = sorted({m["client_message_id"] for m in candidates})
+    keyed = yield FetchAll(
+        "SELECT conversation_id, client_message_id FROM messages"
+        f" WHERE conversation_id IN ({in_list('c', len(conversations))})"
+        f" AND client_message_id IN ({in_list('k', len(keys))})",
+        {**in_params("c", conversations), **in_params("k", keys)},
+    )
+    present = {(str(r["conversation_id"]), str(r["client_message_id"])) for r in keyed}
+    old_hashes = [
+        None
+        if (m["conversation_id"], m["client_message_id"]) in present
+        else _pre_014_hash(m["role"], m["content"])
+        for m in candidates
+    ]
+    keyless: dict[tuple[str, str], list[int]] = {}
+    hashes = sorted({h for h in old_hashes if h is not None})
+    if hashes:
+        found = yield FetchAll(
+            "SELECT id, conversation_id, content_hash FROM messages"
+            f" WHERE conversation_id IN ({in_list('c', len(conversations))})"
+            f" AND content_hash IN ({in_list('h', len(hashes))})"
+            " AND client_message_id IS NULL ORDER BY id",
+            {**in_params("c", conversations), **in_params("h", hashes)},
+        )
+        for r in found:
+            pair = (str(r["conversation_id"]), str(r["content_hash"]))
+            keyless.setdefault(pair, []).append(int(r["id"]))
+    new: list[dict[str, Any]] = []
+    adopted: list[dict[str, Any]] = []
+    for message, old_hash in zip(candidates, old_hashes, strict=True):
+        key = (message["conversation_id"], message["client_message_id"])
+        if old_hash is None or key in present:
+            report.unchanged(MESSAGES)
+            continue
+        present.add(key)
+        rows = keyless.get((message["conversation_id"], old_hash))
+        if rows:
+            report.unchanged(MESSAGES)
+            adopted.append(
+                {
+                    "id": rows.pop(0),
+                    "client_message_id": message["client_message_id"],
+                    "content_hash": message["content_hash"],
+                }
+            )
+        else:
+            report.created(MESSAGES)
+            new.append(message)
+    return new, adopted
 
 
 class _MessagesWithoutConversation(Step):
@@ -422,9 +426,7 @@ FROM {self.table} v
                     "agent_id": agent_of.get(persona),
                     "conversation_id": conversation if known_conversation else None,
                     "content": content,
-                    "content_hash": hashlib.sha256(
-                        normalize_content(content).encode("utf-8")
-                    ).hexdigest(),
+                    "content_hash": text_content_hash(content),
                     "embedding": row["embedding"],
                     "source": "agentsdb" if known_conversation else "legacy",
                     "created_at": now,
