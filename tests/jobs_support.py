@@ -123,7 +123,8 @@ def agent_scope_state(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         "messages": rows(
             path,
             f"SELECT conversation_id, {persona.format('m.from_agent_id')}, persona_id, role,"
-            " content, client_message_id FROM messages m ORDER BY conversation_id, client_message_id",
+            " content, client_message_id FROM messages m"
+            " ORDER BY conversation_id, client_message_id",
         ),
         "embeddings": rows(
             path,

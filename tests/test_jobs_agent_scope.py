@@ -144,7 +144,8 @@ async def test_a_backfilled_message_appended_again_under_its_legacy_id_is_stored
     )
 
     assert again.id == backfilled_id
-    assert unkeyed.id != backfilled_id and unkeyed.content_hash == again.content_hash
+    assert unkeyed.id != backfilled_id
+    assert unkeyed.content_hash == again.content_hash
     assert await repo.count("c1") == 4
     # ... and the job, run again, leaves the appended turn alone.
     rerun = await run_job(AgentScopeJob(), source, migrated_db, progress=False)

@@ -25,7 +25,8 @@ MESSAGE_COLUMNS = "id, conversation_id, role, content, content_hash, persona_id,
 
 async def plant_conversation(db: Database) -> None:
     await db.execute(
-        "INSERT INTO agents (id, name, model, created_at, updated_at) VALUES ('a', 'n', 'm', 't', 't')"
+        "INSERT INTO agents (id, name, model, created_at, updated_at)"
+        " VALUES ('a', 'n', 'm', 't', 't')"
     )
     await db.execute(
         "INSERT INTO conversations (id, agent_id, created_at, updated_at)"
@@ -35,7 +36,8 @@ async def plant_conversation(db: Database) -> None:
 
 async def insert_message(db: Database, content: str, content_hash: str) -> None:
     await db.execute(
-        "INSERT INTO messages (conversation_id, role, content, content_hash, persona_id, created_at)"
+        "INSERT INTO messages"
+        " (conversation_id, role, content, content_hash, persona_id, created_at)"
         " VALUES ('c', 'user', :content, :hash, 'p', 't')",
         {"content": content, "hash": content_hash},
     )

@@ -38,7 +38,8 @@ async def test_yes_then_yes_without_a_key_are_two_turns_listed_in_order(repos: R
         Message(conversation_id=talk.id, role="user", content="yes")
     )
 
-    assert first.id is not None and second.id is not None
+    assert first.id is not None
+    assert second.id is not None
     assert second.id > first.id
     assert first.content_hash == second.content_hash
     assert [(m.id, m.content) for m in await repos.messages.page(talk.id)] == [
@@ -114,7 +115,8 @@ async def test_the_same_key_with_other_content_raises_and_stores_nothing(repos: 
         key,
         first.id,
     )
-    assert "'k-xxx" in str(error) and key not in str(error)  # the key is quoted short
+    assert "'k-xxx" in str(error)
+    assert key not in str(error)
     assert [m.content for m in await repos.messages.page(talk.id)] == ["yes"]
 
 

@@ -72,7 +72,10 @@ _INDEXES = [
     CREATE UNIQUE INDEX messages_conversation_id_client_message_id
         ON messages (conversation_id, client_message_id)
     """,
-    "CREATE INDEX messages_conversation_id_content_hash ON messages (conversation_id, content_hash)",
+    """
+    CREATE INDEX messages_conversation_id_content_hash
+        ON messages (conversation_id, content_hash)
+    """,
 ]
 
 _SQLITE_UP = [
