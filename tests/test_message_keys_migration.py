@@ -128,3 +128,35 @@ async def test_down_fails_and_changes_nothing_while_a_conversation_holds_a_hash_
     assert (await migrator.validate_migrations()).is_valid
     await repo.append(Message(conversation_id="c", role="user", content="yes"))
     assert await repo.count("c") == 4
+
+
+async def triggers_on_messages(db: Database) -> list[dict[str, Any]]:
+    """The triggers on ``messages`` (name and definition), from the catalog."""
+    if db.dialect == "sqlite":
+        sql = (
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'messages'"
+            " ORDER BY name"
+        )
+    else:
+        sql = (
+            "SELECT tgname AS name, pg_get_triggerdef(oid) AS sql FROM pg_trigger"
+            " WHERE tgrelid = 'messages'::regclass AND NOT tgisinternal ORDER BY tgname"
+        )
+    return await db.fetch_all(sql)
+
+
+async def test_the_rebuild_keeps_the_triggers_earlier_migrations_put_on_messages(
+    migrated_any_db: Database,
+) -> None:
+    # SQLite rebuilds the table, which drops its triggers: 014 must recreate every trigger the
+    # built-in migrations before it define on messages (the text search index's, for one).
+    db = migrated_any_db
+    migrator = agentsdb.Migrator(db)
+    after = await triggers_on_messages(db)
+    await migrator.rollback_to(BEFORE_014)
+    before = await triggers_on_messages(db)
+
+    await migrator.migrate()
+    assert await triggers_on_messages(db) == after == before
+    await migrator.rollback_to(BEFORE_014)
+    assert await triggers_on_messages(db) == before
