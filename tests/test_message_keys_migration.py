@@ -12,7 +12,7 @@ import pytest
 import agentsdb
 from agentsdb.db.base import Database
 from agentsdb.errors import MigrationError, UniqueViolationError
-from agentsdb.migrations import builtin_migrations
+from agentsdb.migrations import builtin_migrations, cutover_migrations
 from agentsdb.models import Message
 from agentsdb.repositories import MessageRepository
 
@@ -152,11 +152,38 @@ async def test_the_rebuild_keeps_the_triggers_earlier_migrations_put_on_messages
     # built-in migrations before it define on messages (the text search index's, for one).
     db = migrated_any_db
     migrator = agentsdb.Migrator(db)
-    after = await triggers_on_messages(db)
-    await migrator.rollback_to(BEFORE_014)
+    await migrator.rollback_to("006")  # before messages existed: none of it has seen 014
+    await migrator.migrate(target=BEFORE_014)
     before = await triggers_on_messages(db)
 
     await migrator.migrate()
-    assert await triggers_on_messages(db) == after == before
+    assert await triggers_on_messages(db) == before
     await migrator.rollback_to(BEFORE_014)
     assert await triggers_on_messages(db) == before
+
+
+async def test_on_sqlite_014_after_the_cutover_010_fails_and_changes_nothing(
+    migrated_db: Database,
+) -> None:
+    # The rebuilt table has 009's persona_id, which 010 dropped: roll 010 back first.
+    db = migrated_db
+    await agentsdb.Migrator(db).rollback_to(BEFORE_014)
+    with_cutover = agentsdb.Migrator(db, [*builtin_migrations(), *cutover_migrations()])
+    await with_cutover.migrate(target=BEFORE_014, allow_out_of_order=True)
+    await plant_conversation(db)
+    await db.execute(
+        "INSERT INTO messages (conversation_id, role, content, content_hash, created_at)"
+        " VALUES ('c', 'user', 'kept', 'h', 't')"
+    )
+
+    with pytest.raises(MigrationError, match="persona_id"):
+        await with_cutover.migrate()
+
+    assert [record.id for record in await with_cutover.get_applied()][-1] == "010"
+    assert await db.fetch_all("SELECT content FROM messages") == [{"content": "kept"}]
+    await with_cutover.rollback_last()
+    assert [r.migration_id for r in await agentsdb.Migrator(db).migrate()] == ["014"]
+    assert [r.migration_id for r in await with_cutover.migrate(allow_out_of_order=True)] == ["010"]
+    assert await db.fetch_all("SELECT content, client_message_id FROM messages") == [
+        {"content": "kept", "client_message_id": None}
+    ]

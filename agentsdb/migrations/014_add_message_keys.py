@@ -15,9 +15,11 @@ On SQLite a table constraint cannot be dropped, so ``messages`` is rebuilt (crea
 table, copy the rows with their ids, keep the AUTOINCREMENT counter so a deleted id is never
 reused, drop, rename, recreate the indexes) with foreign keys switched off and checked by the
 engine before it commits. The rebuilt table has the columns of migration 009, ``persona_id``
-included: apply this migration before the cutover migration 010 (on a SQLite database where
-010 is applied, roll 010 back first; the copy otherwise fails on the missing column and nothing
-changes). PostgreSQL drops the constraint and adds the column in place.
+included, so on a SQLite database where the cutover migration 010 is applied this migration
+fails on the missing column and changes nothing: roll 010 back, apply 014, then apply 010
+again. A rebuild drops the table's triggers; any a migration before this one puts on
+``messages`` must be recreated here. PostgreSQL drops the constraint and adds the column in
+place.
 
 Going down restores the unique content hash, so it fails (and changes nothing) while a
 conversation holds two messages with one content hash: delete or rewrite those first. The keys
