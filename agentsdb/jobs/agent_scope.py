@@ -18,48 +18,29 @@ never asked for a conversation's messages.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from agentsdb.clock import utc_now_text
-from agentsdb.db.base import Database, ExecuteMany, FetchAll, Program, Row
-from agentsdb.errors import ValidationError
+from agentsdb.db.base import Database, ExecuteMany, Program, Row
 from agentsdb.ids import new_id
+from agentsdb.jobs.agent_scope_common import (
+    AGENTS,
+    CONVERSATIONS,
+    EMBEDDINGS,
+    MESSAGES,
+    agents_of,
+    existing,
+    is_blank,
+)
+from agentsdb.jobs.agent_scope_messages import MessagesStep
 from agentsdb.jobs.bluesky_profiles import LEGACY_MODEL
-from agentsdb.jobs.convert import in_list, in_params, to_clock
+from agentsdb.jobs.convert import to_clock
 from agentsdb.jobs.errors import JobError
 from agentsdb.jobs.framework import Job, Step
 from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.schema import SourceTable, table_columns
 from agentsdb.jobs.validation import Orphans, Parity, ValidationReport, count, skipped_of, skips_of
-from agentsdb.rules.content import message_content_hash, normalize_whitespace, text_content_hash
-from agentsdb.rules.text import check_key
-
-AGENTS = "agents"
-CONVERSATIONS = "conversations"
-MESSAGES = "messages"
-EMBEDDINGS = "embeddings"
-ROLES = frozenset({"user", "assistant", "system", "tool"})
-
-
-def _blank(value: object) -> bool:
-    return not isinstance(value, str) or not value.strip()
-
-
-def _agents_of(persona_ids: list[str]) -> FetchAll:
-    ids = sorted(set(persona_ids))
-    return FetchAll(
-        f"SELECT id, persona_id FROM agents WHERE persona_id IN ({in_list('p', len(ids))})",
-        in_params("p", ids),
-    )
-
-
-def _existing(table: str, ids: list[str]) -> FetchAll:
-    unique = sorted(set(ids))
-    return FetchAll(
-        f"SELECT id FROM {table} WHERE id IN ({in_list('i', len(unique))})",
-        in_params("i", unique),
-    )
+from agentsdb.rules.content import text_content_hash
 
 
 class _Personas(Step):
@@ -74,13 +55,13 @@ class _Personas(Step):
         return [row["id"]]
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
-        known = yield _agents_of([str(r["id"]) for r in rows])
+        known = yield agents_of([str(r["id"]) for r in rows])
         have = {str(r["persona_id"]) for r in known}
         now = utc_now_text()
         agents: list[dict[str, Any]] = []
         for row in rows:
             persona = str(row["id"])
-            if _blank(persona):
+            if is_blank(persona):
                 report.skipped(AGENTS, "empty persona id")
             elif persona in have:
                 report.unchanged(AGENTS)
@@ -90,7 +71,7 @@ class _Personas(Step):
                 agents.append(
                     {
                         "id": new_id(),
-                        "name": persona if _blank(row["name"]) else row["name"],
+                        "name": persona if is_blank(row["name"]) else row["name"],
                         "model": LEGACY_MODEL,
                         "persona_id": persona,
                         "memory_root_id": new_id(),
@@ -127,9 +108,9 @@ FROM {self.table} c LEFT JOIN {self._personas} p ON p.id = c.persona_id
         return [row["id"]]
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
-        known = yield _agents_of([str(r["persona_id"]) for r in rows if r["persona_id"]])
+        known = yield agents_of([str(r["persona_id"]) for r in rows if r["persona_id"]])
         agent_of = {str(r["persona_id"]): str(r["id"]) for r in known}
-        stored = yield _existing("conversations", [str(r["id"]) for r in rows])
+        stored = yield existing("conversations", [str(r["id"]) for r in rows])
         have = {str(r["id"]) for r in stored}
         now = utc_now_text()
         conversations: list[dict[str, Any]] = []
@@ -137,7 +118,7 @@ FROM {self.table} c LEFT JOIN {self._personas} p ON p.id = c.persona_id
             persona = row["persona_id"]
             if str(row["id"]) in have:
                 report.unchanged(CONVERSATIONS)
-            elif _blank(persona):
+            elif is_blank(persona):
                 report.skipped(CONVERSATIONS, "no persona")
             elif persona not in agent_of and not row["persona_in_source"]:
                 report.skipped(CONVERSATIONS, "unknown persona")
@@ -161,180 +142,6 @@ VALUES (:id, :agent_id, :persona_id, :title, :created_at, :updated_at)
 ON CONFLICT (id) DO NOTHING""",
                 conversations,
             )
-
-
-def _pre_014_hash(role: str, content: str) -> str:
-    """The hash this job stored before migration 014: SHA-256 of the role and the
-    whitespace-normalized content. Used only to find the rows such a run wrote (they carry no
-    key), never to hash a new row: :func:`agentsdb.rules.content.message_content_hash` does."""
-    return hashlib.sha256(f"{role}\n{normalize_whitespace(content)}".encode()).hexdigest()
-
-
-def _key_problem(key: str) -> str | None:
-    """Why a legacy message id cannot be a ``client_message_id`` (the id rules), or None."""
-    try:
-        check_key("agent-scope", "messages.id", key)
-    except ValidationError:
-        return "invalid id"
-    return None
-
-
-class _Messages(Step):
-    """Messages with a conversation, in id order. Each is one turn, stored under its legacy id
-    as ``client_message_id``: a message whose id its conversation holds is there already."""
-
-    def __init__(self, prefix: str) -> None:
-        self.table = f"{prefix}messages"
-        self._conversations = f"{prefix}conversations"
-        self._personas = f"{prefix}personas"
-
-    def count_sql(self) -> str:
-        return f"SELECT COUNT(*) AS n FROM {self.table} WHERE conversation_id IS NOT NULL"
-
-    def select(self, first: bool) -> str:
-        after = "" if first else "AND m.id > :k0 "
-        return f"""SELECT m.id, m.conversation_id, m.persona_id, m.role, m.content, m.created_at,
-    c.id AS source_conversation, c.persona_id AS conversation_persona,
-    CASE WHEN p.id IS NULL THEN 0 ELSE 1 END AS persona_in_source
-FROM {self.table} m
-    LEFT JOIN {self._conversations} c ON c.id = m.conversation_id
-    LEFT JOIN {self._personas} p ON p.id = c.persona_id
-WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.id LIMIT :limit"""
-
-    def key_of(self, row: Row) -> list[Any]:
-        return [row["id"]]
-
-    async def start(self, source: Database, resume_key: list[Any] | None) -> None:
-        if resume_key is not None and len(resume_key) != 1:
-            raise JobError(
-                "agent-scope: the checkpoint was written by an older version, which read "
-                "messages in (conversation, id) order; finish that run with the version that "
-                "started it"
-            )
-
-    def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
-        personas = [str(r[c]) for r in rows for c in ("persona_id", "conversation_persona") if r[c]]
-        known = yield _agents_of(personas)
-        agent_of = {str(r["persona_id"]): str(r["id"]) for r in known}
-        conversation_ids = sorted({str(r["conversation_id"]) for r in rows})
-        stored = yield _existing("conversations", conversation_ids)
-        have = {str(r["id"]) for r in stored}
-        now = utc_now_text()
-        candidates: list[dict[str, Any]] = []
-        for row in rows:
-            conversation = str(row["conversation_id"])
-            persona = row["conversation_persona"]
-            known_conversation = conversation in have or (
-                row["source_conversation"] is not None
-                and not _blank(persona)
-                and (persona in agent_of or bool(row["persona_in_source"]))
-            )
-            if not known_conversation:
-                report.skipped(MESSAGES, "unknown conversation")
-            elif row["role"] not in ROLES:
-                report.skipped(MESSAGES, "invalid role")
-            elif row["content"] is None:
-                report.skipped(MESSAGES, "no content")
-            elif _key_problem(str(row["id"])) is not None:
-                report.skipped(MESSAGES, "invalid id")
-            else:
-                sender = agent_of.get(row["persona_id"]) if row["persona_id"] else None
-                content = str(row["content"])
-                candidates.append(
-                    {
-                        "conversation_id": conversation,
-                        "from_agent_id": sender,
-                        "persona_id": row["persona_id"],
-                        "role": row["role"],
-                        "content": content,
-                        "content_hash": message_content_hash(row["role"], content, (), sender),
-                        "created_at": to_clock(row["created_at"], now),
-                        "client_message_id": str(row["id"]),
-                    }
-                )
-        messages, adopted = yield from _new_and_adopted(candidates, report)
-        if write and adopted:
-            yield ExecuteMany(
-                """UPDATE messages SET client_message_id = :client_message_id,
-    content_hash = :content_hash
-WHERE id = :id AND client_message_id IS NULL""",
-                adopted,
-            )
-        if write and messages:
-            yield ExecuteMany(
-                """INSERT INTO messages (conversation_id, from_agent_id, persona_id, role, content,
-    content_hash, tool_calls, created_at, client_message_id)
-VALUES (:conversation_id, :from_agent_id, :persona_id, :role, :content,
-    :content_hash, '[]', :created_at, :client_message_id)
-ON CONFLICT (conversation_id, client_message_id) DO NOTHING""",
-                messages,
-            )
-
-
-def _new_and_adopted(
-    candidates: list[dict[str, Any]], report: JobReport
-) -> Program[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
-    """Split a batch's writable messages (in legacy id order) into the ones to insert and the
-    rows a run before migration 014 stored without a key, each to be given its legacy id.
-
-    A message whose key its conversation holds is unchanged. Otherwise it adopts the oldest
-    keyless row of its conversation with its pre-014 hash that no earlier message adopted: that
-    run stored each (conversation, hash) once, keeping the first message in id order, so the
-    first message takes the row and later ones with the same text are stored as turns of their
-    own.
-    """
-    if not candidates:
-        return [], []
-    conversations = sorted({m["conversation_id"] for m in candidates})
-    keys = sorted({m["client_message_id"] for m in candidates})
-    keyed = yield FetchAll(
-        "SELECT conversation_id, client_message_id FROM messages"
-        f" WHERE conversation_id IN ({in_list('c', len(conversations))})"
-        f" AND client_message_id IN ({in_list('k', len(keys))})",
-        {**in_params("c", conversations), **in_params("k", keys)},
-    )
-    present = {(str(r["conversation_id"]), str(r["client_message_id"])) for r in keyed}
-    old_hashes = [
-        None
-        if (m["conversation_id"], m["client_message_id"]) in present
-        else _pre_014_hash(m["role"], m["content"])
-        for m in candidates
-    ]
-    keyless: dict[tuple[str, str], list[int]] = {}
-    hashes = sorted({h for h in old_hashes if h is not None})
-    if hashes:
-        found = yield FetchAll(
-            "SELECT id, conversation_id, content_hash FROM messages"
-            f" WHERE conversation_id IN ({in_list('c', len(conversations))})"
-            f" AND content_hash IN ({in_list('h', len(hashes))})"
-            " AND client_message_id IS NULL ORDER BY id",
-            {**in_params("c", conversations), **in_params("h", hashes)},
-        )
-        for r in found:
-            pair = (str(r["conversation_id"]), str(r["content_hash"]))
-            keyless.setdefault(pair, []).append(int(r["id"]))
-    new: list[dict[str, Any]] = []
-    adopted: list[dict[str, Any]] = []
-    for message, old_hash in zip(candidates, old_hashes, strict=True):
-        key = (message["conversation_id"], message["client_message_id"])
-        if old_hash is None or key in present:
-            report.unchanged(MESSAGES)
-            continue
-        present.add(key)
-        rows = keyless.get((message["conversation_id"], old_hash))
-        if rows:
-            report.unchanged(MESSAGES)
-            adopted.append(
-                {
-                    "id": rows.pop(0),
-                    "client_message_id": message["client_message_id"],
-                    "content_hash": message["content_hash"],
-                }
-            )
-        else:
-            report.created(MESSAGES)
-            new.append(message)
-    return new, adopted
 
 
 class _MessagesWithoutConversation(Step):
@@ -387,14 +194,14 @@ FROM {self.table} v
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
         personas = [str(r[c]) for r in rows for c in ("persona_id", "conversation_persona") if r[c]]
-        known = yield _agents_of(personas)
+        known = yield agents_of(personas)
         agent_of = {str(r["persona_id"]): str(r["id"]) for r in known}
         conversation_ids = [str(r["conversation_id"]) for r in rows if r["conversation_id"]]
         stored: list[Row] = []
         if conversation_ids:
-            stored = yield _existing("conversations", conversation_ids)
+            stored = yield existing("conversations", conversation_ids)
         have_conversations = {str(r["id"]) for r in stored}
-        present = yield _existing("embeddings", [str(r["id"]) for r in rows])
+        present = yield existing("embeddings", [str(r["id"]) for r in rows])
         have = {str(r["id"]) for r in present}
         now = utc_now_text()
         vectors: list[dict[str, Any]] = []
@@ -403,7 +210,7 @@ FROM {self.table} v
             if str(row["id"]) in have:
                 report.unchanged(EMBEDDINGS)
                 continue
-            if _blank(persona) or (persona not in agent_of and not row["persona_in_source"]):
+            if is_blank(persona) or (persona not in agent_of and not row["persona_in_source"]):
                 report.skipped(EMBEDDINGS, "unknown persona")
                 continue
             conversation = row["conversation_id"]
@@ -411,7 +218,7 @@ FROM {self.table} v
                 str(conversation) in have_conversations
                 or (
                     row["source_conversation"] is not None
-                    and not _blank(row["conversation_persona"])
+                    and not is_blank(row["conversation_persona"])
                     and (
                         row["conversation_persona"] in agent_of
                         or bool(row["conversation_persona_in_source"])
@@ -481,7 +288,7 @@ class AgentScopeJob(Job):
         return [
             _Personas(p),
             _Conversations(p),
-            _Messages(p),
+            MessagesStep(p),
             _MessagesWithoutConversation(p),
             _Vectors(p),
         ]
