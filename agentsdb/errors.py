@@ -189,6 +189,26 @@ class NotFoundError(AgentsDBError):
         super().__init__(f"{entity} {short_repr(key)} does not exist")
 
 
+class IdempotencyKeyConflictError(AgentsDBError):
+    """A message was appended with a ``client_message_id`` its conversation already has, and the
+    stored message says something else. Nothing was stored.
+
+    A retry must resend the same message; a new message needs a new key. ``existing_id`` is the
+    id of the message stored under the key.
+    """
+
+    def __init__(self, conversation_id: str, client_message_id: str, existing_id: int) -> None:
+        self.conversation_id = conversation_id
+        self.client_message_id = client_message_id
+        self.existing_id = existing_id
+        super().__init__(
+            f"conversation {short_repr(conversation_id)} already has message {existing_id} with "
+            f"client_message_id {short_repr(client_message_id)}, and it differs from this one "
+            "(role, sender, content or tool calls); resend the same message to retry, or give a "
+            "new message a new key"
+        )
+
+
 # --- migrations ----------------------------------------------------------------------------------
 
 

@@ -110,7 +110,8 @@ def bluesky_state(path: Path, *, with_times: bool = False) -> dict[str, list[tup
 
 
 def agent_scope_state(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """What job 2 wrote, with generated agent ids replaced by their persona ids."""
+    """What job 2 wrote, with generated agent ids replaced by their persona ids (messages without
+    their content hash, which covers the generated id of the sending agent)."""
     persona = "(SELECT persona_id FROM agents a WHERE a.id = {})"
     return {
         "agents": rows(path, "SELECT persona_id, name, status FROM agents ORDER BY persona_id"),
@@ -122,7 +123,8 @@ def agent_scope_state(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         "messages": rows(
             path,
             f"SELECT conversation_id, {persona.format('m.from_agent_id')}, persona_id, role,"
-            " content, content_hash FROM messages m ORDER BY conversation_id, content_hash",
+            " content, client_message_id FROM messages m"
+            " ORDER BY conversation_id, client_message_id",
         ),
         "embeddings": rows(
             path,

@@ -331,7 +331,9 @@ async def test_rolling_back_to_002_keeps_rows_and_columns_on_every_backend(
 
 #: SQLite reports a named UNIQUE table constraint by its columns, PostgreSQL by its name.
 SQLITE_UNIQUE_COLUMNS = {
-    "messages_conversation_content_hash": "messages.conversation_id, messages.content_hash"
+    "messages_conversation_id_client_message_id": (
+        "messages.conversation_id, messages.client_message_id"
+    )
 }
 
 
@@ -388,10 +390,18 @@ SQLITE_UNIQUE_COLUMNS = {
             "memories_name_agent_user",
         ),
         (
-            "INSERT INTO messages (conversation_id, role, content, content_hash, created_at)"
-            " VALUES ('c', 'user', 'again', 'h1', 't')",
+            "INSERT INTO messages"
+            " (conversation_id, role, content, content_hash, created_at, client_message_id)"
+            " VALUES ('c', 'user', 'again', 'h2', 't', 'k1')",
             UniqueViolationError,
-            "messages_conversation_content_hash",
+            "messages_conversation_id_client_message_id",
+        ),
+        (
+            "INSERT INTO messages"
+            " (conversation_id, role, content, content_hash, created_at, client_message_id)"
+            " VALUES ('c', 'user', 'x', 'h', 't', '')",
+            CheckViolationError,
+            "messages_client_message_id_not_empty",
         ),
     ],
 )
@@ -412,8 +422,9 @@ async def test_the_schema_refuses_invalid_rows_by_constraint_name_on_every_backe
         " VALUES ('m1', 'tone', 'c', 'a', 't', 't')"
     )
     await db.execute(
-        "INSERT INTO messages (conversation_id, role, content, content_hash, created_at)"
-        " VALUES ('c', 'user', 'x', 'h1', 't')"
+        "INSERT INTO messages"
+        " (conversation_id, role, content, content_hash, created_at, client_message_id)"
+        " VALUES ('c', 'user', 'x', 'h1', 't', 'k1')"
     )
     with pytest.raises(error) as caught:
         await db.execute(statement)

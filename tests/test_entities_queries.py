@@ -62,7 +62,9 @@ def _sample_params() -> dict[type, dict[str, Any]]:
     log = SessionLog(session_id=session.id, role="user", type="message", content={"text": "hi"})
     memory = Memory(id="memory-1", name="tone", content="dry", agent_id=agent.id)
     conversation = Conversation(id="conversation-1", agent_id=agent.id, user_id=user.id)
-    message = Message(conversation_id=conversation.id, role="user", content="hello")
+    message = Message(
+        conversation_id=conversation.id, role="user", content="hello", client_message_id="c-1"
+    )
     bio = PersonaBio(agent_id=agent.id, persona_bio="Curious.", persona_bio_source="ai_generated")
     counts = ProfileMetadata(agent_id=agent.id, followers_count=3)
     moment = format_ts(now())

@@ -645,37 +645,7 @@ async def test_memory_update_and_delete(repos: Repos) -> None:
     assert await repos.memories.get(memory.id) is None
 
 
-# --- conversations and messages ------------------------------------------------------------------
-
-
-async def test_the_same_message_appended_twice_is_stored_once(repos: Repos) -> None:
-    agent = await stored_agent(repos)
-    conversation = await repos.conversations.create(Conversation(agent_id=agent.id))
-    message = Message(conversation_id=conversation.id, role="user", content="hello")
-    first = await repos.messages.append(message)
-    again = await repos.messages.append(
-        Message(conversation_id=conversation.id, role="user", content="hello")
-    )
-    assert first.id is not None
-    assert again.id == first.id
-    assert again.created_at == first.created_at
-    assert await repos.messages.count(conversation.id) == 1
-    # Concurrent retries of one message still store it once.
-    retries = await asyncio.gather(
-        *(
-            repos.messages.append(
-                Message(conversation_id=conversation.id, role="assistant", content="answer")
-            )
-            for _ in range(8)
-        )
-    )
-    assert len({m.id for m in retries}) == 1
-    assert await repos.messages.count(conversation.id) == 2
-    # The same text with its own hash (a client message id) is a new message.
-    await repos.messages.append(
-        Message(conversation_id=conversation.id, role="user", content="hello", content_hash="m-3")
-    )
-    assert await repos.messages.count(conversation.id) == 3
+# --- conversations and messages (appends and their keys: tests/test_messages_transcripts.py) ------
 
 
 async def test_messages_page_by_conversation_and_list_by_agent(repos: Repos) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -11,12 +14,12 @@ from jobs_support import agent_scope_state, make_legacy_source, plant_without_fo
 import agentsdb
 from agentsdb.db.base import Database
 from agentsdb.jobs import AgentScopeJob, JobError, MissingSourceError, run_job, validate_job
-from agentsdb.jobs.convert import content_hash
 from agentsdb.migrations import builtin_migrations, cutover_migrations
 from agentsdb.models import Agent, Conversation, Message
 from agentsdb.models.embedding import Embedding, EmbeddingSource
 from agentsdb.repositories import AgentRepository, ConversationRepository, MessageRepository
 from agentsdb.repositories.embeddings import EmbeddingRepository
+from agentsdb.rules.content import message_content_hash, text_content_hash
 
 PERSONAS = [("p1", "Ada", 1), ("p2", "", 0), ("p3", "Unused", None)]
 CONVERSATIONS = [
@@ -38,6 +41,11 @@ VECTORS = [
     ("v2", "p1", "gone", "fact two", b"\x03"),
     ("v3", "nobody", "c1", "fact three", None),
 ]
+
+
+def pre_014_hash(role: str, content: str) -> str:
+    """The hash the job stored before migration 014 (role, then whitespace-normalized content)."""
+    return hashlib.sha256(f"{role}\n{' '.join(content.split())}".encode()).hexdigest()
 
 
 @pytest.fixture
@@ -70,7 +78,7 @@ async def test_one_agent_per_persona_records_persona_and_memory_root(
     ]
 
 
-async def test_conversations_and_messages_get_their_agents_and_duplicates_collapse(
+async def test_conversations_and_messages_get_their_agents_and_every_turn_is_kept(
     source: Database, migrated_db: Database, db_path: Path
 ) -> None:
     report = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
@@ -80,28 +88,123 @@ async def test_conversations_and_messages_get_their_agents_and_duplicates_collap
     assert rows(db_path, "SELECT created_at FROM conversations WHERE id = 'c1'") == [
         ("2024-02-01T10:00:00.000000Z",)
     ]
-    assert sorted(state["messages"], key=repr) == sorted(
-        [
-            ("c1", None, None, "user", "Hello  there", content_hash("user", "Hello there")),
-            ("c1", "p1", "p1", "assistant", "Hi!", content_hash("assistant", "Hi!")),
-            (
-                "c2",
-                "p2",
-                "p2",
-                "assistant",
-                "Hello there",
-                content_hash("assistant", "Hello there"),
-            ),
-        ],
-        key=repr,
-    )
+    # m1 and m3 say the same after whitespace: two turns, each under its legacy id.
+    assert state["messages"] == [
+        ("c1", None, None, "user", "Hello  there", "m1"),
+        ("c1", "p1", "p1", "assistant", "Hi!", "m2"),
+        ("c1", None, None, "user", " Hello there ", "m3"),
+        ("c2", "p2", "p2", "assistant", "Hello there", "m4"),
+    ]
     assert report.tables["conversations"].skipped == {"unknown persona": 1}
     assert report.tables["messages"].skipped == {
-        "duplicate in conversation": 1,
         "unknown conversation": 1,
         "no conversation": 1,
         "invalid role": 1,
     }
+
+
+async def test_the_job_hashes_messages_and_vectors_by_the_models_own_rules(
+    source: Database, migrated_db: Database, db_path: Path
+) -> None:
+    await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+
+    for role, content, sender, stored in rows(
+        db_path, "SELECT role, content, from_agent_id, content_hash FROM messages"
+    ):
+        assert stored == message_content_hash(role, content, [], sender)
+        built = Message(conversation_id="c", role=role, content=content, from_agent_id=sender)
+        assert stored == built.content_hash
+    for content, stored in rows(db_path, "SELECT content, content_hash FROM embeddings"):
+        assert (
+            stored
+            == text_content_hash(content)
+            == Embedding(agent_id="a", content=content).content_hash
+        )
+
+
+async def test_a_backfilled_message_appended_again_under_its_legacy_id_is_stored_once(
+    source: Database, migrated_db: Database, db_path: Path
+) -> None:
+    await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+    [(agent_id,)] = rows(db_path, "SELECT id FROM agents WHERE persona_id = 'p1'")
+    [(backfilled_id,)] = rows(db_path, "SELECT id FROM messages WHERE client_message_id = 'm2'")
+    repo = MessageRepository(migrated_db)
+
+    again = await repo.append(
+        Message(
+            conversation_id="c1",
+            from_agent_id=agent_id,
+            role="assistant",
+            content="Hi!",
+            client_message_id="m2",
+        )
+    )
+    unkeyed = await repo.append(
+        Message(conversation_id="c1", from_agent_id=agent_id, role="assistant", content="Hi!")
+    )
+
+    assert again.id == backfilled_id
+    assert unkeyed.id != backfilled_id
+    assert unkeyed.content_hash == again.content_hash
+    assert await repo.count("c1") == 4
+    # ... and the job, run again, leaves the appended turn alone.
+    rerun = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+    assert rerun.tables["messages"].created == 0
+    assert await repo.count("c1") == 4
+
+
+async def test_a_legacy_id_that_is_not_a_valid_key_is_skipped_by_name(
+    migrated_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "odd_ids.db"
+    make_legacy_source(
+        path,
+        PERSONAS,
+        CONVERSATIONS,
+        [("has space", "c1", None, "user", "x", None), ("ok", "c1", None, "user", "x", None)],
+    )
+    async with agentsdb.connect(str(path)) as odd:
+        report = await run_job(AgentScopeJob(), odd, migrated_db, progress=False)
+
+    assert report.tables["messages"].skipped == {"invalid id": 1}
+    assert [m.client_message_id for m in await MessageRepository(migrated_db).page("c1")] == ["ok"]
+
+
+async def test_a_rerun_adopts_the_keyless_rows_an_earlier_version_wrote_and_restores_lost_turns(
+    source: Database, migrated_db: Database, db_path: Path
+) -> None:
+    # What a run before migration 014 left: m3 collapsed into m1, no keys, the old hashes.
+    await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+    with closing(sqlite3.connect(db_path)) as conn:
+        conn.execute("DELETE FROM messages WHERE client_message_id = 'm3'")
+        conn.execute(
+            "UPDATE messages SET client_message_id = NULL,"
+            " content_hash = 'old:' || role || ':' || content"
+        )
+        conn.commit()
+    old = {
+        f"old:{role}:{content}": pre_014_hash(role, content)
+        for role, content in rows(db_path, "SELECT role, content FROM messages")
+    }
+    with closing(sqlite3.connect(db_path)) as conn:
+        conn.executemany(
+            "UPDATE messages SET content_hash = ? WHERE content_hash = ?",
+            [(new, placeholder) for placeholder, new in old.items()],
+        )
+        conn.commit()
+    ids_before = rows(db_path, "SELECT id, content FROM messages ORDER BY id")
+
+    rerun = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+
+    assert rerun.tables["messages"].created == 1  # m3, the turn the old run dropped
+    assert rerun.tables["messages"].unchanged == 3
+    adopted = rows(db_path, "SELECT id, content, client_message_id FROM messages ORDER BY id")
+    assert [(i, c) for i, c, _ in adopted[:3]] == ids_before
+    assert [key for _, _, key in adopted] == ["m1", "m2", "m4", "m3"]
+    for role, content, sender, stored in rows(
+        db_path, "SELECT role, content, from_agent_id, content_hash FROM messages"
+    ):
+        assert stored == message_content_hash(role, content, [], sender)
 
 
 async def test_vectors_are_stamped_and_tagged_legacy_when_their_conversation_is_unknown(
@@ -198,7 +301,7 @@ async def test_one_database_needs_a_prefix_for_the_legacy_tables(
     report = await run_job(
         AgentScopeJob(source_prefix="legacy_"), migrated_db, migrated_db, progress=False
     )
-    assert report.tables["messages"].created == 3
+    assert report.tables["messages"].created == 4
 
 
 # --- dual write and retrieval order ---------------------------------------------------------

@@ -83,7 +83,7 @@ async def test_agent_scope_into_postgres_and_scoped_reads_there(
         valid = await validate_job(AgentScopeJob(), source, postgres_db)
 
     assert dry.counts() == real.counts()
-    assert real.tables["messages"].created == 2
+    assert real.tables["messages"].created == 3
     assert valid.ok, valid.format()
     agent = await postgres_db.fetch_one("SELECT id FROM agents WHERE persona_id = 'p1'")
     assert agent is not None

@@ -163,7 +163,7 @@ async def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
     assert rows(killed, "SELECT status FROM agentsdb_job_runs") == [("completed",)]
 
 
-async def test_agent_scope_killed_inside_a_conversation_resumes_without_losing_duplicates(
+async def test_agent_scope_killed_inside_a_conversation_resumes_without_losing_or_doubling_turns(
     tmp_path: Path,
 ) -> None:
     source = tmp_path / "legacy.db"
@@ -197,4 +197,7 @@ async def test_agent_scope_killed_inside_a_conversation_resumes_without_losing_d
 
     assert agent_scope_state(killed) == agent_scope_state(clean)
     assert resumed == uninterrupted
-    assert uninterrupted["tables"]["messages"]["skipped"] == {"duplicate in conversation": 12 * 6}
+    # Every legacy message is a turn of its own, repeated texts included.
+    assert uninterrupted["tables"]["messages"]["skipped"] == {}
+    assert uninterrupted["tables"]["messages"]["created"] == 12 * 20
+    assert rows(killed, "SELECT COUNT(*) FROM messages") == [(12 * 20,)]

@@ -325,11 +325,23 @@ async def test_migration_013_indexes_existing_rows_and_its_down_removes_the_inde
     dropped = await remember(repos, agent.id, "dropped", "a paper lantern")
     await repos.memories.delete(dropped.id)
     conversation = await repos.conversations.create(Conversation(agent_id=agent.id))
-    message = await repos.messages.append(
-        Message(conversation_id=conversation.id, role=MessageRole.USER, content="lantern oil")
+    # Written by hand in the shape the schema has before 013 and 014: today's repository
+    # writes columns that 014 adds.
+    draft = Message(conversation_id=conversation.id, role=MessageRole.USER, content="lantern oil")
+    await migrated_any_db.execute(
+        "INSERT INTO messages (conversation_id, role, content, content_hash, created_at) "
+        "VALUES (:conversation_id, :role, :content, :content_hash, :created_at)",
+        {
+            "conversation_id": draft.conversation_id,
+            "role": draft.role.value,
+            "content": draft.content,
+            "content_hash": draft.content_hash,
+            "created_at": "2026-12-02T10:00:00.000000Z",
+        },
     )
 
     await migrator.migrate()
+    [message] = await repos.messages.page(conversation.id)
 
     memories = await repos.memories.search(agent.id, "lantern")
     messages = await repos.messages.search(agent.id, "lantern")

@@ -1,63 +1,46 @@
 """Job ``agent-scope``: persona-keyed conversations become agent-scoped.
 
 One agent per persona (recording ``persona_id`` and a new ``memory_root_id``); each conversation
-gets its persona's agent; each message gets ``from_agent_id`` and a content hash (SHA-256 of role
-and normalized content), so duplicates within a conversation collapse to one; memory vectors move
-to ``embeddings`` stamped with agent and conversation, tagged ``source = 'legacy'`` when their
+gets its persona's agent; each message is one turn, stored with ``from_agent_id``, its legacy id
+as ``client_message_id`` (so a re-run, or a retry through ``MessageRepository`` with that key,
+stores it once) and the content hash of :func:`agentsdb.rules.content.message_content_hash`, the
+models' own; memory vectors move to ``embeddings`` stamped with agent and conversation and the
+hash of :func:`agentsdb.rules.content.text_content_hash`, tagged ``source = 'legacy'`` when their
 conversation is unknown. The persona columns are kept beside the agent columns for the
 dual-write window (see migration 010 for cutover).
 
 The legacy ``conversations`` and ``messages`` tables share their names with agentsdb's own, so
 the source is another database, or the legacy tables carry a prefix (``source_prefix``).
 
-Every table is read in primary-key order, which needs no index but the key itself. Messages are
-read by id, so the (conversation, hash) pairs already seen are kept in the job's scratch database
-(:mod:`agentsdb.jobs.scratch`) to tell duplicates, in a dry run as in a real one; memory stays
-flat and the source is never asked for a conversation's messages.
+Every table is read in primary-key order, which needs no index but the key itself; the source is
+never asked for a conversation's messages.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from agentsdb.clock import utc_now_text
-from agentsdb.db.base import Database, ExecuteMany, FetchAll, Program, Row
+from agentsdb.db.base import Database, ExecuteMany, Program, Row
 from agentsdb.ids import new_id
+from agentsdb.jobs.agent_scope_common import (
+    AGENTS,
+    CONVERSATIONS,
+    EMBEDDINGS,
+    MESSAGES,
+    agents_of,
+    existing,
+    is_blank,
+)
+from agentsdb.jobs.agent_scope_messages import MessagesStep
 from agentsdb.jobs.bluesky_profiles import LEGACY_MODEL
-from agentsdb.jobs.convert import content_hash, in_list, in_params, normalize_content, to_clock
+from agentsdb.jobs.convert import to_clock
 from agentsdb.jobs.errors import JobError
 from agentsdb.jobs.framework import Job, Step
 from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.schema import SourceTable, table_columns
-from agentsdb.jobs.scratch import Scratch
 from agentsdb.jobs.validation import Orphans, Parity, ValidationReport, count, skipped_of, skips_of
-
-AGENTS = "agents"
-CONVERSATIONS = "conversations"
-MESSAGES = "messages"
-EMBEDDINGS = "embeddings"
-ROLES = frozenset({"user", "assistant", "system", "tool"})
-
-
-def _blank(value: object) -> bool:
-    return not isinstance(value, str) or not value.strip()
-
-
-def _agents_of(persona_ids: list[str]) -> FetchAll:
-    ids = sorted(set(persona_ids))
-    return FetchAll(
-        f"SELECT id, persona_id FROM agents WHERE persona_id IN ({in_list('p', len(ids))})",
-        in_params("p", ids),
-    )
-
-
-def _existing(table: str, ids: list[str]) -> FetchAll:
-    unique = sorted(set(ids))
-    return FetchAll(
-        f"SELECT id FROM {table} WHERE id IN ({in_list('i', len(unique))})",
-        in_params("i", unique),
-    )
+from agentsdb.rules.content import text_content_hash
 
 
 class _Personas(Step):
@@ -72,13 +55,13 @@ class _Personas(Step):
         return [row["id"]]
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
-        known = yield _agents_of([str(r["id"]) for r in rows])
+        known = yield agents_of([str(r["id"]) for r in rows])
         have = {str(r["persona_id"]) for r in known}
         now = utc_now_text()
         agents: list[dict[str, Any]] = []
         for row in rows:
             persona = str(row["id"])
-            if _blank(persona):
+            if is_blank(persona):
                 report.skipped(AGENTS, "empty persona id")
             elif persona in have:
                 report.unchanged(AGENTS)
@@ -88,7 +71,7 @@ class _Personas(Step):
                 agents.append(
                     {
                         "id": new_id(),
-                        "name": persona if _blank(row["name"]) else row["name"],
+                        "name": persona if is_blank(row["name"]) else row["name"],
                         "model": LEGACY_MODEL,
                         "persona_id": persona,
                         "memory_root_id": new_id(),
@@ -125,9 +108,9 @@ FROM {self.table} c LEFT JOIN {self._personas} p ON p.id = c.persona_id
         return [row["id"]]
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
-        known = yield _agents_of([str(r["persona_id"]) for r in rows if r["persona_id"]])
+        known = yield agents_of([str(r["persona_id"]) for r in rows if r["persona_id"]])
         agent_of = {str(r["persona_id"]): str(r["id"]) for r in known}
-        stored = yield _existing("conversations", [str(r["id"]) for r in rows])
+        stored = yield existing("conversations", [str(r["id"]) for r in rows])
         have = {str(r["id"]) for r in stored}
         now = utc_now_text()
         conversations: list[dict[str, Any]] = []
@@ -135,7 +118,7 @@ FROM {self.table} c LEFT JOIN {self._personas} p ON p.id = c.persona_id
             persona = row["persona_id"]
             if str(row["id"]) in have:
                 report.unchanged(CONVERSATIONS)
-            elif _blank(persona):
+            elif is_blank(persona):
                 report.skipped(CONVERSATIONS, "no persona")
             elif persona not in agent_of and not row["persona_in_source"]:
                 report.skipped(CONVERSATIONS, "unknown persona")
@@ -158,178 +141,6 @@ FROM {self.table} c LEFT JOIN {self._personas} p ON p.id = c.persona_id
 VALUES (:id, :agent_id, :persona_id, :title, :created_at, :updated_at)
 ON CONFLICT (id) DO NOTHING""",
                 conversations,
-            )
-
-
-_SEEN_DDL = (
-    "CREATE TABLE seen (content_hash TEXT NOT NULL, conversation_id TEXT NOT NULL,"
-    " PRIMARY KEY (content_hash, conversation_id)) WITHOUT ROWID",
-)
-_SEEN_PAGE_SIZE = 5000
-
-
-def _pair(row: Row) -> tuple[str, str] | None:
-    """(content hash, conversation) of a message that can be written, else None."""
-    if row["role"] not in ROLES or row["content"] is None:
-        return None
-    return content_hash(row["role"], row["content"]), str(row["conversation_id"])
-
-
-class _Messages(Step):
-    """Messages with a conversation, in id order; the pairs seen so far in the scratch db."""
-
-    def __init__(self, prefix: str) -> None:
-        self.table = f"{prefix}messages"
-        self._conversations = f"{prefix}conversations"
-        self._personas = f"{prefix}personas"
-        self._seen: Scratch | None = None
-
-    def count_sql(self) -> str:
-        return f"SELECT COUNT(*) AS n FROM {self.table} WHERE conversation_id IS NOT NULL"
-
-    def select(self, first: bool) -> str:
-        after = "" if first else "AND m.id > :k0 "
-        return f"""SELECT m.id, m.conversation_id, m.persona_id, m.role, m.content, m.created_at,
-    c.id AS source_conversation, c.persona_id AS conversation_persona,
-    CASE WHEN p.id IS NULL THEN 0 ELSE 1 END AS persona_in_source
-FROM {self.table} m
-    LEFT JOIN {self._conversations} c ON c.id = m.conversation_id
-    LEFT JOIN {self._personas} p ON p.id = c.persona_id
-WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.id LIMIT :limit"""
-
-    def key_of(self, row: Row) -> list[Any]:
-        return [row["id"]]
-
-    async def start(self, source: Database, resume_key: list[Any] | None) -> None:
-        await self.close()
-        if resume_key is not None and len(resume_key) != 1:
-            raise JobError(
-                "agent-scope: the checkpoint was written by an older version, which read "
-                "messages in (conversation, id) order; finish that run with the version that "
-                "started it"
-            )
-        self._seen = await Scratch.open(_SEEN_DDL)
-        if resume_key is None:
-            return
-        # Resuming: the pairs of every message before the key, in one pass by id.
-        last: Any = resume_key[0]
-        after: Any = None
-        while True:
-            where = "" if after is None else "AND id > :after "
-            page = await source.fetch_all(
-                f"SELECT id, conversation_id, role, content FROM {self.table} "
-                f"WHERE conversation_id IS NOT NULL AND id <= :last {where}"
-                "ORDER BY id LIMIT :limit",
-                {"last": last, "limit": _SEEN_PAGE_SIZE}
-                if after is None
-                else {"last": last, "after": after, "limit": _SEEN_PAGE_SIZE},
-            )
-            if not page:
-                break
-            pairs = [pair for pair in map(_pair, page) if pair is not None]
-            if pairs:
-                await self._seen.db.execute_many(
-                    "INSERT OR IGNORE INTO seen VALUES (:h, :c)",
-                    [{"h": h, "c": c} for h, c in pairs],
-                )
-            after = page[-1]["id"]
-
-    async def fetch(self, source: Database, first: bool, params: dict[str, Any]) -> list[Row]:
-        """A batch of messages, each with its content hash (``digest``, None when it cannot be
-        written) and whether an earlier message of its conversation has it (``duplicate``)."""
-        rows = await super().fetch(source, first, params)
-        if not rows or self._seen is None:
-            return rows
-        pairs = [_pair(row) for row in rows]
-        hashes = sorted({pair[0] for pair in pairs if pair is not None})
-        earlier: set[tuple[str, str]] = set()
-        if hashes:
-            found = await self._seen.db.fetch_all(
-                "SELECT content_hash, conversation_id FROM seen"
-                f" WHERE content_hash IN ({in_list('h', len(hashes))})",
-                in_params("h", hashes),
-            )
-            earlier = {(str(r["content_hash"]), str(r["conversation_id"])) for r in found}
-        out: list[Row] = []
-        new: list[dict[str, str]] = []
-        for row, pair in zip(rows, pairs, strict=True):
-            duplicate = pair is not None and pair in earlier
-            if pair is not None and not duplicate:
-                earlier.add(pair)
-                new.append({"h": pair[0], "c": pair[1]})
-            out.append({**row, "digest": None if pair is None else pair[0], "duplicate": duplicate})
-        if new:
-            await self._seen.db.execute_many("INSERT OR IGNORE INTO seen VALUES (:h, :c)", new)
-        return out
-
-    async def close(self) -> None:
-        seen, self._seen = self._seen, None
-        if seen is not None:
-            await seen.close()
-
-    def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
-        personas = [str(r[c]) for r in rows for c in ("persona_id", "conversation_persona") if r[c]]
-        known = yield _agents_of(personas)
-        agent_of = {str(r["persona_id"]): str(r["id"]) for r in known}
-        conversation_ids = sorted({str(r["conversation_id"]) for r in rows})
-        stored = yield _existing("conversations", conversation_ids)
-        have = {str(r["id"]) for r in stored}
-        hashes = {str(r["digest"]) for r in rows if r["digest"] is not None}
-        existing: list[Row] = []
-        if hashes:
-            existing = yield FetchAll(
-                "SELECT conversation_id, content_hash FROM messages"
-                f" WHERE conversation_id IN ({in_list('c', len(conversation_ids))})"
-                f" AND content_hash IN ({in_list('h', len(hashes))})",
-                {**in_params("c", conversation_ids), **in_params("h", sorted(hashes))},
-            )
-        stored_hashes = {(str(r["conversation_id"]), str(r["content_hash"])) for r in existing}
-        now = utc_now_text()
-        messages: list[dict[str, Any]] = []
-        for row in rows:
-            conversation = str(row["conversation_id"])
-            persona = row["conversation_persona"]
-            known_conversation = conversation in have or (
-                row["source_conversation"] is not None
-                and not _blank(persona)
-                and (persona in agent_of or bool(row["persona_in_source"]))
-            )
-            if not known_conversation:
-                report.skipped(MESSAGES, "unknown conversation")
-                continue
-            if row["role"] not in ROLES:
-                report.skipped(MESSAGES, "invalid role")
-                continue
-            if row["content"] is None:
-                report.skipped(MESSAGES, "no content")
-                continue
-            digest = str(row["digest"])
-            if row["duplicate"]:
-                report.skipped(MESSAGES, "duplicate in conversation")
-                continue
-            if (conversation, digest) in stored_hashes:
-                report.unchanged(MESSAGES)
-                continue
-            report.created(MESSAGES)
-            messages.append(
-                {
-                    "conversation_id": conversation,
-                    "from_agent_id": agent_of.get(row["persona_id"]) if row["persona_id"] else None,
-                    "persona_id": row["persona_id"],
-                    "role": row["role"],
-                    "content": row["content"],
-                    "content_hash": digest,
-                    "created_at": to_clock(row["created_at"], now),
-                }
-            )
-        if write and messages:
-            yield ExecuteMany(
-                """INSERT INTO messages (conversation_id, from_agent_id, persona_id, role, content,
-    content_hash, tool_calls, created_at)
-VALUES (:conversation_id, :from_agent_id, :persona_id, :role, :content,
-    :content_hash, '[]', :created_at)
-ON CONFLICT (conversation_id, content_hash) DO NOTHING""",
-                messages,
             )
 
 
@@ -383,14 +194,14 @@ FROM {self.table} v
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
         personas = [str(r[c]) for r in rows for c in ("persona_id", "conversation_persona") if r[c]]
-        known = yield _agents_of(personas)
+        known = yield agents_of(personas)
         agent_of = {str(r["persona_id"]): str(r["id"]) for r in known}
         conversation_ids = [str(r["conversation_id"]) for r in rows if r["conversation_id"]]
         stored: list[Row] = []
         if conversation_ids:
-            stored = yield _existing("conversations", conversation_ids)
+            stored = yield existing("conversations", conversation_ids)
         have_conversations = {str(r["id"]) for r in stored}
-        present = yield _existing("embeddings", [str(r["id"]) for r in rows])
+        present = yield existing("embeddings", [str(r["id"]) for r in rows])
         have = {str(r["id"]) for r in present}
         now = utc_now_text()
         vectors: list[dict[str, Any]] = []
@@ -399,7 +210,7 @@ FROM {self.table} v
             if str(row["id"]) in have:
                 report.unchanged(EMBEDDINGS)
                 continue
-            if _blank(persona) or (persona not in agent_of and not row["persona_in_source"]):
+            if is_blank(persona) or (persona not in agent_of and not row["persona_in_source"]):
                 report.skipped(EMBEDDINGS, "unknown persona")
                 continue
             conversation = row["conversation_id"]
@@ -407,7 +218,7 @@ FROM {self.table} v
                 str(conversation) in have_conversations
                 or (
                     row["source_conversation"] is not None
-                    and not _blank(row["conversation_persona"])
+                    and not is_blank(row["conversation_persona"])
                     and (
                         row["conversation_persona"] in agent_of
                         or bool(row["conversation_persona_in_source"])
@@ -422,9 +233,7 @@ FROM {self.table} v
                     "agent_id": agent_of.get(persona),
                     "conversation_id": conversation if known_conversation else None,
                     "content": content,
-                    "content_hash": hashlib.sha256(
-                        normalize_content(content).encode("utf-8")
-                    ).hexdigest(),
+                    "content_hash": text_content_hash(content),
                     "embedding": row["embedding"],
                     "source": "agentsdb" if known_conversation else "legacy",
                     "created_at": now,
@@ -479,7 +288,7 @@ class AgentScopeJob(Job):
         return [
             _Personas(p),
             _Conversations(p),
-            _Messages(p),
+            MessagesStep(p),
             _MessagesWithoutConversation(p),
             _Vectors(p),
         ]

@@ -1,8 +1,8 @@
-"""Small conversions shared by the jobs: legacy timestamps, IN lists, content hashes."""
+"""Small conversions shared by the jobs: legacy timestamps and IN lists (content hashes are
+:mod:`agentsdb.rules.content`)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
@@ -39,15 +39,4 @@ def in_params(prefix: str, values: Sequence[Any]) -> dict[str, Any]:
     return {f"{prefix}{i}": value for i, value in enumerate(values)}
 
 
-def normalize_content(content: str) -> str:
-    """Content with runs of whitespace made one space and the ends trimmed."""
-    return " ".join(content.split())
-
-
-def content_hash(role: str, content: str) -> str:
-    """SHA-256 of the role and the normalized content: equal messages hash equal."""
-    text = f"{role}\n{normalize_content(content)}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-__all__ = ["content_hash", "in_list", "in_params", "normalize_content", "to_clock"]
+__all__ = ["in_list", "in_params", "to_clock"]

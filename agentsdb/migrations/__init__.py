@@ -50,6 +50,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "011_add_event_store",
     "012_add_agent_read_models",
     "013_add_text_search",
+    "014_add_message_keys",
 )
 
 #: Shipped but applied only on request, after the dual-write window: see cutover_migrations().

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from enum import StrEnum
 from typing import Self
 
@@ -10,6 +9,7 @@ from pydantic import Field, model_validator
 
 from agentsdb.ids import new_id
 from agentsdb.models._record import Key, Record, Timestamp, now
+from agentsdb.rules.content import text_content_hash
 
 
 class EmbeddingSource(StrEnum):
@@ -20,8 +20,9 @@ class EmbeddingSource(StrEnum):
 
 
 def embedding_content_hash(content: str) -> str:
-    """SHA-256 of the content with runs of whitespace made one space and the ends trimmed."""
-    return hashlib.sha256(" ".join(content.split()).encode("utf-8")).hexdigest()
+    """SHA-256 of the content with runs of whitespace made one space and the ends trimmed (the
+    rule :func:`agentsdb.rules.content.text_content_hash`)."""
+    return text_content_hash(content)
 
 
 class Embedding(Record):

@@ -1,14 +1,14 @@
-"""Messages of a conversation, stored once per content hash."""
+"""Messages of a conversation: every turn is stored; a client message id makes a retry safe."""
 
 from __future__ import annotations
 
-import hashlib
 from enum import StrEnum
 from typing import Annotated, ClassVar, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from agentsdb.models._record import JsonObject, Key, Record, Timestamp, encode_json, now
+from agentsdb.models._record import JsonObject, Key, Record, Timestamp, now
+from agentsdb.rules.content import message_content_hash
 
 
 class MessageRole(StrEnum):
@@ -26,17 +26,21 @@ ContentHash = Annotated[str, StringConstraints(min_length=1, max_length=128, pat
 def content_hash_of(
     role: MessageRole, content: str, tool_calls: list[JsonObject], from_agent_id: str | None
 ) -> str:
-    """The default content hash: SHA-256 over the message's role, sender, content and tool calls."""
-    canonical = encode_json([role.value, from_agent_id, content, tool_calls])
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """The default content hash: SHA-256 over the message's role, sender, content and tool calls
+    (the rule :func:`agentsdb.rules.content.message_content_hash`)."""
+    return message_content_hash(role.value, content, tool_calls, from_agent_id)
 
 
 class Message(Record):
     """One message; immutable once made.
 
-    Appending a message whose ``content_hash`` the conversation already has stores nothing new.
-    The hash defaults to :func:`content_hash_of`; pass your own (for instance a hash of a client
-    message id) when two identical messages must both be kept.
+    Every appended message is stored, even one that says what an earlier one said ("yes",
+    "yes"). ``client_message_id`` is the caller's idempotency key: appending a message whose
+    conversation already has that key stores nothing new and returns the stored message (a
+    retry), or raises :class:`~agentsdb.errors.IdempotencyKeyConflictError` when the stored one
+    differs. It is an id (1 to 255 characters, no whitespace), unique within a conversation.
+    ``content_hash`` defaults to :func:`content_hash_of`; it is for lookups and never decides
+    whether a message is stored.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -49,6 +53,7 @@ class Message(Record):
     role: MessageRole
     content: str
     content_hash: ContentHash = Field(default="", validate_default=False)
+    client_message_id: Key | None = None
     tool_calls: list[JsonObject] = Field(default_factory=list)
     created_at: Timestamp = Field(default_factory=now)
 

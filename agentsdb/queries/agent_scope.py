@@ -17,6 +17,7 @@ _MESSAGE = (
     "content_hash",
     "tool_calls",
     "created_at",
+    "client_message_id",
 )
 _EMBEDDING = (
     "id",
@@ -37,10 +38,11 @@ class DualWriteQueries:
     insert_conversation = f"""INSERT INTO conversations ({column_list(_CONVERSATION)}, persona_id)
 VALUES ({param_list(_CONVERSATION)}, (SELECT persona_id FROM agents WHERE id = :agent_id))"""
 
-    #: Returns the new row's ``id``, or no row when the conversation already has this hash.
+    #: Returns the new row's ``id``, or no row when the conversation already has a message with
+    #: this ``client_message_id`` (as :attr:`MessageQueries.insert_if_absent`).
     insert_message_if_absent = f"""INSERT INTO messages ({column_list(_MESSAGE)}, persona_id)
 VALUES ({param_list(_MESSAGE)}, (SELECT persona_id FROM agents WHERE id = :from_agent_id))
-ON CONFLICT (conversation_id, content_hash) DO NOTHING
+ON CONFLICT (conversation_id, client_message_id) DO NOTHING
 RETURNING id"""
 
 

@@ -1,10 +1,10 @@
-"""Messages: idempotent append by content hash, and keyset pages."""
+"""Messages: every turn appended, idempotent retries by client message id, and keyset pages."""
 
 from __future__ import annotations
 
 from agentsdb.db.base import Atomic, Database, FetchOne, Params, Program, Row
 from agentsdb.db.text_search import text_search_of
-from agentsdb.errors import AgentsDBError, ValidationError
+from agentsdb.errors import AgentsDBError, IdempotencyKeyConflictError, ValidationError
 from agentsdb.models.message import Message
 from agentsdb.models.search import MessageSearchHit, Page
 from agentsdb.queries.agent_scope import DualWriteQueries
@@ -23,19 +23,38 @@ from agentsdb.rules.text import check_key, check_optional_key, check_row_id
 def _append(
     params: Params, insert: str = MessageQueries.insert_if_absent
 ) -> Program[tuple[int | None, Row | None]]:
-    """Insert unless the hash is there; the new id, or the stored row. One atomic unit, so the
-    stored row cannot vanish between the two statements (and one batch on libSQL).
+    """Insert the message: the new id, or (a keyed message whose key is taken) the stored row.
+
+    A message without a key is one INSERT that always stores it. A keyed one is the INSERT and
+    the read of the row holding the key in one atomic unit (one batch on libSQL), so the stored
+    row cannot vanish between the two; concurrent appends with one key insert one row, because
+    the unique index on (conversation, key) decides, not a read before the write.
     """
-    inserted, existing = yield Atomic(
-        (FetchOne(insert, params), FetchOne(MessageQueries.get_by_content_hash, params))
-    )
+    if params["client_message_id"] is None:
+        inserted = yield FetchOne(insert, params)
+        existing = None
+    else:
+        inserted, existing = yield Atomic(
+            (FetchOne(insert, params), FetchOne(MessageQueries.get_by_client_message_id, params))
+        )
     if inserted is not None:
         return int(inserted["id"]), None
     return None, existing
 
 
+def _same_message(stored: Message, message: Message) -> bool:
+    """A retry: what the caller said is what is stored (the time and the hash may differ)."""
+    return (
+        stored.role == message.role
+        and stored.from_agent_id == message.from_agent_id
+        and stored.content == message.content
+        and stored.tool_calls == message.tool_calls
+    )
+
+
 class MessageRepository(Repository):
-    """The ``messages`` table: each conversation holds a content hash once.
+    """The ``messages`` table: every message appended is a row, in append order; a conversation
+    holds each ``client_message_id`` once.
 
     ``dual_write=True`` (the window before cutover, migration 009) also fills the legacy
     ``persona_id`` column with the sending agent's persona.
@@ -50,10 +69,13 @@ class MessageRepository(Repository):
         )
 
     async def append(self, message: Message) -> Message:
-        """Store the message unless the conversation already has its content hash.
+        """Store the message; returns it with its id.
 
-        Returns the stored message: the new one with its id, or the one stored before.
-        ForeignKeyViolationError when the conversation does not exist.
+        A message without ``client_message_id`` is always stored, even when an earlier one says
+        the same. With a key the conversation already holds, nothing is stored: a retry (same
+        role, sender, content and tool calls) returns the message stored first, and a different
+        message raises IdempotencyKeyConflictError. ForeignKeyViolationError when the
+        conversation does not exist.
         """
         if message.id is not None:
             raise ValidationError.refuse(
@@ -65,9 +87,13 @@ class MessageRepository(Repository):
         new_id, existing = await self._db.run(_append(message.to_params(), self._insert))
         if new_id is not None:
             return message.stored_as(id=new_id)
-        if existing is None:
+        key = message.client_message_id
+        if existing is None or key is None:
             raise AgentsDBError("the message was neither inserted nor found")
-        return self._model(Message, existing)
+        stored = self._model(Message, existing)
+        if not _same_message(stored, message):
+            raise IdempotencyKeyConflictError(message.conversation_id, key, int(existing["id"]))
+        return stored
 
     async def get(self, message_id: int) -> Message | None:
         """The message, or None."""

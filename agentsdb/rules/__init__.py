@@ -6,6 +6,7 @@ Models, repositories and jobs all call these; nothing restates them.
 * :mod:`agentsdb.rules.text` — text every backend stores alike (no NUL, no lone surrogates)
   and the maximum lengths of indexed columns.
 * :mod:`agentsdb.rules.identity` — the one normalization of emails and handles.
+* :mod:`agentsdb.rules.content` — the content hashes of messages and embedded texts.
 """
 
 from __future__ import annotations
