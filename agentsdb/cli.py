@@ -149,7 +149,8 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--fail-on-drift",
         action="store_true",
-        help="refuse to migrate a schema that was changed outside migrations",
+        help="refuse (exit 1) when the schema was changed outside migrations and the change "
+        "was not accepted (see accept-drift), even with nothing pending",
     )
     _json_option(migrate)
 
@@ -244,6 +245,14 @@ def _parser() -> argparse.ArgumentParser:
         "--accept-down",
         action="store_true",
         help="its down was edited on purpose: record the current down as the one to run",
+    )
+    commands.add_parser(
+        "accept-drift",
+        parents=[common],
+        help="accept a schema changed outside migrations as the new baseline",
+        description="Record the live schema as the one migrations left, after you have "
+        "inspected a drift `agentsdb validate` reports (a schema changed outside migrations "
+        "stays reported, even after later migrations or rollbacks, until this runs).",
     )
     backfill = commands.add_parser(
         "backfill",

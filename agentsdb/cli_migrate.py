@@ -1,4 +1,5 @@
-"""The migration commands of ``agentsdb``: migrate, rollback, status, validate, repair.
+"""The migration commands of ``agentsdb``: migrate, rollback, status, validate, repair,
+accept-drift.
 
 Only ``migrate`` (without ``--dry-run``) may create a database; the others open it with
 ``create=False`` and fail with one line naming the missing file. A rollback that would delete
@@ -192,12 +193,25 @@ async def _repair(migrator: Migrator, db: Database, args: argparse.Namespace, ou
     return EXIT_OK
 
 
+async def _accept_drift(
+    migrator: Migrator, db: Database, args: argparse.Namespace, out: Report
+) -> int:
+    accepted = await migrator.accept_drift()
+    out.set(accepted=accepted)
+    if accepted is None:
+        out.line("No drift to accept: the live schema is the one recorded.")
+    else:
+        out.line(f"Accepted the live schema as the baseline. It was: {accepted}")
+    return EXIT_OK
+
+
 _COMMANDS: dict[str, Command] = {
     "migrate": _migrate,
     "rollback": _rollback,
     "status": _status,
     "validate": _validate,
     "repair": _repair,
+    "accept-drift": _accept_drift,
 }
 
 
