@@ -423,6 +423,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     batch_size=args.batch_size,
                 )
             )
+        from agentsdb.cli_noop import nothing_to_migrate
+
+        if nothing_to_migrate(args):
+            return EXIT_OK
         from agentsdb.cli_migrate import run_migration_command
 
         return run_migration_command(args)

@@ -14,11 +14,11 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
+from agentsdb.cli_noop import registered_migrations
 from agentsdb.cli_report import Report, preview_json, preview_lines
 from agentsdb.db import connect
 from agentsdb.db.base import Database
 from agentsdb.errors import AgentsDBError, MigrationError
-from agentsdb.migration import Migration
 from agentsdb.migrator import Migrator
 
 EXIT_OK = 0
@@ -216,11 +216,7 @@ _COMMANDS: dict[str, Command] = {
 
 
 async def _session(args: argparse.Namespace, out: Report) -> int:
-    migrations: list[Migration] | None = None
-    if args.dir is not None:
-        from agentsdb.migrations import load_migrations
-
-        migrations = load_migrations(args.dir)
+    migrations = registered_migrations(args.dir)
     # Only a real migrate creates the database; a typo elsewhere must not leave an empty file.
     create = args.command == "migrate" and not args.dry_run
     async with connect(args.db, create=create) as db:

@@ -54,7 +54,6 @@ from agentsdb.errors import (
     DirtyMigrationError,
     ForeignKeyViolationError,
     IrreversibleMigrationError,
-    MigrationDefinitionError,
     MigrationError,
     MigrationLockError,
     MigrationValidationError,
@@ -65,12 +64,13 @@ from agentsdb.errors import (
 from agentsdb.migration import Migration
 from agentsdb.plan import (
     AppliedRecord,
+    all_applied,
     chain_next,
     chain_of,
     check_down,
     find_missing,
     find_problems,
-    order_migrations,
+    register,
     select_pending,
     select_rollbacks,
 )
@@ -207,17 +207,7 @@ class Migrator:
 
     def add_migrations(self, migrations: Iterable[Migration]) -> None:
         """Register several migrations: all of them, or none when any is rejected."""
-        incoming = list(migrations)
-        for migration in incoming:
-            if not isinstance(migration, Migration):
-                raise MigrationDefinitionError(
-                    str(getattr(migration, "id", "?")),
-                    f"expected a Migration, got {type(migration).__name__}",
-                )
-            problems = migration.lint()
-            if problems:
-                raise MigrationDefinitionError(migration.id, "; ".join(problems))
-        self._migrations = order_migrations([*self._migrations, *incoming])
+        self._migrations = register(self._migrations, migrations)
         self._code_head = _UNSET
 
     def _head_of_code(self) -> str | None:
@@ -285,15 +275,8 @@ class Migrator:
         """The O(1) start: one query proves every registered migration is applied unchanged."""
         rows = await self._db.run(self._read_program(self._sql.head, create=True))
         self._initialized = True
-        if not rows:
-            return not self._migrations
-        head = rows[0]
-        return (
-            bool(head["success"])
-            and not head["dirty"]
-            and head["chain"] == self._head_of_code()
-            and int(head["recorded"]) == len(self._migrations)
-        )
+        head = rows[0] if rows else None
+        return all_applied(head, self._head_of_code(), len(self._migrations))
 
     def _raise_first(self, applied: Sequence[AppliedRecord], **options: bool) -> None:
         problems = find_problems(self._migrations, applied, self._dialect, **options)
