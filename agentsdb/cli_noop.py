@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from agentsdb.migration import Migration
 
 if TYPE_CHECKING:
+    from agentsdb.folder_digest import FolderDigest
     from agentsdb.tracking import TrackingSQL
 
 DEFAULT_TABLE = "agentsdb_migrations"
@@ -55,10 +56,9 @@ def nothing_to_migrate(args: argparse.Namespace) -> bool:
     ):
         return False
     from agentsdb.db.peek import peek
-    from agentsdb.plan import all_applied, chain_of
+    from agentsdb.plan import all_applied
     from agentsdb.tracking import tracking_sql
 
-    migrations = registered_migrations(args.dir)
     found = peek(args.db, lambda dialect: _queries(tracking_sql(dialect, DEFAULT_TABLE)))
     if found is None:
         return False
@@ -67,11 +67,24 @@ def nothing_to_migrate(args: argparse.Namespace) -> bool:
     # a no-op.
     if not present or not present[0]["current"] or not head:
         return False
-    if not all_applied(head[0], chain_of(migrations, dialect), len(migrations)):
+    code = _code_digest(args.dir, dialect)
+    if not all_applied(head[0], code.chain, code.total):
         return False
-    version = migrations[-1].id if migrations else None
-    print(f"Nothing to migrate; the database is at version {version or 'none'}.")
+    print(f"Nothing to migrate; the database is at version {code.newest or 'none'}.")
     return True
+
+
+def _code_digest(folder: str | None, dialect: str) -> FolderDigest:
+    """The registered migrations' digest: a folder's from its cache (see
+    :mod:`agentsdb.folder_digest`), the built-in ones' by loading them (a dozen modules)."""
+    from agentsdb.folder_digest import FolderDigest, folder_digest
+    from agentsdb.plan import chain_of
+
+    if folder is not None:
+        return folder_digest(folder, dialect, registered_migrations)
+    migrations = registered_migrations(None)
+    newest = migrations[-1].id if migrations else None
+    return FolderDigest(chain_of(migrations, dialect), len(migrations), newest)
 
 
 def _queries(sql: TrackingSQL) -> list[tuple[str, dict[str, object]]]:
