@@ -11,7 +11,6 @@ a no-op ``agentsdb migrate`` costs little more than starting Python (``benchmark
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import re
 import sys
@@ -393,12 +392,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "backfill" and args.dir is not None:
         parser.error("--dir names a folder of migrations; backfill reads none")
-    logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     try:
+        if args.command == "migrate":
+            from agentsdb.cli_noop import nothing_to_migrate
+
+            # Before logging is set up: the no-op it proves logs nothing (see cli_noop).
+            if nothing_to_migrate(args):
+                return EXIT_OK
+        import logging
+
+        logging.basicConfig(
+            level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
         if args.command == "new":
             path = scaffold_migration(args.description, args.dir or DEFAULT_MIGRATIONS_FOLDER)
             print(f"Created {path}")
@@ -423,10 +430,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                     batch_size=args.batch_size,
                 )
             )
-        from agentsdb.cli_noop import nothing_to_migrate
-
-        if nothing_to_migrate(args):
-            return EXIT_OK
         from agentsdb.cli_migrate import run_migration_command
 
         return run_migration_command(args)

@@ -25,15 +25,12 @@ environment); such a folder is still checked in full by every command but the no
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from agentsdb.migration import CHECKSUM_ALGORITHM, Migration
-
-log = logging.getLogger("agentsdb.migrations")
 
 CACHE_FOLDER = "__pycache__"
 CACHE_NAME = "agentsdb-digest"
@@ -93,7 +90,11 @@ def _write(path: str, fields: dict[str, str]) -> None:
         os.replace(temporary, path)  # readers see the old file or the new one, never half
     except OSError as error:
         # A read-only folder only costs the next start the full load, as for Python's bytecode.
-        log.debug("could not write the migrations digest cache %s: %s", path, error)
+        import logging
+
+        logging.getLogger("agentsdb.migrations").debug(
+            "could not write the migrations digest cache %s: %s", path, error
+        )
 
 
 def folder_digest(

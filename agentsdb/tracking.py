@@ -20,10 +20,12 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentsdb.db.base import Row
 from agentsdb.errors import ConfigurationError, UnsupportedOperationError
+
+if TYPE_CHECKING:
+    from agentsdb.db.base import Row
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _WHITESPACE = re.compile(r"\s+")
