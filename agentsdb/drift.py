@@ -93,6 +93,19 @@ def assess(applied: Sequence[AppliedRecord], live: str, live_cookie: int | None)
     return Drift(_noted(note) if note else None, None, note)
 
 
+def newest_fingerprint_sql(table: str) -> str:
+    """The newest recorded fingerprint (the one whose drift note, if any, still holds)."""
+    return (
+        f"SELECT schema_fingerprint FROM {table} WHERE schema_fingerprint IS NOT NULL "
+        "ORDER BY seq DESC LIMIT 1"
+    )
+
+
+def kept_note(row: Row | None) -> str | None:
+    """The drift note of a :func:`newest_fingerprint_sql` row, which a repair carries on."""
+    return None if row is None else split(row["schema_fingerprint"])[1]
+
+
 def live_schema(sql: TrackingSQL) -> Program[tuple[str, int | None]]:
     """The live schema's fingerprint and (SQLite) schema cookie."""
     rows: list[Row] = yield FetchAll(sql.schema_rows)
@@ -133,4 +146,14 @@ def accept(sql: TrackingSQL) -> Program[str | None]:
     return found.error or found.warning
 
 
-__all__ = ["ACCEPT_HINT", "Drift", "accept", "assess", "live_schema", "recorded", "split"]
+__all__ = [
+    "ACCEPT_HINT",
+    "Drift",
+    "accept",
+    "assess",
+    "kept_note",
+    "live_schema",
+    "newest_fingerprint_sql",
+    "recorded",
+    "split",
+]

@@ -850,7 +850,10 @@ class Migrator:
         previous: Row | None = yield FetchOne(
             repair_rules.previous_chain_sql(self._sql.table), {"seq": row["seq"]}
         )
-        fingerprint = yield from self._fingerprint()
+        stamped: Row | None = yield FetchOne(drift_rules.newest_fingerprint_sql(self._sql.table))
+        fingerprint = drift_rules.recorded(
+            (yield from self._fingerprint()), drift_rules.kept_note(stamped)
+        )
         applied = repair_rules.applied_row(vouched, self._dialect, previous, fingerprint)
         yield Execute(self._sql.finish, applied)
         yield Commit()

@@ -46,7 +46,7 @@ from agentsdb.clock import utc_now
 from agentsdb.db import libsql_lease
 from agentsdb.db.base import Params, Row
 from agentsdb.db.libsql import LibsqlDatabase
-from agentsdb.drift import recorded
+from agentsdb.drift import kept_note, newest_fingerprint_sql, recorded
 from agentsdb.errors import (
     AgentsDBError,
     DatabaseBusyError,
@@ -507,7 +507,11 @@ class LibsqlMigrations:
             previous = await self._db.fetch_one(
                 repair_rules.previous_chain_sql(self._sql.table), {"seq": row["seq"]}
             )
-            fingerprint = schema_fingerprint(await self._db.fetch_all(self._sql.schema_rows))
+            stamped = await self._db.fetch_one(newest_fingerprint_sql(self._sql.table))
+            fingerprint = recorded(
+                schema_fingerprint(await self._db.fetch_all(self._sql.schema_rows)),
+                kept_note(stamped),
+            )
             applied = repair_rules.applied_row(vouched, self._dialect, previous, fingerprint)
             await self._guarded(lease, [(self._sql.finish, applied)])
         finally:

@@ -9,7 +9,14 @@ import logging
 
 import pytest
 
-from agentsdb import Database, Migration, Migrator, RepairError, SchemaDriftError
+from agentsdb import (
+    Database,
+    Migration,
+    MigrationError,
+    Migrator,
+    RepairError,
+    SchemaDriftError,
+)
 
 TRACKING = "agentsdb_migrations"
 
@@ -50,7 +57,8 @@ async def test_a_migrate_over_drift_keeps_it_reported_until_accepted(any_db: Dat
     assert len(await drift_errors(later)) == 1
 
     accepted = await later.accept_drift()
-    assert accepted is not None and "001" in accepted
+    assert accepted is not None
+    assert "001" in accepted
     assert (await later.validate_migrations()).is_valid
     assert await later.accept_drift() is None
 
@@ -120,3 +128,22 @@ async def test_undoing_the_drift_by_hand_does_not_clear_a_kept_report(any_db: Da
 async def test_accepting_drift_on_an_unmigrated_database_is_refused(any_db: Database) -> None:
     with pytest.raises(RepairError, match="nothing to accept"):
         await Migrator(any_db, [table("001")]).accept_drift()
+
+
+async def test_a_repair_keeps_a_drift_report(any_db: Database) -> None:
+    await Migrator(any_db, [table("001")]).migrate()
+    await any_db.execute("CREATE TABLE rogue (x INTEGER)")
+    await Migrator(any_db, [table("001"), table("002")]).migrate()
+    failing = Migration(
+        id="003",
+        description="half done",
+        up=["CREATE TABLE t003 (x INTEGER)", "INSERT INTO no_such_table VALUES (1)"],
+        transactional=False,
+    )
+    migrator = Migrator(any_db, [table("001"), table("002"), failing])
+    with pytest.raises(MigrationError):
+        await migrator.migrate()
+    await migrator.repair("003", mark_applied=True)
+    assert await tracked_ids(any_db) == ["001", "002", "003"]
+    (error,) = await drift_errors(migrator)
+    assert "after migration 001" in error
