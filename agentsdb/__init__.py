@@ -196,6 +196,10 @@ def _version() -> str:
         return "0.0.0"
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
 def __getattr__(name: str) -> Any:
     if name == "__version__":
         value: Any = _version()

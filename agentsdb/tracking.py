@@ -12,6 +12,8 @@ Drift detection has two parts. ``schema_cookie`` is SQLite's schema version coun
 each migration (O(1); PostgreSQL has none, so it stays NULL there). ``schema_fingerprint`` is a
 digest of the whole live schema, recorded on the newest row at the end of each run, rollback or
 repair: O(schema) once, not once per migration, which would make applying N migrations O(N²).
+A run that found drift keeps a note of it after the fingerprint until it is accepted (see
+:mod:`agentsdb.drift`).
 """
 
 from __future__ import annotations
