@@ -11,45 +11,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from agentsdb.db import connect
-from agentsdb.db.base import Database, ExecuteResult, Transaction
-from agentsdb.errors import (
-    AgentsDBError,
-    ChecksumMismatchError,
-    CheckViolationError,
-    ConfigurationError,
-    ConnectionClosedError,
-    ConnectionLostError,
-    DatabaseBusyError,
-    DatabaseError,
-    DatabaseFileError,
-    DirtyMigrationError,
-    DiskFullError,
-    DownChecksumMismatchError,
-    ForeignKeyViolationError,
-    IdempotencyKeyConflictError,
-    IntegrityError,
-    IrreversibleMigrationError,
-    LeaseLostError,
-    MigrationDefinitionError,
-    MigrationError,
-    MigrationLockError,
-    MigrationOrderError,
-    MigrationValidationError,
-    MissingMigrationRecordError,
-    NotFoundError,
-    RepairError,
-    SchemaDriftError,
-    UniqueViolationError,
-    UnknownMigrationError,
-    UnsupportedBackendError,
-    UnsupportedOperationError,
-    ValidationError,
-)
-from agentsdb.migration import Migration
-from agentsdb.migrator import Migrator
-from agentsdb.results import MigrationResult, MigrationSummary, ValidationResult
-
 _MODEL_NAMES = (
     "Embedding",
     "EmbeddingSource",
@@ -84,6 +45,39 @@ _MODEL_NAMES = (
     "User",
     "UserUpdate",
 )
+_ERROR_NAMES = (
+    "AgentsDBError",
+    "ChecksumMismatchError",
+    "CheckViolationError",
+    "ConfigurationError",
+    "ConnectionClosedError",
+    "ConnectionLostError",
+    "DatabaseBusyError",
+    "DatabaseError",
+    "DatabaseFileError",
+    "DirtyMigrationError",
+    "DiskFullError",
+    "DownChecksumMismatchError",
+    "ForeignKeyViolationError",
+    "IdempotencyKeyConflictError",
+    "IntegrityError",
+    "IrreversibleMigrationError",
+    "LeaseLostError",
+    "MigrationDefinitionError",
+    "MigrationError",
+    "MigrationLockError",
+    "MigrationOrderError",
+    "MigrationValidationError",
+    "MissingMigrationRecordError",
+    "NotFoundError",
+    "RepairError",
+    "SchemaDriftError",
+    "UniqueViolationError",
+    "UnknownMigrationError",
+    "UnsupportedBackendError",
+    "UnsupportedOperationError",
+    "ValidationError",
+)
 _REPOSITORY_NAMES = (
     "EmbeddingRepository",
     "AgentRepository",
@@ -98,6 +92,43 @@ _REPOSITORY_NAMES = (
 )
 
 if TYPE_CHECKING:
+    from agentsdb.db import connect
+    from agentsdb.db.base import Database, ExecuteResult, Transaction
+    from agentsdb.errors import (
+        AgentsDBError,
+        ChecksumMismatchError,
+        CheckViolationError,
+        ConfigurationError,
+        ConnectionClosedError,
+        ConnectionLostError,
+        DatabaseBusyError,
+        DatabaseError,
+        DatabaseFileError,
+        DirtyMigrationError,
+        DiskFullError,
+        DownChecksumMismatchError,
+        ForeignKeyViolationError,
+        IdempotencyKeyConflictError,
+        IntegrityError,
+        IrreversibleMigrationError,
+        LeaseLostError,
+        MigrationDefinitionError,
+        MigrationError,
+        MigrationLockError,
+        MigrationOrderError,
+        MigrationValidationError,
+        MissingMigrationRecordError,
+        NotFoundError,
+        RepairError,
+        SchemaDriftError,
+        UniqueViolationError,
+        UnknownMigrationError,
+        UnsupportedBackendError,
+        UnsupportedOperationError,
+        ValidationError,
+    )
+    from agentsdb.migration import Migration
+    from agentsdb.migrator import Migrator
     from agentsdb.models import (
         Agent,
         AgentStatus,
@@ -144,10 +175,20 @@ if TYPE_CHECKING:
         SessionRepository,
         UserRepository,
     )
+    from agentsdb.results import MigrationResult, MigrationSummary, ValidationResult
 
-# The models and repositories build pydantic schemas on import (about 0.2 s); loading them on
-# first use keeps `import agentsdb` and the migration CLI fast.
+# Every public name is loaded on first use: the models and repositories build pydantic schemas
+# on import (about 0.2 s), and the engine's modules pull in asyncio and pydantic-core, which the
+# command line's no-op `migrate` does without (see benchmarks/bench_cli.py).
 _LAZY_MODULES = {
+    "connect": "agentsdb.db",
+    **dict.fromkeys(("Database", "ExecuteResult", "Transaction"), "agentsdb.db.base"),
+    **dict.fromkeys(_ERROR_NAMES, "agentsdb.errors"),
+    "Migration": "agentsdb.migration",
+    "Migrator": "agentsdb.migrator",
+    **dict.fromkeys(
+        ("MigrationResult", "MigrationSummary", "ValidationResult"), "agentsdb.results"
+    ),
     **dict.fromkeys(_MODEL_NAMES, "agentsdb.models"),
     **dict.fromkeys(_REPOSITORY_NAMES, "agentsdb.repositories"),
 }
@@ -161,6 +202,10 @@ def _version() -> str:
         return version("agentsdb")
     except PackageNotFoundError:  # running from a source tree that was never installed
         return "0.0.0"
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,6 @@ a no-op ``agentsdb migrate`` costs little more than starting Python (``benchmark
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import re
 import sys
@@ -149,7 +148,8 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--fail-on-drift",
         action="store_true",
-        help="refuse to migrate a schema that was changed outside migrations",
+        help="refuse (exit 1) when the schema was changed outside migrations and the change "
+        "was not accepted (see accept-drift), even with nothing pending",
     )
     _json_option(migrate)
 
@@ -244,6 +244,14 @@ def _parser() -> argparse.ArgumentParser:
         "--accept-down",
         action="store_true",
         help="its down was edited on purpose: record the current down as the one to run",
+    )
+    commands.add_parser(
+        "accept-drift",
+        parents=[common],
+        help="accept a schema changed outside migrations as the new baseline",
+        description="Record the live schema as the one migrations left, after you have "
+        "inspected a drift `agentsdb validate` reports (a schema changed outside migrations "
+        "stays reported, even after later migrations or rollbacks, until this runs).",
     )
     backfill = commands.add_parser(
         "backfill",
@@ -384,12 +392,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "backfill" and args.dir is not None:
         parser.error("--dir names a folder of migrations; backfill reads none")
-    logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     try:
+        if args.command == "migrate":
+            from agentsdb.cli_noop import nothing_to_migrate
+
+            # Before logging is set up: the no-op it proves logs nothing (see cli_noop).
+            if nothing_to_migrate(args):
+                return EXIT_OK
+        import logging
+
+        logging.basicConfig(
+            level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
         if args.command == "new":
             path = scaffold_migration(args.description, args.dir or DEFAULT_MIGRATIONS_FOLDER)
             print(f"Created {path}")

@@ -1,4 +1,5 @@
-"""The migration commands of ``agentsdb``: migrate, rollback, status, validate, repair.
+"""The migration commands of ``agentsdb``: migrate, rollback, status, validate, repair,
+accept-drift.
 
 Only ``migrate`` (without ``--dry-run``) may create a database; the others open it with
 ``create=False`` and fail with one line naming the missing file. A rollback that would delete
@@ -13,11 +14,11 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
+from agentsdb.cli_noop import registered_migrations
 from agentsdb.cli_report import Report, preview_json, preview_lines
 from agentsdb.db import connect
 from agentsdb.db.base import Database
 from agentsdb.errors import AgentsDBError, MigrationError
-from agentsdb.migration import Migration
 from agentsdb.migrator import Migrator
 
 EXIT_OK = 0
@@ -192,21 +193,30 @@ async def _repair(migrator: Migrator, db: Database, args: argparse.Namespace, ou
     return EXIT_OK
 
 
+async def _accept_drift(
+    migrator: Migrator, db: Database, args: argparse.Namespace, out: Report
+) -> int:
+    accepted = await migrator.accept_drift()
+    out.set(accepted=accepted)
+    if accepted is None:
+        out.line("No drift to accept: the live schema is the one recorded.")
+    else:
+        out.line(f"Accepted the live schema as the baseline. It was: {accepted}")
+    return EXIT_OK
+
+
 _COMMANDS: dict[str, Command] = {
     "migrate": _migrate,
     "rollback": _rollback,
     "status": _status,
     "validate": _validate,
     "repair": _repair,
+    "accept-drift": _accept_drift,
 }
 
 
 async def _session(args: argparse.Namespace, out: Report) -> int:
-    migrations: list[Migration] | None = None
-    if args.dir is not None:
-        from agentsdb.migrations import load_migrations
-
-        migrations = load_migrations(args.dir)
+    migrations = registered_migrations(args.dir)
     # Only a real migrate creates the database; a typo elsewhere must not leave an empty file.
     create = args.command == "migrate" and not args.dry_run
     async with connect(args.db, create=create) as db:

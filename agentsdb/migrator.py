@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from agentsdb import drift as drift_rules
 from agentsdb import repair as repair_rules
 from agentsdb import tracking_upkeep as upkeep
 from agentsdb.clock import format_timestamp, utc_now
@@ -53,7 +54,6 @@ from agentsdb.errors import (
     DirtyMigrationError,
     ForeignKeyViolationError,
     IrreversibleMigrationError,
-    MigrationDefinitionError,
     MigrationError,
     MigrationLockError,
     MigrationValidationError,
@@ -64,12 +64,13 @@ from agentsdb.errors import (
 from agentsdb.migration import Migration
 from agentsdb.plan import (
     AppliedRecord,
+    all_applied,
     chain_next,
     chain_of,
     check_down,
     find_missing,
     find_problems,
-    order_migrations,
+    register,
     select_pending,
     select_rollbacks,
 )
@@ -120,27 +121,6 @@ _FINISH_PARAMETERS = (
     "applied_at",
     "execution_time_ms",
 )
-
-
-def _drift(
-    head: AppliedRecord, live: str, live_cookie: int | None
-) -> tuple[str | None, str | None]:
-    """(drift error, unverifiable warning) comparing the newest row with the live schema."""
-    if not head.success:
-        return None, None
-    if head.schema_fingerprint:
-        if head.schema_fingerprint == live:
-            return None, None
-        return (
-            f"the live schema does not match the one recorded after migration {head.id}: it was "
-            f"changed outside migrations (recorded {head.schema_fingerprint}, live {live})"
-        ), None
-    if head.schema_cookie != live_cookie:
-        return None, (
-            f"no schema fingerprint was recorded after migration {head.id} (its run was "
-            "interrupted) and the schema has changed since, so drift cannot be checked"
-        )
-    return None, None
 
 
 def _libsql_strategy(
@@ -227,17 +207,7 @@ class Migrator:
 
     def add_migrations(self, migrations: Iterable[Migration]) -> None:
         """Register several migrations: all of them, or none when any is rejected."""
-        incoming = list(migrations)
-        for migration in incoming:
-            if not isinstance(migration, Migration):
-                raise MigrationDefinitionError(
-                    str(getattr(migration, "id", "?")),
-                    f"expected a Migration, got {type(migration).__name__}",
-                )
-            problems = migration.lint()
-            if problems:
-                raise MigrationDefinitionError(migration.id, "; ".join(problems))
-        self._migrations = order_migrations([*self._migrations, *incoming])
+        self._migrations = register(self._migrations, migrations)
         self._code_head = _UNSET
 
     def _head_of_code(self) -> str | None:
@@ -305,15 +275,8 @@ class Migrator:
         """The O(1) start: one query proves every registered migration is applied unchanged."""
         rows = await self._db.run(self._read_program(self._sql.head, create=True))
         self._initialized = True
-        if not rows:
-            return not self._migrations
-        head = rows[0]
-        return (
-            bool(head["success"])
-            and not head["dirty"]
-            and head["chain"] == self._head_of_code()
-            and int(head["recorded"]) == len(self._migrations)
-        )
+        head = rows[0] if rows else None
+        return all_applied(head, self._head_of_code(), len(self._migrations))
 
     def _raise_first(self, applied: Sequence[AppliedRecord], **options: bool) -> None:
         problems = find_problems(self._migrations, applied, self._dialect, **options)
@@ -343,9 +306,10 @@ class Migrator:
         (DirtyMigrationError), rows were deleted from the middle of the history
         (MissingMigrationRecordError), or a pending one sorts before the newest applied one
         (MigrationOrderError, unless ``allow_out_of_order``). When the live schema was changed
-        outside migrations since the last one, it logs a warning naming the drift before the new
-        fingerprint takes it in, or raises SchemaDriftError with ``fail_on_drift``. ``limit``
-        applies at most N;
+        outside migrations (now, or before an earlier run and not accepted since), it logs a
+        warning and keeps the drift reported on the fingerprint it records, until
+        ``accept_drift()``; with ``fail_on_drift`` it raises SchemaDriftError instead, even when
+        nothing is pending (a check that reads the schema). ``limit`` applies at most N;
         ``target`` applies up to and including that id. ``dry_run`` changes nothing and returns
         what would run; ``rehearse`` runs the pending migrations in a transaction and rolls it
         back. A failure raises MigrationError carrying ``.results``.
@@ -354,6 +318,8 @@ class Migrator:
             raise ConfigurationError("choose dry_run or rehearse, not both")
         select_pending(self._migrations, (), limit=limit, target=target)  # argument checks only
         if not dry_run and not rehearse and await self._nothing_pending():
+            if fail_on_drift:
+                await self._check_drift(await self._read_applied(create=False), fail_on_drift)
             return []
         applied = await self._read_applied(create=not dry_run)
         self._raise_first(
@@ -362,9 +328,11 @@ class Migrator:
         pending = select_pending(
             self._migrations, [r.id for r in applied], limit=limit, target=target
         )
+        if not pending and not fail_on_drift:
+            return []
+        note = await self._check_drift(applied, fail_on_drift)
         if not pending:
             return []
-        await self._check_drift(applied, fail_on_drift)
         if dry_run:
             now = utc_now()
             return [
@@ -374,13 +342,13 @@ class Migrator:
         if self._libsql is not None and await self._libsql.runs_batches(pending, "up"):
             if rehearse:
                 return await self._libsql.rehearse(pending)
-            return await self._libsql.apply(pending)
+            return await self._libsql.apply(pending, note)
         if rehearse:
             return await self._db.run(self._rehearse_program(pending, use_transaction))
-        return await self._db.run(self._apply_program(pending, use_transaction))
+        return await self._db.run(self._apply_program(pending, use_transaction, note))
 
     def _apply_program(
-        self, pending: Sequence[Migration], use_transaction: bool
+        self, pending: Sequence[Migration], use_transaction: bool, note: str | None
     ) -> Program[list[MigrationResult]]:
         results: list[MigrationResult] = []
         memory = _RunMemory() if self._one_connection else None
@@ -396,7 +364,7 @@ class Migrator:
                     results.append(result)
         except MigrationError:
             if results:
-                yield from self._fingerprint_run()
+                yield from self._fingerprint_run(note)
             raise
         except AgentsDBError as error:
             # The lock lost to another process, a closed connection, another process's dirty
@@ -405,14 +373,15 @@ class Migrator:
             raise
         try:
             if results:
-                yield from self._fingerprint_run()
+                yield from self._fingerprint_run(note)
         except AgentsDBError as error:
             note_applied(error, results)
             raise
         return results
 
-    def _fingerprint_run(self) -> Program[None]:
-        """Record the live schema's fingerprint on the newest row, once per run.
+    def _fingerprint_run(self, note: str | None) -> Program[None]:
+        """Record the live schema's fingerprint on the newest row, once per run, with the
+        ``note`` of drift found before the run (see :mod:`agentsdb.drift`) so it stays reported.
 
         Only when the schema is still exactly what the newest migration left (same cookie), so a
         change made by someone else in between is not absorbed into the record.
@@ -423,14 +392,22 @@ class Migrator:
         if head is not None and head["success"] and head["schema_cookie"] == cookie:
             fingerprint = yield from self._fingerprint()
             yield Execute(
-                self._sql.stamp_head, {"schema_cookie": cookie, "schema_fingerprint": fingerprint}
+                self._sql.stamp_head,
+                {
+                    "schema_cookie": cookie,
+                    "schema_fingerprint": drift_rules.recorded(fingerprint, note),
+                },
             )
         yield Commit()
 
-    def _stamp_head(self, *, with_fingerprint: bool) -> Program[None]:
-        """In a transaction: record the live schema cookie (and fingerprint) on the newest row."""
+    def _stamp_head(self, *, with_fingerprint: bool, note: str | None) -> Program[None]:
+        """In a transaction: record the live schema cookie (and fingerprint) on the newest row.
+
+        With a drift ``note`` the fingerprint is always recorded, carrying the note."""
         cookie = yield from self._schema_cookie()
-        fingerprint = (yield from self._fingerprint()) if with_fingerprint else None
+        fingerprint = None
+        if with_fingerprint or note is not None:
+            fingerprint = drift_rules.recorded((yield from self._fingerprint()), note)
         yield Execute(
             self._sql.stamp_head, {"schema_cookie": cookie, "schema_fingerprint": fingerprint}
         )
@@ -684,26 +661,32 @@ class Migrator:
 
         Returns None when nothing is applied; IrreversibleMigrationError when it has no down.
         """
-        plan = await self.plan_rollback()
+        applied = await self._read_applied(create=False)
+        plan = self._rollback_plan(applied, None)
         if not plan:
             return None
         migration = plan[0]
+        note = await self._check_drift(applied, fail_on_drift=False)
         if self._libsql is not None and await self._libsql.runs_batches([migration], "down"):
-            return (await self._libsql.rollback([migration]))[0]
-        return await self._db.run(self._rollback_program(migration, [], final=True))
+            return (await self._libsql.rollback([migration], note))[0]
+        return await self._db.run(self._rollback_program(migration, [], True, note))
 
     async def rollback_to(self, migration_id: str) -> list[MigrationResult]:
         """Undo, newest first, every applied migration after ``migration_id`` ("0" undoes all).
 
         Every one of them is checked reversible before anything changes.
         """
-        plan = await self.plan_rollback(migration_id)
+        applied = await self._read_applied(create=False)
+        plan = self._rollback_plan(applied, migration_id)
+        if not plan:
+            return []
+        note = await self._check_drift(applied, fail_on_drift=False)
         if self._libsql is not None and await self._libsql.runs_batches(plan, "down"):
-            return await self._libsql.rollback(plan)
+            return await self._libsql.rollback(plan, note)
         results: list[MigrationResult] = []
         for position, migration in enumerate(plan, start=1):
-            final = position == len(plan)
-            results.append(await self._db.run(self._rollback_program(migration, results, final)))
+            step = self._rollback_program(migration, results, position == len(plan), note)
+            results.append(await self._db.run(step))
         return results
 
     def _check_rollback_source(self, applied: Sequence[AppliedRecord], undo: set[str]) -> None:
@@ -733,10 +716,16 @@ class Migrator:
                 log.warning("rolling back with an unverified down: %s", unverified)
 
     def _rollback_program(
-        self, migration: Migration, done: Sequence[MigrationResult], final: bool
+        self,
+        migration: Migration,
+        done: Sequence[MigrationResult],
+        final: bool,
+        note: str | None,
     ) -> Program[MigrationResult]:
         """Undo one migration. ``final`` (the last of a run) records the schema fingerprint on the
-        new newest row; earlier steps clear it, since the row's old one may no longer hold."""
+        new newest row; earlier steps clear it, since the row's old one may no longer hold. With
+        a drift ``note`` every step records the fingerprint and the note, so a run stopped part
+        way still reports the drift."""
         statements = migration.down_statements(self._dialect)
         if statements is None:
             raise IrreversibleMigrationError(migration.id)
@@ -772,7 +761,7 @@ class Migrator:
             if not in_transaction:
                 yield from self._lock()
             yield Execute(self._sql.delete, {"id": migration.id})
-            yield from self._stamp_head(with_fingerprint=final)
+            yield from self._stamp_head(with_fingerprint=final, note=note)
             yield Commit()
         except AgentsDBError as error:
             yield Rollback()
@@ -861,7 +850,10 @@ class Migrator:
         previous: Row | None = yield FetchOne(
             repair_rules.previous_chain_sql(self._sql.table), {"seq": row["seq"]}
         )
-        fingerprint = yield from self._fingerprint()
+        stamped: Row | None = yield FetchOne(drift_rules.newest_fingerprint_sql(self._sql.table))
+        fingerprint = drift_rules.recorded(
+            (yield from self._fingerprint()), drift_rules.kept_note(stamped)
+        )
         applied = repair_rules.applied_row(vouched, self._dialect, previous, fingerprint)
         yield Execute(self._sql.finish, applied)
         yield Commit()
@@ -900,45 +892,57 @@ class Migrator:
         applied (which blocks the rollbacks, not ``migrate()``). Warnings: lint findings, rows
         whose down cannot be checked, and anything else that does not block ``migrate()``.
         """
-        rows, live, live_cookie = await self._db.run(self._validation_program())
+        rows, live = await self._db.run(self._validation_program())
         applied = [AppliedRecord.from_row(row) for row in rows or []]
         problems = find_problems(self._migrations, applied, self._dialect, check_downs=True)
         errors = [str(error) for error in problems.errors]
         warnings = list(problems.warnings)
-        if applied and live is not None:
-            drift, unverifiable = _drift(applied[-1], live, live_cookie)
-            errors.extend([drift] if drift else [])
-            warnings.extend([unverifiable] if unverifiable else [])
+        if live is not None:
+            drift = drift_rules.assess(applied, *live)
+            errors.extend([drift.error] if drift.error else [])
+            warnings.extend([drift.warning] if drift.warning else [])
         return ValidationResult(is_valid=not errors, errors=errors, warnings=warnings)
 
-    async def _check_drift(self, applied: Sequence[AppliedRecord], fail_on_drift: bool) -> None:
-        if not applied or not applied[-1].success:
-            return
-        live, cookie = await self._db.run(self._live_schema())
-        drift, unverifiable = _drift(applied[-1], live, cookie)
-        if unverifiable:
-            log.warning("%s", unverifiable)
-        if drift is None:
-            return
-        if fail_on_drift:
-            raise SchemaDriftError(
-                f"{drift}. Inspect it (`agentsdb validate`), then fold the change into a "
-                "migration or undo it, and migrate again"
-            )
-        # Not an error by default: an index a DBA added must not stop an application's start-up.
-        log.warning("migrating over a schema changed outside migrations: %s", drift)
+    async def accept_drift(self) -> str | None:
+        """Accept the live schema as the baseline: drift stops being reported.
 
-    def _live_schema(self) -> Program[tuple[str, int | None]]:
-        live = yield from self._fingerprint()
-        cookie = yield from self._schema_cookie()
-        return live, cookie
+        A schema changed outside migrations stays reported by ``validate_migrations()`` (and
+        refused by ``migrate(fail_on_drift=True)``), even after later migrations or rollbacks,
+        until this records the live schema's fingerprint on the newest tracking row. Returns the
+        drift accepted, or None when there was none (nothing changes then). RepairError when
+        nothing is recorded or the newest migration is dirty.
+        """
+        accepted = await self._db.run(drift_rules.accept(self._sql))
+        if accepted is not None:
+            log.warning("accepted the live schema as the baseline: %s", accepted)
+        return accepted
+
+    async def _check_drift(
+        self, applied: Sequence[AppliedRecord], fail_on_drift: bool
+    ) -> str | None:
+        """Compare the live schema with the recorded one before a run that changes it.
+
+        Returns the drift note the run must keep on the fingerprint it records (None: no drift).
+        """
+        if not applied or not applied[-1].success:
+            return None
+        drift = drift_rules.assess(applied, *await self._db.run(drift_rules.live_schema(self._sql)))
+        if drift.warning:
+            log.warning("%s", drift.warning)
+        if drift.error is None:
+            return drift.note
+        if fail_on_drift:
+            raise SchemaDriftError(drift.error)
+        # Not an error by default: an index a DBA added must not stop an application's start-up.
+        # The run keeps it reported (see agentsdb.drift) until it is accepted.
+        log.warning("running over a schema changed outside migrations: %s", drift.error)
+        return drift.note
 
     def _validation_program(
         self,
-    ) -> Program[tuple[list[Row] | None, str | None, int | None]]:
+    ) -> Program[tuple[list[Row] | None, tuple[str, int | None] | None]]:
         rows = yield from self._read_program(self._sql.all_rows, create=False)
         if rows is None:
-            return None, None, None
-        live = yield from self._fingerprint()
-        cookie = yield from self._schema_cookie()
-        return rows, live, cookie
+            return None, None
+        live = yield from drift_rules.live_schema(self._sql)
+        return rows, live

@@ -46,6 +46,7 @@ from agentsdb.clock import utc_now
 from agentsdb.db import libsql_lease
 from agentsdb.db.base import Params, Row
 from agentsdb.db.libsql import LibsqlDatabase
+from agentsdb.drift import kept_note, newest_fingerprint_sql, recorded
 from agentsdb.errors import (
     AgentsDBError,
     DatabaseBusyError,
@@ -221,8 +222,12 @@ class LibsqlMigrations:
 
     # --- apply ------------------------------------------------------------------------------------
 
-    async def apply(self, pending: Sequence[Migration]) -> list[MigrationResult]:
-        """Apply ``pending`` (already validated), one batch each, under the migration lease."""
+    async def apply(
+        self, pending: Sequence[Migration], note: str | None = None
+    ) -> list[MigrationResult]:
+        """Apply ``pending`` (already validated), one batch each, under the migration lease.
+
+        ``note``: drift found before the run, kept on the fingerprint it records."""
         lease = await self._acquire()
         results: list[MigrationResult] = []
         try:
@@ -245,11 +250,11 @@ class LibsqlMigrations:
                     latest = await self._apply_one(migration, latest, lease, results)
                 else:
                     latest = await self._apply_outside(migration, latest, lease, results)
-            await self._stamp_fingerprint(lease, results)
+            await self._stamp_fingerprint(lease, results, note)
         except BaseException as error:
             if not isinstance(error, MigrationError):
                 note_applied(error, results)
-            await self._stamp_fingerprint(lease, results, quietly=True)
+            await self._stamp_fingerprint(lease, results, note, quietly=True)
             raise
         finally:
             await self._release(lease)
@@ -330,17 +335,23 @@ class LibsqlMigrations:
         return row
 
     async def _stamp_fingerprint(
-        self, lease: libsql_lease.Lease, results: Sequence[object], *, quietly: bool = False
+        self,
+        lease: libsql_lease.Lease,
+        results: Sequence[object],
+        note: str | None,
+        *,
+        quietly: bool = False,
     ) -> None:
-        """Record the live schema's fingerprint on the newest row, once per run, if the schema is
-        still exactly what that row recorded (its cookie)."""
+        """Record the live schema's fingerprint (with the drift ``note``, see
+        :mod:`agentsdb.drift`) on the newest row, once per run, if the schema is still exactly
+        what that row recorded (its cookie)."""
         if not results:
             return
         try:
             cookie_row = await self._db.fetch_one(self._sql.schema_cookie)
             cookie = None if cookie_row is None else next(iter(cookie_row.values()))
             fingerprint = schema_fingerprint(await self._db.fetch_all(self._sql.schema_rows))
-            params = {"schema_fingerprint": fingerprint, "schema_cookie": cookie}
+            params = {"schema_fingerprint": recorded(fingerprint, note), "schema_cookie": cookie}
             await self._guarded(lease, [(self._stamp_if_unchanged, params)])
         except AgentsDBError as error:
             if not quietly:
@@ -413,16 +424,20 @@ class LibsqlMigrations:
 
     # --- rollback ---------------------------------------------------------------------------------
 
-    async def rollback(self, plan: Sequence[Migration]) -> list[MigrationResult]:
-        """Undo ``plan`` (newest first, already validated), one batch each, under the lease."""
+    async def rollback(
+        self, plan: Sequence[Migration], note: str | None = None
+    ) -> list[MigrationResult]:
+        """Undo ``plan`` (newest first, already validated), one batch each, under the lease.
+
+        ``note``: drift found before the run, kept on the fingerprint it records."""
         lease = await self._acquire()
         results: list[MigrationResult] = []
         try:
             for migration in plan:
                 await self._rollback_one(migration, lease, results)
-            await self._stamp_fingerprint(lease, results)
+            await self._stamp_fingerprint(lease, results, note)
         except BaseException:
-            await self._stamp_fingerprint(lease, results, quietly=True)
+            await self._stamp_fingerprint(lease, results, note, quietly=True)
             raise
         finally:
             await self._release(lease)
@@ -492,7 +507,11 @@ class LibsqlMigrations:
             previous = await self._db.fetch_one(
                 repair_rules.previous_chain_sql(self._sql.table), {"seq": row["seq"]}
             )
-            fingerprint = schema_fingerprint(await self._db.fetch_all(self._sql.schema_rows))
+            stamped = await self._db.fetch_one(newest_fingerprint_sql(self._sql.table))
+            fingerprint = recorded(
+                schema_fingerprint(await self._db.fetch_all(self._sql.schema_rows)),
+                kept_note(stamped),
+            )
             applied = repair_rules.applied_row(vouched, self._dialect, previous, fingerprint)
             await self._guarded(lease, [(self._sql.finish, applied)])
         finally:

@@ -156,6 +156,38 @@ def _terms_making(gap: int, candidates: Sequence[Migration], dialect: str) -> li
     return []
 
 
+def register(
+    registered: Sequence[Migration], incoming: Iterable[Migration]
+) -> tuple[Migration, ...]:
+    """``registered`` plus ``incoming``, in order: all of them, or MigrationDefinitionError when
+    one is not a Migration, fails its lint, or duplicates a number."""
+    added = list(incoming)
+    for migration in added:
+        if not isinstance(migration, Migration):
+            raise MigrationDefinitionError(
+                str(getattr(migration, "id", "?")),
+                f"expected a Migration, got {type(migration).__name__}",
+            )
+        problems = migration.lint()
+        if problems:
+            raise MigrationDefinitionError(migration.id, "; ".join(problems))
+    return order_migrations([*registered, *added])
+
+
+def all_applied(head: Mapping[str, object] | None, code_head: str | None, count: int) -> bool:
+    """Whether the tracking table's ``head`` row (:attr:`TrackingSQL.head`; None: no rows)
+    proves that the ``count`` registered migrations, whose digest is ``code_head``, are all
+    applied unchanged: the O(1) start."""
+    if head is None:
+        return count == 0
+    return (
+        bool(head["success"])
+        and not head["dirty"]
+        and head["chain"] == code_head
+        and int(str(head["recorded"])) == count
+    )
+
+
 def chain_of(migrations: Sequence[Migration], dialect: str) -> str | None:
     """The head digest the database holds once every migration is applied."""
     head: str | None = None

@@ -12,6 +12,8 @@ Drift detection has two parts. ``schema_cookie`` is SQLite's schema version coun
 each migration (O(1); PostgreSQL has none, so it stays NULL there). ``schema_fingerprint`` is a
 digest of the whole live schema, recorded on the newest row at the end of each run, rollback or
 repair: O(schema) once, not once per migration, which would make applying N migrations O(N²).
+A run that found drift keeps a note of it after the fingerprint until it is accepted (see
+:mod:`agentsdb.drift`).
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentsdb.db.base import Row
 from agentsdb.errors import ConfigurationError, UnsupportedOperationError
+
+if TYPE_CHECKING:
+    from agentsdb.db.base import Row
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _WHITESPACE = re.compile(r"\s+")

@@ -13,13 +13,20 @@ and the median of each command and their ratios to the baseline:
   table (what any migration tool must do at the least), and ``python -c`` importing the standard
   library modules agentsdb's command line cannot do without (asyncio, which loads ssl, argparse,
   dataclasses, typing, logging, hashlib): the floor for any asyncio program of this kind;
-* ``python -m agentsdb migrate --db FILE`` on a database with every migration applied (a no-op).
+* ``python -m agentsdb migrate --db FILE`` on a database with every migration applied (a no-op);
+* the same with ``--dir D`` holding 50 and 1,000 application migrations (each its own database,
+  every migration applied), whose target is relative to the open + one SELECT process: a cold
+  start (load, connect, no-op migrate) within 3x of it;
+* for context, the same cold start through the Python API in one process
+  (``load_migrations(D)``, ``connect``, ``Migrator(db, ms).migrate()``), which imports every
+  module of ``D`` (the command line's no-op does not: see ``agentsdb/folder_digest.py``).
 
 The processes run with bytecode caching on, as an installed package does, even when
 ``PYTHONDONTWRITEBYTECODE`` is set: compiling agentsdb's modules from source on every start
 would otherwise be most of what is measured.
 
-Target: the no-op migrate within 3x the baseline.
+Targets: the no-op migrate within 3x the baseline; with ``--dir`` at 50 and 1,000 migrations,
+within 3x the open + one SELECT process.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from pathlib import Path
 
 TARGET_RATIO = 3.0
 NOOP = "agentsdb migrate (no-op)"
+SELECT = "python -c (open + one SELECT)"
+FOLDER_SIZES = (50, 1000)
 STDLIB_NEEDED = "import argparse, asyncio, dataclasses, hashlib, logging, sqlite3, typing"
 
 
@@ -50,17 +59,64 @@ def _time(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
     return wall, cpu
 
 
-def _commands(python: str, database: Path) -> dict[str, list[str]]:
+def _folder_noop(size: int) -> str:
+    return f"agentsdb migrate --dir ({size})"
+
+
+def _api_start(size: int) -> str:
+    return f"API cold start ({size}, context)"
+
+
+def _write_folder(folder: Path, size: int) -> None:
+    """``size`` application migrations, each creating a table and an index."""
+    folder.mkdir()
+    for number in range(1, size + 1):
+        (folder / f"{number:04d}_create_t{number}.py").write_text(
+            f'''"""Create table t{number}."""
+
+from agentsdb.migration import Migration
+
+migration = Migration(
+    id="{number:04d}",
+    description="create table t{number}",
+    up=[
+        "CREATE TABLE t{number} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT)",
+        "CREATE INDEX t{number}_name ON t{number} (name)",
+    ],
+    down=["DROP TABLE t{number}"],
+)
+''',
+            encoding="utf-8",
+        )
+
+
+def _commands(python: str, database: Path, folders: dict[int, Path]) -> dict[str, list[str]]:
     select = (
         f"import sqlite3; sqlite3.connect({str(database)!r}).execute("
         "'SELECT id FROM agentsdb_migrations ORDER BY seq DESC LIMIT 1').fetchall()"
     )
-    return {
+    commands = {
         "python -c 'import sqlite3'": [python, "-c", "import sqlite3"],
-        "python -c (open + one SELECT)": [python, "-c", select],
+        SELECT: [python, "-c", select],
         "python -c (stdlib it needs)": [python, "-c", STDLIB_NEEDED],
         NOOP: [python, "-m", "agentsdb", "migrate", f"--db={database}"],
     }
+    for size, folder in folders.items():
+        folder_db = folder.with_suffix(".db")
+        commands[_folder_noop(size)] = [
+            python, "-m", "agentsdb", "migrate", f"--db={folder_db}", f"--dir={folder}"
+        ]  # fmt: skip
+        api = (
+            "import asyncio, agentsdb\n"
+            "from agentsdb.migrations import load_migrations\n"
+            "async def main():\n"
+            f"    migrations = load_migrations({str(folder)!r})\n"
+            f"    async with agentsdb.connect({str(folder_db)!r}) as db:\n"
+            "        await agentsdb.Migrator(db, migrations).migrate()\n"
+            "asyncio.run(main())\n"
+        )
+        commands[_api_start(size)] = [python, "-c", api]
+    return commands
 
 
 def main() -> None:
@@ -72,11 +128,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         cwd = Path(folder)
         database = cwd / "agents.db"
-        commands = _commands(sys.executable, database)
+        folders = {size: cwd / f"app{size}" for size in FOLDER_SIZES}
+        for size, folder in folders.items():
+            _write_folder(folder, size)
+        commands = _commands(sys.executable, database, folders)
         # As an installed package runs: from cached bytecode (the warm-up runs write it), even
         # where the environment turns caching off.
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         subprocess.run(commands[NOOP], cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+        for size in FOLDER_SIZES:  # apply every migration once: the timed runs are no-ops
+            subprocess.run(
+                commands[_folder_noop(size)],
+                cwd=cwd,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         wall: dict[str, list[float]] = {name: [] for name in commands}
         cpu: dict[str, list[float]] = {name: [] for name in commands}
         for run in range(args.warmup + args.runs):
@@ -101,12 +168,20 @@ def main() -> None:
             f"{best / base_best:7.2f} {median / base_median:9.2f} "
             f"{used * 1000:7.1f} {used / base_cpu:6.2f}"
         )
+    _verdicts("no-op migrate", wall[NOOP], wall[baseline], "the baseline")
+    for size in FOLDER_SIZES:
+        _verdicts(
+            f"no-op migrate --dir ({size})", wall[_folder_noop(size)], wall[SELECT], "open + SELECT"
+        )
+
+
+def _verdicts(what: str, samples: list[float], base: list[float], base_name: str) -> None:
     for label, ratio in (
-        ("best", min(wall[NOOP]) / base_best),
-        ("median", statistics.median(wall[NOOP]) / base_median),
+        ("best", min(samples) / min(base)),
+        ("median", statistics.median(samples) / statistics.median(base)),
     ):
         verdict = "within" if ratio <= TARGET_RATIO else "OVER"
-        print(f"no-op migrate, {label}: {ratio:.2f}x the baseline, {verdict} the {TARGET_RATIO:g}x")
+        print(f"{what}, {label}: {ratio:.2f}x {base_name}, {verdict} the {TARGET_RATIO:g}x")
 
 
 if __name__ == "__main__":

@@ -255,3 +255,20 @@ def test_repair_accept_down_lets_an_edited_down_roll_back(tmp_path: Path) -> Non
     rolled = run_cli("rollback", "--dir", "migs", "--db", "x.db", cwd=tmp_path)
     assert rolled.returncode == 0, rolled.stderr
     assert table_names(tmp_path / "x.db") == {"agentsdb_migrations"}
+
+
+def test_drift_fails_fail_on_drift_and_validate_until_accept_drift(tmp_path: Path) -> None:
+    assert run_cli("migrate", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "agents.db") as conn:
+        conn.execute("CREATE TABLE sneaky (id INTEGER)")
+    strict = run_cli("migrate", "--fail-on-drift", cwd=tmp_path)
+    assert strict.returncode == 1
+    assert "changed outside migrations" in strict.stderr
+    assert run_cli("migrate", cwd=tmp_path).returncode == 0  # the plain no-op start stays O(1)
+    assert run_cli("validate", cwd=tmp_path).returncode == 1
+    accepted = run_cli("accept-drift", cwd=tmp_path)
+    assert accepted.returncode == 0, accepted.stderr
+    assert "Accepted the live schema" in accepted.stdout
+    assert run_cli("validate", cwd=tmp_path).returncode == 0
+    assert run_cli("migrate", "--fail-on-drift", cwd=tmp_path).returncode == 0
+    assert "No drift to accept" in run_cli("accept-drift", cwd=tmp_path).stdout

@@ -253,6 +253,8 @@ def test_a_no_op_migrate_loads_neither_backfill_jobs_nor_libsql_nor_package_meta
     code, loaded = result.stdout.split(" ", 1)
     assert code == "0"
     modules = set(loaded.split())
-    assert "agentsdb.migrator" in modules
+    assert "agentsdb.cli_noop" in modules
     unwanted = {m for m in modules if m.startswith(NOT_FOR_MIGRATE)}
     assert unwanted == set()
+    # Proved by one synchronous query: no event loop, driver, engine or pydantic.
+    assert {"asyncio", "aiosqlite", "agentsdb.migrator", "pydantic_core"} & modules == set()

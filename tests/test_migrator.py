@@ -926,7 +926,7 @@ async def test_validate_warns_when_drift_cannot_be_checked(db: Database) -> None
     assert "drift cannot be checked" in warning
 
 
-async def test_migrate_warns_before_absorbing_drift_into_the_next_fingerprint(
+async def test_migrate_over_drift_warns_once_naming_the_migration_it_was_found_after(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     await Migrator(db, chain("002")).migrate()

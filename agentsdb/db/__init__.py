@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentsdb.db.base import Database, ExecuteResult, Params, Program, Row, Transaction
 from agentsdb.db.url import obscure_password, parse_url, resolve_url
 from agentsdb.errors import ConfigurationError, UnsupportedBackendError
+
+if TYPE_CHECKING:
+    from agentsdb.db.base import Database, ExecuteResult, Params, Program, Row, Transaction
+
+_BASE_NAMES = frozenset({"Database", "ExecuteResult", "Params", "Program", "Row", "Transaction"})
+
+
+def __getattr__(name: str) -> Any:
+    # The contract's classes load on first use: reading a URL (agentsdb.db.url, the command
+    # line's no-op migrate) does not need them.
+    if name in _BASE_NAMES:
+        from agentsdb.db import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _SQLITE_OPTIONS = frozenset({"busy_timeout"})
 _LIBSQL_OPTIONS = frozenset({"auth_token"})

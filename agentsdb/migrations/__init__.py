@@ -97,7 +97,9 @@ def load_migrations(directory: str | Path) -> list[Migration]:
     if not folder.is_dir():
         raise MigrationDefinitionError(str(folder), "migrations folder does not exist")
     migrations = []
-    for path in sorted(folder.iterdir()):
+    # Absolute paths: importlib otherwise asks the operating system for the working directory
+    # once per module (a tenth of the load of 1,000 modules).
+    for path in sorted(folder.absolute().iterdir()):
         match = MODULE_NAME.match(path.name)
         if match is None:
             continue

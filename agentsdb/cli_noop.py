@@ -1,0 +1,94 @@
+"""The command line's no-op ``migrate``, proved by one read-only query without an event loop.
+
+``agentsdb migrate`` at every deploy usually finds nothing to do. When the database is a local
+SQLite file, :func:`nothing_to_migrate` reads the tracking table's head row synchronously
+(:func:`agentsdb.db.peek.peek`) and compares it with the registered migrations exactly as
+``Migrator.migrate()`` does first (:func:`agentsdb.plan.all_applied`), so the command ends
+without importing asyncio, the drivers or the engine. Anything it cannot prove (another backend,
+a missing file or table, pending or edited migrations, a dirty row, options that need more than
+that one query) falls through to the full command, which decides.
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import cache
+from typing import TYPE_CHECKING
+
+from agentsdb.migration import Migration
+
+if TYPE_CHECKING:
+    from agentsdb.folder_digest import FolderDigest
+    from agentsdb.tracking import TrackingSQL
+
+DEFAULT_TABLE = "agentsdb_migrations"
+
+
+@cache
+def registered_migrations(folder: str | None) -> tuple[Migration, ...]:
+    """The migrations the command runs with: those of ``folder``, or the built-in ones.
+
+    Checked and ordered as the Migrator registers them (loaded once per process).
+    """
+    from agentsdb.plan import register
+
+    if folder is None:
+        from agentsdb.migrations import builtin_migrations
+
+        return register((), builtin_migrations())
+    from agentsdb.migrations import load_migrations
+
+    return register((), load_migrations(folder))
+
+
+def nothing_to_migrate(args: argparse.Namespace) -> bool:
+    """For a plain ``migrate`` (no dry run, rehearsal, limit, target, drift check or JSON):
+    True, having printed what the full command prints, when one query proves every registered
+    migration applied unchanged; False when the full command must run."""
+    if (
+        args.command != "migrate"
+        or args.dry_run
+        or args.rehearse
+        or args.limit is not None
+        or args.target is not None
+        or args.fail_on_drift
+        or args.json
+    ):
+        return False
+    from agentsdb.db.peek import peek
+    from agentsdb.plan import all_applied
+    from agentsdb.tracking import tracking_sql
+
+    found = peek(args.db, lambda dialect: _queries(tracking_sql(dialect, DEFAULT_TABLE)))
+    if found is None:
+        return False
+    dialect, (present, head) = found
+    # A missing table, or one an older version created (the full command upgrades it), is not
+    # a no-op.
+    if not present or not present[0]["current"] or not head:
+        return False
+    code = _code_digest(args.dir, dialect)
+    if not all_applied(head[0], code.chain, code.total):
+        return False
+    print(f"Nothing to migrate; the database is at version {code.newest or 'none'}.")
+    return True
+
+
+def _code_digest(folder: str | None, dialect: str) -> FolderDigest:
+    """The registered migrations' digest: a folder's from its cache (see
+    :mod:`agentsdb.folder_digest`), the built-in ones' by loading them (a dozen modules)."""
+    from agentsdb.folder_digest import FolderDigest, folder_digest
+    from agentsdb.plan import chain_of
+
+    if folder is not None:
+        return folder_digest(folder, dialect, registered_migrations)
+    migrations = registered_migrations(None)
+    newest = migrations[-1].id if migrations else None
+    return FolderDigest(chain_of(migrations, dialect), len(migrations), newest)
+
+
+def _queries(sql: TrackingSQL) -> list[tuple[str, dict[str, object]]]:
+    return [(sql.exists, {"table": sql.table}), (sql.head, {})]
+
+
+__all__ = ["nothing_to_migrate", "registered_migrations"]
