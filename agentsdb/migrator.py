@@ -220,8 +220,7 @@ class Migrator:
             from agentsdb.migrations import builtin_set, cutover_set
 
             sets = [builtin_set(), cutover_set().with_optional(True)]
-        for migration_set in sets:
-            self.add_set(migration_set)
+        self.add_sets(sets)
 
     # --- registration ---------------------------------------------------------------------------
 
@@ -249,13 +248,24 @@ class Migrator:
 
     def add_set(self, migration_set: MigrationSet) -> None:
         """Register a set of migrations (see :class:`~agentsdb.migration_set.MigrationSet`)."""
-        if not isinstance(migration_set, MigrationSet):
-            raise ConfigurationError(f"expected a MigrationSet, got {type(migration_set).__name__}")
-        if any(m.set_name == migration_set.name for m in self._migrations):
-            raise ConfigurationError(f"set {migration_set.name!r} is registered already")
-        self.add_migrations(migration_set.migrations)
-        if migration_set.optional:
-            self._optional |= {m.id for m in migration_set.migrations}
+        self.add_sets([migration_set])
+
+    def add_sets(self, sets: Iterable[MigrationSet]) -> None:
+        """Register several sets at once (their ``requires`` may name each other)."""
+        incoming = list(sets)
+        names = [m.set_name for m in self._migrations]
+        for migration_set in incoming:
+            if not isinstance(migration_set, MigrationSet):
+                raise ConfigurationError(
+                    f"expected a MigrationSet, got {type(migration_set).__name__}"
+                )
+            if migration_set.name in names:
+                raise ConfigurationError(f"set {migration_set.name!r} is registered twice")
+            names.append(migration_set.name)
+        self.add_migrations([m for s in incoming for m in s.migrations])
+        for migration_set in incoming:
+            if migration_set.optional:
+                self._optional |= {m.id for m in migration_set.migrations}
 
     def add_migration(self, migration: Migration) -> None:
         """Register one migration; a duplicate id or a lint failure is rejected at once."""
@@ -728,7 +738,12 @@ class Migrator:
         if not applied:
             return []
         self._check_rollback_source(applied, {applied[-1].id})
-        migration = self._by_id()[applied[-1].id]
+        migration = self._by_id().get(applied[-1].id)
+        if migration is None:
+            raise ConfigurationError(
+                f"the newest applied migration {applied[-1].id} belongs to a set not registered "
+                "here; register its set to roll it back"
+            )
         if not migration.reversible:
             raise IrreversibleMigrationError(migration.id)
         return [migration]
