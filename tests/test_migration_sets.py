@@ -11,6 +11,7 @@ from agentsdb import ConfigurationError, Database, Migration, Migrator
 from agentsdb.errors import MigrationDefinitionError
 from agentsdb.migration_set import MigrationSet
 from agentsdb.migrations import builtin_migrations, builtin_set, cutover_migrations, cutover_set
+from agentsdb.plan import order_migrations
 
 TRACKING = "agentsdb_migrations"
 
@@ -140,15 +141,12 @@ async def test_a_database_that_recorded_010_the_old_way_stays_valid(any_db: Data
 
 
 def test_a_requirement_of_a_set_that_is_not_registered_is_refused() -> None:
+    alone = MigrationSet("myapp", [session_notes()]).migrations
     with pytest.raises(MigrationDefinitionError, match="requires agentsdb:002"):
-        from agentsdb.plan import order_migrations
-
-        order_migrations(MigrationSet("myapp", [session_notes()]).migrations)
+        order_migrations(alone)
 
 
 def test_requirements_that_form_a_cycle_are_refused() -> None:
-    from agentsdb.plan import order_migrations
-
     a = MigrationSet("a", [app_table("001", requires=("b:001",))])
     b = MigrationSet("b", [app_table("001", requires=("a:001",))])
     with pytest.raises(MigrationDefinitionError, match="cycle"):
