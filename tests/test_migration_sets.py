@@ -156,3 +156,52 @@ def test_requirements_that_form_a_cycle_are_refused() -> None:
 def test_a_requirement_must_name_its_set() -> None:
     with pytest.raises(MigrationDefinitionError, match="SET:NNN"):
         app_table("001", requires=("005",))
+
+
+async def test_a_noop_start_with_several_sets_is_one_small_read(db: Database) -> None:
+    from test_migrator import _TOUCHES_TRACKING, traced
+
+    def sets() -> list[MigrationSet]:
+        app = MigrationSet("myapp", [session_notes(), *(app_table(f"{n:03d}") for n in (2, 3))])
+        return [builtin_set(), app, cutover_set().with_optional(True)]
+
+    await Migrator(db, sets=sets()).migrate()
+    results, statements = await traced(db, Migrator(db, sets=sets()).migrate)
+    assert results == []
+    assert len([sql for sql in statements if _TOUCHES_TRACKING.search(sql)]) == 1, statements
+    # With the optional cutover set applied too, the start is still one read.
+    await Migrator(db, sets=[builtin_set(), sets()[1], cutover_set()]).migrate()
+    results, statements = await traced(db, Migrator(db, sets=sets()).migrate)
+    assert results == []
+    assert len([sql for sql in statements if _TOUCHES_TRACKING.search(sql)]) == 1, statements
+
+
+def test_out_of_order_is_judged_within_each_set() -> None:
+    from agentsdb.errors import MigrationOrderError
+    from agentsdb.plan import AppliedRecord, find_problems
+
+    builtin = builtin_up_to("003").migrations
+    app = MigrationSet("myapp", [app_table("001"), app_table("002"), app_table("003")]).migrations
+    ordered = order_migrations([*builtin, *app])
+
+    def applied(*ids: str) -> list[AppliedRecord]:
+        known = {m.id: m for m in ordered}
+        return [AppliedRecord(i, known[i].description, known[i].checksum(), True) for i in ids]
+
+    # agentsdb's 002 and 003 pending below myapp:003 are not late: another set's numbers.
+    fine = find_problems(ordered, applied("001", "myapp:001", "myapp:003"), "sqlite")
+    late = [e for e in fine.errors if isinstance(e, MigrationOrderError)]
+    assert [e.pending_ids for e in late] == [["myapp:002"]]
+    assert late[0].newest_applied == "myapp:003"
+
+
+def test_the_order_is_the_same_whatever_order_the_sets_list_their_migrations() -> None:
+    app = [app_table("001"), session_notes("002"), app_table("003")]
+    forward = order_migrations(
+        [*builtin_up_to("004").migrations, *MigrationSet("a", app).migrations]
+    )
+    backward = order_migrations(
+        [*builtin_up_to("004").migrations, *MigrationSet("a", app[::-1]).migrations]
+    )
+    assert [m.id for m in forward] == [m.id for m in backward]
+    assert [m.id for m in forward] == ["001", "002", "003", "004", "a:001", "a:002", "a:003"]
