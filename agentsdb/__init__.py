@@ -46,6 +46,7 @@ from agentsdb.errors import (
     ValidationError,
 )
 from agentsdb.migration import Migration
+from agentsdb.migration_set import MigrationSet
 from agentsdb.migrator import Migrator
 from agentsdb.results import MigrationResult, MigrationSummary, ValidationResult
 
@@ -214,6 +215,7 @@ __all__ = [
     "MigrationLockError",
     "MigrationOrderError",
     "MigrationResult",
+    "MigrationSet",
     "MigrationSummary",
     "MigrationValidationError",
     "Migrator",
