@@ -206,6 +206,7 @@ class Migrator:
         self._migrations: tuple[Migration, ...] = ()
         self._optional: frozenset[str] = frozenset()
         self._code_head: str | None = _UNSET
+        self._full_head: str | None = _UNSET
         self._initialized = False
         # libSQL: per-transaction lease checks over ws, whole migrations as batches over http.
         self._libsql = _libsql_strategy(
@@ -266,6 +267,7 @@ class Migrator:
         for migration_set in incoming:
             if migration_set.optional:
                 self._optional |= {m.id for m in migration_set.migrations}
+        self._code_head = self._full_head = _UNSET
 
     def add_migration(self, migration: Migration) -> None:
         """Register one migration; a duplicate id or a lint failure is rejected at once."""
@@ -284,7 +286,7 @@ class Migrator:
             if problems:
                 raise MigrationDefinitionError(migration.id, "; ".join(problems))
         self._migrations = order_migrations([*self._migrations, *incoming])
-        self._code_head = _UNSET
+        self._code_head = self._full_head = _UNSET
 
     def _head_of_code(self) -> str | None:
         """The head digest with every migration applied that ``migrate()`` applies."""
@@ -293,13 +295,18 @@ class Migrator:
             self._code_head = chain_of(required, self._dialect)
         return self._code_head
 
-    def _heads_of_code(self) -> dict[str | None, int]:
-        """Head digest -> row count of the fully applied states: the required migrations, and
-        (when some sets are optional) every registered migration."""
-        heads = {self._head_of_code(): len(self._migrations) - len(self._optional)}
-        if self._optional:
-            heads[chain_of(self._migrations, self._dialect)] = len(self._migrations)
-        return heads
+    def _fully_applied(self, chain: object, recorded: int) -> bool:
+        """Whether a head digest and row count are those of a fully migrated database: every
+        required migration applied, or (when some sets are optional) every registered one. The
+        second digest is computed only when the first does not match."""
+        required = len(self._migrations) - len(self._optional)
+        if chain == self._head_of_code() and recorded == required:
+            return True
+        if not self._optional or recorded != len(self._migrations):
+            return False
+        if self._full_head is _UNSET:
+            self._full_head = chain_of(self._migrations, self._dialect)
+        return bool(chain == self._full_head)
 
     def _by_id(self) -> dict[str, Migration]:
         return {migration.id: migration for migration in self._migrations}
@@ -364,12 +371,10 @@ class Migrator:
         if not rows:
             return len(self._migrations) == len(self._optional)
         head = rows[0]
-        expected = self._heads_of_code()
         return (
             bool(head["success"])
             and not head["dirty"]
-            and head["chain"] in expected
-            and int(head["recorded"]) == expected[head["chain"]]
+            and self._fully_applied(head["chain"], int(head["recorded"]))
         )
 
     def _raise_first(self, applied: Sequence[AppliedRecord], **options: bool) -> None:

@@ -360,13 +360,12 @@ def select_rollbacks(
     or ``SET:0`` (roll back all of a set). A migration that an applied migration which stays
     requires is not undone: the rollback is refused, naming the dependant to roll back first.
     """
-    unknown = [r.id for r in applied if r.id not in {m.id for m in migrations}]
-    owned_unknown = [i for i in unknown if owned_by(migrations, i)]
-    if owned_unknown:
-        raise UnknownMigrationError(owned_unknown)
+    known = {migration.id: migration for migration in migrations}
+    unknown = [r.id for r in applied if r.id not in known and owned_by(migrations, r.id)]
+    if unknown:
+        raise UnknownMigrationError(unknown)
     newer = list(reversed(_undone_by(migrations, applied, target)))
     undone = {m.id for m in newer}
-    known = {migration.id: migration for migration in migrations}
     for record in applied:
         stays = known.get(record.id)
         if stays is None or stays.id in undone:
