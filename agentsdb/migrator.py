@@ -73,7 +73,7 @@ from agentsdb.plan import (
     select_pending,
     select_rollbacks,
 )
-from agentsdb.plan_sets import order_migrations
+from agentsdb.plan_sets import order_migrations, owned_by
 from agentsdb.results import (
     NOT_TRANSACTIONAL,
     MigrationResult,
@@ -742,13 +742,13 @@ class Migrator:
             return plan
         if not applied:
             return []
-        self._check_rollback_source(applied, {applied[-1].id})
-        migration = self._by_id().get(applied[-1].id)
-        if migration is None:
+        if not owned_by(self._migrations, applied[-1].id):
             raise ConfigurationError(
                 f"the newest applied migration {applied[-1].id} belongs to a set not registered "
                 "here; register its set to roll it back"
             )
+        self._check_rollback_source(applied, {applied[-1].id})
+        migration = self._by_id()[applied[-1].id]
         if not migration.reversible:
             raise IrreversibleMigrationError(migration.id)
         return [migration]

@@ -98,6 +98,30 @@ async def test_rolling_back_a_required_builtin_migration_is_refused_until_the_de
     assert await recorded_ids(any_db) == ["001"]
 
 
+async def test_a_set_rollback_behind_a_later_migration_of_another_set_is_refused(
+    any_db: Database,
+) -> None:
+    app = MigrationSet("myapp", [session_notes()])
+    await Migrator(any_db, sets=[builtin_up_to("002"), app]).migrate()
+    upgraded = Migrator(any_db, sets=[builtin_up_to("003"), app])
+    await upgraded.migrate()
+    with pytest.raises(ConfigurationError, match=r"migration 003 was applied after"):
+        await upgraded.rollback_to("myapp:0")
+    assert await recorded_ids(any_db) == ["001", "002", "myapp:001", "003"]
+    assert [r.migration.id for r in await upgraded.rollback_to("002")] == ["003"]
+    assert [r.migration.id for r in await upgraded.rollback_to("myapp:0")] == ["myapp:001"]
+
+
+async def test_rolling_back_the_newest_row_of_an_unregistered_set_is_refused(
+    any_db: Database,
+) -> None:
+    app = MigrationSet("myapp", [session_notes()])
+    await Migrator(any_db, sets=[builtin_up_to("002"), app]).migrate()
+    with pytest.raises(ConfigurationError, match=r"myapp:001 belongs to a set not registered"):
+        await Migrator(any_db, sets=[builtin_up_to("002")]).rollback_last()
+    assert await recorded_ids(any_db) == ["001", "002", "myapp:001"]
+
+
 async def test_a_migrator_without_an_application_set_leaves_its_rows_alone(
     any_db: Database,
 ) -> None:
