@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -70,7 +69,11 @@ def _member(name: str, migration: Migration) -> Migration:
     wanted = number if name in BARE_ID_SETS else f"{name}:{number}"
     if migration.id == wanted and migration.set_name == name:
         return migration
-    return dataclasses.replace(migration, id=wanted, set_name=name)
+    # A shallow copy keeps the validated statements (and their cached checksums, which depend on
+    # the statements only); re-running the whole validation costs ~5 ms per 1,000 migrations.
+    member: Migration = object.__new__(Migration)
+    member.__dict__.update(migration.__dict__, id=wanted, set_name=name)
+    return member
 
 
 __all__ = ["BARE_ID_SETS", "MigrationSet"]
