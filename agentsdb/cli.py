@@ -423,8 +423,8 @@ def scaffold_migration(
         "    # Statements that undo `up`, or None if it cannot be undone.\n"
         "    down=[],\n"
         + (
-            f"    # Set {set_name!r}: migrations of other sets this one needs, e.g. a foreign\n"
-            "    # key to sessions needs ['agentsdb:005'].\n"
+            f"    # Set {set_name!r}: migrations of other sets this one needs first, e.g.\n"
+            "    # ['agentsdb:002'] (it creates sessions) for a foreign key to sessions.\n"
             "    requires=[],\n"
             if set_name
             else ""

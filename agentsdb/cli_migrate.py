@@ -128,12 +128,15 @@ async def _status(migrator: Migrator, db: Database, args: argparse.Namespace, ou
             )
         entries.append(entry)
     for record in applied.values():
+        # A row of a set not registered here belongs to another migrator's sets (give
+        # --set NAME=D to manage it); a bare id the code does not define is unknown.
+        other_set = record.id.rpartition(":")[0]
         entries.append(
             {
                 "id": record.id,
-                "set": record.id.rpartition(":")[0] or None,
+                "set": other_set or None,
                 "description": record.description,
-                "status": "unknown",
+                "status": "unregistered" if other_set else "unknown",
                 "applied_at": record.applied_at,
                 "execution_time_ms": None,
             }
@@ -146,7 +149,7 @@ async def _status(migrator: Migrator, db: Database, args: argparse.Namespace, ou
     out.set(migrations=entries)
     _status_table(entries, out)
     if len(versions) > 1:
-        shown = ", ".join(f"{name} {newest or 'none'}" for name, newest in versions.items())
+        shown = ", ".join(newest or f"{name}: none" for name, newest in versions.items())
         out.line(f"\nVersions {shown}: {len(done)} applied, {pending} pending.")
     else:
         out.line(f"\nVersion {version or 'none'}: {len(done)} applied, {pending} pending.")
@@ -167,7 +170,11 @@ def _versions(migrator: Migrator, done: set[str]) -> dict[str, str | None]:
     return versions
 
 
-_STATUS_SHOWN = {"dirty": "DIRTY", "unknown": "UNKNOWN (not in code)"}
+_STATUS_SHOWN = {
+    "dirty": "DIRTY",
+    "unknown": "UNKNOWN (not in code)",
+    "unregistered": "set not registered (--set NAME=D)",
+}
 
 
 def _status_table(entries: list[dict[str, object]], out: Report) -> None:

@@ -51,6 +51,10 @@ def test_an_application_set_migrates_beside_the_builtin_one(tmp_path: Path) -> N
     # Without the set, agentsdb's own commands leave its rows alone.
     alone = run_cli("validate", "--db", "x.db", cwd=tmp_path)
     assert alone.returncode == 0, alone.stdout + alone.stderr
+    listed = json.loads(run_cli("status", "--json", "--db", "x.db", cwd=tmp_path).stdout)
+    assert ("myapp:001", "unregistered") in [(m["id"], m["status"]) for m in listed["migrations"]]
+    shown = run_cli("status", "--db", "x.db", "--set", "myapp=app", cwd=tmp_path).stdout
+    assert f"Versions {NEWEST}, myapp:001: " in shown
     refused = run_cli(
         "rollback", "--to", "004", "--yes", "--db", "x.db", "--set", "myapp=app", cwd=tmp_path
     )
