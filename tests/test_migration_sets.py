@@ -229,3 +229,13 @@ def test_the_order_is_the_same_whatever_order_the_sets_list_their_migrations() -
     )
     assert [m.id for m in forward] == [m.id for m in backward]
     assert [m.id for m in forward] == ["001", "002", "003", "004", "a:001", "a:002", "a:003"]
+
+
+def test_a_set_name_that_is_not_lower_case_letters_digits_and_dashes_is_refused() -> None:
+    with pytest.raises(MigrationDefinitionError, match="a set name is lower-case"):
+        MigrationSet("My App", [app_table("001")])
+
+
+def test_a_migration_whose_id_names_another_set_is_refused() -> None:
+    with pytest.raises(MigrationDefinitionError, match="names set 'other'"):
+        MigrationSet("myapp", [app_table("other:001")])

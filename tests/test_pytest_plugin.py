@@ -138,3 +138,11 @@ def test_the_plugin_adds_nothing_a_suite_without_agentsdb_fixtures_notices(
     result = pytester.runpytest_subprocess(*PLUGIN)
     result.assert_outcomes(passed=1)
     assert not list(Path(pytester.path).glob("*.db"))
+
+
+def test_application_sets_can_be_named_on_the_command_line(pytester: pytest.Pytester) -> None:
+    migrations = pytester.mkdir("cli_migrations")
+    (migrations / "001_session_notes.py").write_text(NOTES_MIGRATION)
+    pytester.makepyfile(test_app=APP_SET_TEST)
+    result = pytester.runpytest_subprocess(*PLUGIN, "--agentsdb-set=myapp=cli_migrations")
+    result.assert_outcomes(passed=1)
