@@ -128,6 +128,7 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from agentsdb.migration import Migration
+    from agentsdb.migration_set import MigrationSet
     from agentsdb.migrator import Migrator
     from agentsdb.models import (
         Agent,
@@ -185,6 +186,7 @@ _LAZY_MODULES = {
     **dict.fromkeys(("Database", "ExecuteResult", "Transaction"), "agentsdb.db.base"),
     **dict.fromkeys(_ERROR_NAMES, "agentsdb.errors"),
     "Migration": "agentsdb.migration",
+    "MigrationSet": "agentsdb.migration_set",
     "Migrator": "agentsdb.migrator",
     **dict.fromkeys(
         ("MigrationResult", "MigrationSummary", "ValidationResult"), "agentsdb.results"
@@ -269,6 +271,7 @@ __all__ = [
     "MigrationLockError",
     "MigrationOrderError",
     "MigrationResult",
+    "MigrationSet",
     "MigrationSummary",
     "MigrationValidationError",
     "Migrator",

@@ -44,6 +44,16 @@ def _common_options(parser: argparse.ArgumentParser, default: object, *, folder:
             default=default,
             help=f"use the migration modules in folder D instead of the built-in ones{where}",
         )
+        parser.add_argument(
+            "--set",
+            dest="sets",
+            metavar="NAME=D",
+            action="append",
+            type=_migration_set,
+            default=default,
+            help="also manage the application migration set NAME from folder D (repeatable); "
+            "'--set agentsdb-cutover' applies the opt-in cutover set",
+        )
     parser.add_argument(
         "-v", "--verbose", action="store_true", default=default, help="log each step"
     )
@@ -216,6 +226,15 @@ def _parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=f"folder to write it in (default: {DEFAULT_MIGRATIONS_FOLDER})",
     )
+    new.add_argument(
+        "--set",
+        metavar="NAME",
+        dest="set_name",
+        type=_set_name,
+        default=None,
+        help="the application set the folder holds: the file is numbered within that set, "
+        "and its template shows how to require another set's migration",
+    )
 
     repair = commands.add_parser(
         "repair",
@@ -307,10 +326,35 @@ def _positive(text: str) -> int:
     return value
 
 
+_SET_ID = re.compile(r"(?:[a-z][a-z0-9_-]*:)?[0-9]+")
+
+
 def _migration_id(text: str) -> str:
-    if not text.isascii() or not text.isdigit():
+    if not _SET_ID.fullmatch(text):
         raise argparse.ArgumentTypeError(
-            f"{text[:40]!r} is not a migration id (digits only, e.g. 004)"
+            f"{text[:40]!r} is not a migration id (digits, e.g. 004, or SET:digits, e.g. myapp:002)"
+        )
+    return text
+
+
+_SET_OPTION = re.compile(r"([a-z][a-z0-9_-]{0,62})(?:=(.+))?", re.DOTALL)
+
+
+def _migration_set(text: str) -> tuple[str, str | None]:
+    match = _SET_OPTION.fullmatch(text)
+    if match is None or (match.group(2) is None and match.group(1) != "agentsdb-cutover"):
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not NAME=FOLDER (a set name is lower-case letters, digits, "
+            "'_' and '-'), nor agentsdb-cutover"
+        )
+    return match.group(1), match.group(2)
+
+
+def _set_name(text: str) -> str:
+    match = _SET_OPTION.fullmatch(text)
+    if match is None or match.group(2) is not None:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a set name (lower-case letters, digits, '_' and '-')"
         )
     return text
 
@@ -352,8 +396,14 @@ async def _events(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def scaffold_migration(description: str, directory: str | Path) -> Path:
-    """Write the next numbered migration module in ``directory`` and return its path."""
+def scaffold_migration(
+    description: str, directory: str | Path, set_name: str | None = None
+) -> Path:
+    """Write the next numbered migration module in ``directory`` and return its path.
+
+    A folder holds one set, numbered on its own; with ``set_name`` the template shows how one
+    of its migrations requires a migration of agentsdb's set.
+    """
     from agentsdb.clock import utc_now
     from agentsdb.migrations import MODULE_NAME
 
@@ -380,7 +430,14 @@ def scaffold_migration(description: str, directory: str | Path) -> Path:
         "    up=[],\n"
         "    # Statements that undo `up`, or None if it cannot be undone.\n"
         "    down=[],\n"
-        ")\n",
+        + (
+            f"    # Set {set_name!r}: migrations of other sets this one needs first, e.g.\n"
+            "    # ['agentsdb:002'] (it creates sessions) for a foreign key to sessions.\n"
+            "    requires=[],\n"
+            if set_name
+            else ""
+        )
+        + ")\n",
         encoding="utf-8",
     )
     return path
@@ -392,6 +449,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "backfill" and args.dir is not None:
         parser.error("--dir names a folder of migrations; backfill reads none")
+    if args.command in ("backfill", "new", "events") and getattr(args, "sets", None):
+        parser.error(f"--set NAME=D names a folder of migrations; {args.command} reads none")
     try:
         if args.command == "migrate":
             from agentsdb.cli_noop import nothing_to_migrate
@@ -407,7 +466,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream=sys.stderr,
         )
         if args.command == "new":
-            path = scaffold_migration(args.description, args.dir or DEFAULT_MIGRATIONS_FOLDER)
+            folder = args.dir or DEFAULT_MIGRATIONS_FOLDER
+            path = scaffold_migration(args.description, folder, args.set_name)
             print(f"Created {path}")
             return EXIT_OK
         if args.command == "events":

@@ -19,6 +19,8 @@ from agentsdb.cli_report import Report, preview_json, preview_lines
 from agentsdb.db import connect
 from agentsdb.db.base import Database
 from agentsdb.errors import AgentsDBError, MigrationError
+from agentsdb.migration import Migration
+from agentsdb.migration_set import MigrationSet
 from agentsdb.migrator import Migrator
 
 EXIT_OK = 0
@@ -41,7 +43,7 @@ async def _migrate(migrator: Migrator, db: Database, args: argparse.Namespace, o
     if not results and args.limit is None and args.target is None:
         # Nothing was pending, so every registered migration is applied: the newest is the
         # version, without reading the tracking table again.
-        version = migrator.migrations[-1].id if migrator.migrations else None
+        version = _newest_of_first_set(migrator.migrations)
         pending = 0
     else:
         summary = await migrator.get_migration_summary()
@@ -52,6 +54,12 @@ async def _migrate(migrator: Migrator, db: Database, args: argparse.Namespace, o
     else:
         out.line(f"Database at version {version or 'none'}; {pending} pending.")
     return EXIT_OK
+
+
+def _newest_of_first_set(migrations: tuple[Migration, ...]) -> str | None:
+    """The version a fully migrated database is at: the newest of the set registered first."""
+    first = [m for m in migrations if m.set_name == migrations[0].set_name] if migrations else []
+    return max(first, key=lambda m: m.version).id if first else None
 
 
 def _asked_and_confirmed(out: Report) -> bool:
@@ -102,43 +110,73 @@ _STATE = {True: "applied", False: "dirty"}
 async def _status(migrator: Migrator, db: Database, args: argparse.Namespace, out: Report) -> int:
     applied = {record.id: record for record in await migrator.get_applied()}
     entries: list[dict[str, object]] = []
-    for migration in migrator.migrations:
+    for migration in migrator.registered_migrations:
         record = applied.pop(migration.id, None)
-        if record is None:
-            entries.append({"id": migration.id, "description": migration.description})
-            entries[-1].update(status="pending", applied_at=None, execution_time_ms=None)
-            continue
-        entries.append(
-            {
-                "id": migration.id,
-                "description": migration.description,
-                "status": _STATE[record.success],
-                "applied_at": record.applied_at,
-                "execution_time_ms": record.execution_time_ms,
-            }
-        )
+        if record is None and migration.id in migrator.optional_ids:
+            continue  # an optional set counts only once applied
+        entry: dict[str, object] = {
+            "id": migration.id,
+            "set": migration.set_name,
+            "description": migration.description,
+            "status": "pending",
+            "applied_at": None,
+            "execution_time_ms": None,
+        }
+        if record is not None:
+            entry.update(
+                status=_STATE[record.success],
+                applied_at=record.applied_at,
+                execution_time_ms=record.execution_time_ms,
+            )
+        entries.append(entry)
     for record in applied.values():
+        # A row of a set not registered here belongs to another migrator's sets (give
+        # --set NAME=D to manage it); a bare id the code does not define is unknown.
+        other_set = record.id.rpartition(":")[0]
         entries.append(
             {
                 "id": record.id,
+                "set": other_set or None,
                 "description": record.description,
-                "status": "unknown",
+                "status": "unregistered" if other_set else "unknown",
                 "applied_at": record.applied_at,
                 "execution_time_ms": None,
             }
         )
     done = [entry for entry in entries if entry["status"] == "applied"]
-    known = {migration.id: migration for migration in migrator.migrations}
-    versions = [known[str(e["id"])] for e in done if e["id"] in known]
-    version = max(versions, key=lambda m: m.version).id if versions else None
+    versions = _versions(migrator, {str(entry["id"]) for entry in done})
+    version = next(iter(versions.values()), None) if len(versions) <= 1 else None
     pending = sum(1 for entry in entries if entry["status"] == "pending")
-    out.set(version=version, applied=len(done), pending=pending, migrations=entries)
+    out.set(version=version, versions=versions, applied=len(done), pending=pending)
+    out.set(migrations=entries)
     _status_table(entries, out)
-    out.line(f"\nVersion {version or 'none'}: {len(done)} applied, {pending} pending.")
+    if len(versions) > 1:
+        shown = ", ".join(newest or f"{name}: none" for name, newest in versions.items())
+        out.line(f"\nVersions {shown}: {len(done)} applied, {pending} pending.")
+    else:
+        out.line(f"\nVersion {version or 'none'}: {len(done)} applied, {pending} pending.")
     return EXIT_OK
 
 
-_STATUS_SHOWN = {"dirty": "DIRTY", "unknown": "UNKNOWN (not in code)"}
+def _versions(migrator: Migrator, done: set[str]) -> dict[str, str | None]:
+    """Per registered set with a migration listed: the id of its newest applied migration."""
+    versions: dict[str, str | None] = {}
+    for migration in migrator.registered_migrations:
+        if migration.id in migrator.optional_ids and migration.id not in done:
+            continue
+        newest = versions.setdefault(migration.set_name, None)
+        if migration.id in done and (
+            newest is None or migration.version > int(newest.rpartition(":")[2])
+        ):
+            versions[migration.set_name] = migration.id
+    return versions
+
+
+_STATUS_SHOWN = {
+    "dirty": "DIRTY",
+    "unknown": "UNKNOWN (not in code)",
+    "unregistered": "set not registered (--set NAME=D)",
+}
 
 
 def _status_table(entries: list[dict[str, object]], out: Report) -> None:
@@ -215,13 +253,38 @@ _COMMANDS: dict[str, Command] = {
 }
 
 
+def _sets(args: argparse.Namespace) -> list[MigrationSet] | None:
+    """The sets ``--dir`` and ``--set`` name; None for the default (agentsdb's own, plus the
+    cutover set as optional)."""
+    given: list[tuple[str, str | None]] = getattr(args, "sets", None) or []
+    if args.dir is None and not given:
+        return None
+    from agentsdb.migration import BUILTIN_SET
+    from agentsdb.migrations import builtin_set, cutover_set, load_migrations
+
+    base = (
+        builtin_set()
+        if args.dir is None
+        else MigrationSet(BUILTIN_SET, registered_migrations(args.dir))
+    )
+    names = [name for name, _ in given]
+    sets = [base]
+    if "agentsdb-cutover" not in names and args.dir is None:
+        sets.append(cutover_set().with_optional(True))
+    for name, folder in given:
+        sets.append(
+            cutover_set() if folder is None else MigrationSet(name, load_migrations(folder))
+        )
+    return sets
+
+
 async def _session(args: argparse.Namespace, out: Report) -> int:
-    migrations = registered_migrations(args.dir)
+    sets = _sets(args)
     # Only a real migrate creates the database; a typo elsewhere must not leave an empty file.
     create = args.command == "migrate" and not args.dry_run
     async with connect(args.db, create=create) as db:
         out.set(database=db.url)
-        migrator = Migrator(db, migrations)
+        migrator = Migrator(db, sets=sets)
         return await _COMMANDS[args.command](migrator, db, args, out)
 
 

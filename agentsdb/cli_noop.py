@@ -53,6 +53,7 @@ def nothing_to_migrate(args: argparse.Namespace) -> bool:
         or args.target is not None
         or args.fail_on_drift
         or args.json
+        or getattr(args, "sets", None)
     ):
         return False
     from agentsdb.db.peek import peek

@@ -17,7 +17,10 @@ CHECKSUM_ALGORITHM = "sha256-v1"
 KNOWN_CHECKSUM_ALGORITHMS = frozenset({CHECKSUM_ALGORITHM})
 DIALECTS = frozenset({"sqlite", "postgresql"})
 
-_ID = re.compile(r"[0-9]+")
+_ID = re.compile(r"(?:([a-z][a-z0-9_-]*):)?([0-9]+)")
+#: The set a migration with a bare id ("003") belongs to unless it names another.
+BUILTIN_SET = "agentsdb"
+_SET_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 _LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
 _FIRST_WORD = re.compile(r"^([A-Za-z_]+)")
 # SQLite accepts a pragma name (and schema) bare or quoted in any of its four quoting styles.
@@ -80,7 +83,12 @@ def _freeze_list(owner: str, which: str, statements: Sequence[str]) -> tuple[str
 class Migration:
     """One numbered schema change.
 
-    ``id`` is a zero-padded number ("003"); migrations apply in numeric order. ``up`` and ``down``
+    ``id`` is a zero-padded number ("003"), or one qualified by the set it belongs to
+    ("myapp:003"); the migrations of a set apply in numeric order. A bare id belongs to
+    ``set_name`` (agentsdb's own set unless given); :class:`~agentsdb.migration_set.MigrationSet`
+    qualifies the ids of an application's set. ``requires`` names migrations of other sets that
+    must be applied first, as ``"SET:NNN"`` (``"agentsdb:005"``: a table with a foreign key to
+    ``sessions``). ``up`` and ``down``
     are lists of single SQL statements (no splitting on ``;`` is ever done, so triggers are safe),
     or a mapping from dialect (``"sqlite"``, ``"postgresql"``) to such a list. ``down=None`` makes
     the migration irreversible. ``transactional=False`` runs the statements outside a transaction
@@ -96,6 +104,8 @@ class Migration:
     created_at: str | None = None
     transactional: bool = True
     foreign_keys: bool = True
+    requires: Sequence[str] = ()
+    set_name: str = ""
     _checksums: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     _down_checksums: dict[str, str | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -103,11 +113,14 @@ class Migration:
     _lint: list[list[str]] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not _ID.fullmatch(self.id):
+        match = _ID.fullmatch(self.id) if isinstance(self.id, str) else None
+        if match is None:
             raise MigrationDefinitionError(
-                str(self.id), "id must be a string of digits, zero-padded, such as '003'"
+                str(self.id)[:40],
+                "id must be a string of digits, zero-padded, such as '003' (or 'myapp:003')",
             )
-        if int(self.id) == 0:
+        self._set_identity(match.group(1))
+        if int(match.group(2)) == 0:
             raise MigrationDefinitionError(
                 self.id, "ids start at 1: '0' means 'before the first migration' in rollback_to"
             )
@@ -127,10 +140,39 @@ class Migration:
                 "before the migration's COMMIT",
             )
 
+    def _set_identity(self, prefix: str | None) -> None:
+        name = self.set_name
+        if not isinstance(name, str) or (name and not _SET_NAME.fullmatch(name)):
+            raise MigrationDefinitionError(
+                self.id, f"set_name {str(name)[:40]!r} is not a set name (a-z, 0-9, _ and -)"
+            )
+        if prefix is not None and name and name != prefix:
+            raise MigrationDefinitionError(
+                self.id, f"its id names set {prefix!r} but set_name says {name!r}"
+            )
+        object.__setattr__(self, "set_name", prefix or name or BUILTIN_SET)
+        if isinstance(self.requires, str):
+            raise MigrationDefinitionError(self.id, "requires must be a list of 'SET:NNN' ids")
+        requires = tuple(self.requires)
+        for required in requires:
+            found = _ID.fullmatch(required) if isinstance(required, str) else None
+            if found is None or found.group(1) is None:
+                raise MigrationDefinitionError(
+                    self.id,
+                    f"requires {str(required)[:40]!r}: name a migration of a set as 'SET:NNN', "
+                    "such as 'agentsdb:005'",
+                )
+        object.__setattr__(self, "requires", requires)
+
     @property
     def version(self) -> int:
-        """The id as a number: the migration's place in the order."""
-        return int(self.id)
+        """The id's number: the migration's place in its set's order."""
+        return int(self.id.rpartition(":")[2])
+
+    @property
+    def qualified_id(self) -> str:
+        """``SET:NNN``: the id qualified by its set, as ``requires`` and rollbacks name it."""
+        return self.id if ":" in self.id else f"{self.set_name}:{self.id}"
 
     @property
     def reversible(self) -> bool:

@@ -62,9 +62,9 @@ from agentsdb.errors import (
     UnknownMigrationError,
 )
 from agentsdb.migration import Migration
+from agentsdb.migration_set import MigrationSet
 from agentsdb.plan import (
     AppliedRecord,
-    all_applied,
     chain_next,
     chain_of,
     check_down,
@@ -74,6 +74,7 @@ from agentsdb.plan import (
     select_pending,
     select_rollbacks,
 )
+from agentsdb.plan_sets import owned_by
 from agentsdb.results import (
     NOT_TRANSACTIONAL,
     MigrationResult,
@@ -156,8 +157,13 @@ def _runs_in_transaction(migration: Migration, use_transaction: bool) -> bool:
 class Migrator:
     """Applies numbered migrations to one database and records them in a tracking table.
 
-    ``migrations=None`` uses agentsdb's built-in schema migrations. ``lock_timeout`` is how long
-    a migration waits for another process's migration to finish before failing.
+    ``sets`` are the migration sets to manage, for example
+    ``[builtin_set(), MigrationSet("myapp", load_migrations("migrations/"))]``: one
+    ``migrate()`` applies every set's pending migrations in an order that honours each set's
+    numbering and every ``requires``. ``migrations`` is a single list instead (bare ids: it
+    replaces agentsdb's own). With neither, agentsdb's built-in set is managed, plus the opt-in
+    cutover set as optional. Rows of sets not registered here are left alone. ``lock_timeout``
+    is how long a migration waits for another process's migration to finish before failing.
     """
 
     def __init__(
@@ -165,17 +171,22 @@ class Migrator:
         db: Database,
         migrations: Iterable[Migration] | None = None,
         *,
+        sets: Iterable[MigrationSet] | None = None,
         table: str = "agentsdb_migrations",
         lock_timeout: float = 60.0,
     ) -> None:
         if lock_timeout < 0:
             raise ConfigurationError(f"lock_timeout must be >= 0 seconds, got {lock_timeout!r}")
+        if migrations is not None and sets is not None:
+            raise ConfigurationError("pass migrations or sets, not both")
         self._db = db
         self._dialect = db.dialect
         self._sql: TrackingSQL = tracking_sql(db.dialect, table)
         self._lock_timeout = float(lock_timeout)
         self._migrations: tuple[Migration, ...] = ()
+        self._optional: frozenset[str] = frozenset()
         self._code_head: str | None = _UNSET
+        self._full_head: str | None = _UNSET
         self._initialized = False
         # libSQL: per-transaction lease checks over ws, whole migrations as batches over http.
         self._libsql = _libsql_strategy(
@@ -183,23 +194,60 @@ class Migrator:
         )
         # A local SQLite database runs a whole migrate() on one connection (see _claim).
         self._one_connection = db.dialect == "sqlite" and self._libsql is None
-        if migrations is None:
-            from agentsdb.migrations import builtin_migrations
+        if migrations is not None:
+            self.add_migrations(migrations)
+            return
+        if sets is None:
+            from agentsdb.migrations import builtin_set, cutover_set
 
-            migrations = builtin_migrations()
-        self.add_migrations(migrations)
+            sets = [builtin_set(), cutover_set().with_optional(True)]
+        self.add_sets(sets)
 
     # --- registration ---------------------------------------------------------------------------
 
     @property
     def migrations(self) -> tuple[Migration, ...]:
-        """The registered migrations, in order."""
+        """The migrations ``migrate()`` applies, in order (every registered one but those of
+        optional sets)."""
+        return tuple(m for m in self._migrations if m.id not in self._optional)
+
+    @property
+    def registered_migrations(self) -> tuple[Migration, ...]:
+        """Every registered migration, optional sets' included, in order."""
         return self._migrations
 
     @property
     def table(self) -> str:
         """The name of the tracking table."""
         return self._sql.table
+
+    @property
+    def optional_ids(self) -> frozenset[str]:
+        """Ids of the registered migrations of optional sets: validated when applied, never
+        applied by ``migrate()`` unless named as its ``target``."""
+        return self._optional
+
+    def add_set(self, migration_set: MigrationSet) -> None:
+        """Register a set of migrations (see :class:`~agentsdb.migration_set.MigrationSet`)."""
+        self.add_sets([migration_set])
+
+    def add_sets(self, sets: Iterable[MigrationSet]) -> None:
+        """Register several sets at once (their ``requires`` may name each other)."""
+        incoming = list(sets)
+        names = [m.set_name for m in self._migrations]
+        for migration_set in incoming:
+            if not isinstance(migration_set, MigrationSet):
+                raise ConfigurationError(
+                    f"expected a MigrationSet, got {type(migration_set).__name__}"
+                )
+            if migration_set.name in names:
+                raise ConfigurationError(f"set {migration_set.name!r} is registered twice")
+            names.append(migration_set.name)
+        self.add_migrations([m for s in incoming for m in s.migrations])
+        for migration_set in incoming:
+            if migration_set.optional:
+                self._optional |= {m.id for m in migration_set.migrations}
+        self._code_head = self._full_head = _UNSET
 
     def add_migration(self, migration: Migration) -> None:
         """Register one migration; a duplicate id or a lint failure is rejected at once."""
@@ -208,12 +256,27 @@ class Migrator:
     def add_migrations(self, migrations: Iterable[Migration]) -> None:
         """Register several migrations: all of them, or none when any is rejected."""
         self._migrations = register(self._migrations, migrations)
-        self._code_head = _UNSET
+        self._code_head = self._full_head = _UNSET
 
     def _head_of_code(self) -> str | None:
+        """The head digest with every migration applied that ``migrate()`` applies."""
         if self._code_head is _UNSET:
-            self._code_head = chain_of(self._migrations, self._dialect)
+            required = [m for m in self._migrations if m.id not in self._optional]
+            self._code_head = chain_of(required, self._dialect)
         return self._code_head
+
+    def _fully_applied(self, chain: object, recorded: int) -> bool:
+        """Whether a head digest and row count are those of a fully migrated database: every
+        required migration applied, or (when some sets are optional) every registered one. The
+        second digest is computed only when the first does not match."""
+        required = len(self._migrations) - len(self._optional)
+        if chain == self._head_of_code() and recorded == required:
+            return True
+        if not self._optional or recorded != len(self._migrations):
+            return False
+        if self._full_head is _UNSET:
+            self._full_head = chain_of(self._migrations, self._dialect)
+        return bool(chain == self._full_head)
 
     def _by_id(self) -> dict[str, Migration]:
         return {migration.id: migration for migration in self._migrations}
@@ -275,11 +338,19 @@ class Migrator:
         """The O(1) start: one query proves every registered migration is applied unchanged."""
         rows = await self._db.run(self._read_program(self._sql.head, create=True))
         self._initialized = True
-        head = rows[0] if rows else None
-        return all_applied(head, self._head_of_code(), len(self._migrations))
+        if not rows:
+            return len(self._migrations) == len(self._optional)
+        head = rows[0]
+        return (
+            bool(head["success"])
+            and not head["dirty"]
+            and self._fully_applied(head["chain"], int(head["recorded"]))
+        )
 
     def _raise_first(self, applied: Sequence[AppliedRecord], **options: bool) -> None:
-        problems = find_problems(self._migrations, applied, self._dialect, **options)
+        problems = find_problems(
+            self._migrations, applied, self._dialect, optional=self._optional, **options
+        )
         for warning in problems.warnings:
             log.warning("%s", warning)
         if problems.errors:
@@ -316,7 +387,8 @@ class Migrator:
         """
         if dry_run and rehearse:
             raise ConfigurationError("choose dry_run or rehearse, not both")
-        select_pending(self._migrations, (), limit=limit, target=target)  # argument checks only
+        # argument checks only
+        select_pending(self._migrations, (), limit=limit, target=target, optional=self._optional)
         if not dry_run and not rehearse and await self._nothing_pending():
             if fail_on_drift:
                 await self._check_drift(await self._read_applied(create=False), fail_on_drift)
@@ -326,7 +398,11 @@ class Migrator:
             applied, validate_checksums=validate_checksums, allow_out_of_order=allow_out_of_order
         )
         pending = select_pending(
-            self._migrations, [r.id for r in applied], limit=limit, target=target
+            self._migrations,
+            [r.id for r in applied],
+            limit=limit,
+            target=target,
+            optional=self._optional,
         )
         if not pending and not fail_on_drift:
             return []
@@ -650,6 +726,11 @@ class Migrator:
             return plan
         if not applied:
             return []
+        if not owned_by(self._migrations, applied[-1].id):
+            raise ConfigurationError(
+                f"the newest applied migration {applied[-1].id} belongs to a set not registered "
+                "here; register its set to roll it back"
+            )
         self._check_rollback_source(applied, {applied[-1].id})
         migration = self._by_id()[applied[-1].id]
         if not migration.reversible:
@@ -865,22 +946,28 @@ class Migrator:
         return await self._read_applied(create=False)
 
     async def get_migration_summary(self) -> MigrationSummary:
-        """Current version, counts, and the ids still pending."""
+        """Current version (of the set registered first, and per set), counts, and the ids still
+        pending; an optional set's migrations count only once applied."""
         applied = await self._read_applied(create=False)
         done = {record.id for record in applied if record.success}
-        known = self._by_id()
-        versions = [known[i].version for i in done if i in known]
-        current = None
-        if versions:
-            top = max(versions)
-            current = next(m.id for m in self._migrations if m.version == top)
-        pending = [migration.id for migration in self._migrations if migration.id not in done]
+        current_by_set: dict[str, str | None] = {}
+        for migration in self._migrations:
+            current = current_by_set.get(migration.set_name)
+            top = self._by_id().get(current) if current else None
+            if migration.id in done and (top is None or migration.version > top.version):
+                current_by_set[migration.set_name] = migration.id
+            else:
+                current_by_set.setdefault(migration.set_name, current)
+        counted = [m for m in self._migrations if m.id in done or m.id not in self._optional]
+        pending = [migration.id for migration in counted if migration.id not in done]
+        first = self._migrations[0].set_name if self._migrations else None
         return MigrationSummary(
-            current_version=current,
-            total_migrations=len(self._migrations),
-            applied_migrations=len(done),
+            current_version=current_by_set.get(first) if first else None,
+            total_migrations=len(counted),
+            applied_migrations=len([m for m in counted if m.id in done]),
             pending_migrations=len(pending),
             pending_migration_ids=pending,
+            current_by_set=current_by_set,
         )
 
     async def validate_migrations(self) -> ValidationResult:
@@ -894,7 +981,9 @@ class Migrator:
         """
         rows, live = await self._db.run(self._validation_program())
         applied = [AppliedRecord.from_row(row) for row in rows or []]
-        problems = find_problems(self._migrations, applied, self._dialect, check_downs=True)
+        problems = find_problems(
+            self._migrations, applied, self._dialect, check_downs=True, optional=self._optional
+        )
         errors = [str(error) for error in problems.errors]
         warnings = list(problems.warnings)
         if live is not None:

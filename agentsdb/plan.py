@@ -6,8 +6,7 @@ Nothing here touches a database, so ordering, validation and selection are teste
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agentsdb.errors import (
@@ -23,8 +22,8 @@ from agentsdb.errors import (
     UnknownMigrationError,
 )
 from agentsdb.migration import KNOWN_CHECKSUM_ALGORITHMS, Migration
-
-_DIGITS = re.compile(r"[0-9]+")
+from agentsdb.plan_sets import closure, find_reference, owned_by, parse_reference
+from agentsdb.plan_sets import order_migrations as order_migrations  # re-exported
 
 
 @dataclass(frozen=True)
@@ -72,20 +71,6 @@ class AppliedRecord:
 
 def _text_or_none(value: object) -> str | None:
     return None if value is None else str(value)
-
-
-def order_migrations(migrations: Iterable[Migration]) -> tuple[Migration, ...]:
-    """Sort by number; two migrations with the same number (even padded differently) conflict."""
-    by_version: dict[int, Migration] = {}
-    for migration in migrations:
-        other = by_version.get(migration.version)
-        if other is not None:
-            raise MigrationDefinitionError(
-                migration.id,
-                f"duplicate id: {other.id} ({other.description!r}) is already registered",
-            )
-        by_version[migration.version] = migration
-    return tuple(by_version[version] for version in sorted(by_version))
 
 
 _DIGEST_MODULUS = 1 << 256
@@ -212,11 +197,13 @@ def find_problems(
     validate_checksums: bool = True,
     allow_out_of_order: bool = False,
     check_downs: bool = False,
+    optional: Collection[str] = frozenset(),
 ) -> Problems:
     """Compare the recorded migrations with the code. Errors come most serious first.
 
     ``check_downs`` also compares the recorded ``down`` checksums (validation does; ``migrate()``
-    does not, since it runs no down).
+    does not, since it runs no down). ``optional`` ids (sets applied only on request) are never
+    late. Rows of sets these migrations do not include are another migrator's: not checked.
     """
     problems = Problems()
     known = {migration.id: migration for migration in migrations}
@@ -230,7 +217,11 @@ def find_problems(
                     record.id, record.started_at, record.applied_by, record.dirty_direction
                 )
             )
-    unknown = [record.id for record in applied if record.id not in known]
+    unknown = [
+        record.id
+        for record in applied
+        if record.id not in known and owned_by(migrations, record.id)
+    ]
     if unknown:
         problems.errors.append(UnknownMigrationError(unknown))
     if validate_checksums:
@@ -261,21 +252,41 @@ def find_problems(
     applied_ids = {record.id for record in applied}
     if missing is not None:
         applied_ids |= set(missing.migration_ids)
-    known_applied = [known[i] for i in applied_ids if i in known]
-    if known_applied:
-        newest = max(known_applied, key=lambda m: m.version)
-        late = [m.id for m in migrations if m.id not in applied_ids and m.version < newest.version]
-        if late:
-            if allow_out_of_order:
-                problems.warnings.append(
-                    f"pending migrations {', '.join(late)} sort before the newest applied "
-                    f"migration {newest.id}; they will be applied out of order"
-                )
-            else:
-                problems.errors.append(MigrationOrderError(late, newest.id))
+    late, newest = _late(migrations, applied_ids, optional)
+    if late:
+        if allow_out_of_order:
+            problems.warnings.append(
+                f"pending migrations {', '.join(late)} sort before the newest applied "
+                f"migration of their set ({', '.join(newest)}); they will be applied out of order"
+            )
+        else:
+            problems.errors.append(MigrationOrderError(late, ", ".join(newest)))
     for migration in migrations:
         problems.warnings.extend(f"migration {migration.id}: {p}" for p in migration.lint())
     return problems
+
+
+def _late(
+    migrations: Sequence[Migration], applied_ids: set[str], optional: Collection[str]
+) -> tuple[list[str], list[str]]:
+    """Pending migrations numbered below the newest applied one of their own set (each set is
+    numbered on its own), and those newest ones."""
+    newest: dict[str, Migration] = {}
+    for migration in migrations:
+        if migration.id in applied_ids:
+            top = newest.get(migration.set_name)
+            if top is None or migration.version > top.version:
+                newest[migration.set_name] = migration
+    late = [
+        m.id
+        for m in migrations
+        if m.id not in applied_ids
+        and m.id not in optional
+        and m.set_name in newest
+        and m.version < newest[m.set_name].version
+    ]
+    late_sets = {m.set_name for m in migrations if m.id in late}
+    return late, sorted(newest[name].id for name in late_sets)
 
 
 def check_down(
@@ -303,19 +314,17 @@ def check_down(
 
 
 def parse_version(migration_id: str) -> int:
-    """The number of a migration id given by a caller ("005" -> 5); digits only."""
-    if not isinstance(migration_id, str) or not _DIGITS.fullmatch(migration_id):
-        raise ConfigurationError(f"{migration_id!r} is not a migration id (digits only)")
-    return int(migration_id)
+    """The number of a migration id given by a caller ("005" -> 5, "myapp:005" -> 5)."""
+    return parse_reference(migration_id)[1]
 
 
 def find_migration(migrations: Sequence[Migration], migration_id: str) -> Migration:
-    """The registered migration with this id (by number), or a ConfigurationError."""
-    version = parse_version(migration_id)
-    for migration in migrations:
-        if migration.version == version:
-            return migration
-    raise ConfigurationError(f"no migration with id {migration_id!r} is registered")
+    """The registered migration a caller names ("005", "myapp:005"), or a ConfigurationError."""
+    parse_reference(migration_id)
+    found = find_reference(migrations, migration_id)
+    if found is None:
+        raise ConfigurationError(f"no migration with id {migration_id!r} is registered")
+    return found
 
 
 def select_pending(
@@ -324,50 +333,94 @@ def select_pending(
     *,
     limit: int | None = None,
     target: str | None = None,
+    optional: Collection[str] = frozenset(),
 ) -> list[Migration]:
-    """The migrations to apply, in order: not yet applied, up to ``target``, at most ``limit``."""
+    """The migrations to apply, in order: not yet applied, up to ``target`` (it and what it
+    needs), at most ``limit``. ``optional`` ones (sets applied only on request) are left out."""
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ConfigurationError(f"limit must be a non-negative integer, got {limit!r}")
     done = set(applied_ids)
-    pending = [migration for migration in migrations if migration.id not in done]
+    pending = [m for m in migrations if m.id not in done and m.id not in optional]
     if target is not None:
-        ceiling = find_migration(migrations, target).version
-        pending = [migration for migration in pending if migration.version <= ceiling]
+        needed = closure(migrations, find_migration(migrations, target))
+        pending = [m for m in migrations if m.id not in done and m.id in needed]
     if limit is not None:
         pending = pending[:limit]
     return pending
 
 
+def _undone_by(
+    migrations: Sequence[Migration], applied: Sequence[AppliedRecord], target: str
+) -> list[Migration]:
+    """The applied migrations a rollback to ``target`` undoes, in apply order: a bare id ("005",
+    "0") counts over the bare-id migrations (agentsdb's own, "0" over every set), ``SET:NNN``
+    over that set's."""
+    set_name, version = parse_reference(target)
+    known = {migration.id: migration for migration in migrations}
+    if version != 0:
+        anchor = find_reference(migrations, target)
+        if anchor is None or not any(record.id == anchor.id for record in applied):
+            raise ConfigurationError(
+                f"cannot roll back to {target!r}: it is not an applied migration "
+                "(use '0' to roll back every migration, 'SET:0' every one of a set)"
+            )
+    elif set_name is not None and not any(m.set_name == set_name for m in migrations):
+        raise ConfigurationError(
+            f"cannot roll back to {target!r}: no set {set_name!r} is registered"
+        )
+    undone = []
+    for record in applied:
+        migration = known.get(record.id)
+        if migration is None or migration.version <= version:
+            continue
+        # A bare id counts over the bare-id migrations; "0" undoes every set's.
+        in_scope = (
+            (version == 0 or ":" not in migration.id)
+            if set_name is None
+            else migration.set_name == set_name
+        )
+        if in_scope:
+            undone.append(migration)
+    return undone
+
+
 def select_rollbacks(
     migrations: Sequence[Migration], applied: Sequence[AppliedRecord], target: str
 ) -> list[Migration]:
-    """The applied migrations newer than ``target``, newest first, all checked reversible.
+    """The applied migrations ``target`` undoes, newest first, all checked reversible.
 
-    ``target`` must be an applied migration id, or a zero id ("0", "000") for "roll back all".
+    ``target`` is an applied migration id ("005", "myapp:002"), a zero id ("0": roll back all)
+    or ``SET:0`` (roll back all of a set). A migration that an applied migration which stays
+    requires is not undone: the rollback is refused, naming the dependant to roll back first.
     """
-    target_version = parse_version(target)
     known = {migration.id: migration for migration in migrations}
-    if target_version != 0 and not any(
-        record.id in known and known[record.id].version == target_version for record in applied
-    ):
-        raise ConfigurationError(
-            f"cannot roll back to {target!r}: it is not an applied migration "
-            "(use '0' to roll back every migration)"
-        )
-    unknown = [record.id for record in applied if record.id not in known]
+    unknown = [r.id for r in applied if r.id not in known and owned_by(migrations, r.id)]
     if unknown:
         raise UnknownMigrationError(unknown)
-    newer = [known[record.id] for record in reversed(applied)]
-    newer = [migration for migration in newer if migration.version > target_version]
+    newer = list(reversed(_undone_by(migrations, applied, target)))
+    undone = {m.id for m in newer}
+    for record in applied:
+        stays = known.get(record.id)
+        if stays is None or stays.id in undone:
+            continue
+        for required in stays.requires:
+            needed = find_reference(migrations, required)
+            if needed is not None and needed.id in undone:
+                raise ConfigurationError(
+                    f"cannot roll back to {target!r}: applied migration {stays.id} requires "
+                    f"{needed.qualified_id}; roll back {stays.set_name} first "
+                    f"(rollback --to {stays.set_name}:0, or to one of its migrations applied "
+                    f"before {stays.id})"
+                )
     # Rollbacks undo the newest applied row first, so what is undone must be the tail of the
-    # apply order; after an out-of-order apply it may not be.
-    tail = [known[record.id] for record in reversed(applied)][: len(newer)]
-    if tail != newer:
-        kept = next(m for m in tail if m.version <= target_version)
+    # apply order; after an out-of-order apply, or another set applied since, it may not be.
+    tail = [record.id for record in reversed(applied)][: len(newer)]
+    if tail != [m.id for m in newer]:
+        kept = next(i for i in tail if i not in undone)
         raise ConfigurationError(
-            f"cannot roll back to {target!r}: migration {kept.id} was applied (out of order) "
-            f"after migrations numbered above {target!r}, and rollbacks undo the newest applied "
-            f"first; roll back to a migration applied before {kept.id}"
+            f"cannot roll back to {target!r}: migration {kept} was applied after migrations "
+            f"this rollback undoes, and rollbacks undo the newest applied first; roll back "
+            f"{kept} first, or roll back to a migration applied before it"
         )
     for migration in newer:
         if not migration.reversible:

@@ -45,6 +45,8 @@ class MigrationSummary:
     applied_migrations: int
     pending_migrations: int
     pending_migration_ids: list[str] = field(default_factory=list)
+    #: Per registered set: the id of its newest applied migration (None when none is).
+    current_by_set: dict[str, str | None] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ import agentsdb
 from agentsdb.db.base import Database
 from agentsdb.db.url import obscure_password
 
+# tests/test_pytest_plugin.py runs pytest on generated test files.
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:

@@ -166,6 +166,7 @@ def test_status_json_lists_every_migration_with_its_state(tmp_path: Path) -> Non
     ]
     assert set(report["migrations"][0]) == {
         "id",
+        "set",
         "description",
         "status",
         "applied_at",

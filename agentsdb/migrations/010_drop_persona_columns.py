@@ -1,11 +1,10 @@
 """After cutover: conversations and messages lose the legacy ``persona_id`` columns.
 
-Not in the built-in list; apply it on purpose once no reader uses the persona columns::
+The one migration of the opt-in set ``agentsdb-cutover`` (recorded as ``010``, as earlier
+versions recorded it); apply it on purpose once no reader uses the persona columns::
 
-    from agentsdb.migrations import builtin_migrations, cutover_migrations
-    await Migrator(db, [*builtin_migrations(), *cutover_migrations()]).migrate(
-        allow_out_of_order=True  # built-in migrations after 010 (011...) are applied already
-    )
+    from agentsdb.migrations import builtin_set, cutover_set
+    await Migrator(db, sets=[builtin_set(), cutover_set()]).migrate()
 """
 
 from agentsdb.migration import Migration
@@ -27,4 +26,6 @@ migration = Migration(
     created_at="2026-11-22",
     up={"sqlite": _UP, "postgresql": _UP},
     down={"sqlite": _DOWN, "postgresql": _DOWN},
+    requires=["agentsdb:009"],
+    set_name="agentsdb-cutover",
 )

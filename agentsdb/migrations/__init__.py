@@ -32,7 +32,8 @@ from functools import cache
 from pathlib import Path
 
 from agentsdb.errors import MigrationDefinitionError
-from agentsdb.migration import Migration
+from agentsdb.migration import BUILTIN_SET, Migration
+from agentsdb.migration_set import MigrationSet
 
 #: The built-in migration modules, in the order they apply.
 BUILTIN_MODULES: tuple[str, ...] = (
@@ -77,15 +78,28 @@ def builtin_migrations() -> tuple[Migration, ...]:
 
 @cache
 def cutover_migrations() -> tuple[Migration, ...]:
-    """Migrations kept out of the default list; apply them after cutover with
-    ``Migrator(db, [*builtin_migrations(), *cutover_migrations()])`` and
-    ``migrate(allow_out_of_order=True)``: built-in migrations numbered after them (011...) are
-    applied already.
+    """Migrations kept out of the default list: the ``agentsdb-cutover`` set, see
+    :func:`cutover_set`.
     """
     return tuple(
         _migration_of(importlib.import_module(f"{__name__}.{name}"), name)
         for name in CUTOVER_MODULES
     )
+
+
+def builtin_set() -> MigrationSet:
+    """agentsdb's own migrations as the set ``agentsdb`` (ids recorded bare: "005")."""
+    return MigrationSet(BUILTIN_SET, builtin_migrations())
+
+
+def cutover_set() -> MigrationSet:
+    """The opt-in cutover as the set ``agentsdb-cutover``: migration 010 drops the columns the
+    dual-write window kept. Apply it after cutover with
+    ``Migrator(db, sets=[builtin_set(), cutover_set()]).migrate()``. It requires built-in
+    migration 009 and is recorded as ``010``, as earlier versions recorded it; every
+    ``Migrator(db)`` registers it as optional, so a database that applied it stays valid.
+    """
+    return MigrationSet("agentsdb-cutover", cutover_migrations())
 
 
 def load_migrations(directory: str | Path) -> list[Migration]:
