@@ -161,7 +161,8 @@ async def test_a_database_that_recorded_010_the_old_way_stays_valid(any_db: Data
     assert await plain.migrate() == []
     result = await plain.validate_migrations()
     assert result.is_valid, result.errors
-    assert [r.migration.id for r in await plain.rollback_to("009")] == ["010", "012", "011"]
+    later = [m.id for m in builtin_migrations() if m.version > 9]
+    assert [r.migration.id for r in await plain.rollback_to("009")] == ["010", *reversed(later)]
 
 
 def test_a_requirement_of_a_set_that_is_not_registered_is_refused() -> None:
