@@ -168,8 +168,10 @@ async def test_on_sqlite_014_after_the_cutover_010_fails_and_changes_nothing(
     # The rebuilt table has 009's persona_id, which 010 dropped: roll 010 back first.
     db = migrated_db
     await agentsdb.Migrator(db).rollback_to(BEFORE_014)
+    # A database an older version migrated: 010 applied while 014 did not exist yet.
+    older = [m for m in builtin_migrations() if m.version <= int(BEFORE_014)]
+    await agentsdb.Migrator(db, [*older, *cutover_migrations()]).migrate(allow_out_of_order=True)
     with_cutover = agentsdb.Migrator(db, [*builtin_migrations(), *cutover_migrations()])
-    await with_cutover.migrate(target=BEFORE_014, allow_out_of_order=True)
     await plant_conversation(db)
     await db.execute(
         "INSERT INTO messages (conversation_id, role, content, content_hash, created_at)"
