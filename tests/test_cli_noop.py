@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
+from test_cli import applied_ids, run_cli, write_migration
 
 from agentsdb.db.peek import peek
 from agentsdb.folder_digest import CACHE_NAME, folder_digest, listing_key
 from agentsdb.migration import Migration
 from agentsdb.migrations import load_migrations
 from agentsdb.plan import chain_of
-from tests.test_cli import applied_ids, run_cli, write_migration
 
 HEAD = "SELECT count(*) AS n FROM agentsdb_migrations"
 
