@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+
+import agentsdb
 
 BLUESKY_DDL = [
     """CREATE TABLE bluesky_profiles (handle TEXT PRIMARY KEY, did TEXT NOT NULL UNIQUE,
@@ -140,3 +146,31 @@ def plant_without_foreign_keys(path: Path, sql: str) -> None:
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute(sql)
         conn.commit()
+
+
+def batches_done(target: Path) -> int:
+    """How many batches the job run recorded in ``target`` has committed (0 before its first)."""
+    with closing(sqlite3.connect(target, timeout=5)) as conn:
+        row = conn.execute("SELECT batches FROM agentsdb_job_runs").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def kill_after_batches(
+    child: subprocess.Popen[str], target: Path, wanted: int, *, within: float = 120.0
+) -> None:
+    """SIGKILL the job process ``child`` once ``target`` records ``wanted`` committed batches."""
+    deadline = time.monotonic() + within
+    while batches_done(target) < wanted:
+        assert child.poll() is None, "the job finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=10)
+    assert child.returncode == -signal.SIGKILL
+
+
+async def migrated(path: Path) -> Path:
+    """A new SQLite database at ``path`` with every built-in migration applied."""
+    async with agentsdb.connect(str(path)) as db:
+        await agentsdb.Migrator(db).migrate()
+    return path

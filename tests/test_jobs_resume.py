@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +12,13 @@ import pytest
 from jobs_support import (
     agent_scope_state,
     bluesky_state,
+    kill_after_batches,
     make_bluesky_source,
     make_legacy_source,
+    migrated,
     profile,
     rows,
 )
-
-import agentsdb
 
 # Runs a job in a child process. With a delay, every batch sleeps inside its transaction after
 # its writes and before its checkpoint, so a kill can land mid-transaction.
@@ -98,29 +93,6 @@ def run_child(job: str, source: Path, target: Path, batch: int) -> dict[str, Any
     return counts
 
 
-def batches_done(target: Path) -> int:
-    with closing(sqlite3.connect(target, timeout=5)) as conn:
-        row = conn.execute("SELECT batches FROM agentsdb_job_runs").fetchone()
-    return 0 if row is None else int(row[0])
-
-
-def kill_after_batches(child: subprocess.Popen[str], target: Path, wanted: int) -> None:
-    deadline = time.monotonic() + 60
-    while batches_done(target) < wanted:
-        assert child.poll() is None, "the job finished before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=10)
-    assert child.returncode == -signal.SIGKILL
-
-
-async def migrated(path: Path) -> Path:
-    async with agentsdb.connect(str(path)) as db:
-        await agentsdb.Migrator(db).migrate()
-    return path
-
-
 @pytest.fixture
 def bluesky_source(tmp_path: Path) -> Path:
     path = tmp_path / "legacy.db"
@@ -144,7 +116,7 @@ async def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
 ) -> None:
     killed = await migrated(tmp_path / "killed.db")
     child = start_child("bluesky-profiles", bluesky_source, killed, 7, 0.02)
-    kill_after_batches(child, killed, 5)
+    kill_after_batches(child, killed, 5, within=60)
 
     # Every committed batch is whole: its agents and its checkpoint went in together.
     [(status, batches, last_key)] = rows(
@@ -190,7 +162,7 @@ async def test_agent_scope_killed_inside_a_conversation_resumes_without_losing_o
     killed = await migrated(tmp_path / "killed.db")
     child = start_child("agent-scope", source, killed, 6, 0.02)
     # 1 batch of personas, 2 of conversations, then the kill lands inside a conversation.
-    kill_after_batches(child, killed, 9)
+    kill_after_batches(child, killed, 9, within=60)
     resumed = run_child("agent-scope", source, killed, 6)
     clean = await migrated(tmp_path / "clean.db")
     uninterrupted = run_child("agent-scope", source, clean, 6)

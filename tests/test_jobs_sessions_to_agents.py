@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jobs_support import kill_after_batches, migrated
 from sessions_support import SESSIONS_DDL, legacy, make_sessions_source
 
 import agentsdb
@@ -493,29 +491,6 @@ def run_child(source: Path, target: Path) -> dict[str, Any]:
     assert child.returncode == 0, err
     counts: dict[str, Any] = json.loads(out)
     return counts
-
-
-def batches_done(target: Path) -> int:
-    with closing(sqlite3.connect(target, timeout=5)) as conn:
-        row = conn.execute("SELECT batches FROM agentsdb_job_runs").fetchone()
-    return 0 if row is None else int(row[0])
-
-
-def kill_after_batches(child: subprocess.Popen[str], target: Path, wanted: int) -> None:
-    deadline = time.monotonic() + 120
-    while batches_done(target) < wanted:
-        assert child.poll() is None, "the job finished before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=10)
-    assert child.returncode == -signal.SIGKILL
-
-
-async def migrated(path: Path) -> Path:
-    async with agentsdb.connect(str(path)) as db:
-        await agentsdb.Migrator(db).migrate()
-    return path
 
 
 async def test_a_run_killed_with_sigkill_resumes_to_what_an_uninterrupted_run_writes(
