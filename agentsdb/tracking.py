@@ -144,7 +144,7 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
     )
 
 
-# The libSQL migration lease's tables (agentsdb.db.libsql_lease) are not part of the schema.
+# The libSQL migration lease's tables (agentsdb.db.libsql.lease) are not part of the schema.
 _LEASE_TABLES = "'agentsdb_lease', 'agentsdb_lease_guard'"
 
 

@@ -223,7 +223,7 @@ NOT_FOR_MIGRATE = (
     "agentsdb.jobs",
     "tqdm",
     "agentsdb.db.libsql",
-    "agentsdb.migrator_libsql",
+    "agentsdb.migrator.libsql",
     "importlib.metadata",
     "agentsdb.rollback_preview",
     "json",

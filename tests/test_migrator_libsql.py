@@ -22,7 +22,7 @@ from agentsdb import (
     Migrator,
 )
 from agentsdb.db.libsql import LibsqlDatabase
-from agentsdb.db.libsql_lease import CREATE
+from agentsdb.db.libsql.lease import CREATE
 from agentsdb.migrations import builtin_migrations
 
 pytest.importorskip("libsql_client", reason="the libSQL tests need agentsdb[libsql]")

@@ -1,4 +1,4 @@
-"""Short reads on the event loop's thread (agentsdb.db.sqlite_loop_reads), on real temp files.
+"""Short reads on the event loop's thread (agentsdb.db.sqlite.loop_reads), on real temp files.
 
 What shows where a read ran: a read on the loop's connection does not wait for another task's
 open transaction (and sees only what was committed), while a read on the worker's connection
@@ -15,7 +15,7 @@ import pytest
 
 import agentsdb
 from agentsdb import Database, UnsupportedOperationError
-from agentsdb.db.sqlite_loop_reads import VM_STEP_BUDGET, loop_readable
+from agentsdb.db.sqlite.loop_reads import VM_STEP_BUDGET, loop_readable
 
 # A query that takes far more virtual-machine steps than a loop read may.
 LONG_QUERY = (

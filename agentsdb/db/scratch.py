@@ -81,7 +81,7 @@ class _PostgresScratch:
         return self._url_of(self._template)
 
     async def _admin(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
-        from agentsdb.db import postgres_errors
+        from agentsdb.db.postgres import errors as postgres_errors
 
         driver: Any = importlib.import_module("asyncpg")
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentsdb.db.sqlite_errors import constraint_of, shorten_sql
+from agentsdb.db.sqlite.errors import constraint_of, shorten_sql
 from agentsdb.db.url import obscure_password
 from agentsdb.errors import (
     CheckViolationError,

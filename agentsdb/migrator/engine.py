@@ -90,7 +90,7 @@ from agentsdb.results import (
 from agentsdb.tracking import TrackingSQL, schema_fingerprint, tracking_sql
 
 if TYPE_CHECKING:
-    from agentsdb.migrator_libsql import LibsqlMigrations, Record
+    from agentsdb.migrator.libsql import LibsqlMigrations, Record
 
 log = logging.getLogger("agentsdb.migrations")
 
@@ -134,7 +134,7 @@ def _libsql_strategy(
     """
     if "agentsdb.db.libsql" not in sys.modules:
         return None
-    from agentsdb import migrator_libsql
+    from agentsdb.migrator import libsql as migrator_libsql
 
     return migrator_libsql.for_database(db, sql, lock_timeout=lock_timeout, record=record)
 

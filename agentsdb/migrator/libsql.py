@@ -1,7 +1,7 @@
 """How the Migrator works on a remote libSQL server (sqld, Turso).
 
 Over a WebSocket the Migrator's own programs run unchanged: ``Begin(lock_name=...)`` takes the
-lease row of :mod:`agentsdb.db.libsql_lease` for each transaction and checks it inside the
+lease row of :mod:`agentsdb.db.libsql.lease` for each transaction and checks it inside the
 transaction. Over HTTP there are no interactive transactions, so this module applies and rolls
 back migrations itself: it validates, takes the lease for the whole run, re-reads the applied set
 under it, then runs each migration as ONE atomic batch::
@@ -27,7 +27,7 @@ separate request may run on another server connection, so a ``foreign_keys=False
 whose statements can fire foreign key actions (DROP TABLE, INSERT, UPDATE, DELETE, REPLACE or
 WITH; with keys on, the ``DROP TABLE`` of a rebuild would cascade into the rows that refer to the
 table) runs, when the server has keys on, as a batch that switches them off on its own connection
-before its ``BEGIN`` and back on after (:mod:`agentsdb.db.libsql_keys_off`), with
+before its ``BEGIN`` and back on after (:mod:`agentsdb.db.libsql.keys_off`), with
 ``PRAGMA foreign_key_check`` inside it. Such a run goes as batches over a WebSocket too. A
 rehearsal runs with the first migration's setting and stops at one needing the other.
 """
@@ -43,9 +43,9 @@ from typing import Any, Literal
 
 from agentsdb import repair as repair_rules
 from agentsdb.clock import utc_now
-from agentsdb.db import libsql_lease
 from agentsdb.db.base import Params, Row
 from agentsdb.db.libsql import LibsqlDatabase
+from agentsdb.db.libsql import lease as libsql_lease
 from agentsdb.drift import kept_note, newest_fingerprint_sql, recorded
 from agentsdb.errors import (
     AgentsDBError,
@@ -141,7 +141,7 @@ class LibsqlMigrations:
 
         Always over HTTP. Over a WebSocket when a ``foreign_keys=False`` migration could fire
         foreign-key actions while the server has foreign keys on: only a batch can switch them
-        off around its transaction (see :mod:`agentsdb.db.libsql_keys_off`).
+        off around its transaction (see :mod:`agentsdb.db.libsql.keys_off`).
         """
         if self.batched:
             await self._read_server_keys(migrations)

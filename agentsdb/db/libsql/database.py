@@ -12,7 +12,7 @@ URLs and what each can do:
   ``_WS_BATCH_STATEMENTS`` statements runs as a transaction instead).
 
 A program's ``Begin(lock_name=...)`` (the migration lock) takes a lease row of that name for the
-transaction: see :mod:`agentsdb.db.libsql_lease`; ``lease_seconds`` sets its length.
+transaction: see :mod:`agentsdb.db.libsql.lease`; ``lease_seconds`` sets its length.
 
 :meth:`LibsqlDatabase.execute_batch` runs a list of statements atomically on every URL kind
 (libsql-client's ``batch()``: the server runs ``BEGIN``, the statements and ``COMMIT`` in one
@@ -43,7 +43,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar, cast
 from urllib.parse import urlsplit
 
-from agentsdb.db import libsql_keys_off, libsql_lease
 from agentsdb.db.base import (
     Atomic,
     Begin,
@@ -62,14 +61,16 @@ from agentsdb.db.base import (
     Step,
     Transaction,
 )
-from agentsdb.db.libsql_errors import (
+from agentsdb.db.libsql import keys_off as libsql_keys_off
+from agentsdb.db.libsql import lease as libsql_lease
+from agentsdb.db.libsql.errors import (
     TRANSACTION_TIMEOUT,
     translate_connection_error,
     translate_libsql_error,
 )
 from agentsdb.db.placeholders import translate as translate_placeholders
 from agentsdb.db.program import run_program_async
-from agentsdb.db.sqlite_integrity import check_sql, problems_of
+from agentsdb.db.sqlite.integrity import check_sql, problems_of
 from agentsdb.db.task_lock import TaskLock
 from agentsdb.db.url import credentials_of, obscure_password
 from agentsdb.errors import (
@@ -438,7 +439,7 @@ class LibsqlDatabase:
             self._lease_tables = True
 
     async def _take_lease(self, name: str, wait: float | None) -> libsql_lease.Lease:
-        """Take the lease ``name`` (see agentsdb.db.libsql_lease); the caller holds ``_exclusive``.
+        """Take the lease ``name`` (see agentsdb.db.libsql.lease); the caller holds ``_exclusive``.
 
         ``wait=None`` waits up to one lease length: the longest a dead holder can block.
         """
@@ -548,7 +549,7 @@ class LibsqlDatabase:
         transaction, so it cannot run inside ``transaction()``.
 
         ``foreign_keys_off=True`` switches foreign keys off on the server's connection before
-        the ``BEGIN`` and back on after it (see :mod:`agentsdb.db.libsql_keys_off`), as a table
+        the ``BEGIN`` and back on after it (see :mod:`agentsdb.db.libsql.keys_off`), as a table
         rebuild needs; check ``PRAGMA foreign_key_check`` inside the batch. Use it only where the
         server's connections have foreign keys on.
         """
@@ -569,7 +570,7 @@ class LibsqlDatabase:
 
         Over HTTP, a ``Begin`` in the program raises UnsupportedOperationError into it.
         ``Begin(lock_name=...)`` takes a lease row of that name (see
-        :mod:`agentsdb.db.libsql_lease`), polling up to ``lock_timeout``, checks it as the
+        :mod:`agentsdb.db.libsql.lease`), polling up to ``lock_timeout``, checks it as the
         transaction's first statement and again before ``COMMIT``, and releases it when the
         transaction ends. Without a lock name, ``lock_timeout`` is not applied: the server's
         busy timeout decides how long a write waits for the lock.

@@ -7,7 +7,7 @@ is imported only when such a URL is opened.
 How the :class:`~agentsdb.db.base.Database` contract maps onto PostgreSQL:
 
 * **Connections.** A pool of ``min_size`` to ``max_size`` connections
-  (:mod:`agentsdb.db.postgres_pool`). A single statement borrows a connection for its own
+  (:mod:`agentsdb.db.postgres.pool`). A single statement borrows a connection for its own
   duration; ``transaction()`` and ``run(program)`` hold one until they end, so statements of
   other tasks run beside them on other connections, as PostgreSQL's MVCC allows. A task that
   calls ``db.execute`` while its own ``db.transaction()`` is open gets UnsupportedOperationError
@@ -45,7 +45,7 @@ How the :class:`~agentsdb.db.base.Database` contract maps onto PostgreSQL:
   any JSON-serialisable value (encoded with ``json.dumps``) or a ``str``, which is taken as JSON
   text already: the same serialised text a SQLite TEXT column holds is stored as a real
   document, not as a JSON string. To store a bare JSON string, pass ``json.dumps("text")``.
-* **Errors** are mapped by SQLSTATE (:mod:`agentsdb.db.postgres_errors`), the asyncpg exception
+* **Errors** are mapped by SQLSTATE (:mod:`agentsdb.db.postgres.errors`), the asyncpg exception
   kept as ``__cause__``.
 * **Lost connections** (the server ended the session, the network dropped it) raise
   ConnectionLostError and the connection leaves the pool. Outside a transaction, a statement
@@ -91,7 +91,7 @@ from agentsdb.db.base import (
     Transaction,
 )
 from agentsdb.db.placeholders import translate as translate_sql
-from agentsdb.db.postgres_errors import (
+from agentsdb.db.postgres.errors import (
     failed_before_sending,
     is_connection_lost,
     is_driver_error,
@@ -100,7 +100,7 @@ from agentsdb.db.postgres_errors import (
     translate_connect_error,
     translate_lost,
 )
-from agentsdb.db.postgres_pool import ConnectionPool, DriverConnection, DriverRecord, Lease
+from agentsdb.db.postgres.pool import ConnectionPool, DriverConnection, DriverRecord, Lease
 from agentsdb.db.program import run_program_async
 from agentsdb.db.url import credentials_of
 from agentsdb.errors import (

@@ -4,7 +4,7 @@ Each ``SQLiteDatabase`` owns one aiosqlite connection. aiosqlite runs every call
 thread, and each hop to that thread costs more than a small statement does (about 0.1 ms), so this
 module runs each unit of work (a statement with its fetch, or a whole program) as one function on
 the worker thread. Short reads outside a transaction skip the hop: they run on a second,
-read-only connection of the event loop's thread (:mod:`agentsdb.db.sqlite_loop_reads`).
+read-only connection of the event loop's thread (:mod:`agentsdb.db.sqlite.loop_reads`).
 
 The connection is opened with ``isolation_level=None`` so the sqlite3 module never opens or
 commits transactions by itself; write transactions begin with ``BEGIN IMMEDIATE`` (a deferred
@@ -43,16 +43,16 @@ from agentsdb.db.base import (
     Transaction,
 )
 from agentsdb.db.program import expand_atomic
-from agentsdb.db.sqlite_errors import is_busy, translate
-from agentsdb.db.sqlite_files import (
+from agentsdb.db.sqlite.errors import is_busy, translate
+from agentsdb.db.sqlite.files import (
     create_private,
     file_path,
     open_error,
     remove_created,
     require_existing,
 )
-from agentsdb.db.sqlite_integrity import check_file
-from agentsdb.db.sqlite_loop_reads import (
+from agentsdb.db.sqlite.integrity import check_file
+from agentsdb.db.sqlite.loop_reads import (
     LoopReader,
     WorkerConnection,
     loop_readable,
@@ -445,7 +445,7 @@ class SQLiteDatabase:
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
         """Return the query's first row, or ``None``.
 
-        A short query runs on the event loop's thread (see :mod:`agentsdb.db.sqlite_loop_reads`)
+        A short query runs on the event loop's thread (see :mod:`agentsdb.db.sqlite.loop_reads`)
         and sees every transaction committed before it, without waiting for one in progress.
         """
         rows = self._read_on_loop(sql, params, 1)
@@ -506,7 +506,7 @@ class SQLiteDatabase:
 
     async def check_integrity(self, *, quick: bool = False) -> list[str]:
         """The problems ``PRAGMA integrity_check`` (``quick``: ``quick_check``) finds in the file;
-        empty when it is sound (see :mod:`agentsdb.db.sqlite_integrity`)."""
+        empty when it is sound (see :mod:`agentsdb.db.sqlite.integrity`)."""
         async with self._exclusive():
             return await self._call(check_file, quick)
 

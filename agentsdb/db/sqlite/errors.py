@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from agentsdb.db.sqlite_files import file_error
+from agentsdb.db.sqlite.files import file_error
 from agentsdb.errors import (
     CheckViolationError,
     ConnectionClosedError,
@@ -52,7 +52,7 @@ def translate(
     A parameter sqlite3 cannot encode as UTF-8 (a lone surrogate) is a DatabaseError too, as
     the other drivers report it; the message does not repeat the parameter. ``path`` is the
     database file's: an error about the file (full disk, read-only, not a database, I/O error)
-    names it (:mod:`agentsdb.db.sqlite_files`).
+    names it (:mod:`agentsdb.db.sqlite.files`).
     """
     shown = shorten_sql(sql)
     if isinstance(error, UnicodeEncodeError):
