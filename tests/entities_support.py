@@ -9,8 +9,10 @@ from typing import Any, TypeVar
 
 from agentsdb.db.base import (
     Atomic,
+    BatchWriter,
     Database,
     ExecuteResult,
+    GroupCommitter,
     Operation,
     Params,
     Program,
@@ -104,6 +106,15 @@ class RecordingDatabase:
                 value = yield op
             except AgentsDBError as failure:
                 error, value = failure, None
+
+    def group_commit(self, key: str, write: BatchWriter[T]) -> GroupCommitter[T]:
+        """The inner database's committer, whose programs are recorded here (its own key)."""
+
+        def recorded(params: list[Params]) -> Program[Sequence[T | BaseException]]:
+            self.programs += 1
+            return self._recorded(write(params))
+
+        return self.inner.group_commit(f"{key} (recorded)", recorded)
 
     async def close(self) -> None:
         await self.inner.close()

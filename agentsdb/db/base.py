@@ -13,7 +13,7 @@ error, so a program's ``try``/``except`` works the same on every backend.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 Params: TypeAlias = Mapping[str, Any]
 Row: TypeAlias = dict[str, Any]
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,9 @@ Operation: TypeAlias = (
     Execute | ExecuteMany | FetchAll | FetchOne | CommitOrder | Atomic | Begin | Commit | Rollback
 )
 Program: TypeAlias = Generator[Operation, Any, T]
+#: Writes a batch of rows queued by separate callers as one program: one outcome per row, in
+#: order (its result, or the error that row alone met). See :mod:`agentsdb.db.group_commit`.
+BatchWriter: TypeAlias = Callable[[list[Params]], Program[Sequence[T | BaseException]]]
 
 
 # --- the protocols -------------------------------------------------------------------------------
@@ -168,6 +172,14 @@ class Transaction(Executor, Protocol):
         ...
 
 
+class GroupCommitter(Protocol[T_co]):
+    """Queues single rows from concurrent callers and commits them in shared transactions."""
+
+    async def submit(self, params: Params) -> T_co:
+        """Queue one row; return its outcome once its batch has committed (or raise its error)."""
+        ...
+
+
 @runtime_checkable
 class Database(Executor, Protocol):
     """A connection to one database, whatever the backend."""
@@ -198,6 +210,14 @@ class Database(Executor, Protocol):
         """
         ...
 
+    def group_commit(self, key: str, write: BatchWriter[T]) -> GroupCommitter[T]:
+        """This database's group committer for ``key`` (made with ``write`` the first time).
+
+        The database owns it: ``close()`` writes the rows already queued, then refuses more.
+        """
+        ...
+
     async def close(self) -> None:
-        """Close the connection. Closing twice is harmless."""
+        """Close the connection (after writing rows queued for group commit). Closing twice is
+        harmless."""
         ...

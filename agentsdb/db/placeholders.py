@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agentsdb.db.sql_text import shorten_sql
 from agentsdb.errors import ConfigurationError
 
 _PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -83,7 +84,6 @@ _WRITING_FUNCTIONS = frozenset(
         "dblink_exec",
     }
 )
-_SQL_SHOWN = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ class TranslatedSQL:
         if params is None:
             raise ConfigurationError(
                 f"the statement needs the parameter(s) {', '.join(self.names)} but no "
-                f"parameters were given: {_shorten(self.original)}"
+                f"parameters were given: {shorten_sql(self.original)}"
             )
         try:
             return [params[name] for name in self.names]
@@ -120,13 +120,8 @@ class TranslatedSQL:
             missing = [name for name in self.names if name not in params]
             raise ConfigurationError(
                 f"missing SQL parameter(s) {', '.join(repr(name) for name in missing)} "
-                f"for: {_shorten(self.original)}"
+                f"for: {shorten_sql(self.original)}"
             ) from None
-
-
-def _shorten(sql: str) -> str:
-    flat = " ".join(sql.split())
-    return flat if len(flat) <= _SQL_SHOWN else flat[:_SQL_SHOWN] + "…"
 
 
 def _end_of_quoted(sql: str, start: int, quote: str, *, backslash: bool = False) -> int:
@@ -205,7 +200,7 @@ def translate(sql: str) -> TranslatedSQL:
             elif (positional := _POSITIONAL.match(sql, i)) is not None:
                 raise ConfigurationError(
                     f"positional parameter {positional.group()} in SQL for agentsdb; write "
-                    f":name placeholders and pass a mapping: {_shorten(sql)}"
+                    f":name placeholders and pass a mapping: {shorten_sql(sql)}"
                 )
             else:
                 i += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 
 from agentsdb.db.base import (
@@ -12,6 +11,7 @@ from agentsdb.db.base import (
     ExecuteMany,
     FetchAll,
     FetchOne,
+    GroupCommitter,
     Params,
     Program,
 )
@@ -30,7 +30,6 @@ from agentsdb.repositories._base import (
     check_limit,
     stamp,
 )
-from agentsdb.repositories._group_commit import GroupCommit
 from agentsdb.rules.text import check_key, check_row_id
 
 _PG_COLUMNS = SessionLogPostgresQueries.columns
@@ -39,8 +38,6 @@ _PG_COLUMNS = SessionLogPostgresQueries.columns
 #: reader paging by id never skips a row that commits late (see CommitOrder).
 SESSION_LOGS_CHANNEL = "agentsdb.session_logs"
 _ORDER = CommitOrder(SESSION_LOGS_CHANNEL)
-
-_committers: weakref.WeakKeyDictionary[Database, GroupCommit[int]] = weakref.WeakKeyDictionary()
 
 
 def _insert_rows(params: list[Params], dialect: str) -> Program[list[int]]:
@@ -98,21 +95,15 @@ def _append_each(params: list[Params], dialect: str) -> Program[list[int | Agent
     return outcomes
 
 
-def _committer_for(db: Database) -> GroupCommit[int]:
-    """One group-commit queue per database, shared by all its session log repositories."""
+def _committer_for(db: Database) -> GroupCommitter[int]:
+    """One group-commit queue per database (the database owns it and closes it), shared by all
+    its session log repositories."""
     dialect = db.dialect
 
     def write(params: list[Params]) -> Program[Sequence[int | BaseException]]:
         return _append_each(params, dialect)
 
-    try:
-        committer = _committers.get(db)
-        if committer is None:
-            committer = GroupCommit(db, write)
-            _committers[db] = committer
-    except TypeError:  # a Database that cannot be weakly referenced gets a queue of its own
-        committer = GroupCommit(db, write)
-    return committer
+    return db.group_commit(SESSION_LOGS_CHANNEL, write)
 
 
 def _unsaved(log: SessionLog) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentsdb.db.sqlite.errors import constraint_of, shorten_sql
+from agentsdb.db.sql_text import with_sql
+from agentsdb.db.sqlite.errors import constraint_of
 from agentsdb.db.url import obscure_password
 from agentsdb.errors import (
     CheckViolationError,
@@ -69,9 +70,7 @@ def _integrity_class(code: str, message: str) -> tuple[type[IntegrityError], str
 
 
 def _detail(code: str, message: str, sql: str | None) -> str:
-    shown = shorten_sql(sql)
-    detail = f"{code}: {message}"
-    return f"{detail} (in: {shown})" if shown else detail
+    return with_sql(f"{code}: {message}", sql)
 
 
 def translate_libsql_error(code: str, message: str, sql: str | None = None) -> DatabaseError:

@@ -23,6 +23,7 @@ import importlib
 from collections.abc import Sequence
 from typing import Protocol, cast
 
+from agentsdb.db.sql_text import with_sql
 from agentsdb.db.url import obscure_password
 from agentsdb.errors import (
     CheckViolationError,
@@ -35,8 +36,6 @@ from agentsdb.errors import (
     IntegrityError,
     UniqueViolationError,
 )
-
-_SQL_SHOWN = 200
 
 UNIQUE_VIOLATION = "23505"
 FOREIGN_KEY_VIOLATION = "23503"
@@ -73,18 +72,6 @@ class _DriverClasses(Protocol):
 def _driver() -> _DriverClasses:
     # Only called while handling an asyncpg error, so the module is already imported.
     return cast(_DriverClasses, importlib.import_module("asyncpg"))
-
-
-def _shorten(sql: str | None) -> str:
-    if sql is None:
-        return ""
-    flat = " ".join(sql.split())
-    return flat if len(flat) <= _SQL_SHOWN else flat[:_SQL_SHOWN] + "…"
-
-
-def _with_sql(message: str, sql: str | None) -> str:
-    shown = _shorten(sql)
-    return f"{message} (in: {shown})" if shown else message
 
 
 #: How much of a server error's detail a message shows.
@@ -158,17 +145,17 @@ def translate(error: BaseException, sql: str | None = None) -> DatabaseError:
         return _translate_server_error(cast(_ServerErrorFields, error), sql)
     if isinstance(error, TimeoutError):
         return DatabaseError(
-            _with_sql("the statement did not finish within command_timeout and was cancelled", sql),
+            with_sql("the statement did not finish within command_timeout and was cancelled", sql),
             sql=sql,
         )
     if is_connection_lost(error):
         return ConnectionLostError(
-            _with_sql(f"the connection to the PostgreSQL server was lost: {error}", sql), sql=sql
+            with_sql(f"the connection to the PostgreSQL server was lost: {error}", sql), sql=sql
         )
     message = str(error) or type(error).__name__
     if "closed" in message or "connection was lost" in message:
-        return ConnectionClosedError(_with_sql(message, sql), sql=sql)
-    return DatabaseError(_with_sql(message, sql), sql=sql)
+        return ConnectionClosedError(with_sql(message, sql), sql=sql)
+    return DatabaseError(with_sql(message, sql), sql=sql)
 
 
 def translate_lost(
@@ -196,13 +183,13 @@ def translate_lost(
         may_have_committed = False
         consequence = "the statement did not run; run it again"
     return ConnectionLostError(
-        _with_sql(f"{lost}; {consequence}", sql), sql=sql, may_have_committed=may_have_committed
+        with_sql(f"{lost}; {consequence}", sql), sql=sql, may_have_committed=may_have_committed
     )
 
 
 def _translate_server_error(error: _ServerErrorFields, sql: str | None) -> DatabaseError:
     sqlstate = error.sqlstate
-    detail = _with_sql(_server_message(error), sql)
+    detail = with_sql(_server_message(error), sql)
     if sqlstate.startswith("23"):
         constraint = error.constraint_name
         if sqlstate == UNIQUE_VIOLATION:

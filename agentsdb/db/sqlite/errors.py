@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from agentsdb.db.sql_text import with_sql
 from agentsdb.db.sqlite.files import file_error
 from agentsdb.errors import (
     CheckViolationError,
@@ -18,15 +19,6 @@ from agentsdb.errors import (
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 _UNIQUE_NAMES = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 _CHECK_NAMES = frozenset({"SQLITE_CONSTRAINT_CHECK", "SQLITE_CONSTRAINT_NOTNULL"})
-_SQL_SHOWN = 200
-
-
-def shorten_sql(sql: str | None) -> str:
-    """The statement on one line, cut to a length that fits an error message."""
-    if sql is None:
-        return ""
-    flat = " ".join(sql.split())
-    return flat if len(flat) <= _SQL_SHOWN else flat[:_SQL_SHOWN] + "…"
 
 
 def constraint_of(message: str) -> str | None:
@@ -54,12 +46,11 @@ def translate(
     database file's: an error about the file (full disk, read-only, not a database, I/O error)
     names it (:mod:`agentsdb.db.sqlite.files`).
     """
-    shown = shorten_sql(sql)
     if isinstance(error, UnicodeEncodeError):
         problem = f"a parameter is not valid Unicode text ({error.reason})"
-        return DatabaseError(f"{problem} (in: {shown})" if shown else problem, sql=sql)
+        return DatabaseError(with_sql(problem, sql), sql=sql)
     message = str(error)
-    detail = f"{message} (in: {shown})" if shown else message
+    detail = with_sql(message, sql)
     if path is not None:
         about_file = file_error(error, detail, sql, path)
         if about_file is not None:
