@@ -9,6 +9,7 @@ parameter set; libSQL over HTTP has no interactive transactions and says to use 
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,7 @@ from agentsdb.db.base import (
     ExecuteResult,
     FetchAll,
     FetchOne,
+    Params,
     Program,
     Rollback,
     Transaction,
@@ -568,6 +570,32 @@ async def test_using_a_closed_database_raises_connection_closed(
 
     with pytest.raises(ConnectionClosedError):
         await db.run(program())
+
+
+def insert_each(params: list[Params]) -> Program[Sequence[int | BaseException]]:
+    """A group-commit writer: one transaction for the batch, each row's x back as its outcome."""
+    yield Atomic(tuple(Execute("INSERT INTO t (x) VALUES (:x)", one) for one in params))
+    return [int(one["x"]) for one in params]
+
+
+async def test_close_writes_the_rows_queued_for_group_commit_and_then_refuses_more(
+    backend_url: str,
+) -> None:
+    db = await agentsdb.connect(backend_url)
+    await db.execute("CREATE TABLE t (x INTEGER)")
+    committer = db.group_commit("test.rows", insert_each)
+    assert db.group_commit("test.rows", insert_each) is committer  # one per key, owned by db
+    queued = [asyncio.ensure_future(committer.submit({"x": x})) for x in range(20)]
+    await asyncio.sleep(0)  # every row queued; the first batch may have started
+    await db.close()
+    assert [await one for one in queued] == list(range(20))
+    with pytest.raises(ConnectionClosedError):
+        await committer.submit({"x": 99})
+    with pytest.raises(ConnectionClosedError):
+        db.group_commit("test.other", insert_each)
+    async with agentsdb.connect(backend_url) as again:
+        row = await again.fetch_one("SELECT count(*) AS n, sum(x) AS total FROM t")
+    assert row == {"n": 20, "total": sum(range(20))}
 
 
 # --- the Migrator --------------------------------------------------------------------------------
