@@ -1,28 +1,32 @@
-"""Run a program (see :mod:`agentsdb.db.base`): one driver, one dispatcher, for every backend.
+"""Run a program (see :mod:`agentsdb.db.base`): one dispatcher and one set of semantics for
+every backend.
 
 A backend supplies its primitive :class:`Operations` on one connection (run a statement, begin,
-commit, roll back, order commits) and a :class:`Performer` that says whether a transaction is
-open and adds what the backend needs around each operation (error translation, a retry).
-Everything else is here, once:
+commit, roll back, order commits) and a performer that says whether a transaction is open and
+adds what the backend needs around each operation (error translation, a retry). Everything else
+is here, once:
 
 * :func:`expand_atomic` turns each ``Atomic`` into ``Begin``/steps/``Commit`` (or a savepoint
   inside a transaction) unless the performer runs it natively (a libSQL batch), and refuses a
   ``CommitOrder`` outside a transaction;
 * :func:`dispatch` maps an operation onto the backend's :class:`Operations` method for it;
-* :func:`run_program` drives the program: a failed operation is thrown into the program as the
-  library's error, a transaction the program leaves open is rolled back, and ending normally
-  with one open is itself an error (its writes would be lost without a word).
+* :class:`ProgramRun` steps the program: a failed operation is thrown into it as the library's
+  error, and ending normally with a transaction open is itself an error (its writes would be
+  lost without a word); the driver then rolls that transaction back.
 
-Network backends await :func:`run_program` on the event loop. SQLite runs a whole program on
-its worker thread in one hop; its performer's methods call sqlite3 directly and never suspend,
-so :func:`run_to_completion` drives the same coroutine there to its end without an event loop.
-One driver thus serves both execution models, for about a microsecond per operation.
+Two drivers walk a :class:`ProgramRun`, one per execution model: :func:`run_program` awaits each
+operation (network backends), :func:`run_program_sync` calls each (SQLite, whose whole program
+runs on its worker thread in one hop). One driver could serve both, by driving the async one
+with ``coroutine.send(None)`` on the worker thread, but that costs three coroutine frames per
+operation: measured here, 6.6 µs against 4.2 µs per small statement on SQLite (+55%). The two
+loops are a dozen lines each and share everything else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Generator, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from agentsdb.db.base import (
     Atomic,
@@ -31,67 +35,73 @@ from agentsdb.db.base import (
     CommitOrder,
     Execute,
     ExecuteMany,
-    ExecuteResult,
     FetchAll,
     FetchOne,
     Operation,
     Params,
     Program,
     Rollback,
-    Row,
     Step,
 )
 from agentsdb.errors import AgentsDBError, UnsupportedOperationError
 
 T = TypeVar("T")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 _ATOMIC_SAVEPOINT = "agentsdb_atomic"
 _LEFT_OPEN = "a program ended with its transaction still open; it was rolled back"
 
 
-class Operations(Protocol):
+class Operations(Protocol[R_co]):
     """A backend's primitive operations on one connection; each raises the library's errors
-    (chained to the driver's), which the driver throws into the program."""
+    (chained to the driver's), which the driver throws into the program.
 
-    async def execute(self, sql: str, params: Params | None) -> ExecuteResult:
-        """Run one statement."""
+    ``R_co`` is what a call returns: the result itself for SQLite's synchronous operations
+    (the program receives it: an ExecuteResult, rows, a row or None), an awaitable of it for
+    the network backends' ``async def`` ones.
+    """
+
+    def execute(self, sql: str, params: Params | None) -> R_co:
+        """Run one statement; an ExecuteResult."""
         ...
 
-    async def execute_many(self, sql: str, params: Sequence[Params]) -> ExecuteResult:
-        """Run one statement per parameter mapping."""
+    def execute_many(self, sql: str, params: Sequence[Params]) -> R_co:
+        """Run one statement per parameter mapping; an ExecuteResult."""
         ...
 
-    async def fetch_all(self, sql: str, params: Params | None) -> list[Row]:
+    def fetch_all(self, sql: str, params: Params | None) -> R_co:
         """Every row of a query."""
         ...
 
-    async def fetch_one(self, sql: str, params: Params | None) -> Row | None:
+    def fetch_one(self, sql: str, params: Params | None) -> R_co:
         """The first row of a query, or None."""
         ...
 
-    async def order_commits(self, channel: str) -> None:
-        """Make this transaction's inserts on ``channel`` commit in insert order."""
+    def order_commits(self, channel: str) -> R_co:
+        """Make this transaction's inserts on ``channel`` commit in insert order; None."""
         ...
 
-    async def begin(self, lock_timeout: float | None, lock_name: str | None) -> None:
-        """Begin a write transaction (see :class:`~agentsdb.db.base.Begin`)."""
+    def begin(self, lock_timeout: float | None, lock_name: str | None) -> R_co:
+        """Begin a write transaction (see :class:`~agentsdb.db.base.Begin`); None."""
         ...
 
-    async def commit(self) -> None:
-        """Commit the open transaction."""
+    def commit(self) -> R_co:
+        """Commit the open transaction; None."""
         ...
 
-    async def rollback(self) -> None:
-        """Roll back whatever transaction is open (nothing when none is)."""
+    def rollback(self) -> R_co:
+        """Roll back whatever transaction is open (nothing when none is); None."""
         ...
 
-    async def atomic(self, steps: tuple[Step, ...]) -> list[Any]:
-        """Run an Atomic natively (only those the performer's ``native_atomic`` accepts)."""
+    def atomic(self, steps: tuple[Step, ...]) -> R_co:
+        """Run an Atomic natively (only those the performer's ``native_atomic`` accepts): one
+        result per step."""
         ...
 
 
 class Performer(Protocol):
-    """Runs a program's operations on one connection, for the duration of the program."""
+    """Runs a program's operations on one connection, awaiting each (network backends)."""
 
     @property
     def in_transaction(self) -> bool:
@@ -112,6 +122,27 @@ class Performer(Protocol):
         ...
 
 
+class SyncPerformer(Protocol):
+    """Runs a program's operations on one connection, calling each (SQLite's worker thread)."""
+
+    @property
+    def in_transaction(self) -> bool:
+        """True while a transaction begun by the program is open."""
+        ...
+
+    def native_atomic(self, atomic: Atomic) -> bool:
+        """Whether this Atomic, met outside a transaction, reaches :meth:`perform` unexpanded."""
+        ...
+
+    def perform(self, op: Operation) -> Any:
+        """Run one operation: :func:`dispatch` plus the backend's error translation."""
+        ...
+
+    def abort(self) -> None:
+        """Roll back after the program failed or ended with its transaction open."""
+        ...
+
+
 class ExpandedAtomics:
     """For a backend that runs no Atomic natively: every one reaches it expanded."""
 
@@ -121,36 +152,33 @@ class ExpandedAtomics:
         """Never: :func:`expand_atomic` expands every Atomic for this performer."""
         return False
 
-    async def atomic(self, steps: tuple[Step, ...]) -> list[Any]:
+    def atomic(self, steps: tuple[Step, ...]) -> Any:
         """Not reached (see :meth:`native_atomic`); a TypeError says so if it ever is."""
         raise TypeError("an Atomic reached a performer that runs none natively")
 
 
-async def dispatch(performer: Operations, op: Operation) -> Any:
-    """Run ``op`` through the backend's method for it; what the program receives."""
+def dispatch(operations: Operations[R], op: Operation) -> R:
+    """Call the backend's method for ``op``: what the program receives (awaitable of it for an
+    async backend)."""
     match op:
         case Execute(sql, params):
-            return await performer.execute(sql, params)
+            return operations.execute(sql, params)
         case FetchAll(sql, params):
-            return await performer.fetch_all(sql, params)
+            return operations.fetch_all(sql, params)
         case FetchOne(sql, params):
-            return await performer.fetch_one(sql, params)
+            return operations.fetch_one(sql, params)
         case ExecuteMany(sql, params_list):
-            return await performer.execute_many(sql, params_list)
+            return operations.execute_many(sql, params_list)
         case CommitOrder(channel):
-            await performer.order_commits(channel)
-            return None
+            return operations.order_commits(channel)
         case Atomic(steps):
-            return await performer.atomic(steps)
+            return operations.atomic(steps)
         case Begin(lock_timeout, lock_name):
-            await performer.begin(lock_timeout, lock_name)
-            return None
+            return operations.begin(lock_timeout, lock_name)
         case Commit():
-            await performer.commit()
-            return None
+            return operations.commit()
         case Rollback():
-            await performer.rollback()
-            return None
+            return operations.rollback()
     raise TypeError(f"a program yielded {op!r}, which is not an agentsdb operation")
 
 
@@ -226,59 +254,92 @@ def _atomic(steps: tuple[Step, ...], *, nested: bool) -> Generator[Operation, An
     return results
 
 
+@dataclass(frozen=True, slots=True)
+class Finished(Generic[T]):
+    """The program has returned ``result``."""
+
+    result: T
+
+
+class ProgramRun(Generic[T]):
+    """One run of a program: the operation to perform next, given the last one's outcome."""
+
+    __slots__ = ("_in_transaction", "_program")
+
+    def __init__(
+        self,
+        program: Program[T],
+        in_transaction: Callable[[], bool],
+        native: Callable[[Atomic], bool],
+    ) -> None:
+        self._in_transaction = in_transaction
+        self._program = expand_atomic(program, in_transaction, native=native)
+
+    def advance(
+        self, value: Any = None, error: AgentsDBError | None = None
+    ) -> Operation | Finished[T]:
+        """Send the last operation's result (or throw its error) into the program."""
+        try:
+            op = self._program.send(value) if error is None else self._program.throw(error)
+        except StopIteration as stop:
+            if self._in_transaction():
+                raise AgentsDBError(_LEFT_OPEN) from None
+            return Finished(stop.value)
+        return op
+
+    def close(self) -> None:
+        """Close the program (its ``finally`` blocks run)."""
+        self._program.close()
+
+
 async def run_program(program: Program[T], performer: Performer) -> T:
-    """Drive a program to completion, one operation at a time, on ``performer``."""
-    program = expand_atomic(
-        program, lambda: performer.in_transaction, native=performer.native_atomic
-    )
-    value: Any = None
-    pending_error: AgentsDBError | None = None
+    """Drive a program to completion, awaiting one operation at a time on ``performer``."""
+    run = ProgramRun(program, lambda: performer.in_transaction, performer.native_atomic)
     try:
-        while True:
+        step = run.advance()
+        while not isinstance(step, Finished):
             try:
-                if pending_error is None:
-                    op = program.send(value)
-                else:
-                    error, pending_error = pending_error, None
-                    op = program.throw(error)
-            except StopIteration as stop:
-                if performer.in_transaction:
-                    raise AgentsDBError(_LEFT_OPEN) from None
-                result: T = stop.value
-                return result
-            try:
-                value = await performer.perform(op)
+                value = await performer.perform(step)
             except AgentsDBError as error:
-                pending_error = error
-                value = None
+                step = run.advance(error=error)
+            else:
+                step = run.advance(value)
+        return step.result
     finally:
-        program.close()
+        run.close()
         if performer.in_transaction:
             await performer.abort()
 
 
-def run_to_completion(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine that never suspends (SQLite's program on its worker thread) to its end.
-
-    A coroutine that tries to suspend (await a future) is a bug in its performer: it is closed
-    and RuntimeError says so, rather than blocking the thread.
-    """
+def run_program_sync(program: Program[T], performer: SyncPerformer) -> T:
+    """Drive a program to completion on this thread, calling one operation at a time."""
+    run = ProgramRun(program, lambda: performer.in_transaction, performer.native_atomic)
     try:
-        coroutine.send(None)
-    except StopIteration as done:
-        result: T = done.value
-        return result
-    coroutine.close()
-    raise RuntimeError("a program's performer suspended where it must run straight through")
+        step = run.advance()
+        while not isinstance(step, Finished):
+            try:
+                value = performer.perform(step)
+            except AgentsDBError as error:
+                step = run.advance(error=error)
+            else:
+                step = run.advance(value)
+        return step.result
+    finally:
+        run.close()
+        if performer.in_transaction:
+            performer.abort()
 
 
 __all__ = [
     "ExpandedAtomics",
+    "Finished",
     "Operations",
     "Performer",
+    "ProgramRun",
+    "SyncPerformer",
     "dispatch",
     "expand_atomic",
     "run_program",
-    "run_to_completion",
+    "run_program_sync",
     "sql_of",
 ]

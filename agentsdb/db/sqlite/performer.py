@@ -13,14 +13,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from agentsdb.db import program
 from agentsdb.db.base import ExecuteResult, Operation, Params, Program, Row
-from agentsdb.db.program import (
-    ExpandedAtomics,
-    dispatch,
-    run_program,
-    run_to_completion,
-    sql_of,
-)
+from agentsdb.db.program import ExpandedAtomics, dispatch, sql_of
 from agentsdb.db.sqlite import statements
 from agentsdb.db.sqlite.errors import translate
 
@@ -41,44 +36,44 @@ class SQLitePerformer(ExpandedAtomics):
     def in_transaction(self) -> bool:
         return self._conn.in_transaction
 
-    async def perform(self, op: Operation) -> Any:
+    def perform(self, op: Operation) -> Any:
         try:
-            return await dispatch(self, op)
+            return dispatch(self, op)
         except (sqlite3.Error, UnicodeEncodeError) as error:
             # Naming the database file when the error is about the file.
             raise translate(error, sql_of(op), path=self._path) from error
 
-    async def execute(self, sql: str, params: Params | None) -> ExecuteResult:
+    def execute(self, sql: str, params: Params | None) -> ExecuteResult:
         return statements.execute(self._conn, sql, params)
 
-    async def execute_many(self, sql: str, params: Sequence[Params]) -> ExecuteResult:
+    def execute_many(self, sql: str, params: Sequence[Params]) -> ExecuteResult:
         return statements.execute_many(self._conn, sql, params)
 
-    async def fetch_all(self, sql: str, params: Params | None) -> list[Row]:
+    def fetch_all(self, sql: str, params: Params | None) -> list[Row]:
         return statements.fetch(self._conn, sql, params, None)
 
-    async def fetch_one(self, sql: str, params: Params | None) -> Row | None:
+    def fetch_one(self, sql: str, params: Params | None) -> Row | None:
         rows = statements.fetch(self._conn, sql, params, 1)
         return rows[0] if rows else None
 
-    async def order_commits(self, channel: str) -> None:
+    def order_commits(self, channel: str) -> None:
         # One writer at a time (BEGIN IMMEDIATE holds the write lock from the first statement
         # to COMMIT), so rows already commit in the order they were inserted.
         return None
 
-    async def begin(self, lock_timeout: float | None, lock_name: str | None) -> None:
+    def begin(self, lock_timeout: float | None, lock_name: str | None) -> None:
         # Every write transaction is exclusive on SQLite: a lock name needs nothing more.
         self._lock_wait.begin(lock_timeout)
 
-    async def commit(self) -> None:
+    def commit(self) -> None:
         self._conn.execute("COMMIT")
 
-    async def rollback(self) -> None:
+    def rollback(self) -> None:
         # A failed COMMIT can leave the transaction open or closed depending on the error;
         # rolling back "whatever is open" is what a program means.
         statements.execute_in_transaction(self._conn, "ROLLBACK")
 
-    async def abort(self) -> None:
+    def abort(self) -> None:
         statements.execute_in_transaction(self._conn, "ROLLBACK")
 
     def restore(self) -> None:
@@ -91,9 +86,7 @@ class SQLitePerformer(ExpandedAtomics):
             self._conn.execute("PRAGMA foreign_keys = ON")
 
 
-def run_program_sync(
-    conn: sqlite3.Connection, program: Program[T], *, path: str | None = None
-) -> T:
+def run_program_sync(conn: sqlite3.Connection, work: Program[T], *, path: str | None = None) -> T:
     """Drive a program to completion on this thread (the worker's), with the shared driver.
 
     A failed operation is thrown into the program as an agentsdb error chained to the sqlite3
@@ -102,7 +95,7 @@ def run_program_sync(
     """
     performer = SQLitePerformer(conn, path)
     try:
-        return run_to_completion(run_program(program, performer))
+        return program.run_program_sync(work, performer)
     finally:
         performer.restore()
 
