@@ -18,8 +18,9 @@ Two drivers walk a :class:`ProgramRun`, one per execution model: :func:`run_prog
 operation (network backends), :func:`run_program_sync` calls each (SQLite, whose whole program
 runs on its worker thread in one hop). One driver could serve both, by driving the async one
 with ``coroutine.send(None)`` on the worker thread, but that costs three coroutine frames per
-operation: measured here, 6.6 µs against 4.2 µs per small statement on SQLite (+55%). The two
-loops are a dozen lines each and share everything else.
+operation: measured here on an in-memory SQLite database (an INSERT and a point read, 4,000
+operations), 6.6 µs per operation against 4.2 µs for a plain loop (+55%), where the sync
+driver costs 3.7 µs against 3.4. The two loops are a dozen lines each and share the rest.
 """
 
 from __future__ import annotations

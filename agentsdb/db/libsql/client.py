@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from agentsdb.db.base import (
@@ -39,6 +40,7 @@ from agentsdb.db.libsql.driver import (
     timed_out,
 )
 from agentsdb.db.libsql.errors import translate_connection_error, translate_libsql_error
+from agentsdb.db.transaction import undo_after
 from agentsdb.errors import (
     AgentsDBError,
     ConnectionClosedError,
@@ -168,19 +170,16 @@ class Remote:
                 lambda: asyncio.gather(*(tx.execute(sql, args) for args in all_args)), sql
             )
         except BaseException as error:
-            await self.undo_savepoint(tx, _MANY_SAVEPOINT, error)
+            undo = partial(self.rollback_to, tx, _MANY_SAVEPOINT)
+            await undo_after(error, f"ROLLBACK TO {_MANY_SAVEPOINT}", undo)
             raise
         await self.execute_on(tx, f"RELEASE {_MANY_SAVEPOINT}", None)
         return sum_results(results)
 
-    async def undo_savepoint(self, tx: DriverTransaction, name: str, error: BaseException) -> None:
-        try:
-            await self.execute_on(tx, f"ROLLBACK TO {name}", None)
-            await self.execute_on(tx, f"RELEASE {name}", None)
-        except AgentsDBError as undo_error:
-            error.add_note(
-                f"agentsdb: ROLLBACK TO {name} after this error also failed: {undo_error}"
-            )
+    async def rollback_to(self, tx: DriverTransaction, name: str) -> None:
+        """``ROLLBACK TO name`` and ``RELEASE name`` inside ``tx``."""
+        await self.execute_on(tx, f"ROLLBACK TO {name}", None)
+        await self.execute_on(tx, f"RELEASE {name}", None)
 
     async def fetch_autocommit(self, sql: str, params: Params | None) -> list[Row]:
         """One statement on its own (a fresh stream over ws); the caller holds ``_exclusive``."""

@@ -163,8 +163,7 @@ class TransactionStatements:
         await self._remote.execute_on(self._tx, f"RELEASE {name}", None)
 
     async def rollback_to(self, name: str) -> None:
-        await self._remote.execute_on(self._tx, f"ROLLBACK TO {name}", None)
-        await self._remote.execute_on(self._tx, f"RELEASE {name}", None)
+        await self._remote.rollback_to(self._tx, name)
 
     async def commit(self) -> None:
         # The client ends the stream whether COMMIT succeeds or not: nothing is left to roll back.
