@@ -110,10 +110,10 @@ def check_text(
 
 
 #: :func:`key_problem` as a regular expression (length aside), for compiled validators such as
-#: pydantic's: no character ``str.isspace`` calls whitespace. Rust's ``\s`` (pydantic's regex)
-#: lacks U+001C to U+001F, which Python counts, so they are named;
-#: ``tests/test_rules_ids.py`` checks every code point against :func:`key_problem`.
-KEY_PATTERN = r"^[^\s\x1c-\x1f]+$"
+#: pydantic's: no NUL and no character ``str.isspace`` calls whitespace. Rust's ``\s``
+#: (pydantic's regex) lacks U+001C to U+001F, which Python counts, so they are named; lone
+#: surrogates never reach a Rust regex. ``tests/test_rules_ids.py`` checks every code point.
+KEY_PATTERN = r"^[^\s\x00\x1c-\x1f]+$"
 
 
 def key_problem(value: str) -> str | None:
