@@ -218,7 +218,9 @@ async def table_sizes(db: Database, tables: list[str]) -> dict[str, int]:
 async def test_agent_scope_writes_only_rows_the_repositories_read_and_reports_the_rest(
     agent_scope_source: Database, target: Database
 ) -> None:
+    dry = await run_job(AgentScopeJob(), agent_scope_source, target, dry_run=True, progress=False)
     report = await run_job(AgentScopeJob(), agent_scope_source, target, progress=False)
+    assert dry.tables == report.tables
 
     tables = ["agents", "conversations", "messages", "embeddings"]
     assert await read_back_entities(target) == {
@@ -259,7 +261,9 @@ async def test_agent_scope_writes_only_rows_the_repositories_read_and_reports_th
 async def test_bluesky_profiles_writes_only_rows_the_repositories_read_and_reports_the_rest(
     bluesky_source: Database, target: Database
 ) -> None:
+    dry = await run_job(BlueskyProfilesJob(), bluesky_source, target, dry_run=True, progress=False)
     report = await run_job(BlueskyProfilesJob(), bluesky_source, target, progress=False)
+    assert dry.tables == report.tables
 
     tables = ["agents", "agent_persona_bios", "user_agent_profile_metadata"]
     assert await read_back_entities(target) == {
@@ -281,15 +285,21 @@ async def test_bluesky_profiles_writes_only_rows_the_repositories_read_and_repor
     }
     repository = AgentRepository(target)
     alice = await repository.get_by_handle("@Alice")
-    assert alice is not None and alice.id == "did:plc:alice" and alice.handle == "alice"
+    assert alice is not None
+    assert (alice.id, alice.handle) == ("did:plc:alice", "alice")
     fullwidth = await repository.get_by_handle("alice3")
-    assert fullwidth is not None and fullwidth.id == "did:plc:alice3"
+    assert fullwidth is not None
+    assert fullwidth.id == "did:plc:alice3"
 
 
 async def test_sessions_to_agents_writes_only_what_the_aggregate_reads_and_reports_the_rest(
     sessions_source: Database, migrated_any_db: Database
 ) -> None:
+    dry = await run_job(
+        SessionsToAgentsJob(), sessions_source, migrated_any_db, dry_run=True, progress=False
+    )
     report = await run_job(SessionsToAgentsJob(), sessions_source, migrated_any_db, progress=False)
+    assert dry.tables == report.tables
 
     sessions = counted(report, "session_history") + counted(report, "active_sessions")
     assert sessions == len(SESSIONS)
