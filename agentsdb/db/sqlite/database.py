@@ -57,6 +57,7 @@ from agentsdb.db.sqlite.loop_reads import (
     WorkerConnection,
     loop_readable,
     note_statement,
+    note_statement_done,
 )
 from agentsdb.db.task_lock import TaskLock
 from agentsdb.errors import (
@@ -114,6 +115,7 @@ def _verb(sql: str) -> str:
 def _execute(conn: sqlite3.Connection, sql: str, params: Params | None) -> ExecuteResult:
     note_statement(conn, sql)
     cursor = conn.execute(sql, params if params is not None else _NO_PARAMS)
+    note_statement_done(conn, sql)
     try:
         verb = _verb(sql)
         if cursor.description is not None:
