@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from agentsdb.models import Embedding, Message, MessageRole, SessionLog
+from agentsdb.errors import ValidationError
+from agentsdb.models import Agent, Embedding, Message, MessageRole, SessionLog, SessionLogNode
 from agentsdb.models._json import decode_json, decode_json_public, encode_json, encode_json_public
 from agentsdb.models._pydantic import assign, copy_with
 from agentsdb.rules.content import message_content_hash, text_content_hash
@@ -113,3 +114,16 @@ def test_assign_is_model_copy_with_an_update_in_place() -> None:
     assign(log, id=9)
     assert log == public
     assert log.model_fields_set == public.model_fields_set
+
+
+def test_validation_that_does_not_call_the_class_keeps_its_context() -> None:
+    # A name over the limit is refused when new, read back when stored: from_stored's context
+    # reaches the validator only if pydantic does not route it through the models' __init__.
+    with pytest.raises(ValidationError, match="at most 255"):
+        Agent(name="n" * 300, model="m")
+    stored = Agent.from_stored({"id": "a", "name": "n" * 300, "model": "m"})
+    assert stored.name == "n" * 300
+    node = SessionLogNode.model_validate(
+        {"log": {"session_id": "s", "role": "user", "type": "message", "content": "x"}}
+    )
+    assert isinstance(node.log, SessionLog)

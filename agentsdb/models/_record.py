@@ -31,7 +31,7 @@ from agentsdb.models._fields import (
     Timestamp,
 )
 from agentsdb.models._json import decode_json, encode_json
-from agentsdb.models._pydantic import assign, copy_with
+from agentsdb.models._pydantic import as_pydantic_init, assign, copy_with
 from agentsdb.rules.identity import normalize_email, normalize_handle
 from agentsdb.rules.text import value_problem
 from agentsdb.rules.timestamps import format_timestamp as format_ts
@@ -79,17 +79,16 @@ class CheckedModel(BaseModel):
     :mod:`agentsdb.rules.text` run over every given field first.
     """
 
+    # Validation that does not come through a call of the class (from_stored, a model nested in
+    # another) must not come through this __init__ either: pydantic would route it here (and
+    # lose its context) if it took this for a custom __init__.
+    @as_pydantic_init
     def __init__(self, /, **data: Any) -> None:
         refuse_unstorable(type(self), data)
         try:
             super().__init__(**data)
         except PydanticValidationError as error:
             raise ValidationError.wrap(error) from error
-
-    # Validation that does not come through a call of the class (from_stored, a model nested in
-    # another) must not come through this __init__ either: pydantic would route it here (and
-    # lose its context) if it took this for a custom __init__.
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]  # pydantic's own marker
 
     @classmethod
     def model_validate(cls, obj: Any, **options: Any) -> Self:
