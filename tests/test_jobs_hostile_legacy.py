@@ -290,6 +290,7 @@ async def test_bluesky_profiles_writes_only_rows_the_repositories_read_and_repor
     fullwidth = await repository.get_by_handle("alice3")
     assert fullwidth is not None
     assert fullwidth.id == "did:plc:alice3"
+    assert (await validate_job(BlueskyProfilesJob(), bluesky_source, target)).ok
 
 
 async def test_sessions_to_agents_writes_only_what_the_aggregate_reads_and_reports_the_rest(
@@ -325,16 +326,15 @@ async def test_sessions_to_agents_writes_only_what_the_aggregate_reads_and_repor
     )
     assert owners == ["U1", "u1"]
     assert report.table("session_history").skipped == {
-        "refused: invalid owner_user_id": 3,
-        "refused: invalid conversation_id": 1,
-        "invalid user_id": 1,
+        "invalid user_id": 4,
         "invalid summary": 1,
         "invalid end_reason": 1,
-        "invalid conversation_id": 1,
+        "invalid conversation_id": 2,
         "invalid started_at": 1,
         "invalid id": 1,
     }
     assert report.table("agents").skipped == {"no session to import": 6}
+    assert (await validate_job(SessionsToAgentsJob(), sessions_source, migrated_any_db)).ok
 
 
 def test_lone_surrogates_are_refused_by_the_rows_every_job_writes() -> None:

@@ -20,7 +20,7 @@ from typing import Any, Final
 from agentsdb.aggregate import AgentType
 from agentsdb.db.base import Row
 from agentsdb.jobs.schema import SourceTable
-from agentsdb.rules.text import text_problem
+from agentsdb.rules.text import key_problem, text_problem
 from agentsdb.rules.timestamps import legacy_timestamp_text, parse_legacy_timestamp
 
 #: The columns the job reads.
@@ -52,8 +52,7 @@ TERMINATED_STATUSES: Final = frozenset({"terminated", "failed", "expired", "aban
 _SHOWN = 40
 
 #: The columns whose text the import stores (in events and read models), so each must be text
-#: every backend stores (:func:`agentsdb.rules.text.text_problem`); the aggregate's own rules
-#: judge the rest (ids, lengths).
+#: every backend stores (:func:`agentsdb.rules.text.text_problem`).
 _STORED_TEXT: Final = ("id", "user_id", "conversation_id", "summary", "end_reason")
 
 
@@ -138,6 +137,12 @@ def judge(row: Row) -> LegacySession | str:
     for column in _STORED_TEXT:
         value = row[column]
         if isinstance(value, str) and text_problem(value) is not None:
+            return f"invalid {column}"
+    # Stored as ids: the owner, and the conversation (the legacy id when the row names none).
+    ids = {"user_id": _text(row["user_id"]), "conversation_id": _text(row["conversation_id"])}
+    ids["conversation_id"] = ids["conversation_id"] or str(row["id"])
+    for column, value in ids.items():
+        if value is not None and key_problem(value) is not None:
             return f"invalid {column}"
     status = normalized_status(row["status"])
     if status in ACTIVE_STATUSES:
