@@ -102,7 +102,7 @@ WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.id LIMIT :limit"""
                     )
                 )
             )
-            sender = row["persona_id"]
+            sender = None if is_blank(row["persona_id"]) else str(row["persona_id"])
             if not known_conversation:
                 report.skipped(MESSAGES, "unknown conversation")
                 continue
@@ -119,7 +119,7 @@ WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.id LIMIT :limit"""
                 Message,
                 {
                     "conversation_id": conversation,
-                    "from_agent_id": agent_of.get(str(sender)) if sender else None,
+                    "from_agent_id": None if sender is None else agent_of.get(sender),
                     "role": row["role"],
                     "content": row["content"],
                     "client_message_id": str(row["id"]),
