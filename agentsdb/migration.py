@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TypeAlias
 
 from agentsdb.errors import MigrationDefinitionError
@@ -106,11 +107,13 @@ class Migration:
     foreign_keys: bool = True
     requires: Sequence[str] = ()
     set_name: str = ""
-    _checksums: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _down_checksums: dict[str, str | None] = field(
-        default_factory=dict, init=False, repr=False, compare=False
+    # Derived from the fields above once, in __post_init__, and never changed: a checksum for
+    # every dialect (one text when the statements are the same for all), and the lint.
+    _checksums: Mapping[str, str] | str = field(default="", init=False, repr=False, compare=False)
+    _down_checksums: Mapping[str, str] | str | None = field(
+        default=None, init=False, repr=False, compare=False
     )
-    _lint: list[list[str]] = field(default_factory=list, init=False, repr=False, compare=False)
+    _lint: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         match = _ID.fullmatch(self.id) if isinstance(self.id, str) else None
@@ -139,6 +142,10 @@ class Migration:
                 "foreign_keys=False needs transactional=True: the foreign key check runs "
                 "before the migration's COMMIT",
             )
+        object.__setattr__(self, "_checksums", _checksums_of(self.up))
+        if self.down is not None:
+            object.__setattr__(self, "_down_checksums", _checksums_of(self.down))
+        object.__setattr__(self, "_lint", tuple(self._find_lint()))
 
     def _set_identity(self, prefix: str | None) -> None:
         name = self.set_name
@@ -199,28 +206,28 @@ class Migration:
         return tuple(statements)
 
     def checksum(self, dialect: str = "sqlite") -> str:
-        """The checksum of the ``up`` statements of this dialect (computed once, then cached)."""
-        cached = self._checksums.get(dialect)
-        if cached is None:
-            cached = checksum_statements(self.up_statements(dialect))
-            self._checksums[dialect] = cached
-        return cached
+        """The checksum of the ``up`` statements of this dialect (computed when made)."""
+        return self._checksum_for("up", self._checksums, dialect)
 
     def down_checksum(self, dialect: str = "sqlite") -> str | None:
         """The checksum of the ``down`` statements of this dialect, by the same rules as
         :meth:`checksum`; ``None`` when the migration is irreversible."""
-        if dialect not in self._down_checksums:
-            statements = self.down_statements(dialect)
-            self._down_checksums[dialect] = (
-                None if statements is None else checksum_statements(statements)
+        if self._down_checksums is None:
+            return None
+        return self._checksum_for("down", self._down_checksums, dialect)
+
+    def _checksum_for(self, which: str, sums: Mapping[str, str] | str, dialect: str) -> str:
+        if isinstance(sums, str):
+            return sums
+        if dialect not in sums:
+            raise MigrationDefinitionError(
+                self.id, f"{which} has no statements for the {dialect} dialect"
             )
-        return self._down_checksums[dialect]
+        return sums[dialect]
 
     def lint(self) -> list[str]:
         """Problems that make this migration unsafe to run as declared; empty when it is fine."""
-        if not self._lint:
-            self._lint.append(self._find_lint())
-        return list(self._lint[0])
+        return list(self._lint)
 
     def _find_lint(self) -> list[str]:
         if not self.transactional:
@@ -240,6 +247,15 @@ class Migration:
                 if problem:
                     problems.append(f"{where}[{index}]: {problem}")
         return problems
+
+
+def _checksums_of(statements: Statements) -> Mapping[str, str] | str:
+    """The checksum of frozen statements: one per dialect, or one for all."""
+    if isinstance(statements, Mapping):
+        return MappingProxyType(
+            {dialect: checksum_statements(tuple(body)) for dialect, body in statements.items()}
+        )
+    return checksum_statements(tuple(statements))
 
 
 def _lint_statement(statement: str) -> str | None:

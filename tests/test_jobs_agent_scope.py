@@ -6,6 +6,7 @@ import hashlib
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from agentsdb.models.embedding import Embedding, EmbeddingSource
 from agentsdb.repositories import AgentRepository, ConversationRepository, MessageRepository
 from agentsdb.repositories.embeddings import EmbeddingRepository
 from agentsdb.rules.content import message_content_hash, text_content_hash
+from agentsdb.rules.ids import UuidV7Generator
 
 PERSONAS = [("p1", "Ada", 1), ("p2", "", 0), ("p3", "Unused", None)]
 CONVERSATIONS = [
@@ -404,3 +406,22 @@ async def test_the_cutover_migration_applies_on_request_and_drops_the_persona_co
     assert "persona_id" not in {row[1] for row in rows(db_path, "PRAGMA table_info(messages)")}
     await migrator.rollback_last()
     assert "persona_id" in {row[1] for row in rows(db_path, "PRAGMA table_info(messages)")}
+
+
+async def test_the_clock_and_id_generator_passed_in_stamp_and_key_the_rows(
+    source: Database, migrated_db: Database
+) -> None:
+    moment = datetime(2025, 6, 1, 12, tzinfo=UTC)
+    ids = UuidV7Generator(clock_ns=lambda: 1_000_000 * 1_000_000, random_bits=lambda: 0)
+    job = AgentScopeJob(clock=lambda: moment, new_id=ids)
+    await run_job(job, source, migrated_db, progress=False)
+
+    agents = await migrated_db.fetch_all(
+        "SELECT id, memory_root_id, created_at, updated_at FROM agents ORDER BY persona_id"
+    )
+    # Personas are read in id order, and each takes two ids: its agent's, then its memory root.
+    again = UuidV7Generator(clock_ns=lambda: 1_000_000 * 1_000_000, random_bits=lambda: 0)
+    assert [agents[0]["id"], agents[0]["memory_root_id"]] == [again(), again()]
+    assert {a["created_at"] for a in agents} == {"2025-06-01T12:00:00.000000Z"}
+    untimed = await migrated_db.fetch_one("SELECT created_at FROM conversations WHERE id = 'c2'")
+    assert untimed == {"created_at": "2025-06-01T12:00:00.000000Z"}

@@ -8,6 +8,7 @@ waits its turn behind it.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +16,13 @@ import pytest
 
 import agentsdb
 from agentsdb import Database, UnsupportedOperationError
-from agentsdb.db.sqlite.loop_reads import VM_STEP_BUDGET, loop_readable
+from agentsdb.db.sqlite.loop_reads import (
+    VM_STEP_BUDGET,
+    WorkerConnection,
+    loop_readable,
+    note_statement,
+    note_statement_done,
+)
 
 # A query that takes far more virtual-machine steps than a loop read may.
 LONG_QUERY = (
@@ -200,3 +207,47 @@ async def test_a_relative_path_keeps_reading_the_file_it_opened_after_a_chdir(
         monkeypatch.chdir(elsewhere)
         assert await database.fetch_all("SELECT x FROM t") == [{"x": 1}]
     assert not (elsewhere / "relative.db").exists()
+
+
+def run_noted(conn: sqlite3.Connection, sql: str) -> None:
+    """Run ``sql`` on a worker-style connection as the SQLite backend does."""
+    note_statement(conn, sql)
+    conn.execute(sql)
+    note_statement_done(conn, sql)
+
+
+def test_local_state_is_forgotten_once_the_last_temp_object_or_attachment_is_gone(
+    tmp_path: Path,
+) -> None:
+    conn = sqlite3.connect(tmp_path / "w.db", isolation_level=None, factory=WorkerConnection)
+    try:
+        run_noted(conn, "CREATE TEMP TABLE a (x)")
+        run_noted(conn, "CREATE TEMP TABLE b (x)")
+        run_noted(conn, "DROP TABLE temp.a")
+        assert conn.has_local_state  # b is still there
+        run_noted(conn, f"ATTACH DATABASE '{tmp_path / 'other.db'}' AS other")
+        run_noted(conn, "DROP TABLE temp.b")
+        assert conn.has_local_state  # other is still attached
+        run_noted(conn, "DETACH DATABASE other")
+        assert not conn.has_local_state
+        run_noted(conn, "CREATE TEMP TABLE c (x)")
+        run_noted(conn, "BEGIN")
+        run_noted(conn, "DROP TABLE temp.c")
+        assert conn.has_local_state  # a rollback could bring c back
+        run_noted(conn, "ROLLBACK")
+        assert conn.has_local_state  # and it did
+        run_noted(conn, "DROP TABLE temp.c")
+        assert not conn.has_local_state
+    finally:
+        conn.close()
+
+
+def test_a_connection_local_pragma_keeps_reads_on_the_worker_for_good(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "w.db", isolation_level=None, factory=WorkerConnection)
+    try:
+        run_noted(conn, "PRAGMA case_sensitive_like = ON")
+        run_noted(conn, "CREATE TEMP TABLE a (x)")
+        run_noted(conn, "DROP TABLE temp.a")
+        assert conn.has_local_state
+    finally:
+        conn.close()

@@ -20,32 +20,47 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentsdb.clock import utc_now_text
 from agentsdb.db.base import Database, ExecuteMany, Program, Row
-from agentsdb.ids import new_id
 from agentsdb.jobs.agent_scope_common import (
+    AGENT_COLUMNS,
     AGENTS,
     CONVERSATIONS,
     EMBEDDINGS,
     MESSAGES,
     agents_of,
+    conversation_row,
     existing,
     is_blank,
+    keys,
+    persona_accepted,
+    persona_agent,
 )
 from agentsdb.jobs.agent_scope_messages import MessagesStep
-from agentsdb.jobs.bluesky_profiles import LEGACY_MODEL
-from agentsdb.jobs.convert import to_clock
+from agentsdb.jobs.agent_scope_vectors import VectorsStep
 from agentsdb.jobs.errors import JobError
 from agentsdb.jobs.framework import Job, Step
 from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.schema import SourceTable, table_columns
 from agentsdb.jobs.validation import Orphans, Parity, ValidationReport, count, skipped_of, skips_of
-from agentsdb.rules.content import text_content_hash
+from agentsdb.models import Conversation
+from agentsdb.rules.ids import IdFactory, new_id
+from agentsdb.rules.timestamps import Clock, utc_now
+
+_INSERT_AGENT = f"""INSERT INTO agents ({", ".join(AGENT_COLUMNS)})
+VALUES ({", ".join(":" + c for c in AGENT_COLUMNS)})
+ON CONFLICT (persona_id) DO NOTHING"""
+
+_CONVERSATION_COLUMNS = (*Conversation.model_fields, "persona_id")
+_INSERT_CONVERSATION = f"""INSERT INTO conversations ({", ".join(_CONVERSATION_COLUMNS)})
+VALUES ({", ".join(":" + c for c in _CONVERSATION_COLUMNS)})
+ON CONFLICT (id) DO NOTHING"""
 
 
 class _Personas(Step):
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, clock: Clock, new_id: IdFactory) -> None:
         self.table = f"{prefix}personas"
+        self._clock = clock
+        self._new_id = new_id
 
     def select(self, first: bool) -> str:
         where = "" if first else "WHERE id > :k0 "
@@ -55,52 +70,43 @@ class _Personas(Step):
         return [row["id"]]
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
-        known = yield agents_of([str(r["id"]) for r in rows])
+        ids = keys([r["id"] for r in rows])
+        known: list[Row] = (yield agents_of(ids)) if ids else []
         have = {str(r["persona_id"]) for r in known}
-        now = utc_now_text()
+        now = self._clock()
         agents: list[dict[str, Any]] = []
         for row in rows:
-            persona = str(row["id"])
-            if is_blank(persona):
-                report.skipped(AGENTS, "empty persona id")
-            elif persona in have:
+            if str(row["id"]) in have:
                 report.unchanged(AGENTS)
+                continue
+            agent = persona_agent(
+                row["id"],
+                row["name"],
+                row["is_active"],
+                agent_id=self._new_id(),
+                memory_root_id=self._new_id(),
+                now=now,
+            )
+            if isinstance(agent, str):
+                report.skipped(AGENTS, agent)
             else:
                 report.created(AGENTS)
-                active = row["is_active"] is None or bool(row["is_active"])
-                agents.append(
-                    {
-                        "id": new_id(),
-                        "name": persona if is_blank(row["name"]) else row["name"],
-                        "model": LEGACY_MODEL,
-                        "persona_id": persona,
-                        "memory_root_id": new_id(),
-                        "status": "active" if active else "archived",
-                        "archived_at": None if active else now,
-                        "archive_reason": None if active else "inactive legacy persona",
-                        "now": now,
-                    }
-                )
+                agents.append(agent)
         if write and agents:
-            yield ExecuteMany(
-                """INSERT INTO agents (id, name, model, persona_id, memory_root_id, status,
-    archived_at, archive_reason, created_at, updated_at)
-VALUES (:id, :name, :model, :persona_id, :memory_root_id, :status,
-    :archived_at, :archive_reason, :now, :now)
-ON CONFLICT (persona_id) DO NOTHING""",
-                agents,
-            )
+            yield ExecuteMany(_INSERT_AGENT, agents)
 
 
 class _Conversations(Step):
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, clock: Clock) -> None:
         self.table = f"{prefix}conversations"
         self._personas = f"{prefix}personas"
+        self._clock = clock
 
     def select(self, first: bool) -> str:
         where = "" if first else "WHERE c.id > :k0 "
         return f"""SELECT c.id, c.persona_id, c.title, c.created_at,
-    CASE WHEN p.id IS NULL THEN 0 ELSE 1 END AS persona_in_source
+    CASE WHEN p.id IS NULL THEN 0 ELSE 1 END AS persona_in_source,
+    p.name AS persona_name, p.is_active AS persona_active
 FROM {self.table} c LEFT JOIN {self._personas} p ON p.id = c.persona_id
 {where}ORDER BY c.id LIMIT :limit"""
 
@@ -108,40 +114,45 @@ FROM {self.table} c LEFT JOIN {self._personas} p ON p.id = c.persona_id
         return [row["id"]]
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
-        known = yield agents_of([str(r["persona_id"]) for r in rows if r["persona_id"]])
+        personas = keys([r["persona_id"] for r in rows])
+        known: list[Row] = (yield agents_of(personas)) if personas else []
         agent_of = {str(r["persona_id"]): str(r["id"]) for r in known}
-        stored = yield existing("conversations", [str(r["id"]) for r in rows])
+        ids = keys([r["id"] for r in rows])
+        stored: list[Row] = (yield existing("conversations", ids)) if ids else []
         have = {str(r["id"]) for r in stored}
-        now = utc_now_text()
+        now = self._clock()
         conversations: list[dict[str, Any]] = []
         for row in rows:
             persona = row["persona_id"]
             if str(row["id"]) in have:
                 report.unchanged(CONVERSATIONS)
-            elif is_blank(persona):
+                continue
+            if is_blank(persona):
                 report.skipped(CONVERSATIONS, "no persona")
-            elif persona not in agent_of and not row["persona_in_source"]:
+                continue
+            persona = str(persona)
+            if persona not in agent_of and not (
+                row["persona_in_source"]
+                and persona_accepted(persona, row["persona_name"], row["persona_active"])
+            ):
                 report.skipped(CONVERSATIONS, "unknown persona")
-            else:
-                report.created(CONVERSATIONS)
-                conversations.append(
-                    {
-                        "id": row["id"],
-                        "agent_id": agent_of.get(persona),
-                        "persona_id": persona,
-                        "title": row["title"],
-                        "created_at": to_clock(row["created_at"], now),
-                        "updated_at": now,
-                    }
-                )
-        if write and conversations:
-            yield ExecuteMany(
-                """INSERT INTO conversations
-    (id, agent_id, persona_id, title, created_at, updated_at)
-VALUES (:id, :agent_id, :persona_id, :title, :created_at, :updated_at)
-ON CONFLICT (id) DO NOTHING""",
-                conversations,
+                continue
+            # The agent's id when it is stored (a dry run may not have it: its persona's id,
+            # an id too, stands in for the check).
+            conversation = conversation_row(
+                row["id"],
+                row["title"],
+                row["created_at"],
+                agent_id=agent_of.get(persona, persona),
+                now=now,
             )
+            if isinstance(conversation, str):
+                report.skipped(CONVERSATIONS, conversation)
+                continue
+            report.created(CONVERSATIONS)
+            conversations.append({**conversation.to_params(), "persona_id": persona})
+        if write and conversations:
+            yield ExecuteMany(_INSERT_CONVERSATION, conversations)
 
 
 class _MessagesWithoutConversation(Step):
@@ -169,94 +180,19 @@ WHERE conversation_id IS NULL {after}ORDER BY id LIMIT :limit"""
         yield  # a program that needs no database
 
 
-class _Vectors(Step):
-    optional = True
-
-    def __init__(self, prefix: str) -> None:
-        self.table = f"{prefix}memory_vectors"
-        self._conversations = f"{prefix}conversations"
-        self._personas = f"{prefix}personas"
-
-    def select(self, first: bool) -> str:
-        where = "" if first else "WHERE v.id > :k0 "
-        return f"""SELECT v.id, v.persona_id, v.conversation_id, v.content, v.embedding,
-    CASE WHEN p.id IS NULL THEN 0 ELSE 1 END AS persona_in_source,
-    c.id AS source_conversation, c.persona_id AS conversation_persona,
-    CASE WHEN cp.id IS NULL THEN 0 ELSE 1 END AS conversation_persona_in_source
-FROM {self.table} v
-    LEFT JOIN {self._personas} p ON p.id = v.persona_id
-    LEFT JOIN {self._conversations} c ON c.id = v.conversation_id
-    LEFT JOIN {self._personas} cp ON cp.id = c.persona_id
-{where}ORDER BY v.id LIMIT :limit"""
-
-    def key_of(self, row: Row) -> list[Any]:
-        return [row["id"]]
-
-    def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
-        personas = [str(r[c]) for r in rows for c in ("persona_id", "conversation_persona") if r[c]]
-        known = yield agents_of(personas)
-        agent_of = {str(r["persona_id"]): str(r["id"]) for r in known}
-        conversation_ids = [str(r["conversation_id"]) for r in rows if r["conversation_id"]]
-        stored: list[Row] = []
-        if conversation_ids:
-            stored = yield existing("conversations", conversation_ids)
-        have_conversations = {str(r["id"]) for r in stored}
-        present = yield existing("embeddings", [str(r["id"]) for r in rows])
-        have = {str(r["id"]) for r in present}
-        now = utc_now_text()
-        vectors: list[dict[str, Any]] = []
-        for row in rows:
-            persona = row["persona_id"]
-            if str(row["id"]) in have:
-                report.unchanged(EMBEDDINGS)
-                continue
-            if is_blank(persona) or (persona not in agent_of and not row["persona_in_source"]):
-                report.skipped(EMBEDDINGS, "unknown persona")
-                continue
-            conversation = row["conversation_id"]
-            known_conversation = conversation is not None and (
-                str(conversation) in have_conversations
-                or (
-                    row["source_conversation"] is not None
-                    and not is_blank(row["conversation_persona"])
-                    and (
-                        row["conversation_persona"] in agent_of
-                        or bool(row["conversation_persona_in_source"])
-                    )
-                )
-            )
-            content = "" if row["content"] is None else str(row["content"])
-            report.created(EMBEDDINGS)
-            vectors.append(
-                {
-                    "id": row["id"],
-                    "agent_id": agent_of.get(persona),
-                    "conversation_id": conversation if known_conversation else None,
-                    "content": content,
-                    "content_hash": text_content_hash(content),
-                    "embedding": row["embedding"],
-                    "source": "agentsdb" if known_conversation else "legacy",
-                    "created_at": now,
-                }
-            )
-        if write and vectors:
-            yield ExecuteMany(
-                """INSERT INTO embeddings (id, agent_id, conversation_id, content, content_hash,
-    embedding, source, created_at)
-VALUES (:id, :agent_id, :conversation_id, :content, :content_hash,
-    :embedding, :source, :created_at)
-ON CONFLICT (id) DO NOTHING""",
-                vectors,
-            )
-
-
 class AgentScopeJob(Job):
     """Legacy personas, conversations, messages and memory vectors into agent-scoped rows."""
 
     name = "agent-scope"
 
-    def __init__(self, source_prefix: str = "") -> None:
+    def __init__(
+        self, source_prefix: str = "", *, clock: Clock = utc_now, new_id: IdFactory = new_id
+    ) -> None:
+        """``source_prefix``: the legacy tables' prefix. ``clock`` stamps the rows written
+        (and the time a legacy row without one gets); ``new_id`` makes the agents' ids."""
         self.prefix = source_prefix
+        self.clock = clock
+        self.new_id = new_id
 
     def source_tables(self) -> tuple[SourceTable, ...]:
         p = self.prefix
@@ -286,11 +222,11 @@ class AgentScopeJob(Job):
     def steps(self, source: Database, target: Database) -> list[Step]:
         p = self.prefix
         return [
-            _Personas(p),
-            _Conversations(p),
-            MessagesStep(p),
+            _Personas(p, self.clock, self.new_id),
+            _Conversations(p, self.clock),
+            MessagesStep(p, self.clock),
             _MessagesWithoutConversation(p),
-            _Vectors(p),
+            VectorsStep(p, self.clock),
         ]
 
     def summary(self, report: JobReport) -> str:

@@ -7,16 +7,30 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from agentsdb.clock import utc_now_text
 from agentsdb.db.base import Database, ExecuteMany, FetchAll, Program, Row
-from agentsdb.errors import ValidationError
-from agentsdb.jobs.agent_scope_common import MESSAGES, ROLES, agents_of, existing, is_blank
-from agentsdb.jobs.convert import in_list, in_params, to_clock
+from agentsdb.jobs.agent_scope_common import (
+    MESSAGES,
+    agents_of,
+    conversation_accepted,
+    existing,
+    is_blank,
+    keys,
+    legacy_key_problem,
+    persona_accepted,
+)
+from agentsdb.jobs.checked import checked
+from agentsdb.jobs.convert import in_list, in_params
 from agentsdb.jobs.errors import JobError
 from agentsdb.jobs.framework import Step
 from agentsdb.jobs.report import JobReport
-from agentsdb.rules.content import message_content_hash, normalize_whitespace
-from agentsdb.rules.text import check_key
+from agentsdb.models import Message
+from agentsdb.rules.content import normalize_whitespace
+from agentsdb.rules.timestamps import Clock, parse_legacy_timestamp
+
+_COLUMNS = (*(c for c in Message.model_fields if c != "id"), "persona_id")
+_INSERT = f"""INSERT INTO messages ({", ".join(_COLUMNS)})
+VALUES ({", ".join(":" + c for c in _COLUMNS)})
+ON CONFLICT (conversation_id, client_message_id) DO NOTHING"""
 
 
 def _pre_014_hash(role: str, content: str) -> str:
@@ -26,23 +40,15 @@ def _pre_014_hash(role: str, content: str) -> str:
     return hashlib.sha256(f"{role}\n{normalize_whitespace(content)}".encode()).hexdigest()
 
 
-def _key_problem(key: str) -> str | None:
-    """Why a legacy message id cannot be a ``client_message_id`` (the id rules), or None."""
-    try:
-        check_key("agent-scope", "messages.id", key)
-    except ValidationError:
-        return "invalid id"
-    return None
-
-
 class MessagesStep(Step):
     """Messages with a conversation, in id order. Each is one turn, stored under its legacy id
     as ``client_message_id``: a message whose id its conversation holds is there already."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, clock: Clock) -> None:
         self.table = f"{prefix}messages"
         self._conversations = f"{prefix}conversations"
         self._personas = f"{prefix}personas"
+        self._clock = clock
 
     def count_sql(self) -> str:
         return f"SELECT COUNT(*) AS n FROM {self.table} WHERE conversation_id IS NOT NULL"
@@ -51,7 +57,9 @@ class MessagesStep(Step):
         after = "" if first else "AND m.id > :k0 "
         return f"""SELECT m.id, m.conversation_id, m.persona_id, m.role, m.content, m.created_at,
     c.id AS source_conversation, c.persona_id AS conversation_persona,
-    CASE WHEN p.id IS NULL THEN 0 ELSE 1 END AS persona_in_source
+    c.title AS conversation_title,
+    CASE WHEN p.id IS NULL THEN 0 ELSE 1 END AS persona_in_source,
+    p.name AS persona_name, p.is_active AS persona_active
 FROM {self.table} m
     LEFT JOIN {self._conversations} c ON c.id = m.conversation_id
     LEFT JOIN {self._personas} p ON p.id = c.persona_id
@@ -69,45 +77,61 @@ WHERE m.conversation_id IS NOT NULL {after}ORDER BY m.id LIMIT :limit"""
             )
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
-        personas = [str(r[c]) for r in rows for c in ("persona_id", "conversation_persona") if r[c]]
-        known = yield agents_of(personas)
+        personas = keys([r[c] for r in rows for c in ("persona_id", "conversation_persona")])
+        known: list[Row] = (yield agents_of(personas)) if personas else []
         agent_of = {str(r["persona_id"]): str(r["id"]) for r in known}
-        conversation_ids = sorted({str(r["conversation_id"]) for r in rows})
-        stored = yield existing("conversations", conversation_ids)
+        conversation_ids = keys([r["conversation_id"] for r in rows])
+        stored: list[Row] = (
+            (yield existing("conversations", conversation_ids)) if conversation_ids else []
+        )
         have = {str(r["id"]) for r in stored}
-        now = utc_now_text()
+        now = self._clock()
         candidates: list[dict[str, Any]] = []
         for row in rows:
             conversation = str(row["conversation_id"])
             persona = row["conversation_persona"]
             known_conversation = conversation in have or (
                 row["source_conversation"] is not None
+                and conversation_accepted(conversation, row["conversation_title"])
                 and not is_blank(persona)
-                and (persona in agent_of or bool(row["persona_in_source"]))
+                and (
+                    str(persona) in agent_of
+                    or (
+                        bool(row["persona_in_source"])
+                        and persona_accepted(persona, row["persona_name"], row["persona_active"])
+                    )
+                )
             )
+            sender = None if is_blank(row["persona_id"]) else str(row["persona_id"])
             if not known_conversation:
                 report.skipped(MESSAGES, "unknown conversation")
-            elif row["role"] not in ROLES:
-                report.skipped(MESSAGES, "invalid role")
-            elif row["content"] is None:
+                continue
+            if row["content"] is None:
                 report.skipped(MESSAGES, "no content")
-            elif _key_problem(str(row["id"])) is not None:
+                continue
+            if legacy_key_problem(row["id"]) is not None:
                 report.skipped(MESSAGES, "invalid id")
-            else:
-                sender = agent_of.get(row["persona_id"]) if row["persona_id"] else None
-                content = str(row["content"])
-                candidates.append(
-                    {
-                        "conversation_id": conversation,
-                        "from_agent_id": sender,
-                        "persona_id": row["persona_id"],
-                        "role": row["role"],
-                        "content": content,
-                        "content_hash": message_content_hash(row["role"], content, (), sender),
-                        "created_at": to_clock(row["created_at"], now),
-                        "client_message_id": str(row["id"]),
-                    }
-                )
+                continue
+            if sender is not None and legacy_key_problem(sender) is not None:
+                report.skipped(MESSAGES, "invalid persona id")
+                continue
+            message = checked(
+                Message,
+                {
+                    "conversation_id": conversation,
+                    "from_agent_id": None if sender is None else agent_of.get(sender),
+                    "role": row["role"],
+                    "content": row["content"],
+                    "client_message_id": str(row["id"]),
+                    "created_at": parse_legacy_timestamp(row["created_at"]) or now,
+                },
+            )
+            if isinstance(message, str):
+                report.skipped(MESSAGES, message)
+                continue
+            params = message.to_params()
+            del params["id"]
+            candidates.append({**params, "persona_id": sender})
         messages, adopted = yield from _new_and_adopted(candidates, report)
         if write and adopted:
             yield ExecuteMany(
@@ -117,14 +141,7 @@ WHERE id = :id AND client_message_id IS NULL""",
                 adopted,
             )
         if write and messages:
-            yield ExecuteMany(
-                """INSERT INTO messages (conversation_id, from_agent_id, persona_id, role, content,
-    content_hash, tool_calls, created_at, client_message_id)
-VALUES (:conversation_id, :from_agent_id, :persona_id, :role, :content,
-    :content_hash, '[]', :created_at, :client_message_id)
-ON CONFLICT (conversation_id, client_message_id) DO NOTHING""",
-                messages,
-            )
+            yield ExecuteMany(_INSERT, messages)
 
 
 def _new_and_adopted(

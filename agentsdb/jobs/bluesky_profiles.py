@@ -14,16 +14,16 @@ from typing import Any
 from agentsdb.clock import utc_now_text
 from agentsdb.db.base import Database, ExecuteMany, FetchAll, Program, Row
 from agentsdb.db.sqlite import SQLiteDatabase
+from agentsdb.jobs.checked import LEGACY_MODEL
 from agentsdb.jobs.convert import in_list, in_params, to_clock
 from agentsdb.jobs.framework import Job, Step
+from agentsdb.jobs.profile_rows import profile_refusal
 from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.schema import SourceTable
 from agentsdb.jobs.scratch import Scratch
 from agentsdb.jobs.validation import Orphans, Parity, ValidationReport, count, skipped_of, skips_of
 from agentsdb.rules.identity import normalize_handle
-
-#: The model recorded for migrated agents, which had none; change it per agent afterwards.
-LEGACY_MODEL = "unspecified"
+from agentsdb.rules.text import key_problem
 
 AGENTS = "agents"
 BIOS = "agent_persona_bios"
@@ -186,8 +186,12 @@ class ProfilesStep(Step):
         dids = [str(row["did"]) for row in rows]
         handles = [handle_of(row["handle"]) for row in rows]
         n = len(rows)
-        # The agents already there, whether they have a bio, and their counters: one query.
-        by_id = yield FetchAll(_KNOWN_AGENTS.format(ids=in_list("d", n)), in_params("d", dids))
+        # The agents already there, whether they have a bio, and their counters: one query
+        # (only dids that are ids are looked up: a NUL is no parameter on PostgreSQL).
+        lookup = [did for did in dids if key_problem(did) is None] or [""]
+        by_id = yield FetchAll(
+            _KNOWN_AGENTS.format(ids=in_list("d", len(lookup))), in_params("d", lookup)
+        )
         by_handle = yield FetchAll(
             f"SELECT id, handle FROM agents WHERE handle IN ({in_list('h', n)})",
             in_params("h", handles),
@@ -214,6 +218,18 @@ class ProfilesStep(Step):
                 continue
             elif not handle:
                 report.skipped(AGENTS, INVALID_HANDLE)
+                report.skipped(METADATA, "agent skipped")
+                continue
+            elif (
+                refused := profile_refusal(
+                    did,
+                    handle,
+                    non_blank(row["display_name"]) or handle,
+                    row["display_name"],
+                    choose_bio(row["generated_bio"], row["bio"]),
+                )
+            ) is not None:
+                report.skipped(AGENTS, refused)
                 report.skipped(METADATA, "agent skipped")
                 continue
             elif handle_owner.get(handle, did) != did:

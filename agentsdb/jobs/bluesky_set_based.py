@@ -32,6 +32,7 @@ from agentsdb.jobs.bluesky_profiles import (
     non_blank,
 )
 from agentsdb.jobs.convert import to_clock
+from agentsdb.jobs.profile_rows import profile_refusal
 from agentsdb.jobs.report import JobReport
 
 _BATCH = "temp.agentsdb_bluesky_batch"
@@ -175,6 +176,16 @@ def _source_rows(rows: list[Row], now: str) -> list[tuple[Any, ...]]:
             skip = "empty did"
         elif not handle:
             skip = INVALID_HANDLE
+        elif (
+            refused := profile_refusal(
+                did,
+                handle,
+                non_blank(row["display_name"]) or handle,
+                row["display_name"],
+                choose_bio(row["generated_bio"], row["bio"]),
+            )
+        ) is not None:
+            skip = refused
         elif handle in claimed:
             twin = 1
         else:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentsdb.db.base import Atomic, Database, Execute, Program
-from agentsdb.errors import DatabaseError
 from agentsdb.jobs.report import JobReport
+from agentsdb.jobs.schema import table_columns
 
 _GET = "SELECT job, status, last_key, report, batches FROM agentsdb_job_runs WHERE job = :job"
 
@@ -93,12 +93,12 @@ async def load_checkpoint(db: Database, job: str) -> Checkpoint | None:
 
 
 async def has_job_runs_table(db: Database) -> bool:
-    """True when the database has ``agentsdb_job_runs`` (it is migrated far enough)."""
-    try:
-        await db.fetch_one("SELECT job FROM agentsdb_job_runs WHERE job = ''")
-    except DatabaseError:
-        return False
-    return True
+    """True when the database has ``agentsdb_job_runs`` (it is migrated far enough).
+
+    Asks the catalog, so a failure to ask (a closed database: ConnectionClosedError; a lost
+    connection) raises instead of reading as "not migrated".
+    """
+    return bool(await table_columns(db, "agentsdb_job_runs"))
 
 
 def save_checkpoint(

@@ -1,31 +1,19 @@
-"""Small conversions shared by the jobs: legacy timestamps and IN lists (content hashes are
-:mod:`agentsdb.rules.content`)."""
+"""Small conversions shared by the jobs: legacy timestamps (the rule is
+:mod:`agentsdb.rules.timestamps`) and IN lists."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from agentsdb.rules.timestamps import legacy_timestamp_text
 
-def to_clock(text: object, default: str) -> str:
-    """A legacy ISO-8601 timestamp in the agentsdb format (naive means UTC), else ``default``."""
-    if not isinstance(text, str) or not text.strip():
-        return default
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return default
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    elif moment.utcoffset():
-        moment = moment.astimezone(UTC)
-    # The clock format, built directly: strftime is the slowest step of a large backfill.
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
-        f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}Z"
-    )
+
+def to_clock(value: object, default: str) -> str:
+    """A legacy timestamp in the stored format, else ``default``: the rule
+    :func:`agentsdb.rules.timestamps.legacy_timestamp_text`."""
+    return legacy_timestamp_text(value, default)
 
 
 @cache

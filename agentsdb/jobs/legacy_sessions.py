@@ -20,6 +20,8 @@ from typing import Any, Final
 from agentsdb.aggregate import AgentType
 from agentsdb.db.base import Row
 from agentsdb.jobs.schema import SourceTable
+from agentsdb.rules.text import key_problem, text_problem
+from agentsdb.rules.timestamps import legacy_timestamp_text, parse_legacy_timestamp
 
 #: The columns the job reads.
 COLUMNS: Final = (
@@ -48,6 +50,10 @@ COMPLETED_STATUSES: Final = frozenset({"completed"})
 TERMINATED_STATUSES: Final = frozenset({"terminated", "failed", "expired", "abandoned"})
 
 _SHOWN = 40
+
+#: The columns whose text the import stores (in events and read models), so each must be text
+#: every backend stores (:func:`agentsdb.rules.text.text_problem`).
+_STORED_TEXT: Final = ("id", "user_id", "conversation_id", "summary", "end_reason")
 
 
 class Outcome(Enum):
@@ -103,18 +109,9 @@ def normalized_status(value: object) -> str:
 
 
 def parse_moment(value: object) -> datetime | None:
-    """A legacy timestamp as an aware UTC datetime (naive means UTC); None when unreadable."""
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        text = _text(value)
-        if text is None:
-            return None
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    """A legacy timestamp as an aware UTC datetime (naive means UTC); None when unreadable:
+    the rule :func:`agentsdb.rules.timestamps.parse_legacy_timestamp`."""
+    return parse_legacy_timestamp(value)
 
 
 def report_table(row: Row) -> str:
@@ -137,6 +134,16 @@ def judge(row: Row) -> LegacySession | str:
     group = group_skip(row["user_id"], row["session_type"])
     if group is not None:
         return group
+    for column in _STORED_TEXT:
+        value = row[column]
+        if isinstance(value, str) and text_problem(value) is not None:
+            return f"invalid {column}"
+    # Stored as ids: the owner, and the conversation (the legacy id when the row names none).
+    ids = {"user_id": _text(row["user_id"]), "conversation_id": _text(row["conversation_id"])}
+    ids["conversation_id"] = ids["conversation_id"] or str(row["id"])
+    for column, value in ids.items():
+        if value is not None and key_problem(value) is not None:
+            return f"invalid {column}"
     status = normalized_status(row["status"])
     if status in ACTIVE_STATUSES:
         outcome = Outcome.ACTIVE
@@ -192,11 +199,12 @@ def sort_key(row: Row) -> list[Any]:
 
 
 def json_ready(row: Row) -> dict[str, Any]:
-    """The columns the job reads, as JSON values (a timestamp column becomes ISO text)."""
+    """The columns the job reads, as JSON values (a timestamp column becomes stored-format
+    text, naive meaning UTC)."""
     record: dict[str, Any] = {}
     for column in COLUMNS:
         value = row[column]
-        record[column] = value.isoformat() if isinstance(value, datetime) else value
+        record[column] = legacy_timestamp_text(value, "") if isinstance(value, datetime) else value
     return record
 
 

@@ -1,218 +1,44 @@
-"""What every entity model shares: the base classes, field types and conversions to and from SQL.
+"""What every entity model shares: the base classes and the conversions to and from SQL.
 
-Timestamps are stored in the one format of :mod:`agentsdb.clock` (UTC ISO-8601, microseconds,
-``Z``) on every backend. JSON fields are written as compact JSON text (PostgreSQL stores it as
-JSONB) and read back from text, or from the values the driver decoded.
+Field types are in :mod:`agentsdb.models._fields`, JSON columns in :mod:`agentsdb.models._json`,
+timestamps in :mod:`agentsdb.rules.timestamps` (stored as UTC ISO-8601 with microseconds and a
+``Z`` on every backend); this module re-exports them for the modules that import them from here.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import threading
-from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime
 from enum import Enum
-from json import encoder as json_encoder
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    JsonValue,
-    StringConstraints,
-    ValidationInfo,
-)
+from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
-from pydantic_core import PydanticCustomError
 
 from agentsdb.errors import ValidationError
+from agentsdb.models._fields import (
+    Email,
+    Handle,
+    IndexedText,
+    JsonContent,
+    JsonList,
+    JsonObject,
+    Key,
+    Name,
+    NotNull,
+    Phone,
+    Text,
+    Timestamp,
+)
+from agentsdb.models._json import decode_json, encode_json
+from agentsdb.models._pydantic import as_pydantic_init, assign, copy_with
 from agentsdb.rules.identity import normalize_email, normalize_handle
-from agentsdb.rules.text import MAX_KEY_LENGTH, MAX_NAME_LENGTH, value_problem
-
-T = TypeVar("T")
-
-# One encoder built once: json.dumps with options builds a new encoder on every call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def _not_json(value: object) -> object:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-# The C encoder behind json.dumps, called directly: half the cost per call, and appends encode
-# a JSON value per row. Models only hold validated JSON values, so no circular-reference check.
-_make_c_encoder: Callable[..., Callable[[object, int], Iterable[str]]] | None = getattr(
-    json_encoder, "c_make_encoder", None
-)
-_C_ENCODER = (
-    None
-    if _make_c_encoder is None
-    else _make_c_encoder(
-        None, _not_json, json_encoder.encode_basestring, None, ":", ",", False, False, False
-    )
-)
-
-
-def encode_json(value: object) -> str:
-    """Compact JSON text, as stored in JSON columns."""
-    if _C_ENCODER is None or isinstance(value, str | int | float):
-        return _ENCODER.encode(value)
-    return "".join(_C_ENCODER(value, 0))
-
-
-# The C scanner behind json.loads, called directly: json.loads first checks its arguments and
-# strips white space with a regular expression, half the cost of parsing a small document.
-_DECODER = json.decoder.JSONDecoder()
-_SCAN_JSON: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]  # typeshed omits it
-
-
-def decode_json(value: object, decoded: bool = False) -> Any:
-    """A JSON column's value: JSON text is parsed; a value a driver already decoded is kept.
-
-    ``decoded`` says the driver decodes JSON columns itself (PostgreSQL's JSONB): a ``str`` is
-    then a JSON string, not JSON text, and is kept as it is.
-    """
-    if decoded:
-        return value
-    if isinstance(value, str):
-        if value == "{}":
-            return {}
-        try:
-            parsed, end = _SCAN_JSON(value, 0)
-        except StopIteration:  # not a JSON value where it starts (white space, or bad text)
-            return json.loads(value)
-        # Anything after the value (white space, or text json.loads refuses) gets its verdict.
-        return parsed if end == len(value) else json.loads(value)
-    if isinstance(value, bytes | bytearray):
-        return json.loads(value)
-    return value
-
-
-# --- timestamps ----------------------------------------------------------------------------------
-
-_ONE_MICROSECOND = timedelta(microseconds=1)
-_clock_lock = threading.Lock()
-_last_stamp = datetime.min.replace(tzinfo=UTC)
-
-
-def now() -> datetime:
-    """The current UTC time, later than every value returned before in this process.
-
-    Two rows stamped in the same microsecond still get distinct, ordered timestamps, and an
-    update always moves ``updated_at``.
-    """
-    global _last_stamp
-    moment = datetime.now(UTC)
-    with _clock_lock:
-        if moment <= _last_stamp:
-            moment = _last_stamp + _ONE_MICROSECOND
-        _last_stamp = moment
-    return moment
-
-
-def format_ts(moment: datetime) -> str:
-    """The :func:`agentsdb.clock.format_timestamp` text, computed 3x faster than strftime."""
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
-
-
-def _aware_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("must be timezone-aware; use datetime.now(UTC) or an ISO time with Z")
-    return moment.astimezone(UTC)
-
-
-def _not_null(value: T | None) -> T:
-    if value is None:
-        raise ValueError("must not be null")
-    return value
-
+from agentsdb.rules.text import value_problem
+from agentsdb.rules.timestamps import format_timestamp as format_ts
+from agentsdb.rules.timestamps import now
 
 #: The validation context of rows read back from the database.
 _STORED = {"stored": True}
-
-
-def _at_most(limit: int) -> Callable[[str, ValidationInfo], str]:
-    """A length limit for new values only: rows stored before the limit existed stay readable."""
-
-    def check(value: str, info: ValidationInfo) -> str:
-        if len(value) > limit and not (info.context and info.context.get("stored")):
-            raise PydanticCustomError(
-                "agentsdb_invalid", f"must be at most {limit} characters long, not {len(value)}"
-            )
-        return value
-
-    return check
-
-
-#: A timezone-aware moment, normalized to UTC.
-Timestamp: TypeAlias = Annotated[datetime, AfterValidator(_aware_utc)]
-
-#: A row key: 1 to 255 characters, no whitespace (a UUID, a DID, an external id).
-Key: TypeAlias = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_KEY_LENGTH, pattern=r"^\S+$")
-]
-
-#: Text that must contain something other than whitespace.
-Text: TypeAlias = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
-
-#: A name stored in an indexed column: non-blank text of at most 255 characters.
-Name: TypeAlias = Annotated[
-    str,
-    StringConstraints(min_length=1, pattern=r"\S"),
-    AfterValidator(_at_most(MAX_NAME_LENGTH)),
-]
-
-#: Text stored in an indexed column (an external id): at most 255 characters.
-IndexedText: TypeAlias = Annotated[str, AfterValidator(_at_most(MAX_NAME_LENGTH))]
-
-#: A JSON object (dict with string keys) whose values are JSON values.
-JsonObject: TypeAlias = dict[str, JsonValue]
-
-#: A JSON array.
-JsonList: TypeAlias = list[JsonValue]
-
-#: Any JSON value but null (a column that must hold a value).
-JsonContent: TypeAlias = Annotated[JsonValue, AfterValidator(_not_null)]
-
-#: In an update model: may be left out, but when given must not be None.
-NotNull: TypeAlias = Annotated[T | None, AfterValidator(_not_null)]
-
-
-_PHONE_SEPARATORS = re.compile(r"[\s().-]")
-_PHONE = re.compile(r"^\+?[0-9]{7,15}$")
-
-
-def _phone(value: str) -> str:
-    phone = _PHONE_SEPARATORS.sub("", value)
-    if not _PHONE.match(phone):
-        raise ValueError("must be a phone number of 7 to 15 digits, optionally starting with +")
-    return phone
-
-
-def _rule(check: Callable[[str], str]) -> Callable[[str], str]:
-    """A rule as a field validator: its ValueError becomes a plain message (no pydantic URL)."""
-
-    def validate(value: str) -> str:
-        try:
-            return check(value)
-        except ValueError as error:
-            raise PydanticCustomError("agentsdb_invalid", str(error)) from error
-
-    return validate
-
-
-#: A handle, stored in its identity form (see :mod:`agentsdb.rules.identity`), without ``@``.
-Handle: TypeAlias = Annotated[str, AfterValidator(_rule(normalize_handle))]
-
-#: An email address, stored in its identity form (see :mod:`agentsdb.rules.identity`).
-Email: TypeAlias = Annotated[str, AfterValidator(_rule(normalize_email))]
-
-#: A phone number, stored as digits with an optional leading ``+``.
-Phone: TypeAlias = Annotated[str, AfterValidator(_rule(_phone))]
 
 
 # --- conversions ---------------------------------------------------------------------------------
@@ -229,9 +55,6 @@ def to_sql(value: object, as_json: bool) -> object:
     if isinstance(value, datetime):
         return format_ts(value)
     return value
-
-
-_set_attribute = object.__setattr__
 
 
 def refuse_unstorable(model: type[BaseModel], data: object) -> None:
@@ -256,17 +79,16 @@ class CheckedModel(BaseModel):
     :mod:`agentsdb.rules.text` run over every given field first.
     """
 
+    # Validation that does not come through a call of the class (from_stored, a model nested in
+    # another) must not come through this __init__ either: pydantic would route it here (and
+    # lose its context) if it took this for a custom __init__.
+    @as_pydantic_init
     def __init__(self, /, **data: Any) -> None:
         refuse_unstorable(type(self), data)
         try:
             super().__init__(**data)
         except PydanticValidationError as error:
             raise ValidationError.wrap(error) from error
-
-    # Validation that does not come through a call of the class (from_stored, a model nested in
-    # another) must not come through this __init__ either: pydantic would route it here (and
-    # lose its context) if it took this for a custom __init__.
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]  # pydantic's own marker
 
     @classmethod
     def model_validate(cls, obj: Any, **options: Any) -> Self:
@@ -328,25 +150,14 @@ class Record(CheckedModel):
 
     def assign_stored(self, **assigned: Any) -> None:
         """Set values the database assigned (such as ``id``) on this model, without validation."""
-        self.__dict__.update(assigned)
-        self.__pydantic_fields_set__.update(assigned)
+        assign(self, **assigned)
 
     def stored_as(self, **assigned: Any) -> Self:
         """A copy carrying values the database assigned (such as ``id``), not validated again.
 
         Cheaper than ``model_copy``, which matters on the append paths.
         """
-        cls = type(self)
-        copied = cls.__new__(cls)
-        values = self.__dict__.copy()
-        values.update(assigned)
-        _set_attribute(copied, "__dict__", values)
-        _set_attribute(
-            copied, "__pydantic_fields_set__", self.__pydantic_fields_set__ | assigned.keys()
-        )
-        _set_attribute(copied, "__pydantic_extra__", None)
-        _set_attribute(copied, "__pydantic_private__", None)
-        return copied
+        return copy_with(self, **assigned)
 
     def to_params(self) -> dict[str, Any]:
         """Every column as a named SQL parameter: enums as text, timestamps and JSON as text."""

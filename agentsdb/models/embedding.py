@@ -8,6 +8,7 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from agentsdb.ids import new_id
+from agentsdb.models._pydantic import set_derived
 from agentsdb.models._record import Key, Record, Timestamp, now
 from agentsdb.rules.content import text_content_hash
 
@@ -40,7 +41,7 @@ class Embedding(Record):
     @model_validator(mode="after")
     def _default_hash(self) -> Self:
         if not self.content_hash:
-            self.__dict__["content_hash"] = embedding_content_hash(self.content)
+            set_derived(self, "content_hash", embedding_content_hash(self.content))
         return self
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
+from agentsdb.models._pydantic import set_derived
 from agentsdb.models._record import JsonObject, Key, Record, Timestamp, now
 from agentsdb.rules.content import message_content_hash
 
@@ -61,8 +62,10 @@ class Message(Record):
     def _default_hash(self) -> Self:
         if not self.content_hash:
             # The model is frozen; the hash is derived while it is being built.
-            self.__dict__["content_hash"] = content_hash_of(
-                self.role, self.content, self.tool_calls, self.from_agent_id
+            set_derived(
+                self,
+                "content_hash",
+                content_hash_of(self.role, self.content, self.tool_calls, self.from_agent_id),
             )
         return self
 

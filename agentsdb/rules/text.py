@@ -109,11 +109,40 @@ def check_text(
     return value
 
 
+#: :func:`key_problem` as a regular expression (length aside), for compiled validators such as
+#: pydantic's: no NUL and no character ``str.isspace`` calls whitespace. Rust's ``\s``
+#: (pydantic's regex) lacks U+001C to U+001F, which Python counts, so they are named; lone
+#: surrogates never reach a Rust regex. ``tests/test_rules_ids.py`` checks every code point.
+KEY_PATTERN = r"^[^\s\x00\x1c-\x1f]+$"
+
+
+def key_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an id (a key), or None when it can.
+
+    An id is 1 to :data:`MAX_KEY_LENGTH` characters of storable text with no whitespace
+    (Unicode whitespace included). The models' ``Key`` fields, the repositories' id arguments
+    and the backfill jobs all check ids with this one rule.
+    """
+    problem = text_problem(value)
+    if problem is not None:
+        return problem
+    if len(value) > MAX_KEY_LENGTH:
+        return f"must be at most {MAX_KEY_LENGTH} characters long, not {len(value)}"
+    if not value:
+        return "must not be empty"
+    if value.split() != [value]:
+        return "must not contain whitespace"
+    return None
+
+
 def check_key(title: str, field: str, value: object) -> str:
-    """An id: 1 to :data:`MAX_KEY_LENGTH` characters, no whitespace."""
-    return check_text(
-        title, field, value, max_length=MAX_KEY_LENGTH, min_length=1, no_whitespace=True
-    )
+    """An id (see :func:`key_problem`); ValidationError when ``value`` is not one."""
+    if not isinstance(value, str):
+        raise ValidationError.refuse(title, field, value, "must be text (a str)")
+    problem = key_problem(value)
+    if problem is not None:
+        raise ValidationError.refuse(title, field, value, problem)
+    return value
 
 
 def check_optional_key(title: str, field: str, value: object) -> str | None:
@@ -161,6 +190,7 @@ def check_row_id(title: str, field: str, value: object) -> int:
 
 
 __all__ = [
+    "KEY_PATTERN",
     "MAX_EMAIL_LENGTH",
     "MAX_HANDLE_LENGTH",
     "MAX_KEY_LENGTH",
@@ -175,6 +205,7 @@ __all__ = [
     "check_row_id",
     "check_text",
     "check_value",
+    "key_problem",
     "text_problem",
     "value_problem",
 ]

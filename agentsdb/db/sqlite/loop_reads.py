@@ -85,24 +85,61 @@ _HARMLESS_PRAGMAS = frozenset(
 class WorkerConnection(sqlite3.Connection):
     """The worker thread's connection; remembers whether it holds connection-local state."""
 
-    #: True once a statement created a TEMP object, attached a database or set a pragma that
-    #: another connection would not share: from then on every read runs on this connection.
+    #: True while the connection holds a TEMP object or an attached database, or once a
+    #: statement set a pragma that another connection would not share: meanwhile every read
+    #: runs on this connection.
     has_local_state = False
+    #: True once a per-connection pragma was set: whether it was set back cannot be known, so
+    #: ``has_local_state`` then stays true.
+    has_local_settings = False
 
 
 def note_statement(conn: sqlite3.Connection, sql: str) -> None:
-    """Record on the worker's connection that ``sql`` gave it state of its own, if it did."""
-    if isinstance(conn, WorkerConnection) and not conn.has_local_state and _makes_local(sql):
-        conn.has_local_state = True
-        log.debug("reads stay on the worker thread: %.80r holds connection-local state", sql)
+    """Before ``sql`` runs: record on the worker's connection that it gives the connection
+    state of its own, if it does."""
+    if isinstance(conn, WorkerConnection) and not conn.has_local_state:
+        kind = _local_kind(sql)
+        if kind is not None:
+            conn.has_local_state = True
+            conn.has_local_settings = kind == "pragma"
+            log.debug("reads stay on the worker thread: %.80r holds connection-local state", sql)
+
+
+def note_statement_done(conn: sqlite3.Connection, sql: str) -> None:
+    """After ``sql`` ran: once no TEMP object and no attached database is left (and no
+    transaction could bring one back), reads may run on the loop's connection again."""
+    if (
+        isinstance(conn, WorkerConnection)
+        and conn.has_local_state
+        and not conn.has_local_settings
+        and not conn.in_transaction
+        and _MAY_RELEASE.match(sql)
+    ):
+        conn.has_local_state = _holds_local_objects(conn)
+        if not conn.has_local_state:
+            log.debug("reads may run on the loop again: no connection-local state is left")
+
+
+def _holds_local_objects(conn: sqlite3.Connection) -> bool:
+    row = conn.execute(_LOCAL_OBJECTS).fetchone()
+    return bool(row[0])
+
+
+_MAY_RELEASE = re.compile(r"\s*(?:DROP|DETACH|COMMIT|END|ROLLBACK)\b", re.IGNORECASE)
+_LOCAL_OBJECTS = """SELECT (SELECT count(*) FROM temp.sqlite_master)
+    + (SELECT count(*) FROM pragma_database_list WHERE name NOT IN ('main', 'temp'))"""
 
 
 @lru_cache(maxsize=1024)
-def _makes_local(sql: str) -> bool:
+def _local_kind(sql: str) -> str | None:
+    """``"object"`` when ``sql`` makes a TEMP object or attaches a database, ``"pragma"`` when
+    it sets a pragma another connection would not share, else None."""
     if _CREATES_TEMP.match(sql) or _ATTACH.match(sql):
-        return True
+        return "object"
     pragma = _PRAGMA_SET.match(sql)
-    return pragma is not None and pragma.group(1).lower() not in _HARMLESS_PRAGMAS
+    if pragma is not None and pragma.group(1).lower() not in _HARMLESS_PRAGMAS:
+        return "pragma"
+    return None
 
 
 @lru_cache(maxsize=1024)
@@ -174,4 +211,11 @@ class LoopReader:
             conn.close()
 
 
-__all__ = ["VM_STEP_BUDGET", "LoopReader", "WorkerConnection", "loop_readable", "note_statement"]
+__all__ = [
+    "VM_STEP_BUDGET",
+    "LoopReader",
+    "WorkerConnection",
+    "loop_readable",
+    "note_statement",
+    "note_statement_done",
+]

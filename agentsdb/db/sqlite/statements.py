@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from agentsdb.db.base import ExecuteResult, Params, Row
-from agentsdb.db.sqlite.loop_reads import note_statement
+from agentsdb.db.sqlite.loop_reads import note_statement, note_statement_done
 
 _NO_PARAMS: dict[str, Any] = {}
 
@@ -52,6 +52,7 @@ def execute(conn: sqlite3.Connection, sql: str, params: Params | None) -> Execut
     """Run one statement; rows it changed and, for an insert, the new rowid."""
     note_statement(conn, sql)
     cursor = conn.execute(sql, params if params is not None else _NO_PARAMS)
+    note_statement_done(conn, sql)
     try:
         main_verb = verb(sql)
         if cursor.description is not None:

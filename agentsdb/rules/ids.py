@@ -1,0 +1,78 @@
+"""Ids, stated once: what an id is (the rule every model, repository and job checks), and how
+new text ids are made.
+
+**An id** (a key: a UUID, a DID, an external id) is 1 to 255 characters of storable text with
+no whitespace anywhere (Unicode whitespace included): :func:`key_problem` (stated in
+:mod:`agentsdb.rules.text`, beside the other length limits) says why a value is not one.
+
+**New ids** are UUIDv7 (RFC 9562): the Unix time in milliseconds, then 12 bits counting the
+keys made within one millisecond (method 3), so the keys of one generator strictly increase and
+keyset pagination by key lists rows in creation order. Keys from different generators made in
+the same millisecond still sort uniquely, in an arbitrary but fixed order. A generator is an
+object (:class:`UuidV7Generator`) passed where ids are made, with the process-wide
+:data:`new_id` as the default.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import TypeAlias
+
+from agentsdb.rules.text import key_problem
+
+#: Something that makes new ids.
+IdFactory: TypeAlias = Callable[[], str]
+
+_COUNTER_MAX = 0xFFF
+
+
+def _random_bits() -> int:
+    return int.from_bytes(os.urandom(8)) & 0x3FFF_FFFF_FFFF_FFFF
+
+
+class UuidV7Generator:
+    """Makes UUIDv7 ids in canonical text form, each greater than the one before.
+
+    ``clock_ns`` gives the time in nanoseconds (default :func:`time.time_ns`) and ``random_bits``
+    the 62 random bits of each id; pass both to make ids that repeat from run to run.
+    Thread-safe.
+    """
+
+    def __init__(
+        self,
+        clock_ns: Callable[[], int] = time.time_ns,
+        random_bits: Callable[[], int] = _random_bits,
+    ) -> None:
+        self._clock_ns = clock_ns
+        self._random_bits = random_bits
+        self._lock = threading.Lock()
+        self._last_ms = 0
+        self._counter = 0
+
+    def __call__(self) -> str:
+        with self._lock:
+            ms = self._clock_ns() // 1_000_000
+            if ms > self._last_ms:
+                self._last_ms = ms
+                self._counter = 0
+            else:
+                # Same millisecond, or the clock stepped back: keep counting from the last key.
+                self._counter += 1
+                if self._counter > _COUNTER_MAX:
+                    self._last_ms += 1
+                    self._counter = 0
+            ms, counter = self._last_ms, self._counter
+        random_bits = self._random_bits() & 0x3FFF_FFFF_FFFF_FFFF
+        value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | random_bits
+        return str(uuid.UUID(int=value))
+
+
+#: The process-wide generator: the default wherever ids are made.
+new_id: IdFactory = UuidV7Generator()
+
+
+__all__ = ["IdFactory", "UuidV7Generator", "key_problem", "new_id"]
