@@ -87,6 +87,7 @@ class AgentAggregate:
         self._version = version
         self._pending: list[NewEvent] = []
         self._new_id = id_factory
+        self._stream_id: str | None = None
 
     # --- construction ------------------------------------------------------------------------
 
@@ -155,7 +156,9 @@ class AgentAggregate:
     @property
     def stream_id(self) -> str:
         """The event stream of this agent: ``agent-<uuid>``."""
-        return stream_id_for(self._state.agent_id)
+        if self._stream_id is None:  # the id never changes: checked and built once
+            self._stream_id = stream_id_for(self._state.agent_id)
+        return self._stream_id
 
     @property
     def state(self) -> AgentState:
@@ -171,6 +174,10 @@ class AgentAggregate:
     def pending_events(self) -> list[NewEvent]:
         """The events recorded since the last load or save, in order (a copy)."""
         return list(self._pending)
+
+    def has_pending_events(self) -> bool:
+        """True when commands recorded events that were not saved yet."""
+        return bool(self._pending)
 
     def is_suspended(self) -> bool:
         """True while execution waits for a client response."""

@@ -19,7 +19,7 @@ from agentsdb.events.projector import (
     ProjectorConflictError,
     UnknownProjectionError,
 )
-from agentsdb.events.store import EVENTS_CHANNEL, Eraser, EventStore
+from agentsdb.events.store import EVENTS_CHANNEL, DeletionListener, Eraser, EventStore
 from agentsdb.events.types import (
     ANY,
     NO_STREAM,
@@ -40,6 +40,7 @@ __all__ = [
     "STREAM_EXISTS",
     "AppendResult",
     "ConcurrencyError",
+    "DeletionListener",
     "Eraser",
     "EventIdConflictError",
     "EventReader",
