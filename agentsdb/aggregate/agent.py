@@ -87,7 +87,6 @@ class AgentAggregate:
         self._version = version
         self._pending: list[NewEvent] = []
         self._new_id = id_factory
-        self._stream_id: str | None = None
 
     # --- construction ------------------------------------------------------------------------
 
@@ -156,9 +155,7 @@ class AgentAggregate:
     @property
     def stream_id(self) -> str:
         """The event stream of this agent: ``agent-<uuid>``."""
-        if self._stream_id is None:  # the id never changes: checked and built once
-            self._stream_id = stream_id_for(self._state.agent_id)
-        return self._stream_id
+        return stream_id_for(self._state.agent_id)
 
     @property
     def state(self) -> AgentState:

@@ -105,6 +105,8 @@ def json_text(argument: str, value: object) -> str:
     """``value`` (a mapping) as compact JSON text, after checking it round-trips exactly."""
     if not isinstance(value, Mapping):
         raise InvalidEventError(argument, f"must be a mapping, got {type(value).__name__}")
+    if not value:
+        return "{}"  # most events' metadata: nothing to check or encode
     _check_value(argument, value, 0)
     text = encode_json(value if isinstance(value, dict) else dict(value))
     _check_utf8(argument, text)
