@@ -3,6 +3,7 @@
     pip install -e ".[bench]"
     python benchmarks/bench_events.py            # the full run
     python benchmarks/bench_events.py --quick    # a smaller run, for a smoke test
+    python benchmarks/bench_events.py --cases commands --repeat 7   # one case only
 
 Every case runs on a fresh temp SQLite file in WAL mode with ``synchronous=NORMAL`` on all three
 sides (eventsourcing syncs every commit by default; here its connections are switched to NORMAL
@@ -583,11 +584,92 @@ def ratio(value: float, baseline: float) -> str:
     return f"{value / baseline:.2f}x"
 
 
+def report_commands(work: Workdir, agents: int, rounds: int, repeat: int) -> None:
+    print(f"\n1. a command at a time (load + decide + append), {agents} agents x {rounds}")
+    figures = command_figures(work, agents, rounds, repeat)
+    peer_cached = figures["eventsourcing, cache"]
+    peer_plain = figures["eventsourcing, no cache"]
+    for name, rate in figures.items():
+        print(
+            f"   {name:38s}{rate:8,.0f}/s  {ratio(rate, peer_cached)} es cache"
+            f"  {ratio(rate, peer_plain)} es no cache   [{COMMAND_SETTINGS[name]}]"
+        )
+    ours = figures["agentsdb, cache, no projection"]
+    verdict = "met" if ours >= 2 * peer_cached else "missed"
+    print(
+        "   target ≥ 2x eventsourcing, like for like (cache on both sides, no read before "
+        f"deciding, no projection): {ratio(ours, peer_cached)}, {verdict}"
+    )
+    fast_forward = figures["eventsourcing, cache, fast-forward"]
+    print(
+        f"   against eventsourcing's cache that reads newer events first: "
+        f"{ratio(ours, fast_forward)}; against eventsourcing without a cache: "
+        f"{ratio(ours, peer_plain)}"
+    )
+
+
+def report_loads(work: Workdir, stream_size: int, repeat: int) -> None:
+    print(f"\n2-3. loading one agent with {stream_size:,} events")
+    path = work.path("load")
+    loads = asyncio.run(agentsdb_loads(path, stream_size, repeat))
+    stream = asyncio.run(_stream_of_longest(path))
+    raw_ms = raw_load(path, stream, repeat) * 1000
+    peer = peer_loads(work.path("peer-load"), int(loads["events"]), repeat)
+    print(f"   events in the stream: {int(loads['events']):,}")
+    print(f"   raw SELECT + json.loads             {raw_ms:8.2f} ms")
+    print(
+        f"   EventStore.read_stream              {loads['read_stream'] * 1000:8.2f} ms  "
+        f"{ratio(loads['read_stream'] * 1000, raw_ms)} raw"
+    )
+    print(
+        f"   AgentStore.load, no snapshot        {loads['load'] * 1000:8.2f} ms  "
+        f"{ratio(loads['load'] * 1000, raw_ms)} raw (target ≤ 3x)"
+    )
+    print(f"   eventsourcing, no snapshot          {peer['load'] * 1000:8.2f} ms")
+    print(
+        f"   AgentStore.load, from a snapshot    {loads['load_snapshot'] * 1000:8.2f} ms"
+        "  (target ≤ 2 ms)"
+    )
+    print(f"   eventsourcing, from a snapshot      {peer['load_snapshot'] * 1000:8.2f} ms")
+
+
+def report_catch_up(work: Workdir, catch_up: int, repeat: int) -> None:
+    print(f"\n4. catch-up: {catch_up:,} events in pages of 1,000")
+    path = work.path("catch-up")
+    asyncio.run(fill_events(path, catch_up))
+    ours = min(
+        (asyncio.run(agentsdb_catch_up(path, 1000)) for _ in range(repeat)), key=lambda r: r[1]
+    )
+    raw_run = min((raw_catch_up(path, 1000) for _ in range(repeat)), key=lambda r: r[1])
+    peer_run = peer_catch_up(work.path("peer-catch-up"), catch_up, 1000)
+    assert ours[0] == raw_run[0] == catch_up, (ours, raw_run)
+    ours_rate, raw_rate, peer_rate = (
+        ours[0] / ours[1],
+        raw_run[0] / raw_run[1],
+        peer_run[0] / peer_run[1],
+    )
+    print(
+        f"   EventStore.read_all   {ours_rate:10,.0f} events/s  "
+        f"{ours_rate / raw_rate:.0%} of raw (target ≥ 50%)"
+    )
+    print(f"   raw sqlite3 paging    {raw_rate:10,.0f} events/s")
+    print(f"   eventsourcing         {peer_rate:10,.0f} events/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure (best is shown)")
+    parser.add_argument(
+        "--cases",
+        default="commands,loads,catch-up",
+        help="which cases to run, comma-separated (default: all three)",
+    )
     args = parser.parse_args()
+    cases = set(args.cases.split(","))
+    unknown = cases - {"commands", "loads", "catch-up"}
+    if unknown:
+        parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
     agents, rounds = (20, 5) if args.quick else (100, 10)
     stream_size = 1_000 if args.quick else 10_000
     catch_up = 10_000 if args.quick else 100_000
@@ -596,66 +678,13 @@ def main() -> None:
         raise SystemExit('the peer needs the bench extra: pip install -e ".[bench]"')
     work = Workdir()
     try:
-        print(f"settings: {SETTINGS}; best of {repeat}")
-        print(f"\n1. a command at a time (load + decide + append), {agents} agents x {rounds}")
-        figures = command_figures(work, agents, rounds, repeat)
-        peer_cached = figures["eventsourcing, cache"]
-        peer_plain = figures["eventsourcing, no cache"]
-        for name, rate in figures.items():
-            print(
-                f"   {name:42s}{rate:10,.0f}/s  {ratio(rate, peer_cached)} es cache"
-                f"  {ratio(rate, peer_plain)} es no cache   [{COMMAND_SETTINGS[name]}]"
-            )
-        ours = figures["agentsdb, cache, no projection"]
-        verdict = "met" if ours >= 2 * peer_cached else "missed"
-        print(
-            f"   target, like for like (agentsdb cache, no projection vs eventsourcing cache, "
-            f"no fast-forward): {ratio(ours, peer_cached)}, ≥ 2x {verdict}"
-        )
-
-        print(f"\n2-3. loading one agent with {stream_size:,} events")
-        path = work.path("load")
-        loads = asyncio.run(agentsdb_loads(path, stream_size, repeat))
-        stream = asyncio.run(_stream_of_longest(path))
-        raw_ms = raw_load(path, stream, repeat) * 1000
-        peer = peer_loads(work.path("peer-load"), int(loads["events"]), repeat)
-        print(f"   events in the stream: {int(loads['events']):,}")
-        print(f"   raw SELECT + json.loads             {raw_ms:8.2f} ms")
-        print(
-            f"   EventStore.read_stream              {loads['read_stream'] * 1000:8.2f} ms  "
-            f"{ratio(loads['read_stream'] * 1000, raw_ms)} raw"
-        )
-        print(
-            f"   AgentStore.load, no snapshot        {loads['load'] * 1000:8.2f} ms  "
-            f"{ratio(loads['load'] * 1000, raw_ms)} raw (target ≤ 3x)"
-        )
-        print(f"   eventsourcing, no snapshot          {peer['load'] * 1000:8.2f} ms")
-        print(
-            f"   AgentStore.load, from a snapshot    {loads['load_snapshot'] * 1000:8.2f} ms"
-            "  (target ≤ 2 ms)"
-        )
-        print(f"   eventsourcing, from a snapshot      {peer['load_snapshot'] * 1000:8.2f} ms")
-
-        print(f"\n4. catch-up: {catch_up:,} events in pages of 1,000")
-        path = work.path("catch-up")
-        asyncio.run(fill_events(path, catch_up))
-        ours = min(
-            (asyncio.run(agentsdb_catch_up(path, 1000)) for _ in range(repeat)), key=lambda r: r[1]
-        )
-        raw_run = min((raw_catch_up(path, 1000) for _ in range(repeat)), key=lambda r: r[1])
-        peer_run = peer_catch_up(work.path("peer-catch-up"), catch_up, 1000)
-        assert ours[0] == raw_run[0] == catch_up, (ours, raw_run)
-        ours_rate, raw_rate, peer_rate = (
-            ours[0] / ours[1],
-            raw_run[0] / raw_run[1],
-            peer_run[0] / peer_run[1],
-        )
-        print(
-            f"   EventStore.read_all   {ours_rate:10,.0f} events/s  "
-            f"{ours_rate / raw_rate:.0%} of raw (target ≥ 50%)"
-        )
-        print(f"   raw sqlite3 paging    {raw_rate:10,.0f} events/s")
-        print(f"   eventsourcing         {peer_rate:10,.0f} events/s")
+        print(f"settings: {SETTINGS}; best of {repeat}; load average {os.getloadavg()[0]:.1f}")
+        if "commands" in cases:
+            report_commands(work, agents, rounds, repeat)
+        if "loads" in cases:
+            report_loads(work, stream_size, repeat)
+        if "catch-up" in cases:
+            report_catch_up(work, catch_up, repeat)
     finally:
         work.remove()
 
