@@ -176,6 +176,21 @@ async def agent_with_events(db: Database, count: int, *, snapshot: bool) -> str:
     return agent.id
 
 
+class Rate:
+    """Commands per second over a timed loop, and the process's CPU time per command (every
+    thread's: a figure the machine's other load moves far less than the wall clock)."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+
+    def stop(self) -> tuple[float, float]:
+        wall = time.perf_counter() - self._wall
+        cpu = time.process_time() - self._cpu
+        return self._count / wall, cpu / self._count * 1e6
+
+
 def best(times: list[float]) -> float:
     return min(times)
 
@@ -295,7 +310,7 @@ if Application is not None:
 
 async def agentsdb_commands(
     path: Path, agents: int, rounds: int, *, inline: bool, cache: bool
-) -> float:
+) -> tuple[float, float]:
     db = await open_migrated(path)
     try:
         store = AgentStore(db, project_inline=inline, cache_size=agents if cache else 0)
@@ -306,13 +321,13 @@ async def agentsdb_commands(
             )
             await store.save(agent)
             ids.append(agent.id)
-        started = time.perf_counter()
+        rate = Rate(agents * rounds)
         for turn in range(rounds):
             for agent_id in ids:
                 await store.execute(
                     agent_id, lambda agent, turn=turn: agent.update_preferences({"turn": turn})
                 )
-        return (agents * rounds) / (time.perf_counter() - started)
+        return rate.stop()
     finally:
         await db.close()
 
@@ -327,7 +342,7 @@ RAW_READ_ALL = """SELECT position, stream_id, version, event_id, type, schema_ve
     metadata, recorded_at FROM events WHERE position > ? ORDER BY position LIMIT ?"""
 
 
-def raw_commands(path: Path, agents: int, rounds: int) -> float:
+def raw_commands(path: Path, agents: int, rounds: int) -> tuple[float, float]:
     asyncio.run(_migrate_only(path))
     connection = raw_connect(path)
     try:
@@ -339,7 +354,7 @@ def raw_commands(path: Path, agents: int, rounds: int) -> float:
                 (stream, 0, 1, stream, str(uuid.uuid4()), "created", '{"name":"coach"}', "t"),
             )
             connection.execute("COMMIT")
-        started = time.perf_counter()
+        rate = Rate(agents * rounds)
         for turn in range(rounds):
             for stream in streams:
                 connection.execute("BEGIN IMMEDIATE")
@@ -363,12 +378,14 @@ def raw_commands(path: Path, agents: int, rounds: int) -> float:
                     ),
                 )
                 connection.execute("COMMIT")
-        return (agents * rounds) / (time.perf_counter() - started)
+        return rate.stop()
     finally:
         connection.close()
 
 
-def peer_commands(path: Path, agents: int, rounds: int, settings: dict[str, str]) -> float:
+def peer_commands(
+    path: Path, agents: int, rounds: int, settings: dict[str, str]
+) -> tuple[float, float]:
     app = peer_app(path, **settings)
     try:
         ids = []
@@ -376,13 +393,13 @@ def peer_commands(path: Path, agents: int, rounds: int, settings: dict[str, str]
             agent = PeerAgent(f"user-{index}", "coach", "coach")
             app.save(agent)
             ids.append(agent.id)
-        started = time.perf_counter()
+        rate = Rate(agents * rounds)
         for turn in range(rounds):
             for agent_id in ids:
                 agent = app.repository.get(agent_id)
                 agent.update_preferences({"turn": turn})
                 app.save(agent)
-        return (agents * rounds) / (time.perf_counter() - started)
+        return rate.stop()
     finally:
         app.close()
 
@@ -400,10 +417,13 @@ COMMAND_SETTINGS = {
 }
 
 
-def command_figures(work: Workdir, agents: int, rounds: int, repeat: int) -> dict[str, float]:
-    """The best rate of each command variant over ``repeat`` rounds that run every variant."""
+def command_figures(
+    work: Workdir, agents: int, rounds: int, repeat: int
+) -> dict[str, tuple[float, float]]:
+    """The best rate and the least CPU time per command of each variant, over ``repeat`` rounds
+    that run every variant."""
     cache = {"AGGREGATE_CACHE_MAXSIZE": str(agents)}
-    runs: dict[str, Callable[[], float]] = {
+    runs: dict[str, Callable[[], tuple[float, float]]] = {
         "agentsdb, no cache, no projection": lambda: asyncio.run(
             agentsdb_commands(work.path("cmd"), agents, rounds, inline=False, cache=False)
         ),
@@ -425,10 +445,11 @@ def command_figures(work: Workdir, agents: int, rounds: int, repeat: int) -> dic
             work.path("peer"), agents, rounds, {**cache, "AGGREGATE_CACHE_FASTFORWARD": "n"}
         ),
     }
-    best: dict[str, float] = dict.fromkeys(runs, 0.0)
+    best: dict[str, tuple[float, float]] = dict.fromkeys(runs, (0.0, float("inf")))
     for _ in range(repeat):
         for name, run in runs.items():
-            best[name] = max(best[name], run())
+            rate, cpu = run()
+            best[name] = (max(best[name][0], rate), min(best[name][1], cpu))
     return best
 
 
@@ -587,20 +608,21 @@ def ratio(value: float, baseline: float) -> str:
 def report_commands(work: Workdir, agents: int, rounds: int, repeat: int) -> None:
     print(f"\n1. a command at a time (load + decide + append), {agents} agents x {rounds}")
     figures = command_figures(work, agents, rounds, repeat)
-    peer_cached = figures["eventsourcing, cache"]
-    peer_plain = figures["eventsourcing, no cache"]
-    for name, rate in figures.items():
+    peer_cached = figures["eventsourcing, cache"][0]
+    peer_plain = figures["eventsourcing, no cache"][0]
+    print(f"   {'':38s}{'rate':>10s}  {'CPU/command':>11s}  vs es cache, es no cache")
+    for name, (rate, cpu) in figures.items():
         print(
-            f"   {name:38s}{rate:8,.0f}/s  {ratio(rate, peer_cached)} es cache"
-            f"  {ratio(rate, peer_plain)} es no cache   [{COMMAND_SETTINGS[name]}]"
+            f"   {name:38s}{rate:8,.0f}/s  {cpu:8.0f} µs  {ratio(rate, peer_cached):>6s}"
+            f"  {ratio(rate, peer_plain):>6s}   [{COMMAND_SETTINGS[name]}]"
         )
-    ours = figures["agentsdb, cache, no projection"]
+    ours = figures["agentsdb, cache, no projection"][0]
     verdict = "met" if ours >= 2 * peer_cached else "missed"
     print(
         "   target ≥ 2x eventsourcing, like for like (cache on both sides, no read before "
         f"deciding, no projection): {ratio(ours, peer_cached)}, {verdict}"
     )
-    fast_forward = figures["eventsourcing, cache, fast-forward"]
+    fast_forward = figures["eventsourcing, cache, fast-forward"][0]
     print(
         f"   against eventsourcing's cache that reads newer events first: "
         f"{ratio(ours, fast_forward)}; against eventsourcing without a cache: "
