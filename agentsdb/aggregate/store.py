@@ -282,13 +282,17 @@ class AgentStore:
         *,
         metadata: Mapping[str, Any] | None = None,
     ) -> T:
-        """Load the agent, run ``command`` on it, save what it recorded; returns its result.
+        """Run ``command`` on the agent and save what it recorded; returns its result.
 
-        When another writer got there first (``ConcurrencyError``, or ``EventIdConflictError``:
-        it recorded the same derived event, such as the same client response) the whole of it
-        runs again on the freshly loaded agent, so the command's rules are checked against the
-        state the other writer left (a ``DomainError`` from that attempt propagates). After
-        ``max_retries`` retries it raises :class:`RetriesExhaustedError`.
+        The command runs on the agent's cached state when the store has one (see the module's
+        notes), saved in one unit that expects the stream unchanged since; otherwise, or when
+        that state turns out stale, or the command records nothing or raises on it, on the
+        agent loaded afresh. When another writer got there first (``ConcurrencyError``, or
+        ``EventIdConflictError``: it recorded the same derived event, such as the same client
+        response) the whole of it runs again on the freshly loaded agent, so the command's
+        rules are checked against the state the other writer left (a ``DomainError`` from that
+        attempt propagates). After ``max_retries`` retries it raises
+        :class:`RetriesExhaustedError`; the attempt on a cached state is not counted.
         """
         cached = self._cache.get(agent_id)
         if cached is not None:

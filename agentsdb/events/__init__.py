@@ -19,12 +19,13 @@ from agentsdb.events.projector import (
     ProjectorConflictError,
     UnknownProjectionError,
 )
-from agentsdb.events.store import EVENTS_CHANNEL, DeletionListener, Eraser, EventStore
+from agentsdb.events.store import EVENTS_CHANNEL, Eraser, EventStore
 from agentsdb.events.types import (
     ANY,
     NO_STREAM,
     STREAM_EXISTS,
     AppendResult,
+    DeletionListener,
     ExpectedVersion,
     NewEvent,
     RecordedEvent,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from agentsdb.clock import utc_now_text
 from agentsdb.db.base import (
@@ -53,6 +53,7 @@ from agentsdb.events.types import (
     ANY,
     STREAM_EXISTS,
     AppendResult,
+    DeletionListener,
     ExpectedVersion,
     NewEvent,
     RecordedEvent,
@@ -83,14 +84,6 @@ _RETRIES_WITHOUT_EXPECTATION = 5
 MAX_TYPES = 500
 # Event ids looked up per query when diagnosing a failed append.
 _IDS_PER_QUERY = 500
-
-
-class DeletionListener(Protocol):
-    """Told of every stream an :class:`EventStore` deleted (such as a cache of the streams'
-    states, which must not outlive them)."""
-
-    def stream_deleted(self, stream_id: str) -> None:
-        """``stream_id`` was deleted (or its deletion failed, so it may have been)."""
 
 
 def _check_decode(decode: object) -> bool:
@@ -413,4 +406,4 @@ class EventStore:
         return [recorded(row, upcasters, decode) for row in rows]
 
 
-__all__ = ["EVENTS_CHANNEL", "DeletionListener", "Eraser", "EventStore"]
+__all__ = ["EVENTS_CHANNEL", "Eraser", "EventStore"]
