@@ -172,6 +172,10 @@ class AgentAggregate:
         """The events recorded since the last load or save, in order (a copy)."""
         return list(self._pending)
 
+    def has_pending_events(self) -> bool:
+        """True when commands recorded events that were not saved yet."""
+        return bool(self._pending)
+
     def is_suspended(self) -> bool:
         """True while execution waits for a client response."""
         return self._state.is_suspended

@@ -12,6 +12,7 @@ generates can name an agent instance, so one id never means two agents.
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from typing import Final
 
 from agentsdb.aggregate.errors import InvalidAgentIdError
@@ -62,6 +63,8 @@ def derived_agent_id(*parts: str) -> str:
     return str(uuid.uuid5(AGENT_NAMESPACE, "\x1f".join(("agent", *parts))))
 
 
+# Pure, and on every command's path (parsing the UUID is most of a cached command's own work).
+@lru_cache(maxsize=4096)
 def stream_id_for(agent_id: str) -> str:
     """The event stream of an agent instance: ``agent-<uuid>``."""
     return STREAM_PREFIX + validate_agent_id(agent_id)

@@ -8,9 +8,14 @@
   version (``NO_STREAM`` for a new agent). The same atomic unit writes the agent's read-model
   rows (:mod:`agentsdb.aggregate.projection`) and, when the save crosses a multiple of
   ``snapshot_every`` events or ends a session, a snapshot of the state after the events.
-* ``execute`` loads, runs a command, saves, and on a lost race (``ConcurrencyError``) does it
-  all again on the fresh state, so the command's rules are checked against what is really
-  stored; it gives up after ``max_retries`` retries.
+* ``execute`` runs a command on the agent and saves what it recorded. It decides on the state
+  this store saved or loaded last (:mod:`agentsdb.aggregate.cache`), when it has one, and
+  appends with that state's version as expected version: one unit of work, no read first. When
+  the state was stale the append is refused, and so is any other lost race
+  (``ConcurrencyError``): the agent is loaded afresh and the command runs again, so its rules are
+  checked against what is really stored; it gives up after ``max_retries`` retries. A command
+  that records nothing or raises on a cached state runs again on the loaded state too, so no
+  result rests on the cache alone.
 * ``resume`` resumes a suspended execution exactly once: of two workers resuming the same
   suspension, one gets the execution state and the other :class:`ExecutionAlreadyResumedError`.
 """
@@ -25,11 +30,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from agentsdb.aggregate.agent import AgentAggregate
+from agentsdb.aggregate.cache import DEFAULT_CACHE_SIZE, AgentCache
 from agentsdb.aggregate.errors import DomainError
 from agentsdb.aggregate.events import ExecutionResumed, SessionCompleted, SessionTerminated
-from agentsdb.aggregate.identity import (
-    stream_id_for,
-)
+from agentsdb.aggregate.identity import STREAM_PREFIX, stream_id_for
 from agentsdb.aggregate.projection import ProjectedEvent, projection_steps
 from agentsdb.aggregate.values import ClientResponse, ExecutionState
 from agentsdb.clock import utc_now
@@ -42,8 +46,6 @@ from agentsdb.ids import new_id
 logger = logging.getLogger("agentsdb.aggregate.store")
 
 T = TypeVar("T")
-
-#: The event stores that erase the agent read models of a deleted agent stream.
 
 #: Saves that end a session write a snapshot whatever the count.
 _SESSION_ENDS = frozenset({SessionCompleted.TYPE, SessionTerminated.TYPE})
@@ -93,12 +95,15 @@ class AgentStore:
         snapshot_every: int = 100,
         max_retries: int = 5,
         project_inline: bool = True,
+        cache_size: int = DEFAULT_CACHE_SIZE,
         clock: Callable[[], datetime] = utc_now,
         id_factory: Callable[[], str] = new_id,
     ) -> None:
         """``snapshot_every``: a snapshot each time a save crosses a multiple of this many
         events (sessions that end are snapshotted too). ``project_inline=False`` leaves the read
-        models to the catch-up projector. ``clock`` gives the time of the events :meth:`resume`
+        models to the catch-up projector. ``cache_size``: how many agents' last stored states
+        :meth:`execute` may decide on without reading them first (least recently used go
+        first; 0 turns the cache off). ``clock`` gives the time of the events :meth:`resume`
         records; ``id_factory`` makes the event and session ids of the aggregates it loads."""
         if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int):
             raise ValueError(f"snapshot_every must be a whole number, not {snapshot_every!r}")
@@ -113,42 +118,72 @@ class AgentStore:
         self._project_inline = project_inline
         self._clock = clock
         self._id_factory = id_factory
+        self._cache = AgentCache(cache_size, id_factory)
+        # Erasures through this event store (by whoever calls it) evict the erased agent.
+        self._events.add_deletion_listener(self)
 
     @property
     def events(self) -> EventStore:
         """The event store the agents' streams live in."""
         return self._events
 
+    @property
+    def cache(self) -> AgentCache:
+        """The agents' last stored states that :meth:`execute` decides on."""
+        return self._cache
+
+    def stream_deleted(self, stream_id: str) -> None:
+        """Forget a deleted agent stream's cached state (called by the event store)."""
+        if stream_id.startswith(STREAM_PREFIX):
+            self._cache.evict(stream_id.removeprefix(STREAM_PREFIX))
+
     # --- loading -----------------------------------------------------------------------------
 
     async def find(self, agent_id: str) -> AgentAggregate | None:
-        """The agent as stored, or ``None`` when it does not exist."""
+        """The agent as stored, or ``None`` when it does not exist. Always read from the store
+        (never from the cache, which it refreshes)."""
+        generation = self._cache.generation()
+        found = await self._read(agent_id)
+        if found is None:
+            return None
+        agent, position = found
+        self._cache.put(agent, position, generation)
+        return agent
+
+    async def _read(self, agent_id: str) -> tuple[AgentAggregate, int] | None:
+        """The agent as stored and the position of its newest event."""
         stream_id = stream_id_for(agent_id)
         snapshot = await self._events.load_snapshot(stream_id)
         if snapshot is not None and snapshot.schema_version == AgentAggregate.STATE_SCHEMA_VERSION:
-            later = await self._events.read_stream(
-                stream_id, from_version=snapshot.version + 1, decode=False
+            # From the snapshot's own event, for its position; replay starts after it.
+            read = await self._events.read_stream(
+                stream_id, from_version=snapshot.version, decode=False
             )
-            return AgentAggregate.replay(
-                later, (snapshot.version, snapshot.state), id_factory=self._id_factory
-            )
+            if read and read[0].version == snapshot.version:
+                agent = AgentAggregate.replay(
+                    read[1:], (snapshot.version, snapshot.state), id_factory=self._id_factory
+                )
+                return agent, read[-1].position
         # Replay validates each event's stored JSON text itself: no decoding up front.
         recorded = await self._events.read_stream(stream_id, decode=False)
         if not recorded:
             return None
         agent = AgentAggregate.replay(recorded, id_factory=self._id_factory)
         if snapshot is not None:
-            # Written by another state schema: rebuilt from the events, then replaced.
+            # Written by another state schema (or of a version the stream does not hold):
+            # rebuilt from the events, then replaced.
             logger.info(
-                "agent %s: ignoring the snapshot of state schema %s (current %s); rebuilt it",
+                "agent %s: ignoring the snapshot of state schema %s at version %s (current "
+                "schema %s); rebuilt it",
                 agent_id,
                 snapshot.schema_version,
+                snapshot.version,
                 AgentAggregate.STATE_SCHEMA_VERSION,
             )
             await self._events.save_snapshot(
                 stream_id, agent.version, AgentAggregate.STATE_SCHEMA_VERSION, agent.to_snapshot()
             )
-        return agent
+        return agent, recorded[-1].position
 
     async def load(self, agent_id: str) -> AgentAggregate:
         """The agent as stored; :class:`AgentNotFoundError` when it does not exist."""
@@ -177,24 +212,43 @@ class AgentStore:
         when another writer recorded an event with the same derived id (the same client
         response); the agent is then unchanged (reload it, or use :meth:`execute`).
         """
-        pending = agent.pending_events
-        if not pending:
+        if not agent.has_pending_events():
             return None
-        if metadata:
-            pending = [_with_metadata(event, metadata) for event in pending]
+        return await self._save(agent, metadata, with_steps, None)
+
+    async def _save(
+        self,
+        agent: AgentAggregate,
+        metadata: Mapping[str, Any] | None,
+        with_steps: Sequence[Step],
+        head_position: int | None,
+    ) -> AppendResult:
+        """Append the pending events (expecting the stream's newest event at ``head_position``
+        too, when given), then keep the saved state in the cache."""
+        pending = agent.pending_events
         loaded = agent.version
         expected: ExpectedVersion = NO_STREAM if loaded == 0 else loaded
-        result = await self._events.append(
-            agent.stream_id,
-            pending,
-            expected,
-            with_steps=[*self._steps_for(agent, loaded), *with_steps],
-        )
+        steps = self._steps_for(agent, pending, loaded)
+        if metadata:
+            pending = [_with_metadata(event, metadata) for event in pending]
+        generation = self._cache.generation()
+        try:
+            result = await self._events.append(
+                agent.stream_id,
+                pending,
+                expected,
+                with_steps=[*steps, *with_steps] if with_steps else steps,
+                expected_position=head_position,
+            )
+        except BaseException:
+            # Whatever the store holds now, it is not this agent's state: read it next time.
+            self._cache.evict(agent.id)
+            raise
         agent.mark_saved(result.last_version)
+        self._cache.put(agent, result.positions[-1], generation)
         return result
 
-    def _steps_for(self, agent: AgentAggregate, loaded: int) -> list[Step]:
-        pending = agent.pending_events
+    def _steps_for(self, agent: AgentAggregate, pending: list[NewEvent], loaded: int) -> list[Step]:
         new_version = loaded + len(pending)
         steps: list[Step] = []
         if self._project_inline:
@@ -228,14 +282,23 @@ class AgentStore:
         *,
         metadata: Mapping[str, Any] | None = None,
     ) -> T:
-        """Load the agent, run ``command`` on it, save what it recorded; returns its result.
+        """Run ``command`` on the agent and save what it recorded; returns its result.
 
-        When another writer got there first (``ConcurrencyError``, or ``EventIdConflictError``:
-        it recorded the same derived event, such as the same client response) the whole of it
-        runs again on the freshly loaded agent, so the command's rules are checked against the
-        state the other writer left (a ``DomainError`` from that attempt propagates). After
-        ``max_retries`` retries it raises :class:`RetriesExhaustedError`.
+        The command runs on the agent's cached state when the store has one (see the module's
+        notes), saved in one unit that expects the stream unchanged since; otherwise, or when
+        that state turns out stale, or the command records nothing or raises on it, on the
+        agent loaded afresh. When another writer got there first (``ConcurrencyError``, or
+        ``EventIdConflictError``: it recorded the same derived event, such as the same client
+        response) the whole of it runs again on the freshly loaded agent, so the command's
+        rules are checked against the state the other writer left (a ``DomainError`` from that
+        attempt propagates). After ``max_retries`` retries it raises
+        :class:`RetriesExhaustedError`; the attempt on a cached state is not counted.
         """
+        cached = self._cache.get(agent_id)
+        if cached is not None:
+            decided = await self._execute_cached(*cached, command, metadata)
+            if decided is not None:
+                return decided[0]
         attempts = self._max_retries + 1
         for attempt in range(1, attempts + 1):
             agent = await self.load(agent_id)
@@ -249,6 +312,30 @@ class AgentStore:
                 continue
             return result
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    async def _execute_cached(
+        self,
+        agent: AgentAggregate,
+        head_position: int,
+        command: Callable[[AgentAggregate], T],
+        metadata: Mapping[str, Any] | None,
+    ) -> tuple[T] | None:
+        """Run ``command`` on a cached state and save what it recorded, expecting the stream
+        still at the cached version and position: ``(result,)`` when that is settled, None when
+        the command must run again on freshly loaded state (a failed save evicts the agent)."""
+        try:
+            result = command(agent)
+        except Exception as error:  # decided on a state that may be stale: decide again
+            logger.debug("agent %s: command refused on the cached state: %r", agent.id, error)
+            return None
+        if not agent.has_pending_events():
+            return None  # nothing appended, so nothing confirmed that the state was current
+        try:
+            await self._save(agent, metadata, (), head_position)
+        except (ConcurrencyError, EventIdConflictError) as error:
+            logger.debug("agent %s: the cached state was stale: %s", agent.id, error)
+            return None
+        return (result,)
 
     async def resume(self, agent_id: str, response: ClientResponse) -> ExecutionState:
         """Resume the agent's suspended execution with ``response``; exactly one caller wins.

@@ -19,10 +19,11 @@ from agentsdb.events.types import (
     ExpectedVersion,
     NewEvent,
     RecordedEvent,
+    StreamState,
 )
 from agentsdb.events.validation import check_name, check_positive, json_text, shown
 from agentsdb.models._record import decode_json
-from agentsdb.queries.events import NO_UPPER_BOUND
+from agentsdb.queries.events import NO_UPPER_BOUND, EventQueries
 
 
 def head_bounds(expected: ExpectedVersion) -> tuple[int, int]:
@@ -92,6 +93,23 @@ def event_rows(stream_id: str, events: Sequence[NewEvent]) -> list[dict[str, Any
     return rows
 
 
+def position_guard(stream_id: str, expected: ExpectedVersion, position: object) -> Step:
+    """The step refusing an append unless the stream's event at the expected version is the
+    one at ``position`` (see ``EventQueries.append_guard_position``)."""
+    if isinstance(expected, StreamState) or expected < 1:
+        raise InvalidEventError(
+            "expected_position", f"needs a version >= 1 as expected_version, got {shown(expected)}"
+        )
+    return Execute(
+        EventQueries.append_guard_position,
+        {
+            "stream_id": stream_id,
+            "version": expected,
+            "position": check_positive("expected_position", position),
+        },
+    )
+
+
 def check_steps(steps: Sequence[Step]) -> tuple[Step, ...]:
     """``with_steps`` as a tuple, each checked to be a statement step."""
     checked = tuple(steps)
@@ -145,4 +163,12 @@ def earlier_result(
     )
 
 
-__all__ = ["check_steps", "earlier_result", "event_rows", "head_bounds", "holds", "refuses_version"]
+__all__ = [
+    "check_steps",
+    "earlier_result",
+    "event_rows",
+    "head_bounds",
+    "holds",
+    "position_guard",
+    "refuses_version",
+]

@@ -15,6 +15,7 @@ backend, including libSQL over HTTP (one batch, no interactive transaction):
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -43,6 +44,7 @@ from agentsdb.events.appending import (
     event_rows,
     head_bounds,
     holds,
+    position_guard,
     refuses_version,
 )
 from agentsdb.events.erasure import built_in_erasure
@@ -51,6 +53,7 @@ from agentsdb.events.types import (
     ANY,
     STREAM_EXISTS,
     AppendResult,
+    DeletionListener,
     ExpectedVersion,
     NewEvent,
     RecordedEvent,
@@ -108,6 +111,7 @@ class EventStore:
         self._db = db
         self._upcasters = upcasters
         self._erasers: list[Eraser] = list(erasers)
+        self._listeners: weakref.WeakSet[DeletionListener] = weakref.WeakSet()
 
     @property
     def db(self) -> Database:
@@ -119,6 +123,16 @@ class EventStore:
         if not callable(eraser):
             raise InvalidEventError("eraser", f"must be callable, got {type(eraser).__name__}")
         self._erasers.append(eraser)
+
+    def add_deletion_listener(self, listener: DeletionListener) -> None:
+        """Call ``listener.stream_deleted(stream_id)`` after each :meth:`delete_stream` of this
+        store, once the deletion has committed or failed. Held weakly: a listener nobody else
+        holds stops listening."""
+        if not callable(getattr(listener, "stream_deleted", None)):
+            raise InvalidEventError(
+                "listener", f"has no stream_deleted method: {type(listener).__name__}"
+            )
+        self._listeners.add(listener)
 
     def _upcasting(self) -> Upcasters | None:
         # Upcasters registered after the store was built count too.
@@ -134,15 +148,19 @@ class EventStore:
         expected_version: ExpectedVersion,
         *,
         with_steps: Sequence[Step] = (),
+        expected_position: int | None = None,
     ) -> AppendResult:
         """Append ``events`` to the stream if ``expected_version`` holds, as one atomic unit.
 
         ``expected_version``: ``NO_STREAM`` (the stream holds no event), ``STREAM_EXISTS``,
         ``ANY``, or the version of the stream's newest event. When it does not hold — also
         because another writer appended first — nothing is written and ConcurrencyError says
-        the stream's actual version. ``with_steps`` run after the inserts in the same unit (an
-        inline projection's upserts, :meth:`snapshot_steps`); when one fails, nothing is written
-        and its error propagates.
+        the stream's actual version. ``expected_position`` (with a numeric expected version)
+        also requires the stream's newest event to be the one at that position: positions are
+        never reused, so a stream deleted and appended again up to the same version since the
+        caller read it is refused the same way. ``with_steps`` run after the inserts in the same
+        unit (an inline projection's upserts, :meth:`snapshot_steps`); when one fails, nothing
+        is written and its error propagates.
 
         Appending the same event ids again with the same content to the same stream (a retry
         after a lost reply) writes nothing and returns the first append's result; the same ids
@@ -152,6 +170,8 @@ class EventStore:
         expected = check_expected(expected_version)
         rows = event_rows(stream_id, events)
         steps = check_steps(with_steps)
+        if expected_position is not None:
+            steps = (position_guard(stream_id, expected, expected_position), *steps)
         attempts = 0
         while True:
             attempts += 1
@@ -175,8 +195,12 @@ class EventStore:
     ) -> AppendResult:
         low, high = head_bounds(expected)
         # The guard applies to the first event; the others follow it in the same unit.
-        params: list[Params] = [{**row, "min_head": 0, "max_head": NO_UPPER_BOUND} for row in rows]
-        params[0] = {**rows[0], "min_head": low, "max_head": high}
+        params: list[Params] = [
+            {**row, "min_head": low, "max_head": high}
+            if index == 0
+            else {**row, "min_head": 0, "max_head": NO_UPPER_BOUND}
+            for index, row in enumerate(rows)
+        ]
         appended = FetchAll(EventQueries.appended, {"stream_id": stream_id, "count": len(rows)})
         unit = Atomic(
             (
@@ -262,7 +286,11 @@ class EventStore:
             deleted_events: ExecuteResult = results[-1]
             return deleted_events.rows_affected
 
-        deleted = await self._db.run(program())
+        try:
+            deleted = await self._db.run(program())
+        finally:
+            for listener in list(self._listeners):
+                listener.stream_deleted(stream_id)
         return deleted
 
     # --- snapshots --------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import enum
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 
 from agentsdb.models._record import decode_json
 
@@ -146,6 +146,14 @@ _set_data_json = _set_field["data_json"]
 _set_metadata = _set_field["metadata"]
 _set_metadata_json = _set_field["metadata_json"]
 _set_recorded_at = _set_field["recorded_at"]
+
+
+class DeletionListener(Protocol):
+    """Told of every stream an ``EventStore`` deleted (such as a cache of the streams' states,
+    which must not outlive them)."""
+
+    def stream_deleted(self, stream_id: str) -> None:
+        """``stream_id`` was deleted (or its deletion failed, so it may have been)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,7 +105,10 @@ def json_text(argument: str, value: object) -> str:
     """``value`` (a mapping) as compact JSON text, after checking it round-trips exactly."""
     if not isinstance(value, Mapping):
         raise InvalidEventError(argument, f"must be a mapping, got {type(value).__name__}")
-    _check_value(argument, value, 0)
+    if not value:
+        return "{}"  # most events' metadata: nothing to check or encode
+    if not _storable(value, 0):
+        _check_value(argument, value, 0)  # raises, naming the path of the first bad value
     text = encode_json(value if isinstance(value, dict) else dict(value))
     _check_utf8(argument, text)
     return text
@@ -117,6 +120,30 @@ def _child(path: str, step: str) -> str:
         return path
     child = path + step
     return child if len(child) <= _MAX_PATH else child[: _MAX_PATH - 3] + "..."
+
+
+def _storable(value: Any, depth: int) -> bool:
+    """Whether :func:`_check_value` accepts ``value``: the same rules, without building the path
+    of every value for a message that is only needed when one is refused."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float or isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str | int):
+        return True
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict or isinstance(value, Mapping):
+        for key, item in value.items():
+            if type(key) is not str and not isinstance(key, str):
+                return False
+            if not _storable(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        return all(_storable(item, depth + 1) for item in value)
+    return False
 
 
 def _check_value(path: str, value: Any, depth: int) -> None:

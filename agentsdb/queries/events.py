@@ -47,6 +47,16 @@ VALUES (
               WHERE stream_id = :stream_id) AS head),
     :event_id, :type, :schema_version, :data, :metadata, :recorded_at)"""
 
+    #: Refuses an append (a row whose version is NULL, which the NOT NULL constraint refuses,
+    #: like the expected-version guard) unless the stream's event at ``:version`` is the one at
+    #: ``:position``. Positions are never reused, so this tells the stream a caller read from a
+    #: stream deleted and appended again up to the same version.
+    append_guard_position = """INSERT INTO events
+    (stream_id, version, event_id, type, schema_version, data, metadata, recorded_at)
+SELECT 'guard', NULL, 'guard', 'guard', 1, '{}', '{}', 'guard'
+WHERE NOT EXISTS (SELECT 1 FROM events
+    WHERE stream_id = :stream_id AND version = :version AND position = :position)"""
+
     #: The positions and versions of the stream's newest ``:count`` events, newest first. Read
     #: in an append's own transaction, right after its inserts, these are the appended events:
     #: a later version needs this transaction's rows, which no other transaction can see yet.
