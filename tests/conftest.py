@@ -16,16 +16,19 @@ import os
 import shutil
 import sqlite3
 import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from postgres_server import (
+    DatabaseDropper,
+    drop_database,
+    fresh_postgres_database,
+    make_template,
+)
 from sqld_server import SqldServer, SqldUnavailable, find_sqld
 
 import agentsdb
@@ -92,13 +95,15 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def copy_sqlite_template(template: Path, target: Path) -> None:
     """Put a copy of the migrated template at ``target`` (with its 0600 mode, as agentsdb
     creates files). Copying takes well under a millisecond; migrating a file ~100 ms."""
+    if target.exists():  # copying over an open database would corrupt it
+        raise RuntimeError(f"{target} already exists (does the test ask for db and migrated_db?)")
     shutil.copy(template, target)
 
 
 @pytest.fixture
 async def migrated_db(db_path: Path, sqlite_template: Path) -> AsyncIterator[Database]:
     """An open SQLite database on ``db_path`` with every built-in migration applied (a copy
-    of the session's migrated template)."""
+    of the session's migrated template). Not together with ``db``, which opens the same path."""
     copy_sqlite_template(sqlite_template, db_path)
     async with agentsdb.connect(str(db_path)) as database:
         yield database
@@ -119,11 +124,6 @@ def _postgres_unavailable(reason: str) -> NoReturn:
     if in_ci():
         pytest.fail(f"{reason} (CI=true, so the PostgreSQL tests may not be skipped)")
     pytest.skip(f"{reason}; set {POSTGRES_URL_VARIABLE} to a reachable server to run them")
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server URL, pointing at database ``name``."""
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 async def _probe_postgres(asyncpg: ModuleType, url: str) -> None:
@@ -155,58 +155,6 @@ def postgres_server_url(asyncpg_driver: ModuleType) -> str:
     return url
 
 
-async def _admin(server_url: str, asyncpg: ModuleType, *statements: tuple[str, Any]) -> None:
-    """Run statements on a connection of their own to the server's default database."""
-    admin = await asyncpg.connect(server_url, timeout=10)
-    try:
-        for sql, *arguments in statements:
-            await admin.execute(sql, *arguments)
-    finally:
-        await admin.close()
-
-
-async def _drop_database(server_url: str, asyncpg: ModuleType, name: str) -> None:
-    await _admin(
-        server_url,
-        asyncpg,
-        (
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        ),
-        (f'DROP DATABASE IF EXISTS "{name}"',),
-    )
-
-
-class DatabaseDropper:
-    """Drops a test's databases on a thread of its own, one after another, so the next test does
-    not wait for the checkpoint PostgreSQL forces on every DROP DATABASE (0.3-1 s here, more
-    than creating the database). At most ``backlog`` drops wait at a time, which bounds the disk
-    the dropped databases hold; a failed drop fails the next test to drop one, or the session."""
-
-    def __init__(self, server_url: str, asyncpg: ModuleType, *, backlog: int = 4) -> None:
-        self._server_url = server_url
-        self._asyncpg = asyncpg
-        self._backlog = backlog
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
-        self._pending: deque[Future[None]] = deque()
-
-    def drop(self, name: str) -> None:
-        """Drop database ``name`` soon (now, when ``backlog`` drops are already waiting)."""
-        while self._pending and (self._pending[0].done() or len(self._pending) >= self._backlog):
-            self._pending.popleft().result()
-        drop = _drop_database(self._server_url, self._asyncpg, name)
-        self._pending.append(self._executor.submit(asyncio.run, drop))
-
-    def close(self) -> None:
-        """Wait for every drop, raising the first failure."""
-        try:
-            while self._pending:
-                self._pending.popleft().result()
-        finally:
-            self._executor.shutdown(wait=True)
-
-
 @pytest.fixture(scope="session")
 def postgres_dropper(
     postgres_server_url: str, asyncpg_driver: ModuleType
@@ -219,58 +167,18 @@ def postgres_dropper(
         dropper.close()
 
 
-@asynccontextmanager
-async def fresh_postgres_database(
-    server_url: str,
-    asyncpg: ModuleType,
-    *,
-    template: str | None = None,
-    dropper: DatabaseDropper | None = None,
-) -> AsyncIterator[str]:
-    """Create a new database on the server, empty or a copy of ``template``; yield its URL;
-    drop it afterwards (through ``dropper``, else at once)."""
-    name = f"agentsdb_test_{uuid.uuid4().hex[:16]}"
-    source = f' TEMPLATE "{template}"' if template is not None else ""
-    await _admin(server_url, asyncpg, (f'CREATE DATABASE "{name}"{source}',))
-    try:
-        yield with_database(server_url, name)
-    finally:
-        if dropper is not None:
-            dropper.drop(name)
-        else:
-            await _drop_database(server_url, asyncpg, name)
-
-
-async def _make_postgres_template(server_url: str, asyncpg: ModuleType, name: str) -> None:
-    await _admin(server_url, asyncpg, (f'CREATE DATABASE "{name}"',))
-    await migrate(with_database(server_url, name))
-    # CREATE DATABASE ... TEMPLATE refuses a template anyone is connected to ("source database
-    # is being accessed by other users"). From here on nobody may connect to it, and a backend
-    # still ending is waited for by the server (up to 5 s) before a copy starts.
-    await _admin(
-        server_url,
-        asyncpg,
-        (f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false',),
-        (
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        ),
-    )
-
-
 @pytest.fixture(scope="session")
 def postgres_template(postgres_server_url: str, asyncpg_driver: ModuleType) -> Iterator[str]:
     """The name of a database migrated once per session by a real ``migrate()``, which no one
-    may connect to, for ``CREATE DATABASE ... TEMPLATE`` (~0.15 s here; creating a database
-    and migrating it ~0.5 s). Its name is unique per session, since several test runs share
-    the server; it is dropped at the end."""
+    may connect to, for ``CREATE DATABASE ... TEMPLATE`` (see tests/postgres_server.py). Its
+    name is unique per session, since several test runs share the server; it is dropped at
+    the end."""
     name = f"agentsdb_template_{uuid.uuid4().hex[:16]}"
     try:
-        run_on_own_loop(_make_postgres_template(postgres_server_url, asyncpg_driver, name))
+        run_on_own_loop(make_template(postgres_server_url, asyncpg_driver, name, migrate))
         yield name
     finally:
-        run_on_own_loop(_drop_database(postgres_server_url, asyncpg_driver, name))
+        run_on_own_loop(drop_database(postgres_server_url, asyncpg_driver, name))
 
 
 @pytest.fixture

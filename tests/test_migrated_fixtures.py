@@ -13,7 +13,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import copy_sqlite_template, fresh_postgres_database, migrate
+from conftest import copy_sqlite_template, migrate
+from postgres_server import fresh_postgres_database
 
 import agentsdb
 from agentsdb.db.base import Database
