@@ -1,22 +1,34 @@
 """Shared fixtures: temp-file SQLite databases, fresh for every test; fresh PostgreSQL
 databases on the test server (``AGENTSDB_TEST_POSTGRES_URL``); a real libSQL server (sqld,
-``AGENTSDB_TEST_SQLD``) started once per session and wiped before each test."""
+``AGENTSDB_TEST_SQLD``) started once per session and wiped before each test.
+
+A migrated database costs no migration per test: the built-in migrations run once per session
+on each backend, and every test gets a copy (SQLite: the template's file; PostgreSQL: ``CREATE
+DATABASE ... TEMPLATE``; libSQL: a snapshot restored into the wiped sqld).
+tests/test_migrated_fixtures.py proves each copy is the database ``migrate()`` makes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
 import os
+import shutil
+import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import NoReturn
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, NoReturn, TypeVar
 
 import pytest
+from postgres_server import (
+    DatabaseDropper,
+    drop_database,
+    fresh_postgres_database,
+    make_template,
+)
 from sqld_server import SqldServer, SqldUnavailable, find_sqld
 
 import agentsdb
@@ -25,6 +37,25 @@ from agentsdb.db.url import obscure_password
 
 # tests/test_pytest_plugin.py runs pytest on generated test files.
 pytest_plugins = ["pytester"]
+
+
+_T = TypeVar("_T")
+
+
+def run_on_own_loop(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine on a thread of its own, so its event loop never meets the tests' loops
+    (session fixtures are set up while a test's loop may be running)."""
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()
+
+
+async def migrate(url: str) -> None:
+    """Apply every built-in migration to the database at ``url``."""
+    async with agentsdb.connect(url) as database:
+        await agentsdb.Migrator(database).migrate()
+
+
+# --- SQLite ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -40,14 +71,45 @@ async def db(db_path: Path) -> AsyncIterator[Database]:
         yield database
 
 
+def checkpointed(path: Path) -> Path:
+    """``path`` with its write-ahead log folded into the main file and removed, so the file
+    alone is the whole database (copying it without its ``-wal`` then loses nothing)."""
+    with sqlite3.connect(path) as connection:
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    connection.close()  # the last connection to close deletes the -wal and -shm files
+    leftovers = [p for p in (Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
+    if busy or leftovers:
+        raise RuntimeError(f"{path} is still in use: checkpoint busy={busy}, {leftovers} remain")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session by a real ``migrate()``, checkpointed: a copy
+    of the file is a migrated database (see copy_sqlite_template)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "migrated.db"
+    run_on_own_loop(migrate(str(path)))
+    return checkpointed(path)
+
+
+def copy_sqlite_template(template: Path, target: Path) -> None:
+    """Put a copy of the migrated template at ``target`` (with its 0600 mode, as agentsdb
+    creates files). Copying takes well under a millisecond; migrating a file ~100 ms."""
+    if target.exists():  # copying over an open database would corrupt it
+        raise RuntimeError(f"{target} already exists (does the test ask for db and migrated_db?)")
+    shutil.copy(template, target)
+
+
 @pytest.fixture
-async def migrated_db(db: Database) -> Database:
-    """The temp-file database with every built-in migration applied."""
-    await agentsdb.Migrator(db).migrate()
-    return db
+async def migrated_db(db_path: Path, sqlite_template: Path) -> AsyncIterator[Database]:
+    """An open SQLite database on ``db_path`` with every built-in migration applied (a copy
+    of the session's migrated template). Not together with ``db``, which opens the same path."""
+    copy_sqlite_template(sqlite_template, db_path)
+    async with agentsdb.connect(str(db_path)) as database:
+        yield database
 
 
-# --- PostgreSQL ----------------------------------------------------------------------------------
+# --- PostgreSQL -----------------------------------------------------------------------------------
 
 POSTGRES_URL_VARIABLE = "AGENTSDB_TEST_POSTGRES_URL"
 DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -62,11 +124,6 @@ def _postgres_unavailable(reason: str) -> NoReturn:
     if in_ci():
         pytest.fail(f"{reason} (CI=true, so the PostgreSQL tests may not be skipped)")
     pytest.skip(f"{reason}; set {POSTGRES_URL_VARIABLE} to a reachable server to run them")
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server URL, pointing at database ``name``."""
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 async def _probe_postgres(asyncpg: ModuleType, url: str) -> None:
@@ -91,43 +148,47 @@ def postgres_server_url(asyncpg_driver: ModuleType) -> str:
     """
     url = os.environ.get(POSTGRES_URL_VARIABLE) or DEFAULT_TEST_POSTGRES_URL
     shown = obscure_password(url)
-    # On a thread of its own, so the probe's event loop never meets the tests' loops.
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        try:
-            executor.submit(asyncio.run, _probe_postgres(asyncpg_driver, url)).result()
-        except Exception as error:
-            _postgres_unavailable(f"no PostgreSQL server at {shown}: {error}")
+    try:
+        run_on_own_loop(_probe_postgres(asyncpg_driver, url))
+    except Exception as error:
+        _postgres_unavailable(f"no PostgreSQL server at {shown}: {error}")
     return url
 
 
-@asynccontextmanager
-async def fresh_postgres_database(server_url: str, asyncpg: ModuleType) -> AsyncIterator[str]:
-    """Create a new, empty database on the server; yield its URL; drop it afterwards."""
-    name = f"agentsdb_test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(server_url, timeout=10)
+@pytest.fixture(scope="session")
+def postgres_dropper(
+    postgres_server_url: str, asyncpg_driver: ModuleType
+) -> Iterator[DatabaseDropper]:
+    """The session's DatabaseDropper; every drop has finished when the session ends."""
+    dropper = DatabaseDropper(postgres_server_url, asyncpg_driver)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield dropper
     finally:
-        await admin.close()
+        dropper.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server_url: str, asyncpg_driver: ModuleType) -> Iterator[str]:
+    """The name of a database migrated once per session by a real ``migrate()``, which no one
+    may connect to, for ``CREATE DATABASE ... TEMPLATE`` (see tests/postgres_server.py). Its
+    name is unique per session, since several test runs share the server; it is dropped at
+    the end."""
+    name = f"agentsdb_template_{uuid.uuid4().hex[:16]}"
     try:
-        yield with_database(server_url, name)
+        run_on_own_loop(make_template(postgres_server_url, asyncpg_driver, name, migrate))
+        yield name
     finally:
-        admin = await asyncpg.connect(server_url, timeout=10)
-        try:
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = $1 AND pid <> pg_backend_pid()",
-                name,
-            )
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        finally:
-            await admin.close()
+        run_on_own_loop(drop_database(postgres_server_url, asyncpg_driver, name))
 
 
 @pytest.fixture
-async def postgres_url(postgres_server_url: str, asyncpg_driver: ModuleType) -> AsyncIterator[str]:
+async def postgres_url(
+    postgres_server_url: str, asyncpg_driver: ModuleType, postgres_dropper: DatabaseDropper
+) -> AsyncIterator[str]:
     """The URL of a new, empty database on the test server, dropped after the test."""
-    async with fresh_postgres_database(postgres_server_url, asyncpg_driver) as url:
+    async with fresh_postgres_database(
+        postgres_server_url, asyncpg_driver, dropper=postgres_dropper
+    ) as url:
         yield url
 
 
@@ -171,25 +232,18 @@ def sqld(sqld_server: SqldServer) -> SqldServer:
     return sqld_server
 
 
-async def _migrate(url: str) -> None:
-    async with agentsdb.connect(url) as database:
-        await agentsdb.Migrator(database).migrate()
-
-
 @pytest.fixture(scope="session")
 def sqld_migrated_snapshot(sqld_server: SqldServer) -> list[dict[str, object]]:
     """The built-in migrations' result on sqld, as a snapshot (see SqldServer.snapshot), made
     once per session by a real ``migrate()``; restoring it takes a few ms, migrating ~100 ms."""
     sqld_server.wipe()
-    # On a thread of its own, so this event loop never meets the tests' loops.
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        executor.submit(asyncio.run, _migrate(sqld_server.http_url)).result()
+    run_on_own_loop(migrate(sqld_server.http_url))
     snapshot = sqld_server.snapshot()
     sqld_server.wipe()
     return snapshot
 
 
-# --- the contract fixture: one open, empty database per backend -----------------------------------
+# --- the contract fixtures: one database per backend, empty or migrated ---------------------------
 
 BACKENDS = ("sqlite", "postgresql", "libsql-ws", "libsql-http")
 
@@ -201,24 +255,41 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
+def wants_migrated(request: pytest.FixtureRequest) -> bool:
+    """True when the test asks for ``migrated_any_db``: its ``backend_url`` is then a copy of
+    the backend's migrated template instead of an empty database."""
+    return "migrated_any_db" in request.fixturenames
+
+
 @pytest.fixture
 async def backend_url(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[str]:
-    """The URL of a new, empty database on ``backend``.
+    """The URL of the test's database on ``backend``: new and empty, or migrated when the
+    test uses ``migrated_any_db`` (then a copy of the session's migrated template).
 
-    SQLite: a temp file. PostgreSQL: a fresh database on the test server (see postgres_url).
-    libSQL: the session's sqld (see ``sqld``), wiped, over ws:// or http://.
+    SQLite: a temp file. PostgreSQL: a new database on the test server, dropped afterwards.
+    libSQL: the session's sqld (see ``sqld``), wiped or restored, over ws:// or http://.
     """
+    migrated = wants_migrated(request)
     if backend == "sqlite":
-        yield str(tmp_path / "contract.db")
+        path = tmp_path / "contract.db"
+        if migrated:
+            copy_sqlite_template(request.getfixturevalue("sqlite_template"), path)
+        yield str(path)
     elif backend == "postgresql":
         server_url = request.getfixturevalue("postgres_server_url")
         asyncpg = request.getfixturevalue("asyncpg_driver")
-        async with fresh_postgres_database(server_url, asyncpg) as url:
+        template = request.getfixturevalue("postgres_template") if migrated else None
+        dropper = request.getfixturevalue("postgres_dropper")
+        async with fresh_postgres_database(
+            server_url, asyncpg, template=template, dropper=dropper
+        ) as url:
             yield url
     else:
         server: SqldServer = request.getfixturevalue("sqld")
+        if migrated:
+            server.restore(request.getfixturevalue("sqld_migrated_snapshot"))
         yield server.ws_url if backend == "libsql-ws" else server.http_url
 
 
@@ -229,41 +300,11 @@ async def any_db(backend_url: str) -> AsyncIterator[Database]:
         yield database
 
 
-# --- the entity contract fixture: a migrated database per backend --------------------------------
-
-#: The backends ``migrated_any_db`` runs on: all of them. Over libsql-http, which has no
-#: interactive transactions, the repositories' multi-statement units run as single batches.
-ENTITY_BACKENDS = BACKENDS
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # Ahead of the fixture's own params: a parametrize mark on `backend` takes precedence.
-    if "migrated_any_db" in metafunc.fixturenames:
-        metafunc.definition.add_marker(
-            pytest.mark.parametrize("backend", ENTITY_BACKENDS, indirect=True)
-        )
-
-
-LIBSQL_BACKENDS = ("libsql-ws", "libsql-http")
-
-
 @pytest.fixture
-async def migrated_any_db(
-    backend: str, backend_url: str, request: pytest.FixtureRequest
-) -> AsyncIterator[Database]:
-    """An open database with every built-in migration applied, on each of ENTITY_BACKENDS.
-
-    On libSQL the session's sqld gets a copy of the database one real ``migrate()`` made at the
-    start of the session (sqld_migrated_snapshot; tests/test_sqld_fixture.py proves the copy
-    is the same database); elsewhere ``migrate()`` runs for the test.
-    """
-    if backend in LIBSQL_BACKENDS:
-        server: SqldServer = request.getfixturevalue("sqld")
-        server.restore(request.getfixturevalue("sqld_migrated_snapshot"))
-        async with agentsdb.connect(backend_url) as database:
-            yield database
-        return
+async def migrated_any_db(backend_url: str) -> AsyncIterator[Database]:
+    """An open database with every built-in migration applied, on each backend in turn: a copy
+    of the database one real ``migrate()`` made at the start of the session (see backend_url;
+    tests/test_migrated_fixtures.py and tests/test_sqld_fixture.py prove the copies are that
+    database), so no test pays for migrating."""
     async with agentsdb.connect(backend_url) as database:
-        await agentsdb.Migrator(database).migrate()
         yield database

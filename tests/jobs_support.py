@@ -12,7 +12,15 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import agentsdb
+
+#: The backends a job writes to in the contract tests: every one with interactive transactions
+#: (libSQL over HTTP has none, and a job refuses it: test_jobs_bluesky.py proves it).
+JOB_TARGETS = pytest.mark.parametrize(
+    "backend", ["sqlite", "postgresql", "libsql-ws"], indirect=True
+)
 
 BLUESKY_DDL = [
     """CREATE TABLE bluesky_profiles (handle TEXT PRIMARY KEY, did TEXT NOT NULL UNIQUE,

@@ -87,10 +87,6 @@ def test_mark_saved_clears_pending_events_and_refuses_a_version_that_skips_event
     assert (agent.version, agent.pending_events) == (2, [])
 
 
-def test_state_schema_version_is_an_integer_for_the_store_to_compare() -> None:
-    assert isinstance(AgentAggregate.STATE_SCHEMA_VERSION, int)
-
-
 # --- streams that cannot be replayed ------------------------------------------------------------
 
 

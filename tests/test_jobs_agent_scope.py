@@ -1,4 +1,5 @@
-"""Job 2, agent-scope, on real SQLite files; the dual-write option and scoped retrieval order."""
+"""Job 2, agent-scope, on SQLite files and into every backend that takes a job's writes; the
+dual-write option and scoped retrieval order."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from jobs_support import agent_scope_state, make_legacy_source, plant_without_foreign_keys, rows
+from jobs_support import (
+    JOB_TARGETS,
+    LEGACY_DDL,
+    agent_scope_state,
+    make_legacy_source,
+    plant_without_foreign_keys,
+    rows,
+)
 
 import agentsdb
 from agentsdb.db.base import Database
@@ -293,17 +301,63 @@ async def test_memory_vectors_are_optional(
     assert report.tables["agents"].created == 3
 
 
+@JOB_TARGETS
+async def test_a_run_into_any_target_matches_its_dry_run_and_reads_back_scoped(
+    migrated_any_db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "small-legacy.db"
+    make_legacy_source(
+        path,
+        [("p1", "Ada", 1)],
+        [("c1", "p1", "t", None)],
+        [
+            ("m1", "c1", None, "user", "a b", None),
+            ("m2", "c1", None, "user", "a  b", None),
+            ("m3", "c1", "p1", "assistant", "ok", None),
+        ],
+        [("v1", "p1", "c1", "x", b"\x00"), ("v2", "p1", "gone", "y", None)],
+    )
+    target = migrated_any_db
+    async with agentsdb.connect(str(path)) as source:
+        dry = await run_job(AgentScopeJob(), source, target, dry_run=True)
+        real = await run_job(AgentScopeJob(), source, target, batch_size=1, progress=False)
+        valid = await validate_job(AgentScopeJob(), source, target)
+
+    assert dry.counts() == real.counts()
+    assert real.tables["messages"].created == 3
+    assert valid.ok, valid.format()
+    agent = await target.fetch_one("SELECT id FROM agents WHERE persona_id = 'p1'")
+    assert agent is not None
+    repo = EmbeddingRepository(target)
+    await repo.create(Embedding(id="v0", agent_id=agent["id"], content="z"))
+    scoped = await repo.list_scoped(agent_id=agent["id"], conversation_id="c1")
+    assert [e.id for e in scoped] == ["v1", "v0", "v2"]
+    assert scoped[0].embedding == b"\x00"
+
+
+@JOB_TARGETS
 async def test_one_database_needs_a_prefix_for_the_legacy_tables(
-    migrated_db: Database, db_path: Path
+    migrated_any_db: Database,
 ) -> None:
     with pytest.raises(JobError, match="source_prefix"):
-        await run_job(AgentScopeJob(), migrated_db, migrated_db, progress=False)
+        await run_job(AgentScopeJob(), migrated_any_db, migrated_any_db, progress=False)
 
-    make_legacy_source(db_path, PERSONAS, CONVERSATIONS, MESSAGES, VECTORS, prefix="legacy_")
-    report = await run_job(
-        AgentScopeJob(source_prefix="legacy_"), migrated_db, migrated_db, progress=False
+    for ddl in LEGACY_DDL:
+        # BYTEA: a type name PostgreSQL knows and SQLite accepts (blob affinity either way).
+        prefixed = ddl.replace("CREATE TABLE ", "CREATE TABLE old_", 1)
+        await migrated_any_db.execute(prefixed.replace("BLOB", "BYTEA"))
+    await migrated_any_db.execute("INSERT INTO old_personas VALUES ('p', 'P', 0)")
+    await migrated_any_db.execute("INSERT INTO old_conversations VALUES ('c', 'p', NULL, NULL)")
+    await migrated_any_db.execute(
+        "INSERT INTO old_messages VALUES ('m', 'c', NULL, 'user', 'hello', NULL)"
     )
-    assert report.tables["messages"].created == 4
+
+    report = await run_job(
+        AgentScopeJob(source_prefix="old_"), migrated_any_db, migrated_any_db, progress=False
+    )
+
+    assert report.tables["conversations"].created == 1
+    assert report.tables["messages"].created == 1
 
 
 # --- dual write and retrieval order ---------------------------------------------------------

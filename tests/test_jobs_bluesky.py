@@ -1,12 +1,16 @@
-"""Job 1, bluesky-profiles, on real SQLite files: mapping, bios, counts, dry run, re-runs."""
+"""Job 1, bluesky-profiles: mapping, bios, counts, dry run, re-runs (on SQLite files, and into
+every backend that takes a job's writes)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from jobs_support import (
+    BLUESKY_DDL,
+    JOB_TARGETS,
     bluesky_state,
     make_bluesky_source,
     plant_without_foreign_keys,
@@ -204,15 +208,58 @@ async def test_batches_of_one_give_the_same_result_as_one_batch(
     assert bluesky_state(db_path) == bluesky_state(other_path)
 
 
-async def test_source_and_target_may_be_the_same_database(
-    migrated_db: Database, db_path: Path
+@JOB_TARGETS
+async def test_a_run_into_any_target_matches_its_dry_run_reruns_unchanged_and_is_recorded(
+    migrated_any_db: Database, tmp_path: Path
 ) -> None:
-    make_bluesky_source(db_path, [profile("erin", bio="hi")])
+    path = tmp_path / "legacy.db"
+    make_bluesky_source(
+        path,
+        [profile("ann", bio="hi"), profile("bo", counts=(-1, 0, 0)), profile("cy")],
+        [(1, "cy", "generated", None), (2, "cy", "newer", "2024-01-01")],
+    )
+    target = migrated_any_db
+    async with agentsdb.connect(str(path)) as source:
+        dry = await run_job(BlueskyProfilesJob(), source, target, dry_run=True, batch_size=2)
+        real = await run_job(BlueskyProfilesJob(), source, target, batch_size=2, progress=False)
+        again = await run_job(BlueskyProfilesJob(), source, target, progress=False)
+        valid = await validate_job(BlueskyProfilesJob(), source, target)
 
-    report = await run_job(BlueskyProfilesJob(), migrated_db, migrated_db, progress=False)
+    assert dry.counts() == real.counts()
+    assert real.tables["agents"].created == 3
+    assert again.tables["agents"].unchanged == 3
+    assert valid.ok, valid.format()
+    bios = await target.fetch_all(
+        "SELECT agent_id, persona_bio FROM agent_persona_bios ORDER BY agent_id"
+    )
+    assert [(r["agent_id"], r["persona_bio"]) for r in bios] == [
+        ("did:plc:ann", "hi"),
+        ("did:plc:cy", "newer"),
+    ]
+    # The report as JSON text on every backend (JSONB on PostgreSQL, text elsewhere).
+    run = await target.fetch_one(
+        "SELECT status, CAST(report AS TEXT) AS report FROM agentsdb_job_runs"
+    )
+    assert run is not None
+    assert run["status"] == "completed"
+    assert json.loads(run["report"])["tables"]["agents"]["unchanged"] == 3
+
+
+@JOB_TARGETS
+async def test_source_and_target_may_be_the_same_database(migrated_any_db: Database) -> None:
+    for ddl in BLUESKY_DDL:
+        await migrated_any_db.execute(ddl)
+    await migrated_any_db.execute(
+        "INSERT INTO bluesky_profiles"
+        " VALUES ('erin', 'did:plc:erin', 'Erin', 'hi', 1, NULL, 2, NULL)"
+    )
+
+    report = await run_job(BlueskyProfilesJob(), migrated_any_db, migrated_any_db, progress=False)
 
     assert report.tables["agents"].created == 1
-    assert rows(db_path, "SELECT persona_bio FROM agent_persona_bios") == [("hi",)]
+    assert BlueskyProfilesJob().summary(report) == "Migrated 1 agents."
+    bios = await migrated_any_db.fetch_all("SELECT persona_bio FROM agent_persona_bios")
+    assert bios == [{"persona_bio": "hi"}]
 
 
 async def test_validation_passes_after_a_run_and_catches_a_planted_orphan(

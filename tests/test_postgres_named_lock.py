@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from agentsdb import DatabaseBusyError
+from agentsdb import DatabaseBusyError, DatabaseError
 from agentsdb.db.base import Begin, Commit, Database, FetchOne, Program, Rollback
 
 
@@ -59,7 +59,7 @@ async def test_different_names_do_not_block_each_other(postgres_db: Database) ->
 
 
 async def test_a_failed_transaction_releases_the_lock(postgres_db: Database) -> None:
-    with pytest.raises(Exception, match="division by zero"):
+    with pytest.raises(DatabaseError, match="division by zero"):
         await postgres_db.run(fail_holding_lock("migrations"))
     assert await postgres_db.run(take_lock("migrations", 0.1)) < 0.1
 
