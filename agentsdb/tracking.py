@@ -73,11 +73,11 @@ class TrackingSQL:
     mark_dirty: str
     delete: str
     stamp_head: str
+    stamp_if_unchanged: str
+    restamp: str
+    set_time: str
     schema_cookie: str
     schema_rows: str
-    foreign_keys_off: tuple[str, ...]
-    foreign_keys_on: tuple[str, ...]
-    foreign_key_check: str | None
 
 
 def tracking_sql(dialect: str, table: str) -> TrackingSQL:
@@ -140,6 +140,13 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
             "schema_fingerprint = :schema_fingerprint "
             f"WHERE seq = (SELECT MAX(seq) FROM {table})"
         ),
+        # After a rollback removed the newest row: the new newest row takes the live cookie and
+        # loses its fingerprint until the run records one (its old one may no longer hold).
+        restamp=(
+            f"UPDATE {table} SET schema_cookie = {cookie}, schema_fingerprint = NULL "
+            f"WHERE seq = (SELECT MAX(seq) FROM {table})"
+        ),
+        set_time=f"UPDATE {table} SET execution_time_ms = :execution_time_ms WHERE id = :id",
         **specific,
     )
 
@@ -180,16 +187,20 @@ def _sqlite_specific(table: str) -> dict[str, Any]:
             "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
             f"AND name NOT IN ('{table}', '{table}_dirty', {_LEASE_TABLES}) ORDER BY type, name"
         ),
-        "foreign_keys_off": ("PRAGMA foreign_keys = OFF",),
-        "foreign_keys_on": ("PRAGMA foreign_keys = ON",),
-        "foreign_key_check": "PRAGMA foreign_key_check",
+        # Only while the schema is still what the newest row recorded (its cookie, read again by
+        # the statement itself): a change made by someone else is not absorbed into the record.
+        "stamp_if_unchanged": (
+            f"UPDATE {table} SET schema_fingerprint = :schema_fingerprint "
+            f"WHERE seq = (SELECT MAX(seq) FROM {table}) AND success = 1 "
+            "AND schema_cookie = :schema_cookie "
+            "AND (SELECT schema_version FROM pragma_schema_version) = :schema_cookie"
+        ),
     }
 
 
 def _postgresql_specific(table: str) -> dict[str, Any]:
     # PostgreSQL has no schema counter, so every run ends with a full fingerprint (the cookie is
-    # NULL on both sides of the comparison). Foreign keys need no switching off for rebuilds:
-    # ALTER TABLE changes tables in place.
+    # NULL on both sides of the comparison).
     return {
         "create": (
             f"CREATE TABLE IF NOT EXISTS {table} ("
@@ -239,9 +250,11 @@ def _postgresql_specific(table: str) -> dict[str, Any]:
             "WHERE table_schema = current_schema() "
             "ORDER BY 1, 2, 3, 4"
         ),
-        "foreign_keys_off": (),
-        "foreign_keys_on": (),
-        "foreign_key_check": None,
+        "stamp_if_unchanged": (
+            f"UPDATE {table} SET schema_fingerprint = :schema_fingerprint "
+            f"WHERE seq = (SELECT MAX(seq) FROM {table}) AND success = 1 "
+            "AND schema_cookie IS NOT DISTINCT FROM CAST(:schema_cookie AS BIGINT)"
+        ),
     }
 
 

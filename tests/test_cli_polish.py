@@ -223,7 +223,7 @@ NOT_FOR_MIGRATE = (
     "agentsdb.jobs",
     "tqdm",
     "agentsdb.db.libsql",
-    "agentsdb.migrator.libsql",
+    "agentsdb.db.libsql.migration_runner",
     "importlib.metadata",
     "agentsdb.rollback_preview",
     "json",

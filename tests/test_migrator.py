@@ -1034,19 +1034,6 @@ async def test_two_connections_racing_apply_each_migration_once(db_path: Path) -
         assert await applied_ids(first) == ["001", *ids]
 
 
-async def test_a_run_reads_the_tracking_table_once_when_no_one_else_commits(db: Database) -> None:
-    migrator = Migrator(db, chain("002", "003", "004", "005"))
-    await migrator.initialize()
-    results, statements = await traced(db, migrator.migrate)
-    assert result_ids(results) == ["001", "002", "003", "004", "005"]
-    claims = [sql for sql in statements if "WHERE id = " in sql and TRACKING in sql]
-    assert len(claims) == 1, claims
-    rows = await tracking_rows(db)
-    assert [row["chain"] for row in rows] == [
-        chain_of(migrator.migrations[: n + 1], "sqlite") for n in range(5)
-    ]
-
-
 async def test_a_commit_by_another_connection_mid_run_makes_the_next_migration_re_read(
     db: Database, db_path: Path
 ) -> None:

@@ -68,6 +68,7 @@ from agentsdb.db.libsql.errors import (
     translate_connection_error,
     translate_libsql_error,
 )
+from agentsdb.db.migration_runner import MigrationRunner
 from agentsdb.db.placeholders import translate as translate_placeholders
 from agentsdb.db.program import run_program_async
 from agentsdb.db.sqlite.integrity import check_sql, problems_of
@@ -622,6 +623,12 @@ class LibsqlDatabase:
                 await self._client.close()
             except (self._driver.libsql_error, *self._driver.connection_errors) as error:
                 log.debug("closing %s: %s", self._url, error)
+
+    def migration_runner(self, lock_name: str, lock_timeout: float) -> MigrationRunner:
+        """The Migrator's primitives on this database (:mod:`agentsdb.db.migration_runner`)."""
+        from agentsdb.db.libsql.migration_runner import LibsqlMigrationRunner
+
+        return LibsqlMigrationRunner(self, lock_name, lock_timeout)
 
 
 class _Performer:

@@ -90,6 +90,7 @@ from agentsdb.db.base import (
     Row,
     Transaction,
 )
+from agentsdb.db.migration_runner import MigrationRunner
 from agentsdb.db.placeholders import translate as translate_sql
 from agentsdb.db.postgres.errors import (
     failed_before_sending,
@@ -759,6 +760,12 @@ class PostgresDatabase:
         """Close every connection (waiting for those in use); later calls raise
         ConnectionClosedError. Closing twice is harmless."""
         await self._pool.close()
+
+    def migration_runner(self, lock_name: str, lock_timeout: float) -> MigrationRunner:
+        """The Migrator's primitives on this database (:mod:`agentsdb.db.migration_runner`)."""
+        from agentsdb.db.postgres.migration_runner import migration_runner
+
+        return migration_runner(self, lock_name, lock_timeout)
 
 
 class _PostgresTransaction:

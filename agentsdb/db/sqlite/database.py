@@ -42,6 +42,7 @@ from agentsdb.db.base import (
     Row,
     Transaction,
 )
+from agentsdb.db.migration_runner import MigrationRunner
 from agentsdb.db.program import expand_atomic
 from agentsdb.db.sqlite.errors import is_busy, translate
 from agentsdb.db.sqlite.files import (
@@ -525,6 +526,12 @@ class SQLiteDatabase:
             if self._reader is not None:
                 self._reader.close()
             await self._connection.close()
+
+    def migration_runner(self, lock_name: str, lock_timeout: float) -> MigrationRunner:
+        """The Migrator's primitives on this database (:mod:`agentsdb.db.migration_runner`)."""
+        from agentsdb.db.sqlite.migration_runner import migration_runner
+
+        return migration_runner(self, lock_name, lock_timeout)
 
 
 def _run_program(conn: sqlite3.Connection, program: Program[T], path: str | None) -> T:
