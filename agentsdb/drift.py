@@ -77,10 +77,11 @@ def assess(applied: Sequence[AppliedRecord], live: str, live_cookie: int | None)
         stamped = next((r for r in reversed(applied) if r.schema_fingerprint), None)
         note = split(stamped.schema_fingerprint)[1] if stamped is not None else None
         warning = None
-        if head.schema_cookie != live_cookie:
+        if head.schema_cookie is None or head.schema_cookie != live_cookie:
+            # Without a schema counter (PostgreSQL) a change since cannot be ruled out either.
             warning = (
                 f"no schema fingerprint was recorded after migration {head.id} (its run was "
-                "interrupted) and the schema has changed since, so drift cannot be checked"
+                "interrupted) and the schema may have changed since, so drift cannot be checked"
             )
         return Drift(_noted(note) if note else None, warning, note)
     if fingerprint != live:

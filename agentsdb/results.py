@@ -14,7 +14,7 @@ from agentsdb.migration import Migration
 Direction = Literal["up", "down"]
 
 
-class Outcome(enum.Enum):
+class MigrationOutcome(enum.Enum):
     """What became of one migration in one run."""
 
     #: Applied and committed.
@@ -37,9 +37,9 @@ class Outcome(enum.Enum):
 class MigrationResult:
     """The outcome of running (or, with ``dry_run``, planning) one migration in one direction.
 
-    ``outcome`` says what became of it (see :class:`Outcome`; when not given it follows from
-    ``success``, ``dry_run`` and ``direction``). ``dry_run`` is true for planned and rehearsed
-    results: nothing they describe was kept. ``note`` explains a result that needs it (for
+    ``outcome`` says what became of it (see :class:`MigrationOutcome`; when not given, it
+    follows from ``success``, ``dry_run`` and ``direction``). ``dry_run`` is true for planned and
+    rehearsed results: nothing they describe was kept. ``note`` explains a result that needs it (for
     instance a migration a rehearsal skipped).
     """
 
@@ -51,16 +51,20 @@ class MigrationResult:
     error: str | None = None
     dry_run: bool = False
     note: str | None = None
-    outcome: Outcome | None = None
+    outcome: MigrationOutcome | None = None
 
     def __post_init__(self) -> None:
         if self.outcome is None:
             if not self.success:
-                derived = Outcome.FAILED
+                derived = MigrationOutcome.FAILED
             elif self.dry_run:
-                derived = Outcome.PLANNED
+                derived = MigrationOutcome.PLANNED
             else:
-                derived = Outcome.APPLIED if self.direction == "up" else Outcome.ROLLED_BACK
+                derived = (
+                    MigrationOutcome.APPLIED
+                    if self.direction == "up"
+                    else MigrationOutcome.ROLLED_BACK
+                )
             object.__setattr__(self, "outcome", derived)
 
     @property
@@ -113,7 +117,7 @@ def rehearsal_skipped(migration: Migration, started_at: datetime, reason: str) -
         0.0,
         dry_run=True,
         note=f"not rehearsed: {reason}; later migrations were not rehearsed either",
-        outcome=Outcome.NOT_REHEARSED,
+        outcome=MigrationOutcome.NOT_REHEARSED,
     )
 
 
@@ -155,7 +159,7 @@ def left_dirty(
         started_at,
         elapsed_ms,
         error=str(error),
-        outcome=Outcome.LEFT_DIRTY,
+        outcome=MigrationOutcome.LEFT_DIRTY,
     )
     return MigrationError(
         f"non-transactional migration {migration.id} ({migration.description}) failed "

@@ -50,7 +50,7 @@ TERMINATED_STATUSES: Final = frozenset({"terminated", "failed", "expired", "aban
 _SHOWN = 40
 
 
-class Outcome(Enum):
+class MigrationOutcome(Enum):
     """What a legacy session becomes in its agent."""
 
     ACTIVE = "active"
@@ -65,7 +65,7 @@ class LegacySession:
     id: str
     user_id: str
     agent_type: AgentType
-    outcome: Outcome
+    outcome: MigrationOutcome
     conversation_id: str
     started_at: datetime
     ended_at: datetime
@@ -139,11 +139,11 @@ def judge(row: Row) -> LegacySession | str:
         return group
     status = normalized_status(row["status"])
     if status in ACTIVE_STATUSES:
-        outcome = Outcome.ACTIVE
+        outcome = MigrationOutcome.ACTIVE
     elif status in COMPLETED_STATUSES:
-        outcome = Outcome.COMPLETED
+        outcome = MigrationOutcome.COMPLETED
     elif status in TERMINATED_STATUSES:
-        outcome = Outcome.TERMINATED
+        outcome = MigrationOutcome.TERMINATED
     else:
         return "no status" if not status else f"unknown status {_shown(status)}"
     started = parse_moment(row["started_at"])
@@ -209,7 +209,7 @@ __all__ = [
     "HISTORY",
     "TERMINATED_STATUSES",
     "LegacySession",
-    "Outcome",
+    "MigrationOutcome",
     "group_skip",
     "json_ready",
     "judge",

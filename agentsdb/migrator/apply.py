@@ -32,8 +32,8 @@ from agentsdb.migration import Migration
 from agentsdb.migrator.rows import FINISH_PARAMETERS, Context, writes
 from agentsdb.results import (
     NOT_TRANSACTIONAL,
+    MigrationOutcome,
     MigrationResult,
-    Outcome,
     left_dirty,
     note_applied,
     note_lock_lost,
@@ -196,7 +196,7 @@ def rehearse(
             elapsed,
             dry_run=True,
             note="rehearsed and rolled back",
-            outcome=Outcome.REHEARSED,
+            outcome=MigrationOutcome.REHEARSED,
         )
         for migration, elapsed in zip(pending, rehearsal.elapsed_ms, strict=False)
     ]

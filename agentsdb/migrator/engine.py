@@ -39,7 +39,7 @@ from agentsdb.plan import (
     register,
     select_pending,
 )
-from agentsdb.results import MigrationResult, MigrationSummary, Outcome, ValidationResult
+from agentsdb.results import MigrationOutcome, MigrationResult, MigrationSummary, ValidationResult
 from agentsdb.tracking import TrackingSQL, tracking_sql
 
 log = logging.getLogger("agentsdb.migrations")
@@ -297,7 +297,7 @@ class Migrator:
                     0.0,
                     dry_run=True,
                     note="would apply",
-                    outcome=Outcome.PLANNED,
+                    outcome=MigrationOutcome.PLANNED,
                 )
                 for m in pending
             ]
