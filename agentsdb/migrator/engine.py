@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from agentsdb import drift as drift_rules
 from agentsdb import tracking_upkeep as upkeep
@@ -24,19 +23,18 @@ from agentsdb.db.base import Database, FetchAll, FetchOne, Program, Row
 from agentsdb.errors import (
     ConfigurationError,
     RepairError,
-    SchemaDriftError,
 )
 from agentsdb.migration import Migration
 from agentsdb.migration_set import MigrationSet
 from agentsdb.migrator import apply as applying
+from agentsdb.migrator import reports
 from agentsdb.migrator import rollback as rolling_back
+from agentsdb.migrator.registry import Registry
 from agentsdb.migrator.repairing import repair as repair_program
 from agentsdb.migrator.rows import Context
 from agentsdb.plan import (
     AppliedRecord,
-    chain_of,
     find_problems,
-    register,
     select_pending,
 )
 from agentsdb.results import MigrationOutcome, MigrationResult, MigrationSummary, ValidationResult
@@ -44,10 +42,8 @@ from agentsdb.tracking import TrackingSQL, tracking_sql
 
 log = logging.getLogger("agentsdb.migrations")
 
-_UNSET: Any = object()
 
-
-class Migrator:
+class Migrator(Registry):
     """Applies numbered migrations to one database and records them in a tracking table.
 
     ``sets`` are the migration sets to manage, for example
@@ -76,10 +72,7 @@ class Migrator:
         self._dialect = db.dialect
         self._sql: TrackingSQL = tracking_sql(db.dialect, table)
         self._lock_timeout = float(lock_timeout)
-        self._migrations: tuple[Migration, ...] = ()
-        self._optional: frozenset[str] = frozenset()
-        self._code_head: str | None = _UNSET
-        self._full_head: str | None = _UNSET
+        Registry.__init__(self, db.dialect)
         self._initialized = False
         # The tracking table's name names the migration lock too.
         self._run = Context(
@@ -94,83 +87,10 @@ class Migrator:
             sets = [builtin_set(), cutover_set().with_optional(True)]
         self.add_sets(sets)
 
-    # --- registration ---------------------------------------------------------------------------
-
-    @property
-    def migrations(self) -> tuple[Migration, ...]:
-        """The migrations ``migrate()`` applies, in order (every registered one but those of
-        optional sets)."""
-        return tuple(m for m in self._migrations if m.id not in self._optional)
-
-    @property
-    def registered_migrations(self) -> tuple[Migration, ...]:
-        """Every registered migration, optional sets' included, in order."""
-        return self._migrations
-
     @property
     def table(self) -> str:
         """The name of the tracking table."""
         return self._sql.table
-
-    @property
-    def optional_ids(self) -> frozenset[str]:
-        """Ids of the registered migrations of optional sets: validated when applied, never
-        applied by ``migrate()`` unless named as its ``target``."""
-        return self._optional
-
-    def add_set(self, migration_set: MigrationSet) -> None:
-        """Register a set of migrations (see :class:`~agentsdb.migration_set.MigrationSet`)."""
-        self.add_sets([migration_set])
-
-    def add_sets(self, sets: Iterable[MigrationSet]) -> None:
-        """Register several sets at once (their ``requires`` may name each other)."""
-        incoming = list(sets)
-        names = [m.set_name for m in self._migrations]
-        for migration_set in incoming:
-            if not isinstance(migration_set, MigrationSet):
-                raise ConfigurationError(
-                    f"expected a MigrationSet, got {type(migration_set).__name__}"
-                )
-            if migration_set.name in names:
-                raise ConfigurationError(f"set {migration_set.name!r} is registered twice")
-            names.append(migration_set.name)
-        self.add_migrations([m for s in incoming for m in s.migrations])
-        for migration_set in incoming:
-            if migration_set.optional:
-                self._optional |= {m.id for m in migration_set.migrations}
-        self._code_head = self._full_head = _UNSET
-
-    def add_migration(self, migration: Migration) -> None:
-        """Register one migration; a duplicate id or a lint failure is rejected at once."""
-        self.add_migrations([migration])
-
-    def add_migrations(self, migrations: Iterable[Migration]) -> None:
-        """Register several migrations: all of them, or none when any is rejected."""
-        self._migrations = register(self._migrations, migrations)
-        self._code_head = self._full_head = _UNSET
-
-    def _head_of_code(self) -> str | None:
-        """The head digest with every migration applied that ``migrate()`` applies."""
-        if self._code_head is _UNSET:
-            required = [m for m in self._migrations if m.id not in self._optional]
-            self._code_head = chain_of(required, self._dialect)
-        return self._code_head
-
-    def _fully_applied(self, chain: object, recorded: int) -> bool:
-        """Whether a head digest and row count are those of a fully migrated database: every
-        required migration applied, or (when some sets are optional) every registered one. The
-        second digest is computed only when the first does not match."""
-        required = len(self._migrations) - len(self._optional)
-        if chain == self._head_of_code() and recorded == required:
-            return True
-        if not self._optional or recorded != len(self._migrations):
-            return False
-        if self._full_head is _UNSET:
-            self._full_head = chain_of(self._migrations, self._dialect)
-        return bool(chain == self._full_head)
-
-    def _by_id(self) -> dict[str, Migration]:
-        return {migration.id: migration for migration in self._migrations}
 
     # --- reading state --------------------------------------------------------------------------
 
@@ -396,26 +316,7 @@ class Migrator:
         """Current version (of the set registered first, and per set), counts, and the ids still
         pending; an optional set's migrations count only once applied."""
         applied = await self._read_applied(create=False)
-        done = {record.id for record in applied if record.success}
-        current_by_set: dict[str, str | None] = {}
-        for migration in self._migrations:
-            current = current_by_set.get(migration.set_name)
-            top = self._by_id().get(current) if current else None
-            if migration.id in done and (top is None or migration.version > top.version):
-                current_by_set[migration.set_name] = migration.id
-            else:
-                current_by_set.setdefault(migration.set_name, current)
-        counted = [m for m in self._migrations if m.id in done or m.id not in self._optional]
-        pending = [migration.id for migration in counted if migration.id not in done]
-        first = self._migrations[0].set_name if self._migrations else None
-        return MigrationSummary(
-            current_version=current_by_set.get(first) if first else None,
-            total_migrations=len(counted),
-            applied_migrations=len([m for m in counted if m.id in done]),
-            pending_migrations=len(pending),
-            pending_migration_ids=pending,
-            current_by_set=current_by_set,
-        )
+        return reports.summary(self._migrations, self._optional, applied)
 
     async def validate_migrations(self) -> ValidationResult:
         """Check the code against the tracking table and the live schema, changing nothing.
@@ -428,16 +329,7 @@ class Migrator:
         """
         rows, live = await self._db.run(self._validation_program())
         applied = [AppliedRecord.from_row(row) for row in rows or []]
-        problems = find_problems(
-            self._migrations, applied, self._dialect, check_downs=True, optional=self._optional
-        )
-        errors = [str(error) for error in problems.errors]
-        warnings = list(problems.warnings)
-        if live is not None:
-            drift = drift_rules.assess(applied, *live)
-            errors.extend([drift.error] if drift.error else [])
-            warnings.extend([drift.warning] if drift.warning else [])
-        return ValidationResult(is_valid=not errors, errors=errors, warnings=warnings)
+        return reports.validation(self._migrations, self._optional, applied, self._dialect, live)
 
     async def accept_drift(self) -> str | None:
         """Accept the live schema as the baseline: drift stops being reported.
@@ -456,23 +348,12 @@ class Migrator:
     async def _check_drift(
         self, applied: Sequence[AppliedRecord], fail_on_drift: bool
     ) -> str | None:
-        """Compare the live schema with the recorded one before a run that changes it.
-
-        Returns the drift note the run must keep on the fingerprint it records (None: no drift).
-        """
+        """Compare the live schema with the recorded one before a run that changes it; the
+        drift note the run must keep on the fingerprint it records (None: no drift)."""
         if not applied or not applied[-1].success:
             return None
-        drift = drift_rules.assess(applied, *await self._db.run(drift_rules.live_schema(self._sql)))
-        if drift.warning:
-            log.warning("%s", drift.warning)
-        if drift.error is None:
-            return drift.note
-        if fail_on_drift:
-            raise SchemaDriftError(drift.error)
-        # Not an error by default: an index a DBA added must not stop an application's start-up.
-        # The run keeps it reported (see agentsdb.drift) until it is accepted.
-        log.warning("running over a schema changed outside migrations: %s", drift.error)
-        return drift.note
+        live = await self._db.run(drift_rules.live_schema(self._sql))
+        return reports.drift_before_run(applied, live, fail_on_drift)
 
     def _validation_program(
         self,
