@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentsdb.results import MigrationOutcome, MigrationResult
+from agentsdb.migrator.results import MigrationOutcome, MigrationResult
 
 if TYPE_CHECKING:  # loaded by the rollback command only
-    from agentsdb.rollback_preview import Loss, RollbackPreview
+    from agentsdb.migrator.rollback_preview import Loss, RollbackPreview
 
 
 #: The word the commands print for each outcome (``--json``'s ``outcome``, see the README).

@@ -11,7 +11,7 @@ from agentsdb import ConfigurationError, Database, Migration, Migrator
 from agentsdb.errors import MigrationDefinitionError
 from agentsdb.migration_set import MigrationSet
 from agentsdb.migrations import builtin_migrations, builtin_set, cutover_migrations, cutover_set
-from agentsdb.plan import order_migrations
+from agentsdb.migrator.plan import order_migrations
 
 TRACKING = "agentsdb_migrations"
 
@@ -203,7 +203,7 @@ async def test_a_noop_start_with_several_sets_is_one_small_read(db: Database) ->
 
 def test_out_of_order_is_judged_within_each_set() -> None:
     from agentsdb.errors import MigrationOrderError
-    from agentsdb.plan import AppliedRecord, find_problems
+    from agentsdb.migrator.plan import AppliedRecord, find_problems
 
     builtin = builtin_up_to("003").migrations
     app = MigrationSet("myapp", [app_table("001"), app_table("002"), app_table("003")]).migrations

@@ -36,7 +36,7 @@ from agentsdb import (
     UniqueViolationError,
     UnknownMigrationError,
 )
-from agentsdb.plan import chain_of
+from agentsdb.migrator.plan import chain_of
 
 
 async def test_builtin_migrations_apply_in_order_and_are_recorded(any_db: Database) -> None:

@@ -29,7 +29,7 @@ from agentsdb import (
     Migrator,
     SchemaDriftError,
 )
-from agentsdb.plan import chain_of
+from agentsdb.migrator.plan import chain_of
 
 
 async def test_duplicate_id_is_rejected_at_registration(any_db: Database) -> None:

@@ -35,7 +35,7 @@ from agentsdb import (
     Migrator,
     RepairError,
 )
-from agentsdb.plan import chain_next, chain_of
+from agentsdb.migrator.plan import chain_next, chain_of
 
 #: 003 edited so that it completes over the item already there.
 FINISH_ITEM = (

@@ -33,7 +33,7 @@ from agentsdb import (
     MigrationLockError,
     Migrator,
 )
-from agentsdb.plan import chain_of
+from agentsdb.migrator.plan import chain_of
 
 
 async def test_migration_lock_held_too_long_raises_migration_lock_error(

@@ -29,8 +29,7 @@ from agentsdb.errors import (
     MigrationValidationError,
 )
 from agentsdb.migration import Migration
-from agentsdb.migrator.rows import FINISH_PARAMETERS, Context, writes
-from agentsdb.results import (
+from agentsdb.migrator.results import (
     NOT_TRANSACTIONAL,
     MigrationOutcome,
     MigrationResult,
@@ -41,6 +40,7 @@ from agentsdb.results import (
     rehearsal_failed,
     rehearsal_skipped,
 )
+from agentsdb.migrator.rows import FINISH_PARAMETERS, Context, writes
 
 log = logging.getLogger("agentsdb.migrations")
 

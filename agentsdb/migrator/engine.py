@@ -1,6 +1,7 @@
 """The Migrator: register migrations, read where a database stands, and run migrations.
 
-Planning is pure (:mod:`agentsdb.plan`); the runs themselves are in :mod:`agentsdb.migrator.apply`,
+Planning is pure (:mod:`agentsdb.migrator.plan`); the runs themselves are in
+:mod:`agentsdb.migrator.apply`,
 :mod:`agentsdb.migrator.rollback` and :mod:`agentsdb.migrator.repairing`, written once over the
 primitives each backend supplies (:mod:`agentsdb.db.migration_runner`). This module never asks
 which backend it has.
@@ -16,8 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 
-from agentsdb import drift as drift_rules
-from agentsdb import tracking_upkeep as upkeep
 from agentsdb.clock import utc_now
 from agentsdb.db.base import Database, FetchAll, FetchOne, Program, Row
 from agentsdb.errors import (
@@ -27,18 +26,25 @@ from agentsdb.errors import (
 from agentsdb.migration import Migration
 from agentsdb.migration_set import MigrationSet
 from agentsdb.migrator import apply as applying
+from agentsdb.migrator import drift as drift_rules
 from agentsdb.migrator import reports
 from agentsdb.migrator import rollback as rolling_back
-from agentsdb.migrator.registry import Registry
-from agentsdb.migrator.repairing import repair as repair_program
-from agentsdb.migrator.rows import Context
-from agentsdb.plan import (
+from agentsdb.migrator import tracking_upkeep as upkeep
+from agentsdb.migrator.plan import (
     AppliedRecord,
     find_problems,
     select_pending,
 )
-from agentsdb.results import MigrationOutcome, MigrationResult, MigrationSummary, ValidationResult
-from agentsdb.tracking import TrackingSQL, tracking_sql
+from agentsdb.migrator.registry import Registry
+from agentsdb.migrator.repairing import repair as repair_program
+from agentsdb.migrator.results import (
+    MigrationOutcome,
+    MigrationResult,
+    MigrationSummary,
+    ValidationResult,
+)
+from agentsdb.migrator.rows import Context
+from agentsdb.migrator.tracking import TrackingSQL, tracking_sql
 
 log = logging.getLogger("agentsdb.migrations")
 
@@ -106,8 +112,10 @@ class Migrator(Registry):
 
         With ``create``, a missing table is created under the migration lock (only then: a
         start-up on an initialized database never waits behind another process's writes), and a
-        table an older version created is upgraded first (see
-        :func:`agentsdb.tracking_upkeep.upgrade`); without it, nothing changes (reads work on
+        table an older version created is upgraded first
+        (see
+        :func:`agentsdb.migrator.tracking_upkeep.upgrade`); without it, nothing changes (reads work
+        on
         either shape).
         """
         rows = await self._db.run(self._read_program(sql, create))

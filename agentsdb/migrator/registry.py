@@ -8,7 +8,7 @@ from typing import Any
 from agentsdb.errors import ConfigurationError
 from agentsdb.migration import Migration
 from agentsdb.migration_set import MigrationSet
-from agentsdb.plan import chain_of, register
+from agentsdb.migrator.plan import chain_of, register
 
 _UNSET: Any = object()
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from agentsdb import drift as drift_rules
-from agentsdb import repair as repair_rules
 from agentsdb.db.base import FetchAll, FetchOne, Row
 from agentsdb.db.migration_runner import Change, Decide, MigrationProgram
 from agentsdb.migration import Migration
+from agentsdb.migrator import drift as drift_rules
+from agentsdb.migrator import repair as repair_rules
 from agentsdb.migrator.rows import Context, fixed
-from agentsdb.tracking import schema_fingerprint
+from agentsdb.migrator.tracking import schema_fingerprint
 
 
 def repair(

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from agentsdb import drift as drift_rules
 from agentsdb.errors import SchemaDriftError
 from agentsdb.migration import Migration
-from agentsdb.plan import AppliedRecord, find_problems
-from agentsdb.results import MigrationSummary, ValidationResult
+from agentsdb.migrator import drift as drift_rules
+from agentsdb.migrator.plan import AppliedRecord, find_problems
+from agentsdb.migrator.results import MigrationSummary, ValidationResult
 
 log = logging.getLogger("agentsdb.migrations")
 
@@ -78,7 +78,7 @@ def drift_before_run(
     if fail_on_drift:
         raise SchemaDriftError(drift.error)
     # Not an error by default: an index a DBA added must not stop an application's start-up.
-    # The run keeps it reported (see agentsdb.drift) until it is accepted.
+    # The run keeps it reported (see agentsdb.migrator.drift) until it is accepted.
     log.warning("running over a schema changed outside migrations: %s", drift.error)
     return drift.note
 

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from agentsdb import drift as drift_rules
 from agentsdb.clock import format_timestamp, utc_now
 from agentsdb.db.base import FetchAll, FetchOne, Program, Row
 from agentsdb.db.migration_runner import Decide, MigrationRunner, Record, Statement
 from agentsdb.errors import DirtyMigrationError
 from agentsdb.migration import Migration
-from agentsdb.plan import chain_next
-from agentsdb.tracking import TrackingSQL, schema_fingerprint
+from agentsdb.migrator import drift as drift_rules
+from agentsdb.migrator.plan import chain_next
+from agentsdb.migrator.tracking import TrackingSQL, schema_fingerprint
 
 log = logging.getLogger("agentsdb.migrations")
 
@@ -112,7 +112,8 @@ class Context:
 
     def stamp(self, note: str | None) -> Decide:
         """The live schema's fingerprint on the newest row, with the drift ``note`` (see
-        :mod:`agentsdb.drift`), only while the schema is what that row recorded (its cookie)."""
+        :mod:`agentsdb.migrator.drift`), only while the schema is what that row recorded (its
+        cookie)."""
         head: Row | None = yield FetchOne(self.sql.latest_row)
         cookie = yield from schema_cookie(self.sql)
         if head is None or not head["success"] or head["schema_cookie"] != cookie:

@@ -1,7 +1,8 @@
 """The tracking table and the live-schema fingerprint, as SQL for each dialect.
 
 One row per applied (or, while dirty, started) migration, in apply order (``seq``). ``chain`` is
-the head digest after that migration (see :func:`agentsdb.plan.chain_next`): comparing the newest
+the head digest after that migration (see :func:`agentsdb.migrator.plan.chain_next`): comparing the
+newest
 row's chain and the row count with the digest and the number of the registered migrations
 proves, in one small query, that every migration is applied with an unchanged checksum and that
 no row was deleted from the middle (that leaves the newest digest as it was, one row short).
@@ -13,7 +14,7 @@ each migration (O(1); PostgreSQL has none, so it stays NULL there). ``schema_fin
 digest of the whole live schema, recorded on the newest row at the end of each run, rollback or
 repair: O(schema) once, not once per migration, which would make applying N migrations O(N²).
 A run that found drift keeps a note of it after the fingerprint until it is accepted (see
-:mod:`agentsdb.drift`).
+:mod:`agentsdb.migrator.drift`).
 """
 
 from __future__ import annotations

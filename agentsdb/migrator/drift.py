@@ -2,7 +2,8 @@
 until someone accepts it.
 
 The newest tracking row's ``schema_fingerprint`` is the fingerprint of the schema the migrations
-left (:func:`agentsdb.tracking.schema_fingerprint`). When a migrate or a rollback finds the live
+left (:func:`agentsdb.migrator.tracking.schema_fingerprint`). When a migrate or a rollback finds
+the live
 schema different from it (changed outside migrations), it still records the fingerprint of the
 schema it leaves, so later drift stays detectable, but followed by a note of the drift it found::
 
@@ -23,8 +24,8 @@ from typing import NamedTuple
 
 from agentsdb.db.base import Atomic, Execute, FetchAll, FetchOne, Program, Row
 from agentsdb.errors import RepairError
-from agentsdb.plan import AppliedRecord
-from agentsdb.tracking import TrackingSQL, schema_fingerprint
+from agentsdb.migrator.plan import AppliedRecord
+from agentsdb.migrator.tracking import TrackingSQL, schema_fingerprint
 
 _NOTE = " drift:"
 
