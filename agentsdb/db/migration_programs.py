@@ -56,6 +56,10 @@ class ProgramMigrationRunner:
         self._keys_on = tuple(keys_on)
         self._foreign_key_check = foreign_key_check
 
+    @property
+    def own_tables(self) -> tuple[str, ...]:
+        return ()
+
     async def run(self, program: MigrationProgram[T]) -> T:
         result: T = await self._db.run(program)
         return result

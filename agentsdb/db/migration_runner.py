@@ -84,6 +84,12 @@ class Rehearsal:
 class MigrationRunner(Protocol):
     """The per-backend half of the Migrator (see the module docstring)."""
 
+    @property
+    def own_tables(self) -> tuple[str, ...]:
+        """Tables the runner keeps in the database for itself (a lease), which are not part of
+        the schema the migrations describe."""
+        ...
+
     async def run(self, program: MigrationProgram[T]) -> T:
         """Run a program composed of this runner's fragments; returns what it returns."""
         ...

@@ -44,7 +44,7 @@ from agentsdb.migrator.results import (
     ValidationResult,
 )
 from agentsdb.migrator.rows import Context
-from agentsdb.migrator.tracking import TrackingSQL, tracking_sql
+from agentsdb.migrator.tracking import TrackingSQL, check_table_name, tracking_sql
 
 log = logging.getLogger("agentsdb.migrations")
 
@@ -75,15 +75,13 @@ class Migrator(Registry):
         if migrations is not None and sets is not None:
             raise ConfigurationError("pass migrations or sets, not both")
         self._db = db
-        self._dialect = db.dialect
-        self._sql: TrackingSQL = tracking_sql(db.dialect, table)
         self._lock_timeout = float(lock_timeout)
         Registry.__init__(self, db.dialect)
         self._initialized = False
         # The tracking table's name names the migration lock too.
-        self._run = Context(
-            self._sql, db.dialect, db.migration_runner(self._sql.table, self._lock_timeout)
-        )
+        runner = db.migration_runner(check_table_name(table), self._lock_timeout)
+        self._sql: TrackingSQL = tracking_sql(db.dialect, table, ignore=runner.own_tables)
+        self._run = Context(self._sql, db.dialect, runner)
         if migrations is not None:
             self.add_migrations(migrations)
             return

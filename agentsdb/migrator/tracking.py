@@ -81,13 +81,17 @@ class TrackingSQL:
     schema_rows: str
 
 
-def tracking_sql(dialect: str, table: str) -> TrackingSQL:
-    """The tracking-table statements for a dialect (``"sqlite"`` or ``"postgresql"``)."""
+def tracking_sql(dialect: str, table: str, *, ignore: Sequence[str] = ()) -> TrackingSQL:
+    """The tracking-table statements for a dialect (``"sqlite"`` or ``"postgresql"``).
+
+    ``ignore``: tables the backend keeps for itself (its migration runner's ``own_tables``),
+    left out of the schema fingerprint like the tracking table."""
     table = check_table_name(table)
+    skipped = ", ".join(f"'{check_table_name(name)}'" for name in (table, *ignore))
     if dialect == "sqlite":
-        specific = _sqlite_specific(table)
+        specific = _sqlite_specific(table, skipped)
     elif dialect == "postgresql":
-        specific = _postgresql_specific(table)
+        specific = _postgresql_specific(table, skipped)
     else:
         raise UnsupportedOperationError(f"the migrator does not support the {dialect} dialect")
     cookie = specific.pop("cookie_expression")
@@ -152,11 +156,7 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
     )
 
 
-# The libSQL migration lease's tables (agentsdb.db.libsql.lease) are not part of the schema.
-_LEASE_TABLES = "'agentsdb_lease', 'agentsdb_lease_guard'"
-
-
-def _sqlite_specific(table: str) -> dict[str, Any]:
+def _sqlite_specific(table: str, skipped: str) -> dict[str, Any]:
     return {
         "create": (
             f"CREATE TABLE IF NOT EXISTS {table} ("
@@ -186,7 +186,7 @@ def _sqlite_specific(table: str) -> dict[str, Any]:
         "schema_rows": (
             "SELECT type, name, tbl_name, sql FROM sqlite_master "
             "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-            f"AND name NOT IN ('{table}', '{table}_dirty', {_LEASE_TABLES}) ORDER BY type, name"
+            f"AND name NOT IN ('{table}_dirty', {skipped}) ORDER BY type, name"
         ),
         # Only while the schema is still what the newest row recorded (its cookie, read again by
         # the statement itself): a change made by someone else is not absorbed into the record.
@@ -199,7 +199,7 @@ def _sqlite_specific(table: str) -> dict[str, Any]:
     }
 
 
-def _postgresql_specific(table: str) -> dict[str, Any]:
+def _postgresql_specific(table: str, skipped: str) -> dict[str, Any]:
     # PostgreSQL has no schema counter, so every run ends with a full fingerprint (the cookie is
     # NULL on both sides of the comparison).
     return {
@@ -233,15 +233,15 @@ def _postgresql_specific(table: str) -> dict[str, Any]:
             "SELECT 'column' AS kind, table_name AS owner, column_name AS name, "
             "data_type || ' ' || is_nullable || ' ' || COALESCE(column_default, '') AS definition "
             "FROM information_schema.columns "
-            f"WHERE table_schema = current_schema() AND table_name <> '{table}' "
+            f"WHERE table_schema = current_schema() AND table_name NOT IN ({skipped}) "
             "UNION ALL "
             "SELECT 'constraint', cls.relname, con.conname, pg_get_constraintdef(con.oid) "
             "FROM pg_constraint con JOIN pg_class cls ON cls.oid = con.conrelid "
             "JOIN pg_namespace ns ON ns.oid = cls.relnamespace "
-            f"WHERE ns.nspname = current_schema() AND cls.relname <> '{table}' "
+            f"WHERE ns.nspname = current_schema() AND cls.relname NOT IN ({skipped}) "
             "UNION ALL "
             "SELECT 'index', tablename, indexname, indexdef FROM pg_indexes "
-            f"WHERE schemaname = current_schema() AND tablename <> '{table}' "
+            f"WHERE schemaname = current_schema() AND tablename NOT IN ({skipped}) "
             "UNION ALL "
             "SELECT 'trigger', event_object_table, trigger_name, "
             "action_timing || ' ' || event_manipulation || ' ' || action_statement "

@@ -107,6 +107,11 @@ class LibsqlMigrationRunner:
         self._lease: libsql_lease.Lease | None = None
         self._server_keys_on: bool | None = None
 
+    @property
+    def own_tables(self) -> tuple[str, ...]:
+        """The lease's tables (see :mod:`agentsdb.db.libsql.lease`)."""
+        return libsql_lease.TABLES
+
     # --- driving programs ----------------------------------------------------------------------
 
     async def run(self, program: MigrationProgram[T]) -> T:
