@@ -130,6 +130,12 @@ if TYPE_CHECKING:
     from agentsdb.migration import Migration
     from agentsdb.migration_set import MigrationSet
     from agentsdb.migrator import Migrator
+    from agentsdb.migrator.results import (
+        MigrationOutcome,
+        MigrationResult,
+        MigrationSummary,
+        ValidationResult,
+    )
     from agentsdb.models import (
         Agent,
         AgentStatus,
@@ -176,7 +182,6 @@ if TYPE_CHECKING:
         SessionRepository,
         UserRepository,
     )
-    from agentsdb.results import MigrationResult, MigrationSummary, ValidationResult
 
 # Every public name is loaded on first use: the models and repositories build pydantic schemas
 # on import (about 0.2 s), and the engine's modules pull in asyncio and pydantic-core, which the
@@ -189,7 +194,8 @@ _LAZY_MODULES = {
     "MigrationSet": "agentsdb.migration_set",
     "Migrator": "agentsdb.migrator",
     **dict.fromkeys(
-        ("MigrationResult", "MigrationSummary", "ValidationResult"), "agentsdb.results"
+        ("MigrationOutcome", "MigrationResult", "MigrationSummary", "ValidationResult"),
+        "agentsdb.migrator.results",
     ),
     **dict.fromkeys(_MODEL_NAMES, "agentsdb.models"),
     **dict.fromkeys(_REPOSITORY_NAMES, "agentsdb.repositories"),
@@ -270,6 +276,7 @@ __all__ = [
     "MigrationError",
     "MigrationLockError",
     "MigrationOrderError",
+    "MigrationOutcome",
     "MigrationResult",
     "MigrationSet",
     "MigrationSummary",

@@ -3,7 +3,8 @@ accept-drift.
 
 Only ``migrate`` (without ``--dry-run``) may create a database; the others open it with
 ``create=False`` and fail with one line naming the missing file. A rollback that would delete
-rows (counted by :mod:`agentsdb.rollback_preview`) asks first on a terminal and needs ``--yes``
+rows (counted by :mod:`agentsdb.migrator.rollback_preview`) asks first on a terminal and needs
+``--yes``
 anywhere else.
 """
 
@@ -79,7 +80,9 @@ async def _rollback(migrator: Migrator, db: Database, args: argparse.Namespace, 
     if not plan:
         out.line("Nothing to roll back.")
         return EXIT_OK
-    from agentsdb.rollback_preview import preview_rollback  # its patterns cost a few ms to build
+    from agentsdb.migrator.rollback_preview import (
+        preview_rollback,  # its patterns cost a few ms to build
+    )
 
     preview = await preview_rollback(db, plan)
     out.set(plan=preview_json(preview), rows_at_risk=preview.rows_at_risk)

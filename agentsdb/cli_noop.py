@@ -3,7 +3,7 @@
 ``agentsdb migrate`` at every deploy usually finds nothing to do. When the database is a local
 SQLite file, :func:`nothing_to_migrate` reads the tracking table's head row synchronously
 (:func:`agentsdb.db.peek.peek`) and compares it with the registered migrations exactly as
-``Migrator.migrate()`` does first (:func:`agentsdb.plan.all_applied`), so the command ends
+``Migrator.migrate()`` does first (:func:`agentsdb.migrator.plan.all_applied`), so the command ends
 without importing asyncio, the drivers or the engine. Anything it cannot prove (another backend,
 a missing file or table, pending or edited migrations, a dirty row, options that need more than
 that one query) falls through to the full command, which decides.
@@ -19,7 +19,7 @@ from agentsdb.migration import Migration
 
 if TYPE_CHECKING:
     from agentsdb.folder_digest import FolderDigest
-    from agentsdb.tracking import TrackingSQL
+    from agentsdb.migrator.tracking import TrackingSQL
 
 DEFAULT_TABLE = "agentsdb_migrations"
 
@@ -30,7 +30,7 @@ def registered_migrations(folder: str | None) -> tuple[Migration, ...]:
 
     Checked and ordered as the Migrator registers them (loaded once per process).
     """
-    from agentsdb.plan import register
+    from agentsdb.migrator.plan import register
 
     if folder is None:
         from agentsdb.migrations import builtin_migrations
@@ -57,8 +57,8 @@ def nothing_to_migrate(args: argparse.Namespace) -> bool:
     ):
         return False
     from agentsdb.db.peek import peek
-    from agentsdb.plan import all_applied
-    from agentsdb.tracking import tracking_sql
+    from agentsdb.migrator.plan import all_applied
+    from agentsdb.migrator.tracking import tracking_sql
 
     found = peek(args.db, lambda dialect: _queries(tracking_sql(dialect, DEFAULT_TABLE)))
     if found is None:
@@ -79,7 +79,7 @@ def _code_digest(folder: str | None, dialect: str) -> FolderDigest:
     """The registered migrations' digest: a folder's from its cache (see
     :mod:`agentsdb.folder_digest`), the built-in ones' by loading them (a dozen modules)."""
     from agentsdb.folder_digest import FolderDigest, folder_digest
-    from agentsdb.plan import chain_of
+    from agentsdb.migrator.plan import chain_of
 
     if folder is not None:
         return folder_digest(folder, dialect, registered_migrations)

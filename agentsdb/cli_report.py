@@ -12,23 +12,27 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentsdb.results import MigrationResult
+from agentsdb.migrator.results import MigrationOutcome, MigrationResult
 
 if TYPE_CHECKING:  # loaded by the rollback command only
-    from agentsdb.rollback_preview import Loss, RollbackPreview
+    from agentsdb.migrator.rollback_preview import Loss, RollbackPreview
+
+
+#: The word the commands print for each outcome (``--json``'s ``outcome``, see the README).
+_WORDS = {
+    MigrationOutcome.APPLIED: "applied",
+    MigrationOutcome.ROLLED_BACK: "rolled back",
+    MigrationOutcome.PLANNED: "would apply",
+    MigrationOutcome.REHEARSED: "rehearsed",
+    MigrationOutcome.NOT_REHEARSED: "skipped",
+    MigrationOutcome.FAILED: "failed",
+    MigrationOutcome.LEFT_DIRTY: "failed",
+}
 
 
 def outcome(result: MigrationResult) -> str:
     """One word (or two) for what happened to a migration."""
-    if not result.success:
-        return "failed"
-    if result.note and result.note.startswith("not rehearsed"):
-        return "skipped"
-    if result.dry_run and result.note == "would apply":
-        return "would apply"
-    if result.dry_run:
-        return "rehearsed"
-    return "rolled back" if result.direction == "down" else "applied"
+    return _WORDS[result.outcome or MigrationOutcome.FAILED]
 
 
 def result_json(result: MigrationResult) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from agentsdb.rules.quoting import short_repr
 
 if TYPE_CHECKING:
     from agentsdb.errors_validation import ValidationError as ValidationError
-    from agentsdb.results import MigrationResult
+    from agentsdb.migrator.results import MigrationResult
 
 
 def __getattr__(name: str) -> object:

@@ -2,7 +2,7 @@
 no-op ``agentsdb migrate --dir D`` need not import every module of ``D``.
 
 A no-op start compares the database's newest tracking row with the digest and the number of
-the registered migrations (:func:`agentsdb.plan.all_applied`). Computing that digest means
+the registered migrations (:func:`agentsdb.migrator.plan.all_applied`). Computing that digest means
 importing each module and checksumming its statements: with 1,000 migrations, several times the
 cost of the query itself. This module keeps the answer in ``D/__pycache__/agentsdb-digest``
 (beside Python's own bytecode cache, and like it written only when ``sys.dont_write_bytecode``
@@ -103,7 +103,7 @@ def folder_digest(
     """The digest, number and newest id of the migrations ``load(folder)`` registers, for
     ``dialect``: from the cache when the folder's listing is unchanged, else by loading them
     (which raises what loading raises) and caching the answer."""
-    from agentsdb.plan import chain_of
+    from agentsdb.migrator.plan import chain_of
 
     key = listing_key(folder)
     path = os.path.join(folder, CACHE_FOLDER, CACHE_NAME)

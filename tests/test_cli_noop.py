@@ -18,7 +18,7 @@ from agentsdb.db.peek import peek
 from agentsdb.folder_digest import CACHE_NAME, folder_digest, listing_key
 from agentsdb.migration import Migration
 from agentsdb.migrations import load_migrations
-from agentsdb.plan import chain_of
+from agentsdb.migrator.plan import chain_of
 
 HEAD = "SELECT count(*) AS n FROM agentsdb_migrations"
 

@@ -11,7 +11,7 @@ from agentsdb import ConfigurationError, Database, Migration, Migrator
 from agentsdb.errors import MigrationDefinitionError
 from agentsdb.migration_set import MigrationSet
 from agentsdb.migrations import builtin_migrations, builtin_set, cutover_migrations, cutover_set
-from agentsdb.plan import order_migrations
+from agentsdb.migrator.plan import order_migrations
 
 TRACKING = "agentsdb_migrations"
 
@@ -184,7 +184,7 @@ def test_a_requirement_must_name_its_set() -> None:
 
 
 async def test_a_noop_start_with_several_sets_is_one_small_read(db: Database) -> None:
-    from test_migrator import _TOUCHES_TRACKING, traced
+    from migrator_support import TOUCHES_TRACKING, traced
 
     def sets() -> list[MigrationSet]:
         app = MigrationSet("myapp", [session_notes(), *(app_table(f"{n:03d}") for n in (2, 3))])
@@ -193,17 +193,17 @@ async def test_a_noop_start_with_several_sets_is_one_small_read(db: Database) ->
     await Migrator(db, sets=sets()).migrate()
     results, statements = await traced(db, Migrator(db, sets=sets()).migrate)
     assert results == []
-    assert len([sql for sql in statements if _TOUCHES_TRACKING.search(sql)]) == 1, statements
+    assert len([sql for sql in statements if TOUCHES_TRACKING.search(sql)]) == 1, statements
     # With the optional cutover set applied too, the start is still one read.
     await Migrator(db, sets=[builtin_set(), sets()[1], cutover_set()]).migrate()
     results, statements = await traced(db, Migrator(db, sets=sets()).migrate)
     assert results == []
-    assert len([sql for sql in statements if _TOUCHES_TRACKING.search(sql)]) == 1, statements
+    assert len([sql for sql in statements if TOUCHES_TRACKING.search(sql)]) == 1, statements
 
 
 def test_out_of_order_is_judged_within_each_set() -> None:
     from agentsdb.errors import MigrationOrderError
-    from agentsdb.plan import AppliedRecord, find_problems
+    from agentsdb.migrator.plan import AppliedRecord, find_problems
 
     builtin = builtin_up_to("003").migrations
     app = MigrationSet("myapp", [app_table("001"), app_table("002"), app_table("003")]).migrations

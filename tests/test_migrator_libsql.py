@@ -1,6 +1,8 @@
 """The Migrator on a remote libSQL server, over ws:// (interactive transactions, a lease per
 transaction) and http:// (one atomic batch per migration under a lease for the run), against a
-real sqld (the session's, wiped; see tests/sqld_server.py) through the real libsql-client.
+real sqld (the session's, wiped; see tests/sqld_server.py) through the real libsql-client: what
+is particular to libSQL (the lease, batches, the server's foreign keys). The Migrator's behaviour
+itself is proved on every backend by tests/test_migrator_contract_*.py.
 
 One test runs against the Hrana server in tests/hrana_server.py instead: a server whose
 connections have foreign keys off, which sqld cannot be made into."""
@@ -113,30 +115,6 @@ async def test_builtin_migrations_apply_with_the_same_schema_as_on_sqlite(
     remote_head = (await Migrator(remote).get_applied())[-1]
     assert remote_head.schema_fingerprint == local_head.schema_fingerprint
     assert remote_head.chain == local_head.chain
-    assert leases(server) == []
-
-
-async def test_a_failing_statement_leaves_nothing_of_its_migration(
-    server: SqldServer, remote: LibsqlDatabase
-) -> None:
-    broken = m(
-        2,
-        [
-            "CREATE TABLE made_first (id INTEGER PRIMARY KEY)",
-            "CREATE TABLE made_second (id INTEGER PRIMARY KEY)",
-            "INSERT INTO no_such_table VALUES (1)",
-        ],
-    )
-
-    with pytest.raises(MigrationError) as caught:
-        await Migrator(remote, [SIMPLE[0], broken]).migrate()
-
-    assert caught.value.failed is not None
-    assert caught.value.failed.migration.id == "002"
-    assert "no_such_table" in str(caught.value)
-    assert recorded(server) == ["001"]
-    assert "one" in tables(server)
-    assert not {"made_first", "made_second"} & tables(server)
     assert leases(server) == []
 
 
@@ -341,38 +319,6 @@ async def test_an_expired_lease_of_a_dead_holder_is_taken_over(
 # --- rollback, rehearse, validate ----------------------------------------------------------------
 
 
-async def test_rollback_last_and_rollback_to_undo_migrations(
-    server: SqldServer, remote: LibsqlDatabase
-) -> None:
-    migrator = Migrator(remote, SIMPLE)
-    await migrator.migrate()
-
-    last = await migrator.rollback_last()
-    assert last is not None
-    assert (last.migration.id, last.direction) == ("003", "down")
-    assert recorded(server) == ["001", "002"]
-    assert "three" not in tables(server)
-
-    undone = await migrator.rollback_to("0")
-    assert [r.migration.id for r in undone] == ["002", "001"]
-    assert recorded(server) == []
-    assert not {"one", "two"} & tables(server)
-    assert leases(server) == []
-    assert (await migrator.validate_migrations()).is_valid
-
-
-async def test_rollback_keeps_the_schema_fingerprint_valid(
-    server: SqldServer, remote: LibsqlDatabase
-) -> None:
-    migrator = Migrator(remote, SIMPLE)
-    await migrator.migrate()
-    await migrator.rollback_to("001")
-
-    validation = await migrator.validate_migrations()
-    assert validation.is_valid, validation.errors
-    assert (await migrator.get_applied())[-1].schema_fingerprint is not None
-
-
 async def seed_agent_and_session(db: agentsdb.Database) -> None:
     """Agent a1 and its session s1, in the built-in schema."""
     await db.execute(
@@ -427,169 +373,4 @@ async def test_rebuilds_run_with_foreign_keys_off_when_the_server_has_them_on(
             "VALUES ('s2', 'nobody', 't', 't')"
         )
     assert [r.migration.id for r in await migrator.migrate()][:2] == ["004", "005"]
-    assert leases(server) == []
-
-
-async def test_a_rebuild_leaving_dangling_keys_is_rolled_back_whole(
-    server: SqldServer, remote: LibsqlDatabase
-) -> None:
-    parent = m(1, ["CREATE TABLE parent (id INTEGER PRIMARY KEY)"], ["DROP TABLE parent"])
-    child = m(
-        2,
-        ["CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id))"],
-        ["DROP TABLE child"],
-    )
-    # Rebuilds parent without the row its child refers to: foreign_key_check must refuse it.
-    lossy = m(
-        3,
-        [
-            "CREATE TABLE parent_new (id INTEGER PRIMARY KEY)",
-            "INSERT INTO parent_new SELECT id FROM parent WHERE id > 1",
-            "DROP TABLE parent",
-            "ALTER TABLE parent_new RENAME TO parent",
-        ],
-        foreign_keys=False,
-    )
-    migrator = Migrator(remote, [parent, child])
-    await migrator.migrate()
-    await remote.execute("INSERT INTO parent (id) VALUES (1)")
-    await remote.execute("INSERT INTO child (id, parent_id) VALUES (10, 1)")
-
-    with pytest.raises(MigrationError, match="foreign key"):
-        await Migrator(remote, [parent, child, lossy]).migrate()
-    assert recorded(server) == ["001", "002"]
-    assert await remote.fetch_all("SELECT id FROM parent") == [{"id": 1}]
-    assert "parent_new" not in tables(server)
-    assert leases(server) == []
-
-
-async def test_rehearse_changes_nothing(server: SqldServer, remote: LibsqlDatabase) -> None:
-    results = await Migrator(remote, SIMPLE).migrate(rehearse=True)
-
-    assert [r.migration.id for r in results] == ["001", "002", "003"]
-    assert all(r.dry_run and r.success for r in results)
-    assert not {"one", "two", "three"} & tables(server)
-    assert recorded(server) == []
-
-
-async def test_a_failing_rehearsal_names_the_failing_migration(
-    server: SqldServer, remote: LibsqlDatabase
-) -> None:
-    broken = m(2, ["CREATE TABLE two (id INTEGER PRIMARY KEY)", "DROP TABLE missing"])
-
-    with pytest.raises(MigrationError) as caught:
-        await Migrator(remote, [SIMPLE[0], broken, SIMPLE[2]]).migrate(rehearse=True)
-
-    assert caught.value.failed is not None
-    assert caught.value.failed.migration.id == "002"
-    assert "missing" in str(caught.value)
-    assert not {"one", "two", "three"} & tables(server)
-
-
-async def test_dry_run_and_summary_read_without_changing(
-    server: SqldServer, remote: LibsqlDatabase
-) -> None:
-    migrator = Migrator(remote, SIMPLE)
-    await migrator.migrate(limit=1)
-
-    planned = await migrator.migrate(dry_run=True)
-    summary = await migrator.get_migration_summary()
-
-    assert [r.migration.id for r in planned] == ["002", "003"]
-    assert summary.current_version == "001"
-    assert summary.pending_migration_ids == ["002", "003"]
-    assert recorded(server) == ["001"]
-
-
-async def test_validate_reports_a_schema_changed_outside_migrations(
-    server: SqldServer, remote: LibsqlDatabase
-) -> None:
-    migrator = Migrator(remote, SIMPLE)
-    await migrator.migrate()
-    assert (await migrator.validate_migrations()).is_valid
-
-    await remote.execute("CREATE TABLE added_by_hand (id INTEGER)")
-
-    validation = await migrator.validate_migrations()
-    assert not validation.is_valid
-    assert any("changed outside migrations" in error for error in validation.errors)
-
-
-# --- non-transactional migrations and repair, on both transports ---------------------------------
-
-
-async def test_a_non_transactional_migration_runs_and_rolls_back(
-    server: SqldServer, transport: str
-) -> None:
-    outside = m(
-        2, ["CREATE TABLE outside (id INTEGER)"], ["DROP TABLE outside"], transactional=False
-    )
-    async with agentsdb.connect(url_of(server, transport)) as db:
-        results = await Migrator(db, [SIMPLE[0], outside]).migrate()
-        assert [r.migration.id for r in results] == ["001", "002"]
-        assert "outside" in tables(server)
-        row = query(
-            server, "SELECT success, chain IS NOT NULL FROM agentsdb_migrations WHERE id = '002'"
-        )
-        assert row == [(1, 1)]
-        assert await Migrator(db, [SIMPLE[0], outside]).migrate() == []
-
-        undone = await Migrator(db, [SIMPLE[0], outside]).rollback_last()
-        assert undone.success
-        assert "outside" not in tables(server)
-        assert recorded(server) == ["001"]
-    assert leases(server) == []
-
-
-async def test_a_failed_non_transactional_migration_stays_dirty_until_repaired(
-    server: SqldServer, transport: str
-) -> None:
-    failing = m(2, ["CREATE TABLE half (id INTEGER)", "DROP TABLE missing"], transactional=False)
-    fixed = m(2, ["CREATE TABLE IF NOT EXISTS half (id INTEGER)"], transactional=False)
-    async with agentsdb.connect(url_of(server, transport)) as db:
-        with pytest.raises(MigrationError, match="dirty") as failed:
-            await Migrator(db, [SIMPLE[0], failing]).migrate()
-        assert [r.success for r in failed.value.results] == [True, False]
-        # The statement before the failure stays: it ran on its own.
-        assert "half" in tables(server)
-        assert query(server, "SELECT success FROM agentsdb_migrations WHERE id = '002'") == [(0,)]
-        with pytest.raises(agentsdb.DirtyMigrationError, match="repair 002"):
-            await Migrator(db, [SIMPLE[0], fixed]).migrate()
-
-        await Migrator(db, [SIMPLE[0], fixed]).repair("002", mark_applied=False)
-        assert recorded(server) == ["001"]
-        results = await Migrator(db, [SIMPLE[0], fixed]).migrate()
-        assert [r.migration.id for r in results] == ["002"]
-    assert recorded(server) == ["001", "002"]
-    assert leases(server) == []
-
-
-async def test_repair_marks_a_dirty_migration_applied_with_the_codes_checksum(
-    server: SqldServer, transport: str
-) -> None:
-    failing = m(2, ["CREATE TABLE half (id INTEGER)", "DROP TABLE missing"], transactional=False)
-    async with agentsdb.connect(url_of(server, transport)) as db:
-        with pytest.raises(MigrationError, match="dirty"):
-            await Migrator(db, [SIMPLE[0], failing]).migrate()
-        migrator = Migrator(db, [SIMPLE[0], failing])
-        with pytest.raises(agentsdb.RepairError, match="recorded as applied"):
-            await migrator.repair("001", mark_applied=True)
-        with pytest.raises(agentsdb.RepairError, match="no record"):
-            await migrator.repair("009", mark_applied=False)
-        await migrator.repair("002", mark_applied=True)
-        # Applied and consistent: nothing pending, validation passes, the digest chains on.
-        assert await Migrator(db, [SIMPLE[0], failing]).migrate() == []
-        assert (await Migrator(db, [SIMPLE[0], failing]).validate_migrations()).is_valid
-        extended = [SIMPLE[0], failing, SIMPLE[2]]
-        assert [r.migration.id for r in await Migrator(db, extended).migrate()] == ["003"]
-    assert query(server, "SELECT success FROM agentsdb_migrations WHERE id = '002'") == [(1,)]
-    assert leases(server) == []
-
-
-async def test_repair_on_a_database_never_migrated_says_so(
-    server: SqldServer, transport: str
-) -> None:
-    async with agentsdb.connect(url_of(server, transport)) as db:
-        with pytest.raises(agentsdb.RepairError, match="no migration tracking table"):
-            await Migrator(db, SIMPLE).repair("001", mark_applied=False)
     assert leases(server) == []

@@ -16,7 +16,7 @@ from agentsdb import (
     MigrationOrderError,
     UnknownMigrationError,
 )
-from agentsdb.plan import (
+from agentsdb.migrator.plan import (
     AppliedRecord,
     chain_next,
     chain_of,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentsdb import Migration
-from agentsdb.plan import AppliedRecord, chain_next, find_missing, find_problems
+from agentsdb.migrator.plan import AppliedRecord, chain_next, find_missing, find_problems
 
 
 def migrations(*ids: str) -> list[Migration]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agentsdb import Migration, Migrator
 from agentsdb.db.base import Database
-from agentsdb.rollback_preview import find_losses, preview_rollback
+from agentsdb.migrator.rollback_preview import find_losses, preview_rollback
 
 
 def kinds(statements: list[str]) -> list[tuple[str, str, str | None]]:

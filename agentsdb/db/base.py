@@ -18,6 +18,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
+from agentsdb.db.migration_runner import MigrationRunner
+
 Params: TypeAlias = Mapping[str, Any]
 Row: TypeAlias = dict[str, Any]
 T = TypeVar("T")
@@ -220,4 +222,9 @@ class Database(Executor, Protocol):
     async def close(self) -> None:
         """Close the connection (after writing rows queued for group commit). Closing twice is
         harmless."""
+        ...
+
+    def migration_runner(self, lock_name: str, lock_timeout: float) -> MigrationRunner:
+        """The Migrator's per-backend primitives (see :mod:`agentsdb.db.migration_runner`),
+        holding the migration lock named ``lock_name`` for up to ``lock_timeout`` seconds."""
         ...

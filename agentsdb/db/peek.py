@@ -2,7 +2,8 @@
 
 For the command line's no-op ``migrate``: starting asyncio (which loads ssl, socket, logging and
 inspect) costs about as much as starting Python, while proving that nothing is pending takes one
-query (:attr:`agentsdb.tracking.TrackingSQL.head`). :func:`peek` answers that query when it can
+query (:attr:`agentsdb.migrator.tracking.TrackingSQL.head`). :func:`peek` answers that query when
+it can
 cheaply; ``None`` sends the caller down the ordinary asynchronous path, which remains the
 authority (it is what runs whenever the peek cannot prove a no-op).
 """

@@ -56,7 +56,7 @@ _SHOWN = 40
 _STORED_TEXT: Final = ("id", "user_id", "conversation_id", "summary", "end_reason")
 
 
-class Outcome(Enum):
+class MigrationOutcome(Enum):
     """What a legacy session becomes in its agent."""
 
     ACTIVE = "active"
@@ -71,7 +71,7 @@ class LegacySession:
     id: str
     user_id: str
     agent_type: AgentType
-    outcome: Outcome
+    outcome: MigrationOutcome
     conversation_id: str
     started_at: datetime
     ended_at: datetime
@@ -146,11 +146,11 @@ def judge(row: Row) -> LegacySession | str:
             return f"invalid {column}"
     status = normalized_status(row["status"])
     if status in ACTIVE_STATUSES:
-        outcome = Outcome.ACTIVE
+        outcome = MigrationOutcome.ACTIVE
     elif status in COMPLETED_STATUSES:
-        outcome = Outcome.COMPLETED
+        outcome = MigrationOutcome.COMPLETED
     elif status in TERMINATED_STATUSES:
-        outcome = Outcome.TERMINATED
+        outcome = MigrationOutcome.TERMINATED
     else:
         return "no status" if not status else f"unknown status {_shown(status)}"
     started = parse_moment(row["started_at"])
@@ -217,7 +217,7 @@ __all__ = [
     "HISTORY",
     "TERMINATED_STATUSES",
     "LegacySession",
-    "Outcome",
+    "MigrationOutcome",
     "group_skip",
     "json_ready",
     "judge",

@@ -42,7 +42,7 @@ from agentsdb.jobs.legacy_sessions import (
     AGENTS,
     HISTORY,
     LegacySession,
-    Outcome,
+    MigrationOutcome,
     group_skip,
     json_ready,
     judge,
@@ -275,7 +275,7 @@ class _Sessions(Step):
         """End a session an earlier run imported as active and the legacy table now has
         ended; True when it did. Its end gets the id it would have had imported in one go."""
         agent = self._agent
-        if agent is None or session.outcome is Outcome.ACTIVE:
+        if agent is None or session.outcome is MigrationOutcome.ACTIVE:
             return False
         active = agent.state.active_session
         if active is None or active.session_id != session_id_for(agent.id, session.id):
@@ -286,9 +286,9 @@ class _Sessions(Step):
 
     @staticmethod
     def _end_active(agent: AgentAggregate, session: LegacySession) -> None:
-        if session.outcome is Outcome.COMPLETED:
+        if session.outcome is MigrationOutcome.COMPLETED:
             agent.complete_session(session.summary, now=session.ended_at)
-        elif session.outcome is Outcome.TERMINATED:
+        elif session.outcome is MigrationOutcome.TERMINATED:
             agent.terminate_session(session.end_reason, now=session.ended_at)
 
 

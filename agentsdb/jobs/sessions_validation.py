@@ -26,7 +26,7 @@ from agentsdb.jobs.legacy_sessions import (
     AGENTS,
     HISTORY,
     LegacySession,
-    Outcome,
+    MigrationOutcome,
     group_skip,
     judge,
     report_table,
@@ -116,7 +116,7 @@ async def _check_chunk(target: Database, chunk: list[Keyed], tally: _Tally) -> N
         if summary is None:
             continue
         session_id = session_id_for(str(summary["agent_id"]), session.id)
-        if session.outcome is Outcome.ACTIVE:
+        if session.outcome is MigrationOutcome.ACTIVE:
             tally.target[table] += summary["active_session_id"] == session_id
         else:
             tally.target[table] += history.get(session_id) in _FINAL

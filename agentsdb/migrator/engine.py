@@ -1,160 +1,55 @@
-"""The migration engine: validate, then apply, roll back, rehearse or repair.
+"""The Migrator: register migrations, read where a database stands, and run migrations.
 
-Planning is pure (:mod:`agentsdb.plan`); this module does the I/O. Each unit of work is written as
-a program (see :mod:`agentsdb.db.base`) so the SQLite backend runs a whole ``migrate()`` in one
-hop to its worker thread, while every migration still commits on its own.
+Planning is pure (:mod:`agentsdb.migrator.plan`); the runs themselves are in
+:mod:`agentsdb.migrator.apply`,
+:mod:`agentsdb.migrator.rollback` and :mod:`agentsdb.migrator.repairing`, written once over the
+primitives each backend supplies (:mod:`agentsdb.db.migration_runner`). This module never asks
+which backend it has.
 
-Safety rules, each proved by a test:
-
-* A migration's statements and the tracking row that records it commit in one transaction; a
-  failure rolls both back and stops the run.
-* The applied set is re-read inside the write lock, so processes racing ``migrate()`` apply each
-  migration exactly once.
-* Migrations that cannot run in a transaction are recorded as dirty before they start and marked
-  finished after; a crash in between makes later runs refuse until ``repair``.
 * When nothing is pending, ``migrate()`` costs one small query: the newest row's chained digest
   and the row count are compared with the digest and the number of the registered migrations.
-* Rollbacks refuse a ``down`` edited since its migration was applied (its checksum is recorded
-  with the row), and every entry point refuses a history with rows deleted from the middle.
+* Every entry point refuses a history with rows deleted from the middle.
 * A tracking table an older version created is upgraded in place by the first run that writes.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import sys
-import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-from agentsdb import drift as drift_rules
-from agentsdb import repair as repair_rules
-from agentsdb import tracking_upkeep as upkeep
-from agentsdb.clock import format_timestamp, utc_now
-from agentsdb.db.base import (
-    Begin,
-    Commit,
-    Database,
-    Execute,
-    FetchAll,
-    FetchOne,
-    Program,
-    Rollback,
-    Row,
-)
+from agentsdb.clock import utc_now
+from agentsdb.db.base import Database, FetchAll, FetchOne, Program, Row
 from agentsdb.errors import (
-    AgentsDBError,
-    ChecksumMismatchError,
     ConfigurationError,
-    DatabaseBusyError,
-    DirtyMigrationError,
-    ForeignKeyViolationError,
-    IrreversibleMigrationError,
-    MigrationError,
-    MigrationLockError,
-    MigrationValidationError,
     RepairError,
-    SchemaDriftError,
-    UnknownMigrationError,
 )
 from agentsdb.migration import Migration
 from agentsdb.migration_set import MigrationSet
-from agentsdb.plan import (
+from agentsdb.migrator import apply as applying
+from agentsdb.migrator import drift as drift_rules
+from agentsdb.migrator import reports
+from agentsdb.migrator import rollback as rolling_back
+from agentsdb.migrator import tracking_upkeep as upkeep
+from agentsdb.migrator.plan import (
     AppliedRecord,
-    chain_next,
-    chain_of,
-    check_down,
-    find_missing,
     find_problems,
-    register,
     select_pending,
-    select_rollbacks,
 )
-from agentsdb.plan_sets import owned_by
-from agentsdb.results import (
-    NOT_TRANSACTIONAL,
+from agentsdb.migrator.registry import Registry
+from agentsdb.migrator.repairing import repair as repair_program
+from agentsdb.migrator.results import (
+    MigrationOutcome,
     MigrationResult,
     MigrationSummary,
     ValidationResult,
-    left_dirty,
-    note_applied,
-    note_lock_lost,
-    other_foreign_keys,
-    rehearsal_failed,
-    rehearsal_skipped,
 )
-from agentsdb.tracking import TrackingSQL, schema_fingerprint, tracking_sql
-
-if TYPE_CHECKING:
-    from agentsdb.migrator.libsql import LibsqlMigrations, Record
+from agentsdb.migrator.rows import Context
+from agentsdb.migrator.tracking import TrackingSQL, check_table_name, tracking_sql
 
 log = logging.getLogger("agentsdb.migrations")
 
-_UNSET: Any = object()
 
-
-_identity: tuple[int, str] | None = None
-
-
-def _who() -> str:
-    """``host:pid`` of this process, for the tracking rows (recomputed after a fork)."""
-    global _identity
-    pid = os.getpid()
-    if _identity is None or _identity[0] != pid:
-        _identity = (pid, f"{socket.gethostname()}:{pid}")
-    return _identity[1]
-
-
-def _elapsed_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000.0, 3)
-
-
-_FINISH_PARAMETERS = (
-    "id",
-    "checksum",
-    "down_checksum",
-    "chain",
-    "schema_fingerprint",
-    "applied_at",
-    "execution_time_ms",
-)
-
-
-def _libsql_strategy(
-    db: Database, sql: TrackingSQL, *, lock_timeout: float, record: Record
-) -> LibsqlMigrations | None:
-    """The libSQL strategy when ``db`` is a remote libSQL database, else None.
-
-    A libSQL database exists only once its module has been imported, so the libSQL modules
-    (about a third of the command line's start-up) are not loaded for the other backends.
-    """
-    if "agentsdb.db.libsql" not in sys.modules:
-        return None
-    from agentsdb.migrator import libsql as migrator_libsql
-
-    return migrator_libsql.for_database(db, sql, lock_timeout=lock_timeout, record=record)
-
-
-@dataclass
-class _RunMemory:
-    """What one migrate() run on one SQLite connection knows between its transactions."""
-
-    head: Row | None = None
-    data_version: int | None = None
-
-
-def _runs_in_transaction(migration: Migration, use_transaction: bool) -> bool:
-    """``use_transaction=False`` does not apply to a ``foreign_keys=False`` rebuild: its foreign
-    key check must run before COMMIT, and outside a transaction its keys would stay on, so a
-    ``DROP TABLE`` of the old table would cascade into (delete) the rows that refer to it."""
-    return migration.transactional and (use_transaction or not migration.foreign_keys)
-
-
-class Migrator:
+class Migrator(Registry):
     """Applies numbered migrations to one database and records them in a tracking table.
 
     ``sets`` are the migration sets to manage, for example
@@ -180,20 +75,13 @@ class Migrator:
         if migrations is not None and sets is not None:
             raise ConfigurationError("pass migrations or sets, not both")
         self._db = db
-        self._dialect = db.dialect
-        self._sql: TrackingSQL = tracking_sql(db.dialect, table)
         self._lock_timeout = float(lock_timeout)
-        self._migrations: tuple[Migration, ...] = ()
-        self._optional: frozenset[str] = frozenset()
-        self._code_head: str | None = _UNSET
-        self._full_head: str | None = _UNSET
+        Registry.__init__(self, db.dialect)
         self._initialized = False
-        # libSQL: per-transaction lease checks over ws, whole migrations as batches over http.
-        self._libsql = _libsql_strategy(
-            db, self._sql, lock_timeout=self._lock_timeout, record=self._record
-        )
-        # A local SQLite database runs a whole migrate() on one connection (see _claim).
-        self._one_connection = db.dialect == "sqlite" and self._libsql is None
+        # The tracking table's name names the migration lock too.
+        runner = db.migration_runner(check_table_name(table), self._lock_timeout)
+        self._sql: TrackingSQL = tracking_sql(db.dialect, table, ignore=runner.own_tables)
+        self._run = Context(self._sql, db.dialect, runner)
         if migrations is not None:
             self.add_migrations(migrations)
             return
@@ -203,83 +91,10 @@ class Migrator:
             sets = [builtin_set(), cutover_set().with_optional(True)]
         self.add_sets(sets)
 
-    # --- registration ---------------------------------------------------------------------------
-
-    @property
-    def migrations(self) -> tuple[Migration, ...]:
-        """The migrations ``migrate()`` applies, in order (every registered one but those of
-        optional sets)."""
-        return tuple(m for m in self._migrations if m.id not in self._optional)
-
-    @property
-    def registered_migrations(self) -> tuple[Migration, ...]:
-        """Every registered migration, optional sets' included, in order."""
-        return self._migrations
-
     @property
     def table(self) -> str:
         """The name of the tracking table."""
         return self._sql.table
-
-    @property
-    def optional_ids(self) -> frozenset[str]:
-        """Ids of the registered migrations of optional sets: validated when applied, never
-        applied by ``migrate()`` unless named as its ``target``."""
-        return self._optional
-
-    def add_set(self, migration_set: MigrationSet) -> None:
-        """Register a set of migrations (see :class:`~agentsdb.migration_set.MigrationSet`)."""
-        self.add_sets([migration_set])
-
-    def add_sets(self, sets: Iterable[MigrationSet]) -> None:
-        """Register several sets at once (their ``requires`` may name each other)."""
-        incoming = list(sets)
-        names = [m.set_name for m in self._migrations]
-        for migration_set in incoming:
-            if not isinstance(migration_set, MigrationSet):
-                raise ConfigurationError(
-                    f"expected a MigrationSet, got {type(migration_set).__name__}"
-                )
-            if migration_set.name in names:
-                raise ConfigurationError(f"set {migration_set.name!r} is registered twice")
-            names.append(migration_set.name)
-        self.add_migrations([m for s in incoming for m in s.migrations])
-        for migration_set in incoming:
-            if migration_set.optional:
-                self._optional |= {m.id for m in migration_set.migrations}
-        self._code_head = self._full_head = _UNSET
-
-    def add_migration(self, migration: Migration) -> None:
-        """Register one migration; a duplicate id or a lint failure is rejected at once."""
-        self.add_migrations([migration])
-
-    def add_migrations(self, migrations: Iterable[Migration]) -> None:
-        """Register several migrations: all of them, or none when any is rejected."""
-        self._migrations = register(self._migrations, migrations)
-        self._code_head = self._full_head = _UNSET
-
-    def _head_of_code(self) -> str | None:
-        """The head digest with every migration applied that ``migrate()`` applies."""
-        if self._code_head is _UNSET:
-            required = [m for m in self._migrations if m.id not in self._optional]
-            self._code_head = chain_of(required, self._dialect)
-        return self._code_head
-
-    def _fully_applied(self, chain: object, recorded: int) -> bool:
-        """Whether a head digest and row count are those of a fully migrated database: every
-        required migration applied, or (when some sets are optional) every registered one. The
-        second digest is computed only when the first does not match."""
-        required = len(self._migrations) - len(self._optional)
-        if chain == self._head_of_code() and recorded == required:
-            return True
-        if not self._optional or recorded != len(self._migrations):
-            return False
-        if self._full_head is _UNSET:
-            self._full_head = chain_of(self._migrations, self._dialect)
-        return bool(chain == self._full_head)
-
-    def _by_id(self) -> dict[str, Migration]:
-        return {migration.id: migration for migration in self._migrations}
 
     # --- reading state --------------------------------------------------------------------------
 
@@ -287,57 +102,45 @@ class Migrator:
         """Create the tracking table when it does not exist, or upgrade one an older version
         created (safe to call any number of times)."""
         self._initialized = False
-        await self._db.run(self._read_program(self._sql.head, create=True))
+        await self._read(self._sql.head, create=True)
         self._initialized = True
 
-    def _lock(self) -> Program[None]:
-        """Begin a write transaction: the migration lock, waited for up to ``lock_timeout``."""
-        try:
-            yield Begin(self._lock_timeout, lock_name=self._sql.table)
-        except DatabaseBusyError as error:
-            raise MigrationLockError(self._lock_timeout) from error
-
-    def _initialize_program(self) -> Program[None]:
-        if self._libsql is not None and self._libsql.batched:
-            # No transactions over libSQL's HTTP; each CREATE ... IF NOT EXISTS commits alone.
-            for statement in self._sql.create:
-                yield Execute(statement)
-            return
-        yield from self._lock()
-        for statement in self._sql.create:
-            yield Execute(statement)
-        yield Commit()
-
-    def _read_program(self, sql: str, create: bool) -> Program[list[Row] | None]:
+    async def _read(self, sql: str, *, create: bool) -> list[Row] | None:
         """Rows of a tracking query; None when the table is absent and ``create`` is false.
 
-        With ``create``, a table an older version created is upgraded first (see
-        :func:`agentsdb.tracking_upkeep.upgrade`); without it, nothing changes (reads work on
+        With ``create``, a missing table is created under the migration lock (only then: a
+        start-up on an initialized database never waits behind another process's writes), and a
+        table an older version created is upgraded first
+        (see
+        :func:`agentsdb.migrator.tracking_upkeep.upgrade`); without it, nothing changes (reads work
+        on
         either shape).
         """
+        rows = await self._db.run(self._read_program(sql, create))
+        if rows is None and create:
+            await self._run.runner.run(self._run.runner.create(self._sql.create))
+            rows = await self._db.run(self._read_program(sql, create))
+        if create:
+            self._initialized = True
+        return rows
+
+    def _read_program(self, sql: str, create: bool) -> Program[list[Row] | None]:
         if not self._initialized:
             present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
             if present is None:
-                if not create:
-                    return None
-                # Only a missing table takes the write lock: a start-up on an initialized database
-                # never waits behind another process's writes.
-                yield from self._initialize_program()
-            elif create and not present["current"]:
+                return None
+            if create and not present["current"]:
                 yield from upkeep.upgrade(self._sql, self._migrations, self._dialect)
         rows: list[Row] = yield FetchAll(sql)
         return rows
 
     async def _read_applied(self, *, create: bool) -> list[AppliedRecord]:
-        rows = await self._db.run(self._read_program(self._sql.all_rows, create))
-        if create:
-            self._initialized = True
+        rows = await self._read(self._sql.all_rows, create=create)
         return [AppliedRecord.from_row(row) for row in rows or []]
 
     async def _nothing_pending(self) -> bool:
         """The O(1) start: one query proves every registered migration is applied unchanged."""
-        rows = await self._db.run(self._read_program(self._sql.head, create=True))
-        self._initialized = True
+        rows = await self._read(self._sql.head, create=True)
         if not rows:
             return len(self._migrations) == len(self._optional)
         head = rows[0]
@@ -412,305 +215,22 @@ class Migrator:
         if dry_run:
             now = utc_now()
             return [
-                MigrationResult(m, True, "up", now, 0.0, dry_run=True, note="would apply")
-                for m in pending
-            ]
-        if self._libsql is not None and await self._libsql.runs_batches(pending, "up"):
-            if rehearse:
-                return await self._libsql.rehearse(pending)
-            return await self._libsql.apply(pending, note)
-        if rehearse:
-            return await self._db.run(self._rehearse_program(pending, use_transaction))
-        return await self._db.run(self._apply_program(pending, use_transaction, note))
-
-    def _apply_program(
-        self, pending: Sequence[Migration], use_transaction: bool, note: str | None
-    ) -> Program[list[MigrationResult]]:
-        results: list[MigrationResult] = []
-        memory = _RunMemory() if self._one_connection else None
-        try:
-            for migration in pending:
-                if _runs_in_transaction(migration, use_transaction):
-                    result = yield from self._apply_in_transaction(migration, results, memory)
-                else:
-                    result = yield from self._apply_outside_transaction(migration, results)
-                    if memory is not None:
-                        memory.head = None  # it wrote its own rows: the next claim re-reads
-                if result is not None:
-                    results.append(result)
-        except MigrationError:
-            if results:
-                yield from self._fingerprint_run(note)
-            raise
-        except AgentsDBError as error:
-            # The lock lost to another process, a closed connection, another process's dirty
-            # row: the migrations before it stay committed, and the caller should know which.
-            note_applied(error, results)
-            raise
-        try:
-            if results:
-                yield from self._fingerprint_run(note)
-        except AgentsDBError as error:
-            note_applied(error, results)
-            raise
-        return results
-
-    def _fingerprint_run(self, note: str | None) -> Program[None]:
-        """Record the live schema's fingerprint on the newest row, once per run, with the
-        ``note`` of drift found before the run (see :mod:`agentsdb.drift`) so it stays reported.
-
-        Only when the schema is still exactly what the newest migration left (same cookie), so a
-        change made by someone else in between is not absorbed into the record.
-        """
-        yield from self._lock()
-        head: Row | None = yield FetchOne(self._sql.latest_row)
-        cookie = yield from self._schema_cookie()
-        if head is not None and head["success"] and head["schema_cookie"] == cookie:
-            fingerprint = yield from self._fingerprint()
-            yield Execute(
-                self._sql.stamp_head,
-                {
-                    "schema_cookie": cookie,
-                    "schema_fingerprint": drift_rules.recorded(fingerprint, note),
-                },
-            )
-        yield Commit()
-
-    def _stamp_head(self, *, with_fingerprint: bool, note: str | None) -> Program[None]:
-        """In a transaction: record the live schema cookie (and fingerprint) on the newest row.
-
-        With a drift ``note`` the fingerprint is always recorded, carrying the note."""
-        cookie = yield from self._schema_cookie()
-        fingerprint = None
-        if with_fingerprint or note is not None:
-            fingerprint = drift_rules.recorded((yield from self._fingerprint()), note)
-        yield Execute(
-            self._sql.stamp_head, {"schema_cookie": cookie, "schema_fingerprint": fingerprint}
-        )
-
-    def _schema_cookie(self) -> Program[int | None]:
-        """SQLite's schema counter; None on a dialect that has none."""
-        row: Row | None = yield FetchOne(self._sql.schema_cookie)
-        value = None if row is None else next(iter(row.values()))
-        return None if value is None else int(value)
-
-    def _claim(self, migration: Migration, memory: _RunMemory | None = None) -> Program[Row | None]:
-        """Inside the write lock: None when another process already applied this migration,
-        else the newest tracking row (or an empty dict when there is none).
-
-        With ``memory`` (one SQLite connection for the whole run), a later migration of the run
-        skips the tracking query when ``PRAGMA data_version`` shows that no other connection has
-        committed since this run's previous migration: the newest row is then the one this run
-        wrote, and nobody can have applied this migration meanwhile.
-        """
-        if memory is not None:
-            row: Row | None = yield FetchOne("PRAGMA data_version")
-            version = None if row is None else row["data_version"]
-            if memory.head is not None and version == memory.data_version:
-                return memory.head
-            memory.data_version = version
-            memory.head = None
-        rows: list[Row] = yield FetchAll(self._sql.claim_rows, {"id": migration.id})
-        existing = next((row for row in rows if row["id"] == migration.id), None)
-        if existing is not None:
-            yield Rollback()
-            if not existing["success"]:
-                raise DirtyMigrationError(
-                    migration.id,
-                    existing["started_at"],
-                    existing["applied_by"],
-                    "down" if existing["chain"] else "up",
-                )
-            log.info("migration %s was applied by another process meanwhile; skipped", migration.id)
-            return None
-        return rows[0] if rows else {}
-
-    def _record(
-        self,
-        migration: Migration,
-        latest: Row,
-        started_at: datetime,
-        *,
-        elapsed_ms: float | None,
-        success: bool,
-    ) -> dict[str, Any]:
-        return {
-            "id": migration.id,
-            "description": migration.description,
-            "checksum": migration.checksum(self._dialect),
-            "down_checksum": migration.down_checksum(self._dialect),
-            "chain": chain_next(
-                latest.get("chain"), migration.id, migration.checksum(self._dialect)
-            )
-            if success
-            else None,
-            "schema_fingerprint": None,
-            "started_at": format_timestamp(started_at),
-            "applied_at": format_timestamp(utc_now()) if success else None,
-            "execution_time_ms": elapsed_ms,
-            "success": 1 if success else 0,
-            "applied_by": _who(),
-        }
-
-    def _fingerprint(self) -> Program[str]:
-        rows: list[Row] = yield FetchAll(self._sql.schema_rows)
-        return schema_fingerprint(rows)
-
-    def _check_foreign_keys(self, migration: Migration) -> Program[None]:
-        if self._sql.foreign_key_check is None:
-            return
-        violations: list[Row] = yield FetchAll(self._sql.foreign_key_check)
-        if violations:
-            shown = ", ".join(
-                f"{v.get('table')} row {v.get('rowid')} -> {v.get('parent')}"
-                for v in violations[:5]
-            )
-            raise ForeignKeyViolationError(
-                f"migration {migration.id} leaves {len(violations)} foreign key "
-                f"violation(s): {shown}"
-            )
-
-    def _apply_in_transaction(
-        self,
-        migration: Migration,
-        done: Sequence[MigrationResult],
-        memory: _RunMemory | None = None,
-    ) -> Program[MigrationResult | None]:
-        statements = migration.up_statements(self._dialect)
-        if not migration.foreign_keys:
-            for statement in self._sql.foreign_keys_off:
-                yield Execute(statement)
-        yield from self._lock()
-        latest = yield from self._claim(migration, memory)
-        if latest is None:
-            yield from self._foreign_keys_back_on(migration)
-            return None
-        started_at, started = utc_now(), time.perf_counter()
-        try:
-            for statement in statements:
-                yield Execute(statement)
-            if not migration.foreign_keys:
-                yield from self._check_foreign_keys(migration)
-            elapsed = _elapsed_ms(started)
-            row = self._record(
-                migration,
-                latest,
-                started_at,
-                elapsed_ms=elapsed,
-                success=True,
-            )
-            yield Execute(self._sql.insert, row)
-            yield Commit()
-            if memory is not None:
-                memory.head = {"chain": row["chain"]}
-        except AgentsDBError as error:
-            yield Rollback()
-            yield from self._foreign_keys_back_on(migration)
-            if isinstance(error, MigrationLockError):
-                note_lock_lost(error, migration, "up")
-                raise error
-            failed = MigrationResult(
-                migration, False, "up", started_at, _elapsed_ms(started), error=str(error)
-            )
-            raise MigrationError(
-                f"migration {migration.id} ({migration.description}) failed and was rolled "
-                f"back, nothing of it was kept: {error}",
-                [*done, failed],
-            ) from error
-        yield from self._foreign_keys_back_on(migration)
-        log.info(
-            "applied migration %s (%s) in %.1f ms", migration.id, migration.description, elapsed
-        )
-        return MigrationResult(migration, True, "up", started_at, elapsed)
-
-    def _foreign_keys_back_on(self, migration: Migration) -> Program[None]:
-        if not migration.foreign_keys:
-            for statement in self._sql.foreign_keys_on:
-                yield Execute(statement)
-
-    def _apply_outside_transaction(
-        self, migration: Migration, done: Sequence[MigrationResult]
-    ) -> Program[MigrationResult | None]:
-        statements = migration.up_statements(self._dialect)
-        yield from self._lock()
-        latest = yield from self._claim(migration)
-        if latest is None:
-            return None
-        started_at, started = utc_now(), time.perf_counter()
-        dirty = self._record(migration, latest, started_at, elapsed_ms=None, success=False)
-        yield Execute(self._sql.insert, dirty)
-        yield Commit()
-        try:
-            for statement in statements:
-                yield Execute(statement)
-        except AgentsDBError as error:
-            raise left_dirty(migration, started_at, _elapsed_ms(started), error, done) from error
-        elapsed = _elapsed_ms(started)
-        finished = self._record(migration, latest, started_at, elapsed_ms=elapsed, success=True)
-        yield from self._lock()
-        # Exactly the statement's parameters: a libSQL server rejects unused ones.
-        yield Execute(
-            self._sql.finish,
-            {key: finished[key] for key in _FINISH_PARAMETERS},
-        )
-        yield Commit()
-        log.info(
-            "applied non-transactional migration %s (%s) in %.1f ms",
-            migration.id,
-            migration.description,
-            elapsed,
-        )
-        return MigrationResult(migration, True, "up", started_at, elapsed)
-
-    def _rehearse_program(
-        self, pending: Sequence[Migration], use_transaction: bool
-    ) -> Program[list[MigrationResult]]:
-        # Later migrations may build on earlier ones, so all of them run in one transaction that
-        # is rolled back at the end. Foreign keys can only be switched before BEGIN, so the
-        # rehearsal runs the pending migrations that share the first one's setting and stops at
-        # the first that needs the other (with foreign keys off, a later migration's cascades
-        # would not fire and the rehearsal would fail where the real run succeeds).
-        keys_off = not pending[0].foreign_keys if self._sql.foreign_key_check else False
-        if keys_off:
-            for statement in self._sql.foreign_keys_off:
-                yield Execute(statement)
-        yield from self._lock()
-        results: list[MigrationResult] = []
-        for migration in pending:
-            started_at, started = utc_now(), time.perf_counter()
-            if not _runs_in_transaction(migration, use_transaction):
-                results.append(rehearsal_skipped(migration, started_at, NOT_TRANSACTIONAL))
-                break
-            if self._sql.foreign_key_check and (not migration.foreign_keys) != keys_off:
-                reason = other_foreign_keys(keys_off)
-                results.append(rehearsal_skipped(migration, started_at, reason))
-                break
-            try:
-                for statement in migration.up_statements(self._dialect):
-                    yield Execute(statement)
-                if keys_off:
-                    yield from self._check_foreign_keys(migration)
-            except AgentsDBError as error:
-                yield Rollback()
-                raise rehearsal_failed(
-                    migration, started_at, _elapsed_ms(started), error, results
-                ) from error
-            results.append(
                 MigrationResult(
-                    migration,
+                    m,
                     True,
                     "up",
-                    started_at,
-                    _elapsed_ms(started),
+                    now,
+                    0.0,
                     dry_run=True,
-                    note="rehearsed and rolled back",
+                    note="would apply",
+                    outcome=MigrationOutcome.PLANNED,
                 )
-            )
-        yield Rollback()
-        if keys_off:
-            for statement in self._sql.foreign_keys_on:
-                yield Execute(statement)
-        return results
+                for m in pending
+            ]
+        runner = self._run.runner
+        if rehearse:
+            return await runner.run(applying.rehearse(self._run, pending, use_transaction))
+        return await runner.run(applying.apply(self._run, pending, use_transaction, note))
 
     # --- rollback -------------------------------------------------------------------------------
 
@@ -720,22 +240,7 @@ class Migrator:
         return self._rollback_plan(await self._read_applied(create=False), to)
 
     def _rollback_plan(self, applied: Sequence[AppliedRecord], to: str | None) -> list[Migration]:
-        if to is not None:
-            plan = select_rollbacks(self._migrations, applied, to)
-            self._check_rollback_source(applied, {m.id for m in plan})
-            return plan
-        if not applied:
-            return []
-        if not owned_by(self._migrations, applied[-1].id):
-            raise ConfigurationError(
-                f"the newest applied migration {applied[-1].id} belongs to a set not registered "
-                "here; register its set to roll it back"
-            )
-        self._check_rollback_source(applied, {applied[-1].id})
-        migration = self._by_id()[applied[-1].id]
-        if not migration.reversible:
-            raise IrreversibleMigrationError(migration.id)
-        return [migration]
+        return rolling_back.plan(self._migrations, applied, to, self._dialect)
 
     async def rollback_last(self) -> MigrationResult | None:
         """Undo the newest applied migration (its ``down`` and its row, in one transaction).
@@ -746,11 +251,9 @@ class Migrator:
         plan = self._rollback_plan(applied, None)
         if not plan:
             return None
-        migration = plan[0]
         note = await self._check_drift(applied, fail_on_drift=False)
-        if self._libsql is not None and await self._libsql.runs_batches([migration], "down"):
-            return (await self._libsql.rollback([migration], note))[0]
-        return await self._db.run(self._rollback_program(migration, [], True, note))
+        results = await self._run.runner.run(rolling_back.rollback(self._run, plan, note))
+        return results[0]
 
     async def rollback_to(self, migration_id: str) -> list[MigrationResult]:
         """Undo, newest first, every applied migration after ``migration_id`` ("0" undoes all).
@@ -762,110 +265,7 @@ class Migrator:
         if not plan:
             return []
         note = await self._check_drift(applied, fail_on_drift=False)
-        if self._libsql is not None and await self._libsql.runs_batches(plan, "down"):
-            return await self._libsql.rollback(plan, note)
-        results: list[MigrationResult] = []
-        for position, migration in enumerate(plan, start=1):
-            step = self._rollback_program(migration, results, position == len(plan), note)
-            results.append(await self._db.run(step))
-        return results
-
-    def _check_rollback_source(self, applied: Sequence[AppliedRecord], undo: set[str]) -> None:
-        """Refuse, before anything changes, to undo what the code does not match: an unknown,
-        dirty or edited migration, a ``down`` edited since the migration was applied, or a
-        history with rows missing from the middle."""
-        known = self._by_id()
-        records = [record for record in applied if record.id in undo]
-        unknown = [record.id for record in records if record.id not in known]
-        if unknown:
-            raise UnknownMigrationError(unknown)
-        missing = find_missing(self._migrations, applied, self._dialect)
-        if missing is not None:
-            raise missing
-        for record in records:
-            if not record.success:
-                raise DirtyMigrationError(
-                    record.id, record.started_at, record.applied_by, record.dirty_direction
-                )
-            actual = known[record.id].checksum(self._dialect)
-            if actual != record.checksum:
-                raise ChecksumMismatchError(record.id, record.checksum, actual)
-            down_changed, unverified = check_down(record, known[record.id], self._dialect)
-            if down_changed is not None:
-                raise down_changed
-            if unverified is not None:
-                log.warning("rolling back with an unverified down: %s", unverified)
-
-    def _rollback_program(
-        self,
-        migration: Migration,
-        done: Sequence[MigrationResult],
-        final: bool,
-        note: str | None,
-    ) -> Program[MigrationResult]:
-        """Undo one migration. ``final`` (the last of a run) records the schema fingerprint on the
-        new newest row; earlier steps clear it, since the row's old one may no longer hold. With
-        a drift ``note`` every step records the fingerprint and the note, so a run stopped part
-        way still reports the drift."""
-        statements = migration.down_statements(self._dialect)
-        if statements is None:
-            raise IrreversibleMigrationError(migration.id)
-        in_transaction = migration.transactional
-        if in_transaction and not migration.foreign_keys:
-            for statement in self._sql.foreign_keys_off:
-                yield Execute(statement)
-        yield from self._lock()
-        latest: Row | None = yield FetchOne(self._sql.latest_row)
-        if latest is None or latest["id"] != migration.id:
-            yield Rollback()
-            found = "nothing" if latest is None else latest["id"]
-            raise MigrationValidationError(
-                f"expected migration {migration.id} to be the newest applied, found {found}: "
-                "another process changed the migrations meanwhile; check `agentsdb status`"
-            )
-        started_at, started = utc_now(), time.perf_counter()
-        if not in_transaction:
-            yield Execute(
-                self._sql.mark_dirty,
-                {
-                    "id": migration.id,
-                    "started_at": format_timestamp(started_at),
-                    "applied_by": _who(),
-                },
-            )
-            yield Commit()
-        try:
-            for statement in statements:
-                yield Execute(statement)
-            if in_transaction and not migration.foreign_keys:
-                yield from self._check_foreign_keys(migration)
-            if not in_transaction:
-                yield from self._lock()
-            yield Execute(self._sql.delete, {"id": migration.id})
-            yield from self._stamp_head(with_fingerprint=final, note=note)
-            yield Commit()
-        except AgentsDBError as error:
-            yield Rollback()
-            yield from self._foreign_keys_back_on(migration)
-            if isinstance(error, MigrationLockError):
-                note_lock_lost(error, migration, "down")
-                raise error
-            state = "was rolled back" if in_transaction else "is recorded as dirty"
-            failed = MigrationResult(
-                migration, False, "down", started_at, _elapsed_ms(started), error=str(error)
-            )
-            raise MigrationError(
-                f"rolling back migration {migration.id} ({migration.description}) failed and "
-                f"{state}: {error}",
-                [*done, failed],
-            ) from error
-        if in_transaction:
-            yield from self._foreign_keys_back_on(migration)
-        elapsed = _elapsed_ms(started)
-        log.info(
-            "rolled back migration %s (%s) in %.1f ms", migration.id, migration.description, elapsed
-        )
-        return MigrationResult(migration, True, "down", started_at, elapsed)
+        return await self._run.runner.run(rolling_back.rollback(self._run, plan, note))
 
     # --- repair ---------------------------------------------------------------------------------
 
@@ -881,15 +281,13 @@ class Migrator:
         # The repaired row fills every column: an old tracking table is upgraded first.
         await self._db.run(upkeep.upgrade_if_old(self._sql, self._migrations, self._dialect))
         restore = upkeep.restore_missing(
-            self._sql, self._migrations, self._dialect, migration_id, self._record
+            self._sql, self._migrations, self._dialect, migration_id, self._run.row
         )
         if mark_applied and await self._db.run(restore):
             log.warning("repaired migration %s: its missing row is recorded again", migration_id)
             return
-        if self._libsql is not None and self._libsql.batched:
-            await self._libsql.repair(migration_id, migration, mark_applied=mark_applied)
-        else:
-            await self._db.run(self._repair_program(migration_id, migration, mark_applied))
+        program = repair_program(self._run, migration_id, migration, mark_applied)
+        await self._run.runner.run(program)
         log.warning(
             "repaired migration %s: %s",
             migration_id,
@@ -914,31 +312,6 @@ class Migrator:
         )
         log.warning("accepted the current down of migration %s", migration_id)
 
-    def _repair_program(
-        self, migration_id: str, migration: Migration | None, mark_applied: bool
-    ) -> Program[None]:
-        present = yield FetchOne(self._sql.exists, {"table": self._sql.table})
-        if present is None:
-            raise repair_rules.no_tracking_table(self._sql.table)
-        yield from self._lock()
-        found: Row | None = yield FetchOne(self._sql.one_row, {"id": migration_id})
-        row = repair_rules.dirty_row(migration_id, found)
-        if not mark_applied:
-            yield Execute(self._sql.delete, {"id": migration_id})
-            yield Commit()
-            return
-        vouched = repair_rules.defined(migration_id, migration)
-        previous: Row | None = yield FetchOne(
-            repair_rules.previous_chain_sql(self._sql.table), {"seq": row["seq"]}
-        )
-        stamped: Row | None = yield FetchOne(drift_rules.newest_fingerprint_sql(self._sql.table))
-        fingerprint = drift_rules.recorded(
-            (yield from self._fingerprint()), drift_rules.kept_note(stamped)
-        )
-        applied = repair_rules.applied_row(vouched, self._dialect, previous, fingerprint)
-        yield Execute(self._sql.finish, applied)
-        yield Commit()
-
     # --- reports --------------------------------------------------------------------------------
 
     async def get_applied(self) -> list[AppliedRecord]:
@@ -949,26 +322,7 @@ class Migrator:
         """Current version (of the set registered first, and per set), counts, and the ids still
         pending; an optional set's migrations count only once applied."""
         applied = await self._read_applied(create=False)
-        done = {record.id for record in applied if record.success}
-        current_by_set: dict[str, str | None] = {}
-        for migration in self._migrations:
-            current = current_by_set.get(migration.set_name)
-            top = self._by_id().get(current) if current else None
-            if migration.id in done and (top is None or migration.version > top.version):
-                current_by_set[migration.set_name] = migration.id
-            else:
-                current_by_set.setdefault(migration.set_name, current)
-        counted = [m for m in self._migrations if m.id in done or m.id not in self._optional]
-        pending = [migration.id for migration in counted if migration.id not in done]
-        first = self._migrations[0].set_name if self._migrations else None
-        return MigrationSummary(
-            current_version=current_by_set.get(first) if first else None,
-            total_migrations=len(counted),
-            applied_migrations=len([m for m in counted if m.id in done]),
-            pending_migrations=len(pending),
-            pending_migration_ids=pending,
-            current_by_set=current_by_set,
-        )
+        return reports.summary(self._migrations, self._optional, applied)
 
     async def validate_migrations(self) -> ValidationResult:
         """Check the code against the tracking table and the live schema, changing nothing.
@@ -981,16 +335,7 @@ class Migrator:
         """
         rows, live = await self._db.run(self._validation_program())
         applied = [AppliedRecord.from_row(row) for row in rows or []]
-        problems = find_problems(
-            self._migrations, applied, self._dialect, check_downs=True, optional=self._optional
-        )
-        errors = [str(error) for error in problems.errors]
-        warnings = list(problems.warnings)
-        if live is not None:
-            drift = drift_rules.assess(applied, *live)
-            errors.extend([drift.error] if drift.error else [])
-            warnings.extend([drift.warning] if drift.warning else [])
-        return ValidationResult(is_valid=not errors, errors=errors, warnings=warnings)
+        return reports.validation(self._migrations, self._optional, applied, self._dialect, live)
 
     async def accept_drift(self) -> str | None:
         """Accept the live schema as the baseline: drift stops being reported.
@@ -1009,23 +354,12 @@ class Migrator:
     async def _check_drift(
         self, applied: Sequence[AppliedRecord], fail_on_drift: bool
     ) -> str | None:
-        """Compare the live schema with the recorded one before a run that changes it.
-
-        Returns the drift note the run must keep on the fingerprint it records (None: no drift).
-        """
+        """Compare the live schema with the recorded one before a run that changes it; the
+        drift note the run must keep on the fingerprint it records (None: no drift)."""
         if not applied or not applied[-1].success:
             return None
-        drift = drift_rules.assess(applied, *await self._db.run(drift_rules.live_schema(self._sql)))
-        if drift.warning:
-            log.warning("%s", drift.warning)
-        if drift.error is None:
-            return drift.note
-        if fail_on_drift:
-            raise SchemaDriftError(drift.error)
-        # Not an error by default: an index a DBA added must not stop an application's start-up.
-        # The run keeps it reported (see agentsdb.drift) until it is accepted.
-        log.warning("running over a schema changed outside migrations: %s", drift.error)
-        return drift.note
+        live = await self._db.run(drift_rules.live_schema(self._sql))
+        return reports.drift_before_run(applied, live, fail_on_drift)
 
     def _validation_program(
         self,

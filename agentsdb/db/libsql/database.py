@@ -59,6 +59,7 @@ from agentsdb.db.libsql.driver import (
     transport_of,
 )
 from agentsdb.db.libsql.performer import LibsqlPerformer, TransactionStatements
+from agentsdb.db.migration_runner import MigrationRunner
 from agentsdb.db.program import run_program
 from agentsdb.db.sqlite.integrity import check_sql, problems_of
 from agentsdb.db.task_lock import TaskLock
@@ -241,6 +242,12 @@ class LibsqlDatabase:
                 await self._remote.client.close()
             except (driver.libsql_error, *driver.connection_errors) as error:
                 log.debug("closing %s: %s", self._remote.url, error)
+
+    def migration_runner(self, lock_name: str, lock_timeout: float) -> MigrationRunner:
+        """The Migrator's primitives on this database (:mod:`agentsdb.db.migration_runner`)."""
+        from agentsdb.db.libsql.migration_runner import LibsqlMigrationRunner
+
+        return LibsqlMigrationRunner(self, lock_name, lock_timeout)
 
 
 __all__ = ["LibsqlDatabase"]

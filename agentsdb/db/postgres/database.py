@@ -72,6 +72,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentsdb.db.base import BatchWriter, ExecuteResult, Params, Program, Row, Transaction
 from agentsdb.db.group_commit import GroupCommit, GroupCommits
+from agentsdb.db.migration_runner import MigrationRunner
 from agentsdb.db.postgres.driver import connector
 from agentsdb.db.postgres.options import parse_options
 from agentsdb.db.postgres.performer import PostgresPerformer
@@ -258,6 +259,12 @@ class PostgresDatabase:
         those in use); later calls raise ConnectionClosedError. Closing twice is harmless."""
         await self._group_commits.close()
         await self._pool.close()
+
+    def migration_runner(self, lock_name: str, lock_timeout: float) -> MigrationRunner:
+        """The Migrator's primitives on this database (:mod:`agentsdb.db.migration_runner`)."""
+        from agentsdb.db.postgres.migration_runner import migration_runner
+
+        return migration_runner(self, lock_name, lock_timeout)
 
 
 if TYPE_CHECKING:

@@ -35,6 +35,7 @@ from agentsdb.db.base import (
     Transaction,
 )
 from agentsdb.db.group_commit import GroupCommit, GroupCommits
+from agentsdb.db.migration_runner import MigrationRunner
 from agentsdb.db.sqlite import statements
 from agentsdb.db.sqlite.errors import translate
 from agentsdb.db.sqlite.files import (
@@ -244,6 +245,12 @@ class SQLiteDatabase:
             if self._reader is not None:
                 self._reader.close()
             await self._connection.close()
+
+    def migration_runner(self, lock_name: str, lock_timeout: float) -> MigrationRunner:
+        """The Migrator's primitives on this database (:mod:`agentsdb.db.migration_runner`)."""
+        from agentsdb.db.sqlite.migration_runner import migration_runner
+
+        return migration_runner(self, lock_name, lock_timeout)
 
 
 def _run_program(conn: sqlite3.Connection, program: Program[T], path: str | None) -> T:

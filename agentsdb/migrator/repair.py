@@ -9,7 +9,7 @@ from agentsdb.clock import format_timestamp, utc_now
 from agentsdb.db.base import Row
 from agentsdb.errors import RepairError
 from agentsdb.migration import Migration
-from agentsdb.plan import chain_next
+from agentsdb.migrator.plan import chain_next
 
 
 def previous_chain_sql(table: str) -> str:

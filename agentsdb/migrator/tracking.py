@@ -1,7 +1,8 @@
 """The tracking table and the live-schema fingerprint, as SQL for each dialect.
 
 One row per applied (or, while dirty, started) migration, in apply order (``seq``). ``chain`` is
-the head digest after that migration (see :func:`agentsdb.plan.chain_next`): comparing the newest
+the head digest after that migration (see :func:`agentsdb.migrator.plan.chain_next`): comparing the
+newest
 row's chain and the row count with the digest and the number of the registered migrations
 proves, in one small query, that every migration is applied with an unchanged checksum and that
 no row was deleted from the middle (that leaves the newest digest as it was, one row short).
@@ -13,7 +14,7 @@ each migration (O(1); PostgreSQL has none, so it stays NULL there). ``schema_fin
 digest of the whole live schema, recorded on the newest row at the end of each run, rollback or
 repair: O(schema) once, not once per migration, which would make applying N migrations O(N²).
 A run that found drift keeps a note of it after the fingerprint until it is accepted (see
-:mod:`agentsdb.drift`).
+:mod:`agentsdb.migrator.drift`).
 """
 
 from __future__ import annotations
@@ -73,20 +74,24 @@ class TrackingSQL:
     mark_dirty: str
     delete: str
     stamp_head: str
+    stamp_if_unchanged: str
+    restamp: str
+    set_time: str
     schema_cookie: str
     schema_rows: str
-    foreign_keys_off: tuple[str, ...]
-    foreign_keys_on: tuple[str, ...]
-    foreign_key_check: str | None
 
 
-def tracking_sql(dialect: str, table: str) -> TrackingSQL:
-    """The tracking-table statements for a dialect (``"sqlite"`` or ``"postgresql"``)."""
+def tracking_sql(dialect: str, table: str, *, ignore: Sequence[str] = ()) -> TrackingSQL:
+    """The tracking-table statements for a dialect (``"sqlite"`` or ``"postgresql"``).
+
+    ``ignore``: tables the backend keeps for itself (its migration runner's ``own_tables``),
+    left out of the schema fingerprint like the tracking table."""
     table = check_table_name(table)
+    skipped = ", ".join(f"'{check_table_name(name)}'" for name in (table, *ignore))
     if dialect == "sqlite":
-        specific = _sqlite_specific(table)
+        specific = _sqlite_specific(table, skipped)
     elif dialect == "postgresql":
-        specific = _postgresql_specific(table)
+        specific = _postgresql_specific(table, skipped)
     else:
         raise UnsupportedOperationError(f"the migrator does not support the {dialect} dialect")
     cookie = specific.pop("cookie_expression")
@@ -140,15 +145,18 @@ def tracking_sql(dialect: str, table: str) -> TrackingSQL:
             "schema_fingerprint = :schema_fingerprint "
             f"WHERE seq = (SELECT MAX(seq) FROM {table})"
         ),
+        # After a rollback removed the newest row: the new newest row takes the live cookie and
+        # loses its fingerprint until the run records one (its old one may no longer hold).
+        restamp=(
+            f"UPDATE {table} SET schema_cookie = {cookie}, schema_fingerprint = NULL "
+            f"WHERE seq = (SELECT MAX(seq) FROM {table})"
+        ),
+        set_time=f"UPDATE {table} SET execution_time_ms = :execution_time_ms WHERE id = :id",
         **specific,
     )
 
 
-# The libSQL migration lease's tables (agentsdb.db.libsql.lease) are not part of the schema.
-_LEASE_TABLES = "'agentsdb_lease', 'agentsdb_lease_guard'"
-
-
-def _sqlite_specific(table: str) -> dict[str, Any]:
+def _sqlite_specific(table: str, skipped: str) -> dict[str, Any]:
     return {
         "create": (
             f"CREATE TABLE IF NOT EXISTS {table} ("
@@ -178,18 +186,22 @@ def _sqlite_specific(table: str) -> dict[str, Any]:
         "schema_rows": (
             "SELECT type, name, tbl_name, sql FROM sqlite_master "
             "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-            f"AND name NOT IN ('{table}', '{table}_dirty', {_LEASE_TABLES}) ORDER BY type, name"
+            f"AND name NOT IN ('{table}_dirty', {skipped}) ORDER BY type, name"
         ),
-        "foreign_keys_off": ("PRAGMA foreign_keys = OFF",),
-        "foreign_keys_on": ("PRAGMA foreign_keys = ON",),
-        "foreign_key_check": "PRAGMA foreign_key_check",
+        # Only while the schema is still what the newest row recorded (its cookie, read again by
+        # the statement itself): a change made by someone else is not absorbed into the record.
+        "stamp_if_unchanged": (
+            f"UPDATE {table} SET schema_fingerprint = :schema_fingerprint "
+            f"WHERE seq = (SELECT MAX(seq) FROM {table}) AND success = 1 "
+            "AND schema_cookie = :schema_cookie "
+            "AND (SELECT schema_version FROM pragma_schema_version) = :schema_cookie"
+        ),
     }
 
 
-def _postgresql_specific(table: str) -> dict[str, Any]:
+def _postgresql_specific(table: str, skipped: str) -> dict[str, Any]:
     # PostgreSQL has no schema counter, so every run ends with a full fingerprint (the cookie is
-    # NULL on both sides of the comparison). Foreign keys need no switching off for rebuilds:
-    # ALTER TABLE changes tables in place.
+    # NULL on both sides of the comparison).
     return {
         "create": (
             f"CREATE TABLE IF NOT EXISTS {table} ("
@@ -221,15 +233,15 @@ def _postgresql_specific(table: str) -> dict[str, Any]:
             "SELECT 'column' AS kind, table_name AS owner, column_name AS name, "
             "data_type || ' ' || is_nullable || ' ' || COALESCE(column_default, '') AS definition "
             "FROM information_schema.columns "
-            f"WHERE table_schema = current_schema() AND table_name <> '{table}' "
+            f"WHERE table_schema = current_schema() AND table_name NOT IN ({skipped}) "
             "UNION ALL "
             "SELECT 'constraint', cls.relname, con.conname, pg_get_constraintdef(con.oid) "
             "FROM pg_constraint con JOIN pg_class cls ON cls.oid = con.conrelid "
             "JOIN pg_namespace ns ON ns.oid = cls.relnamespace "
-            f"WHERE ns.nspname = current_schema() AND cls.relname <> '{table}' "
+            f"WHERE ns.nspname = current_schema() AND cls.relname NOT IN ({skipped}) "
             "UNION ALL "
             "SELECT 'index', tablename, indexname, indexdef FROM pg_indexes "
-            f"WHERE schemaname = current_schema() AND tablename <> '{table}' "
+            f"WHERE schemaname = current_schema() AND tablename NOT IN ({skipped}) "
             "UNION ALL "
             "SELECT 'trigger', event_object_table, trigger_name, "
             "action_timing || ' ' || event_manipulation || ' ' || action_statement "
@@ -239,9 +251,11 @@ def _postgresql_specific(table: str) -> dict[str, Any]:
             "WHERE table_schema = current_schema() "
             "ORDER BY 1, 2, 3, 4"
         ),
-        "foreign_keys_off": (),
-        "foreign_keys_on": (),
-        "foreign_key_check": None,
+        "stamp_if_unchanged": (
+            f"UPDATE {table} SET schema_fingerprint = :schema_fingerprint "
+            f"WHERE seq = (SELECT MAX(seq) FROM {table}) AND success = 1 "
+            "AND schema_cookie IS NOT DISTINCT FROM CAST(:schema_cookie AS BIGINT)"
+        ),
     }
 
 

@@ -15,13 +15,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from agentsdb import repair as repair_rules
 from agentsdb.clock import utc_now
 from agentsdb.db.base import Atomic, Execute, FetchAll, FetchOne, Program, Row
 from agentsdb.errors import AgentsDBError, RepairError
 from agentsdb.migration import Migration
-from agentsdb.plan import AppliedRecord, chain_without, find_missing
-from agentsdb.tracking import TrackingSQL
+from agentsdb.migrator import repair as repair_rules
+from agentsdb.migrator.plan import AppliedRecord, chain_without, find_missing
+from agentsdb.migrator.tracking import TrackingSQL
 
 log = logging.getLogger("agentsdb.migrations")
 
@@ -71,7 +71,7 @@ def restore_missing(
     record: Record,
 ) -> Program[bool]:
     """Record again the row of a migration whose row was deleted from the middle of the history
-    (see :func:`agentsdb.plan.find_missing`); False when that is not the case.
+    (see :func:`agentsdb.migrator.plan.find_missing`); False when that is not the case.
 
     The row goes at the end, holding the newest digest (which already counts it), and the rows
     from the gap on lose its term, so the history is whole again as far as this row goes (other

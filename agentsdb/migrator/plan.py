@@ -22,8 +22,8 @@ from agentsdb.errors import (
     UnknownMigrationError,
 )
 from agentsdb.migration import KNOWN_CHECKSUM_ALGORITHMS, Migration
-from agentsdb.plan_sets import closure, find_reference, owned_by, parse_reference
-from agentsdb.plan_sets import order_migrations as order_migrations  # re-exported
+from agentsdb.migrator.plan_sets import closure, find_reference, owned_by, parse_reference
+from agentsdb.migrator.plan_sets import order_migrations as order_migrations  # re-exported
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,12 +14,33 @@ from agentsdb.migration import Migration
 Direction = Literal["up", "down"]
 
 
+class MigrationOutcome(enum.Enum):
+    """What became of one migration in one run."""
+
+    #: Applied and committed.
+    APPLIED = "applied"
+    #: Its down ran and its row was removed, committed.
+    ROLLED_BACK = "rolled back"
+    #: ``dry_run``: it would be applied; nothing ran.
+    PLANNED = "would apply"
+    #: ``rehearse``: it ran and was rolled back.
+    REHEARSED = "rehearsed"
+    #: ``rehearse`` stopped at it without running it (``note`` says why).
+    NOT_REHEARSED = "not rehearsed"
+    #: It failed and nothing of it was kept.
+    FAILED = "failed"
+    #: It failed outside a transaction, part-way, and is recorded as dirty (see ``repair``).
+    LEFT_DIRTY = "left dirty"
+
+
 @dataclass(frozen=True)
 class MigrationResult:
     """The outcome of running (or, with ``dry_run``, planning) one migration in one direction.
 
-    ``dry_run`` is true for planned and rehearsed results: nothing they describe was kept.
-    ``note`` explains a result that needs it (for instance a migration a rehearsal skipped).
+    ``outcome`` says what became of it (see :class:`MigrationOutcome`; when not given, it
+    follows from ``success``, ``dry_run`` and ``direction``). ``dry_run`` is true for planned and
+    rehearsed results: nothing they describe was kept. ``note`` explains a result that needs it (for
+    instance a migration a rehearsal skipped).
     """
 
     migration: Migration
@@ -29,6 +51,21 @@ class MigrationResult:
     error: str | None = None
     dry_run: bool = False
     note: str | None = None
+    outcome: MigrationOutcome | None = None
+
+    def __post_init__(self) -> None:
+        if self.outcome is None:
+            if not self.success:
+                derived = MigrationOutcome.FAILED
+            elif self.dry_run:
+                derived = MigrationOutcome.PLANNED
+            else:
+                derived = (
+                    MigrationOutcome.APPLIED
+                    if self.direction == "up"
+                    else MigrationOutcome.ROLLED_BACK
+                )
+            object.__setattr__(self, "outcome", derived)
 
     @property
     def migration_id(self) -> str:
@@ -80,6 +117,7 @@ def rehearsal_skipped(migration: Migration, started_at: datetime, reason: str) -
         0.0,
         dry_run=True,
         note=f"not rehearsed: {reason}; later migrations were not rehearsed either",
+        outcome=MigrationOutcome.NOT_REHEARSED,
     )
 
 
@@ -114,7 +152,15 @@ def left_dirty(
     done: Sequence[MigrationResult],
 ) -> MigrationError:
     """The error to raise (``from error``) when a non-transactional migration failed part-way."""
-    failed = MigrationResult(migration, False, "up", started_at, elapsed_ms, error=str(error))
+    failed = MigrationResult(
+        migration,
+        False,
+        "up",
+        started_at,
+        elapsed_ms,
+        error=str(error),
+        outcome=MigrationOutcome.LEFT_DIRTY,
+    )
     return MigrationError(
         f"non-transactional migration {migration.id} ({migration.description}) failed "
         f"part-way and is recorded as dirty: {error}. Inspect the schema, then run "
@@ -127,7 +173,7 @@ def rehearsal_failed(
     migration: Migration,
     started_at: datetime,
     elapsed_ms: float,
-    error: AgentsDBError,
+    error: BaseException,
     done: list[MigrationResult],
 ) -> MigrationError:
     """The error to raise (``from error``) when rehearsing ``migration`` failed."""

@@ -2,7 +2,8 @@
 until someone accepts it.
 
 The newest tracking row's ``schema_fingerprint`` is the fingerprint of the schema the migrations
-left (:func:`agentsdb.tracking.schema_fingerprint`). When a migrate or a rollback finds the live
+left (:func:`agentsdb.migrator.tracking.schema_fingerprint`). When a migrate or a rollback finds
+the live
 schema different from it (changed outside migrations), it still records the fingerprint of the
 schema it leaves, so later drift stays detectable, but followed by a note of the drift it found::
 
@@ -23,8 +24,8 @@ from typing import NamedTuple
 
 from agentsdb.db.base import Atomic, Execute, FetchAll, FetchOne, Program, Row
 from agentsdb.errors import RepairError
-from agentsdb.plan import AppliedRecord
-from agentsdb.tracking import TrackingSQL, schema_fingerprint
+from agentsdb.migrator.plan import AppliedRecord
+from agentsdb.migrator.tracking import TrackingSQL, schema_fingerprint
 
 _NOTE = " drift:"
 
@@ -77,10 +78,11 @@ def assess(applied: Sequence[AppliedRecord], live: str, live_cookie: int | None)
         stamped = next((r for r in reversed(applied) if r.schema_fingerprint), None)
         note = split(stamped.schema_fingerprint)[1] if stamped is not None else None
         warning = None
-        if head.schema_cookie != live_cookie:
+        if head.schema_cookie is None or head.schema_cookie != live_cookie:
+            # Without a schema counter (PostgreSQL) a change since cannot be ruled out either.
             warning = (
                 f"no schema fingerprint was recorded after migration {head.id} (its run was "
-                "interrupted) and the schema has changed since, so drift cannot be checked"
+                "interrupted) and the schema may have changed since, so drift cannot be checked"
             )
         return Drift(_noted(note) if note else None, warning, note)
     if fingerprint != live:
