@@ -13,7 +13,7 @@ error, so a program's ``try``/``except`` works the same on every backend.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
@@ -135,6 +135,18 @@ Operation: TypeAlias = (
 Program: TypeAlias = Generator[Operation, Any, T]
 
 
+@dataclass(frozen=True, slots=True)
+class InsertRows:
+    """How a backend inserts several rows and learns their integer keys (``Database.insert_rows``).
+
+    Yield ``Atomic((*your_steps, *insert.steps))`` and pass the results of ``insert.steps`` (the
+    tail of what the Atomic returns) to ``keys``: the new keys, one per row, in row order.
+    """
+
+    steps: tuple[Step, ...]
+    keys: Callable[[Sequence[Any]], list[int]]
+
+
 # --- the protocols -------------------------------------------------------------------------------
 
 
@@ -200,4 +212,41 @@ class Database(Executor, Protocol):
 
     async def close(self) -> None:
         """Close the connection. Closing twice is harmless."""
+        ...
+
+    # --- capabilities: what differs per backend, asked for instead of the backend's name -------
+
+    @property
+    def json_decoded(self) -> bool:
+        """True when JSON columns come back decoded (dict, list, …); False when as JSON text.
+
+        A JSON parameter is JSON text on every backend (a ``str`` holding a JSON document).
+        """
+        ...
+
+    @property
+    def interactive_transactions(self) -> bool:
+        """True when a transaction stays open across calls (``transaction()``, a program's
+        ``Begin``); False when the only unit of several statements is an ``Atomic`` batch."""
+        ...
+
+    @property
+    def temp_tables_persist(self) -> bool:
+        """True when a ``CREATE TEMP TABLE`` of one call, with its rows, is still there for the
+        next call on this Database (one connection for the Database's life)."""
+        ...
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Params], *, key: str = "id"
+    ) -> InsertRows:
+        """The steps that insert ``rows`` (each a mapping of every name in ``columns``) into
+        ``table`` and report the integer ``key`` the database assigns each, in row order.
+
+        ``key`` must be an integer primary key the database assigns (AUTOINCREMENT, identity);
+        rows must not set it. ValidationError when a name is not a plain SQL identifier.
+        """
+        ...
+
+    async def table_columns(self, table: str) -> tuple[str, ...]:
+        """The column names of ``table`` in declaration order; empty when there is no such table."""
         ...

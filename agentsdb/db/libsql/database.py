@@ -61,6 +61,7 @@ from agentsdb.db.base import (
     Step,
     Transaction,
 )
+from agentsdb.db.libsql import capabilities
 from agentsdb.db.libsql import keys_off as libsql_keys_off
 from agentsdb.db.libsql import lease as libsql_lease
 from agentsdb.db.libsql.errors import (
@@ -622,6 +623,30 @@ class LibsqlDatabase:
                 await self._client.close()
             except (self._driver.libsql_error, *self._driver.connection_errors) as error:
                 log.debug("closing %s: %s", self._url, error)
+
+    # --- capabilities (see Database in agentsdb.db.base) ----------------------------------------
+    # ``interactive_transactions`` is above: True over a WebSocket, False over HTTP.
+
+    @property
+    def json_decoded(self) -> bool:
+        """False: JSON columns are TEXT and come back as JSON text."""
+        return False
+
+    @property
+    def temp_tables_persist(self) -> bool:
+        """False: the server may run consecutive requests on different connections."""
+        return False
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Params], *, key: str = "id"
+    ) -> capabilities.InsertRows:
+        """One ``executemany`` and ``last_insert_rowid()`` (see ``capabilities.insert_rows``)."""
+        return capabilities.insert_rows(table, columns, rows, key)
+
+    async def table_columns(self, table: str) -> tuple[str, ...]:
+        """The column names of ``table`` in declaration order (``pragma_table_info``)."""
+        rows = await self.fetch_all(capabilities.TABLE_COLUMNS, {"table": table})
+        return tuple(str(row["name"]) for row in rows)
 
 
 class _Performer:

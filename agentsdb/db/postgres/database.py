@@ -91,6 +91,7 @@ from agentsdb.db.base import (
     Transaction,
 )
 from agentsdb.db.placeholders import translate as translate_sql
+from agentsdb.db.postgres import capabilities
 from agentsdb.db.postgres.errors import (
     failed_before_sending,
     is_connection_lost,
@@ -759,6 +760,34 @@ class PostgresDatabase:
         """Close every connection (waiting for those in use); later calls raise
         ConnectionClosedError. Closing twice is harmless."""
         await self._pool.close()
+
+    # --- capabilities (see Database in agentsdb.db.base) ----------------------------------------
+
+    @property
+    def json_decoded(self) -> bool:
+        """True: ``json``/``jsonb`` columns come back decoded (the driver's JSON codecs)."""
+        return True
+
+    @property
+    def interactive_transactions(self) -> bool:
+        """True: a transaction holds one pooled connection until it ends."""
+        return True
+
+    @property
+    def temp_tables_persist(self) -> bool:
+        """False: calls take connections from a pool, each with TEMP tables of its own."""
+        return False
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Params], *, key: str = "id"
+    ) -> capabilities.InsertRows:
+        """Multi-row ``INSERT … RETURNING`` statements (see ``capabilities.insert_rows``)."""
+        return capabilities.insert_rows(table, columns, rows, key)
+
+    async def table_columns(self, table: str) -> tuple[str, ...]:
+        """The column names of ``table`` in the current schema, in declaration order."""
+        rows = await self.fetch_all(capabilities.TABLE_COLUMNS, {"table": table})
+        return tuple(str(row["name"]) for row in rows)
 
 
 class _PostgresTransaction:

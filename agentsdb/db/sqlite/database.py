@@ -43,6 +43,7 @@ from agentsdb.db.base import (
     Transaction,
 )
 from agentsdb.db.program import expand_atomic
+from agentsdb.db.sqlite import capabilities
 from agentsdb.db.sqlite.errors import is_busy, translate
 from agentsdb.db.sqlite.files import (
     create_private,
@@ -525,6 +526,34 @@ class SQLiteDatabase:
             if self._reader is not None:
                 self._reader.close()
             await self._connection.close()
+
+    # --- capabilities (see Database in agentsdb.db.base) ----------------------------------------
+
+    @property
+    def json_decoded(self) -> bool:
+        """False: JSON columns are TEXT and come back as JSON text."""
+        return False
+
+    @property
+    def interactive_transactions(self) -> bool:
+        """True: ``transaction()`` and a program's ``Begin`` hold the connection's write lock."""
+        return True
+
+    @property
+    def temp_tables_persist(self) -> bool:
+        """True: a Database is one connection for its life (TEMP tables route reads to it)."""
+        return True
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Params], *, key: str = "id"
+    ) -> capabilities.InsertRows:
+        """One ``executemany`` and ``last_insert_rowid()`` (see ``capabilities.insert_rows``)."""
+        return capabilities.insert_rows(table, columns, rows, key)
+
+    async def table_columns(self, table: str) -> tuple[str, ...]:
+        """The column names of ``table`` in declaration order (``pragma_table_info``)."""
+        rows = await self.fetch_all(capabilities.TABLE_COLUMNS, {"table": table})
+        return tuple(str(row["name"]) for row in rows)
 
 
 def _run_program(conn: sqlite3.Connection, program: Program[T], path: str | None) -> T:
