@@ -13,7 +13,6 @@ from typing import Any
 
 from agentsdb.clock import utc_now_text
 from agentsdb.db.base import Database, ExecuteMany, FetchAll, Program, Row
-from agentsdb.db.sqlite import SQLiteDatabase
 from agentsdb.jobs.convert import in_list, in_params, to_clock
 from agentsdb.jobs.framework import Job, Step
 from agentsdb.jobs.report import JobReport
@@ -296,8 +295,9 @@ class BlueskyProfilesJob(Job):
         )
 
     def steps(self, source: Database, target: Database) -> list[Step]:
-        if isinstance(target, SQLiteDatabase):
-            # Imported here: that module builds on this one's step and decisions.
+        if target.temp_tables_persist:
+            # The set-based step keeps its batch in TEMP tables between calls. Imported here:
+            # that module builds on this one's step and decisions.
             from agentsdb.jobs.bluesky_set_based import SetBasedProfiles
 
             return [SetBasedProfiles()]
