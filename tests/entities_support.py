@@ -11,11 +11,11 @@ from agentsdb.db.base import (
     Atomic,
     Database,
     ExecuteResult,
-    InsertRows,
     Operation,
     Params,
     Program,
     Row,
+    Step,
     Transaction,
 )
 from agentsdb.errors import AgentsDBError
@@ -124,9 +124,15 @@ class RecordingDatabase:
         return self.inner.temp_tables_persist
 
     def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Params], *, key: str = "id"
-    ) -> InsertRows:
-        return self.inner.insert_rows(table, columns, rows, key=key)
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        key: str = "id",
+        before: Sequence[Step] = (),
+    ) -> Program[list[int]]:
+        return self.inner.insert_rows(table, columns, rows, key=key, before=before)
 
     async def table_columns(self, table: str) -> tuple[str, ...]:
         return await self.inner.table_columns(table)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from agentsdb.db.base import Atomic, Database, Execute, FetchAll, Program
+from agentsdb.db.base import Database, Execute, FetchAll, Program
 from agentsdb.errors import AgentsDBError, UniqueViolationError, UnsupportedOperationError
 
 #: An integer key the database assigns, spelled the way each SQL dialect spells it.
@@ -32,10 +32,11 @@ async def make_notes(db: Database) -> None:
 
 
 def insert_program(db: Database, rows: list[dict[str, Any]]) -> Program[list[int]]:
-    """The rows inserted as one atomic unit, as a repository writes them; their new keys."""
-    insert = db.insert_rows("notes", ("name", "qty"), rows)
-    results = yield Atomic((Execute("SELECT 1"), *insert.steps))
-    return insert.keys(results[1:])
+    """The rows inserted as one atomic unit after a step of the caller's, as a repository
+    writes them; their new keys."""
+    return (
+        yield from db.insert_rows("notes", ("name", "qty"), rows, before=(Execute("SELECT 1"),))
+    )
 
 
 async def stored_notes(db: Database) -> dict[int, tuple[str, int | None]]:
@@ -79,6 +80,11 @@ async def test_insert_rows_keeps_nothing_when_one_row_is_refused(any_db: Databas
         await any_db.run(insert_program(any_db, rows))
 
     assert await stored_notes(any_db) == {1: ("taken", 1)}
+    # The unit failed whole; the same insert without the refused row then stores every row.
+    del rows[25]
+    keys = await any_db.run(insert_program(any_db, rows))
+    stored = await stored_notes(any_db)
+    assert [stored[key] for key in keys] == [(row["name"], row["qty"]) for row in rows]
 
 
 @pytest.mark.parametrize(
@@ -96,7 +102,7 @@ async def test_insert_rows_refuses_a_name_that_is_not_an_identifier_before_any_s
     await make_notes(any_db)
 
     with pytest.raises(AgentsDBError, match=field):
-        any_db.insert_rows(table, columns, [{"name": "x", "qty": 1}], key=key)
+        await any_db.run(any_db.insert_rows(table, columns, [{"name": "x", "qty": 1}], key=key))
 
     assert await stored_notes(any_db) == {}
 

@@ -20,7 +20,7 @@ import pytest
 from jobs_support import BLUESKY_DDL, LEGACY_DDL, profile
 
 import agentsdb
-from agentsdb.db.base import Database, ExecuteResult, InsertRows, Params, Program, Row
+from agentsdb.db.base import Database, ExecuteResult, Params, Program, Row, Step
 from agentsdb.jobs import AgentScopeJob, BlueskyProfilesJob, Job, run_job
 
 BATCH = 100
@@ -81,9 +81,15 @@ class RecordingSource:
         return self._db.temp_tables_persist
 
     def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Params], *, key: str = "id"
-    ) -> InsertRows:
-        return self._db.insert_rows(table, columns, rows, key=key)
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        key: str = "id",
+        before: Sequence[Step] = (),
+    ) -> Program[list[int]]:
+        return self._db.insert_rows(table, columns, rows, key=key, before=before)
 
     async def table_columns(self, table: str) -> tuple[str, ...]:
         return await self._db.table_columns(table)

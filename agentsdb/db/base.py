@@ -13,7 +13,7 @@ error, so a program's ``try``/``except`` works the same on every backend.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
@@ -135,18 +135,6 @@ Operation: TypeAlias = (
 Program: TypeAlias = Generator[Operation, Any, T]
 
 
-@dataclass(frozen=True, slots=True)
-class InsertRows:
-    """How a backend inserts several rows and learns their integer keys (``Database.insert_rows``).
-
-    Yield ``Atomic((*your_steps, *insert.steps))`` and pass the results of ``insert.steps`` (the
-    tail of what the Atomic returns) to ``keys``: the new keys, one per row, in row order.
-    """
-
-    steps: tuple[Step, ...]
-    keys: Callable[[Sequence[Any]], list[int]]
-
-
 # --- the protocols -------------------------------------------------------------------------------
 
 
@@ -237,13 +225,22 @@ class Database(Executor, Protocol):
         ...
 
     def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Params], *, key: str = "id"
-    ) -> InsertRows:
-        """The steps that insert ``rows`` (each a mapping of every name in ``columns``) into
-        ``table`` and report the integer ``key`` the database assigns each, in row order.
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        key: str = "id",
+        before: Sequence[Step] = (),
+    ) -> Program[list[int]]:
+        """A program that inserts ``rows`` (each a mapping of every name in ``columns``) into
+        ``table`` and returns the integer ``key`` the database gave each, in row order.
 
-        ``key`` must be an integer primary key the database assigns (AUTOINCREMENT, identity);
-        rows must not set it. ValidationError when a name is not a plain SQL identifier.
+        The rows go in one ``Atomic`` (a transaction of its own, or a savepoint inside one),
+        after the steps ``before`` (a ``CommitOrder``, say); how many statements that takes is
+        the backend's choice. Run it with ``run()`` or ``yield from`` it inside a program.
+        ``key`` must be an integer primary key the database assigns (AUTOINCREMENT, identity).
+        ValidationError when a name is not a plain SQL identifier.
         """
         ...
 

@@ -45,9 +45,11 @@ def _insert_rows(db: Database, params: list[Params]) -> Program[list[int]]:
     How many statements that takes and how the ids come back is the backend's to say
     (``Database.insert_rows``); the commit-order step comes first in the same unit.
     """
-    insert = db.insert_rows("session_logs", SessionLogQueries.inserted, params)
-    results = yield Atomic((_ORDER, *insert.steps))
-    return insert.keys(results[1:])
+    return (
+        yield from db.insert_rows(
+            "session_logs", SessionLogQueries.inserted, params, before=(_ORDER,)
+        )
+    )
 
 
 def _append_each(db: Database, params: list[Params]) -> Program[list[int | AgentsDBError]]:

@@ -638,10 +638,16 @@ class LibsqlDatabase:
         return False
 
     def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Params], *, key: str = "id"
-    ) -> capabilities.InsertRows:
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        key: str = "id",
+        before: Sequence[Step] = (),
+    ) -> Program[list[int]]:
         """One ``executemany`` and ``last_insert_rowid()`` (see ``capabilities.insert_rows``)."""
-        return capabilities.insert_rows(table, columns, rows, key)
+        return capabilities.insert_rows(table, columns, rows, key, before)
 
     async def table_columns(self, table: str) -> tuple[str, ...]:
         """The column names of ``table`` in declaration order (``pragma_table_info``)."""

@@ -65,6 +65,7 @@ How the :class:`~agentsdb.db.base.Database` contract maps onto PostgreSQL:
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import json
 import logging
@@ -779,10 +780,21 @@ class PostgresDatabase:
         return False
 
     def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Params], *, key: str = "id"
-    ) -> capabilities.InsertRows:
-        """Multi-row ``INSERT … RETURNING`` statements (see ``capabilities.insert_rows``)."""
-        return capabilities.insert_rows(table, columns, rows, key)
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        key: str = "id",
+        before: Sequence[capabilities.Step] = (),
+    ) -> Program[list[int]]:
+        """One ``INSERT … SELECT … FROM unnest(…)`` (see ``capabilities.insert_rows``)."""
+        return capabilities.insert_rows(self._column_types, table, columns, rows, key, before)
+
+    @functools.cached_property
+    def _column_types(self) -> capabilities.ColumnTypes:
+        """The column types ``insert_rows`` read from the catalog, kept for this Database."""
+        return capabilities.ColumnTypes()
 
     async def table_columns(self, table: str) -> tuple[str, ...]:
         """The column names of ``table`` in the current schema, in declaration order."""

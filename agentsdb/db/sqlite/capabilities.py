@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentsdb.db.base import InsertRows, Params
+from agentsdb.db.base import Params, Program, Step
 from agentsdb.db.inserts import consecutive_keys
 
 #: A table's column names in declaration order (no rows when there is no such table).
 TABLE_COLUMNS = "SELECT name FROM pragma_table_info(:table) ORDER BY cid"
 
 
-def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Params], key: str) -> InsertRows:
+def insert_rows(
+    table: str, columns: Sequence[str], rows: Sequence[Params], key: str, before: Sequence[Step]
+) -> Program[list[int]]:
     """One ``executemany`` and ``last_insert_rowid()``: one writer at a time, so the keys are
     consecutive (see :func:`agentsdb.db.inserts.consecutive_keys`)."""
-    return consecutive_keys(table, columns, rows, key)
+    return consecutive_keys(table, columns, rows, key, before)
 
 
-__all__ = ["TABLE_COLUMNS", "InsertRows", "insert_rows"]
+__all__ = ["TABLE_COLUMNS", "Step", "insert_rows"]
