@@ -21,7 +21,7 @@ from typing import Any
 
 from agentsdb.clock import utc_now_text
 from agentsdb.db.base import Execute, ExecuteMany, FetchAll, Program, Row
-from agentsdb.jobs.bluesky_profiles import (
+from agentsdb.jobs.bluesky_plain import (
     AGENTS,
     BIOS,
     COUNTS,
