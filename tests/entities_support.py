@@ -17,6 +17,7 @@ from agentsdb.db.base import (
     Params,
     Program,
     Row,
+    Step,
     Transaction,
 )
 from agentsdb.errors import AgentsDBError
@@ -118,6 +119,34 @@ class RecordingDatabase:
 
     async def close(self) -> None:
         await self.inner.close()
+
+    # The capabilities (see Database in agentsdb.db.base), as the wrapped database has them.
+
+    @property
+    def json_decoded(self) -> bool:
+        return self.inner.json_decoded
+
+    @property
+    def interactive_transactions(self) -> bool:
+        return self.inner.interactive_transactions
+
+    @property
+    def temp_tables_persist(self) -> bool:
+        return self.inner.temp_tables_persist
+
+    def insert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        key: str = "id",
+        before: Sequence[Step] = (),
+    ) -> Program[list[int]]:
+        return self.inner.insert_rows(table, columns, rows, key=key, before=before)
+
+    async def table_columns(self, table: str) -> tuple[str, ...]:
+        return await self.inner.table_columns(table)
 
 
 @dataclass

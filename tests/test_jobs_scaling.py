@@ -20,7 +20,7 @@ import pytest
 from jobs_support import BLUESKY_DDL, LEGACY_DDL, profile
 
 import agentsdb
-from agentsdb.db.base import Database, ExecuteResult, Params, Program, Row
+from agentsdb.db.base import Database, ExecuteResult, Params, Program, Row, Step
 from agentsdb.jobs import AgentScopeJob, BlueskyProfilesJob, Job, run_job
 
 BATCH = 100
@@ -65,6 +65,34 @@ class RecordingSource:
 
     async def close(self) -> None:
         await self._db.close()
+
+    # The capabilities (see Database in agentsdb.db.base), as the wrapped database has them.
+
+    @property
+    def json_decoded(self) -> bool:
+        return self._db.json_decoded
+
+    @property
+    def interactive_transactions(self) -> bool:
+        return self._db.interactive_transactions
+
+    @property
+    def temp_tables_persist(self) -> bool:
+        return self._db.temp_tables_persist
+
+    def insert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        key: str = "id",
+        before: Sequence[Step] = (),
+    ) -> Program[list[int]]:
+        return self._db.insert_rows(table, columns, rows, key=key, before=before)
+
+    async def table_columns(self, table: str) -> tuple[str, ...]:
+        return await self._db.table_columns(table)
 
 
 def replayed_instructions(path: Path, reads: list[tuple[str, dict[str, Any]]]) -> int:

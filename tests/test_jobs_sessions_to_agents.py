@@ -237,9 +237,7 @@ async def test_agent_store_save_commits_further_steps_in_the_append_unit_or_noth
     store = AgentStore(migrated_any_db)
     agent = AgentAggregate.create(owner_user_id="u1", agent_type="coach", name="coach")
     refused = Execute("INSERT INTO agentsdb_job_runs (job) VALUES (NULL)")
-    checkpoint = save_checkpoint(
-        migrated_any_db.dialect, "j", {"step": "s", "key": [1]}, JobReport(job="j"), "now"
-    )
+    checkpoint = save_checkpoint("j", {"step": "s", "key": [1]}, JobReport(job="j"), "now")
 
     with pytest.raises(AgentsDBError):
         await store.save(agent, with_steps=[refused])

@@ -228,3 +228,49 @@ class Database(Executor, Protocol):
         """The Migrator's per-backend primitives (see :mod:`agentsdb.db.migration_runner`),
         holding the migration lock named ``lock_name`` for up to ``lock_timeout`` seconds."""
         ...
+
+    # --- capabilities: what differs per backend, asked for instead of the backend's name -------
+
+    @property
+    def json_decoded(self) -> bool:
+        """True when JSON columns come back decoded (dict, list, …); False when as JSON text.
+
+        A JSON parameter is JSON text on every backend (a ``str`` holding a JSON document).
+        """
+        ...
+
+    @property
+    def interactive_transactions(self) -> bool:
+        """True when a transaction stays open across calls (``transaction()``, a program's
+        ``Begin``); False when the only unit of several statements is an ``Atomic`` batch."""
+        ...
+
+    @property
+    def temp_tables_persist(self) -> bool:
+        """True when a ``CREATE TEMP TABLE`` of one call, with its rows, is still there for the
+        next call on this Database (one connection for the Database's life)."""
+        ...
+
+    def insert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        key: str = "id",
+        before: Sequence[Step] = (),
+    ) -> Program[list[int]]:
+        """A program that inserts ``rows`` (each a mapping of every name in ``columns``) into
+        ``table`` and returns the integer ``key`` the database gave each, in row order.
+
+        The rows go in one ``Atomic`` (a transaction of its own, or a savepoint inside one),
+        after the steps ``before`` (a ``CommitOrder``, say); how many statements that takes is
+        the backend's choice. Run it with ``run()`` or ``yield from`` it inside a program.
+        ``key`` must be an integer primary key the database assigns (AUTOINCREMENT, identity).
+        ValidationError when a name is not a plain SQL identifier.
+        """
+        ...
+
+    async def table_columns(self, table: str) -> tuple[str, ...]:
+        """The column names of ``table`` in declaration order; empty when there is no such table."""
+        ...

@@ -1,4 +1,5 @@
-"""The ``bluesky-profiles`` batch on a SQLite target, decided and written with set-based SQL.
+"""The ``bluesky-profiles`` batch decided and written with set-based SQL, on a target whose TEMP
+tables persist between calls (``Database.temp_tables_persist``: SQLite).
 
 Row by row (``ExecuteMany`` of each target table, decisions in Python against sets read from the
 target) the job runs at a third of the speed of an ``INSERT ... SELECT``. Here each batch is
@@ -9,17 +10,18 @@ already there, handle taken, bio already there, counters unchanged / changed) ar
 format, bio choice, counts) is still computed in Python, with the very functions the row-by-row
 step uses, so both steps decide every row alike. Everything runs in the batch's program, inside
 the transaction that saves the checkpoint; a dry run makes the same decisions and skips the
-writes.
+writes. The SQL is portable; what it needs from the target is that the batch table and the dry
+run's table outlive one call, which only a Database that is one connection promises.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 from agentsdb.clock import utc_now_text
-from agentsdb.db.base import Execute, ExecuteMany, FetchAll, Params, Program, Row
-from agentsdb.jobs.bluesky_profiles import (
+from agentsdb.db.base import Execute, ExecuteMany, FetchAll, Program, Row
+from agentsdb.jobs.bluesky_plain import (
     AGENTS,
     BIOS,
     COUNTS,
@@ -35,19 +37,19 @@ from agentsdb.jobs.convert import to_clock
 from agentsdb.jobs.profile_rows import profile_refusal
 from agentsdb.jobs.report import JobReport
 
-_BATCH = "temp.agentsdb_bluesky_batch"
+_BATCH = "agentsdb_bluesky_batch"
 # A dry run writes no agents, so later batches could not see the handles earlier ones would
 # have taken: it keeps them here (connection-private, never written to the database file).
-_DRY_CREATED = "temp.agentsdb_bluesky_dry_created"
+_DRY_CREATED = "agentsdb_bluesky_dry_created"
 _CREATE_DRY_CREATED = (
-    f"CREATE TABLE IF NOT EXISTS {_DRY_CREATED} (handle TEXT PRIMARY KEY, did TEXT NOT NULL)"
+    f"CREATE TEMP TABLE IF NOT EXISTS {_DRY_CREATED} (handle TEXT PRIMARY KEY, did TEXT NOT NULL)"
 )
 _REMEMBER_DRY_CREATED = (
-    f"INSERT OR IGNORE INTO {_DRY_CREATED} (handle, did) "
-    f"SELECT handle, did FROM {_BATCH} WHERE agent = 'created'"
+    f"INSERT INTO {_DRY_CREATED} (handle, did) "
+    f"SELECT handle, did FROM {_BATCH} WHERE agent = 'created' ON CONFLICT (handle) DO NOTHING"
 )
 
-_CREATE = f"""CREATE TABLE IF NOT EXISTS {_BATCH} (
+_CREATE = f"""CREATE TEMP TABLE IF NOT EXISTS {_BATCH} (
     pos INTEGER PRIMARY KEY,
     did TEXT NOT NULL,
     handle TEXT NOT NULL,
@@ -159,14 +161,14 @@ def _clock(text: str) -> str:
     return to_clock(text, "")
 
 
-def _source_rows(rows: list[Row], now: str) -> list[tuple[Any, ...]]:
+def _source_rows(rows: list[Row], now: str) -> list[dict[str, Any]]:
     """The batch-table rows of the profiles: everything decided without looking at the target.
 
     ``twin`` marks a row whose handle an earlier row of the batch also claims, so only those
     look for it in the batch table (which then needs no index).
     """
     claimed: set[str] = set()
-    out: list[tuple[Any, ...]] = []
+    out: list[dict[str, Any]] = []
     for pos, row in enumerate(rows):
         did = str(row["did"])
         handle = handle_of(row["handle"])
@@ -201,22 +203,22 @@ def _source_rows(rows: list[Row], now: str) -> list[tuple[Any, ...]]:
             first = 0 if followers < 0 else 1 if follows < 0 else 2
             negative = f"negative {COUNTS[first]}"
         out.append(
-            (
-                pos,
-                did,
-                handle,
-                non_blank(row["display_name"]) or handle,
-                row["display_name"],
-                (_clock(created) if isinstance(created, str) else "") or now,
-                bio,
-                bio_source,
-                followers,
-                follows,
-                posts,
-                negative,
-                skip,
-                twin,
-            )
+            {
+                "pos": pos,
+                "did": did,
+                "handle": handle,
+                "name": non_blank(row["display_name"]) or handle,
+                "display_name": row["display_name"],
+                "created_at": (_clock(created) if isinstance(created, str) else "") or now,
+                "bio": bio,
+                "bio_source": bio_source,
+                "followers_count": followers,
+                "follows_count": follows,
+                "posts_count": posts,
+                "negative": negative,
+                "skip": skip,
+                "twin": twin,
+            }
         )
     return out
 
@@ -233,7 +235,8 @@ def _count(report: JobReport, table: str, action: str, n: int) -> None:
 
 
 class SetBasedProfiles(ProfilesStep):
-    """The profiles pass for a SQLite target: one TEMP-table load and set-based SQL per batch."""
+    """The profiles pass on a target whose TEMP tables persist: one TEMP-table load and set-based
+    SQL per batch."""
 
     def __init__(self) -> None:
         self._started = False
@@ -247,9 +250,7 @@ class SetBasedProfiles(ProfilesStep):
             self._started = True
         # Empty at the start too: a failed batch may have left rows behind outside a transaction.
         yield Execute(_CLEAR)
-        # Positional: sqlite3 binds a tuple by position, at half the cost of a dict by name, and
-        # this step only ever runs on SQLiteDatabase, which hands parameters to sqlite3 as given.
-        yield ExecuteMany(_LOAD, cast("list[Params]", _source_rows(rows, now)))
+        yield ExecuteMany(_LOAD, _source_rows(rows, now))
         yield Execute(_DECIDE_AGENTS)
         yield Execute(_DECIDE_CHILDREN)
         tally = yield FetchAll(_TALLY)

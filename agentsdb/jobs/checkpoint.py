@@ -12,9 +12,9 @@ from agentsdb.jobs.schema import table_columns
 
 _GET = "SELECT job, status, last_key, report, batches FROM agentsdb_job_runs WHERE job = :job"
 
-# One statement on both dialects: the JSON columns take JSON text (TEXT on SQLite, JSONB on PG).
-_SAVE = {
-    "sqlite": """INSERT INTO agentsdb_job_runs
+# The JSON columns take JSON text on every backend (TEXT on SQLite, JSONB on PostgreSQL, where
+# the parameters' type comes from the columns they are inserted into).
+_SAVE = """INSERT INTO agentsdb_job_runs
     (job, status, last_key, report, batches, started_at, updated_at)
 VALUES (:job, 'running', :last_key, :report, 1, :now, :now)
 ON CONFLICT (job) DO UPDATE SET
@@ -26,36 +26,14 @@ ON CONFLICT (job) DO UPDATE SET
     started_at = CASE WHEN agentsdb_job_runs.status = 'running'
         THEN agentsdb_job_runs.started_at ELSE excluded.started_at END,
     updated_at = excluded.updated_at,
-    finished_at = NULL""",
-    "postgresql": """INSERT INTO agentsdb_job_runs
-    (job, status, last_key, report, batches, started_at, updated_at)
-VALUES (:job, 'running', CAST(:last_key AS JSONB), CAST(:report AS JSONB), 1, :now, :now)
-ON CONFLICT (job) DO UPDATE SET
-    status = 'running',
-    last_key = excluded.last_key,
-    report = excluded.report,
-    batches = CASE WHEN agentsdb_job_runs.status = 'running'
-        THEN agentsdb_job_runs.batches + 1 ELSE 1 END,
-    started_at = CASE WHEN agentsdb_job_runs.status = 'running'
-        THEN agentsdb_job_runs.started_at ELSE excluded.started_at END,
-    updated_at = excluded.updated_at,
-    finished_at = NULL""",
-}
+    finished_at = NULL"""
 
-_FINISH = {
-    "sqlite": """INSERT INTO agentsdb_job_runs
+_FINISH = """INSERT INTO agentsdb_job_runs
     (job, status, last_key, report, batches, started_at, updated_at, finished_at)
 VALUES (:job, 'completed', NULL, :report, 0, :now, :now, :now)
 ON CONFLICT (job) DO UPDATE SET
     status = 'completed', last_key = NULL, report = excluded.report,
-    updated_at = excluded.updated_at, finished_at = excluded.finished_at""",
-    "postgresql": """INSERT INTO agentsdb_job_runs
-    (job, status, last_key, report, batches, started_at, updated_at, finished_at)
-VALUES (:job, 'completed', NULL, CAST(:report AS JSONB), 0, :now, :now, :now)
-ON CONFLICT (job) DO UPDATE SET
-    status = 'completed', last_key = NULL, report = excluded.report,
-    updated_at = excluded.updated_at, finished_at = excluded.finished_at""",
-}
+    updated_at = excluded.updated_at, finished_at = excluded.finished_at"""
 
 
 @dataclass(frozen=True)
@@ -74,8 +52,8 @@ class Checkpoint:
         return self.status == "running"
 
 
-def _decode(value: object) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
+def _decode(value: object, decoded: bool) -> Any:
+    return value if decoded or value is None else json.loads(str(value))
 
 
 async def load_checkpoint(db: Database, job: str) -> Checkpoint | None:
@@ -86,8 +64,8 @@ async def load_checkpoint(db: Database, job: str) -> Checkpoint | None:
     return Checkpoint(
         job=job,
         status=str(row["status"]),
-        last_key=_decode(row["last_key"]),
-        report=JobReport.from_json(job, _decode(row["report"])),
+        last_key=_decode(row["last_key"], db.json_decoded),
+        report=JobReport.from_json(job, _decode(row["report"], db.json_decoded)),
         batches=int(row["batches"]),
     )
 
@@ -101,23 +79,19 @@ async def has_job_runs_table(db: Database) -> bool:
     return bool(await table_columns(db, "agentsdb_job_runs"))
 
 
-def save_checkpoint(
-    dialect: str, job: str, last_key: dict[str, Any], report: JobReport, now: str
-) -> Execute:
+def save_checkpoint(job: str, last_key: dict[str, Any], report: JobReport, now: str) -> Execute:
     """The statement that records a batch's checkpoint, for the batch's own transaction."""
     return Execute(
-        _SAVE[dialect],
+        _SAVE,
         {"job": job, "last_key": json.dumps(last_key), "report": report.to_json_text(), "now": now},
     )
 
 
-def finish_program(dialect: str, job: str, report: JobReport, now: str) -> Program[None]:
+def finish_program(job: str, report: JobReport, now: str) -> Program[None]:
     """Mark the job completed with its final report; the next run starts from the beginning.
 
     One atomic statement, so it runs on every backend (libSQL over HTTP too)."""
-    yield Atomic(
-        (Execute(_FINISH[dialect], {"job": job, "report": report.to_json_text(), "now": now}),)
-    )
+    yield Atomic((Execute(_FINISH, {"job": job, "report": report.to_json_text(), "now": now}),))
 
 
 __all__ = [

@@ -68,7 +68,7 @@ class Step(ABC):
         (the counts in ``total`` plus this batch's); returns the batch's own counts.
 
         By default :meth:`apply` and the checkpoint run as one program in one transaction."""
-        return await target.run(_batch_program(self, rows, total, job, target.dialect, write))
+        return await target.run(_batch_program(self, rows, total, job, write))
 
     @property
     def step_name(self) -> str:
@@ -146,13 +146,13 @@ def _key_params(key: Sequence[Any]) -> dict[str, Any]:
 
 
 def batch_checkpoint(
-    step: Step, rows: list[Row], total: JobReport, batch: JobReport, job: str, dialect: str
+    step: Step, rows: list[Row], total: JobReport, batch: JobReport, job: str
 ) -> Execute:
     """The statement that records the job's progress after ``batch``, in the batch's unit."""
     merged = JobReport.from_json(job, total.counts())
     merged.merge(batch)
     last_key = {"step": step.step_name, "key": step.key_of(rows[-1])}
-    return save_checkpoint(dialect, job, last_key, merged, utc_now_text())
+    return save_checkpoint(job, last_key, merged, utc_now_text())
 
 
 def _batch_program(
@@ -160,7 +160,6 @@ def _batch_program(
     rows: list[Row],
     total: JobReport,
     job: str,
-    dialect: str,
     write: bool,
 ) -> Program[JobReport]:
     batch = JobReport(job=job, rows_read=len(rows))
@@ -169,7 +168,7 @@ def _batch_program(
         return batch
     yield Begin()
     yield from step.apply(rows, batch, write=True)
-    yield batch_checkpoint(step, rows, total, batch, job, dialect)
+    yield batch_checkpoint(step, rows, total, batch, job)
     yield Commit()
     return batch
 
@@ -245,7 +244,7 @@ async def run_job(
         if bar is not None:
             bar.close()
     if not dry_run:
-        await target.run(finish_program(target.dialect, job.name, report, utc_now_text()))
+        await target.run(finish_program(job.name, report, utc_now_text()))
     return report
 
 

@@ -6,12 +6,6 @@ from dataclasses import dataclass
 
 from agentsdb.db.base import Database
 
-_COLUMNS_SQL = {
-    "sqlite": "SELECT name FROM pragma_table_info(:table)",
-    "postgresql": """SELECT column_name AS name FROM information_schema.columns
-WHERE table_schema = current_schema() AND table_name = :table""",
-}
-
 
 @dataclass(frozen=True)
 class SourceTable:
@@ -24,8 +18,7 @@ class SourceTable:
 
 async def table_columns(db: Database, table: str) -> set[str]:
     """The column names of ``table`` (empty when there is no such table)."""
-    rows = await db.fetch_all(_COLUMNS_SQL[db.dialect], {"table": table})
-    return {str(row["name"]) for row in rows}
+    return set(await db.table_columns(table))
 
 
 async def find_missing(

@@ -200,7 +200,7 @@ class _Sessions(Step):
             # Nothing is stored: the carried agent goes on as if it had been.
             agent.mark_saved(agent.version + len(agent.pending_events))
             return batch
-        checkpoint = batch_checkpoint(self, rows, total, batch, job, target.dialect)
+        checkpoint = batch_checkpoint(self, rows, total, batch, job)
         await self._store.save(agent, metadata=_METADATA, with_steps=[checkpoint])
         return batch
 

@@ -12,7 +12,10 @@ ending in ``RETURNING`` give back a row: fetch it.
 
 On PostgreSQL every parameter needs a type the server can infer: a parameter only tested with
 ``IS NULL`` is written ``CAST(:x AS TEXT) IS NULL`` (portable, unlike ``::``). JSON columns
-(JSONB there) come back decoded; ``Record.from_row(row, json_decoded=True)`` reads them.
+(JSONB there) come back decoded, as ``Database.json_decoded`` says;
+``Record.from_row(row, json_decoded=db.json_decoded)`` reads them on every backend. Inserting
+many rows and learning their ids is the backend's to do (``Database.insert_rows``), so no
+backend-specific SQL lives here.
 """
 
 from __future__ import annotations

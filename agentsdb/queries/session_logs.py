@@ -38,6 +38,9 @@ VALUES ({param_list(_INSERTED)})"""
     #: insert's last id, and the inserted ids are the ones just below it.
     last_id = "SELECT MAX(id) AS last_id FROM session_logs"
 
+    #: The columns ``insert`` takes, for ``Database.insert_rows`` (which inserts many rows).
+    inserted: tuple[str, ...] = _INSERTED
+
     get_by_id = f"SELECT {_COLUMNS} FROM session_logs WHERE id = :id"
 
     #: Every entry of a session, in append order. Unbounded: prefer the paginated form.
@@ -69,33 +72,4 @@ RETURNING {_COLUMNS}"""
     )
 
 
-class SessionLogPostgresQueries:
-    """PostgreSQL-only variants of :class:`SessionLogQueries` (not portable, not in ALL_QUERIES).
-
-    ``insert_rows`` inserts a whole batch in one statement: each parameter is an array holding
-    that column's value for every row (JSON columns as JSON text), and the new ids come back in
-    row order. Rows are inserted in array order, so their ids increase in that order.
-    """
-
-    insert_rows = f"""INSERT INTO session_logs ({column_list(_INSERTED)})
-SELECT session_id, parent_id, role, type, CAST(content AS JSONB), CAST(metadata AS JSONB),
-    created_at, updated_at
-FROM unnest(
-    CAST(:session_id AS TEXT[]),
-    CAST(:parent_id AS BIGINT[]),
-    CAST(:role AS TEXT[]),
-    CAST(:type AS TEXT[]),
-    CAST(:content AS TEXT[]),
-    CAST(:metadata AS TEXT[]),
-    CAST(:created_at AS TEXT[]),
-    CAST(:updated_at AS TEXT[])
-) WITH ORDINALITY
-    AS given (session_id, parent_id, role, type, content, metadata, created_at, updated_at, n)
-ORDER BY n
-RETURNING id"""
-
-    #: The columns ``insert_rows`` takes, one array parameter each.
-    columns: tuple[str, ...] = _INSERTED
-
-
-__all__ = ["SessionLogPostgresQueries", "SessionLogQueries"]
+__all__ = ["SessionLogQueries"]

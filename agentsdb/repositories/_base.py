@@ -34,11 +34,6 @@ def stamp() -> str:
     return format_ts(now())
 
 
-def decodes_json(db: Database) -> bool:
-    """True when ``db``'s driver hands JSON columns back decoded (PostgreSQL's JSONB)."""
-    return db.dialect == "postgresql"
-
-
 def model_or_none(model: type[M], row: Row | None, *, json_decoded: bool = False) -> M | None:
     """The model of a row, or None for no row."""
     return None if row is None else model.from_row(row, json_decoded=json_decoded)
@@ -54,7 +49,7 @@ class Repository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._json_decoded = decodes_json(db)
+        self._json_decoded = db.json_decoded
 
     @property
     def db(self) -> Database:
@@ -78,7 +73,6 @@ __all__ = [
     "MAX_LIMIT",
     "Repository",
     "check_limit",
-    "decodes_json",
     "model_or_none",
     "models",
     "stamp",

@@ -8,8 +8,6 @@ from agentsdb.db.base import (
     Atomic,
     CommitOrder,
     Database,
-    ExecuteMany,
-    FetchAll,
     FetchOne,
     GroupCommitter,
     Params,
@@ -23,7 +21,7 @@ from agentsdb.errors import (
     ValidationError,
 )
 from agentsdb.models.session_log import SessionLog, SessionLogNode, SessionLogUpdate
-from agentsdb.queries.session_logs import SessionLogPostgresQueries, SessionLogQueries
+from agentsdb.queries.session_logs import SessionLogQueries
 from agentsdb.repositories._base import (
     FIRST_INT_KEY,
     Repository,
@@ -32,39 +30,26 @@ from agentsdb.repositories._base import (
 )
 from agentsdb.rules.text import check_key, check_row_id
 
-_PG_COLUMNS = SessionLogPostgresQueries.columns
-
 #: The commit-order channel of session-log inserts: ids commit in the order they are taken, so a
 #: reader paging by id never skips a row that commits late (see CommitOrder).
 SESSION_LOGS_CHANNEL = "agentsdb.session_logs"
 _ORDER = CommitOrder(SESSION_LOGS_CHANNEL)
 
 
-def _insert_rows(params: list[Params], dialect: str) -> Program[list[int]]:
-    """Insert rows as one atomic unit (one batch on libSQL) and return their ids, in order."""
-    if len(params) == 1:
-        _, row = yield Atomic((_ORDER, FetchOne(SessionLogQueries.insert, params[0])))
-        return [int(row["id"])]
-    if dialect == "sqlite":
-        # SQLite: the transaction holds the only write lock and ids are AUTOINCREMENT, so the
-        # rows get consecutive ids ending at the new maximum. One executemany instead of one
-        # statement per row is what makes bulk appends as fast as raw sqlite3.
-        many = ExecuteMany(SessionLogQueries.insert_many, params)
-        _, _, last = yield Atomic((_ORDER, many, FetchOne(SessionLogQueries.last_id)))
-        end = int(last["last_id"])
-        return list(range(end - len(params) + 1, end + 1))
-    if dialect == "postgresql":
-        # Other connections insert at the same time, so ids need not be consecutive; one
-        # statement inserts every row in order and returns the ids, which increase in that
-        # order (sorted, so the mapping does not rest on RETURNING's order).
-        columns = {name: [one[name] for one in params] for name in _PG_COLUMNS}
-        _, rows = yield Atomic((_ORDER, FetchAll(SessionLogPostgresQueries.insert_rows, columns)))
-        return sorted(int(row["id"]) for row in rows)
-    inserted = yield Atomic((_ORDER, *(FetchOne(SessionLogQueries.insert, one) for one in params)))
-    return [int(row["id"]) for row in inserted[1:]]
+def _insert_rows(db: Database, params: list[Params]) -> Program[list[int]]:
+    """Insert rows as one atomic unit (one batch on libSQL) and return their ids, in order.
+
+    How many statements that takes and how the ids come back is the backend's to say
+    (``Database.insert_rows``); the commit-order step comes first in the same unit.
+    """
+    return (
+        yield from db.insert_rows(
+            "session_logs", SessionLogQueries.inserted, params, before=(_ORDER,)
+        )
+    )
 
 
-def _append_each(params: list[Params], dialect: str) -> Program[list[int | AgentsDBError]]:
+def _append_each(db: Database, params: list[Params]) -> Program[list[int | AgentsDBError]]:
     """Rows queued by separate callers: each gets the outcome it would have had alone.
 
     First all of them as one atomic unit. If the database refuses a row (a constraint, or a
@@ -74,7 +59,7 @@ def _append_each(params: list[Params], dialect: str) -> Program[list[int | Agent
     (busy, closed) during the shared unit fails the whole batch, and then none of it is stored.
     """
     try:
-        ids = yield from _insert_rows(params, dialect)
+        ids = yield from _insert_rows(db, params)
     except (DatabaseBusyError, ConnectionClosedError):
         raise
     except AgentsDBError as error:
@@ -98,10 +83,9 @@ def _append_each(params: list[Params], dialect: str) -> Program[list[int | Agent
 def _committer_for(db: Database) -> GroupCommitter[int]:
     """One group-commit queue per database (the database owns it and closes it), shared by all
     its session log repositories."""
-    dialect = db.dialect
 
     def write(params: list[Params]) -> Program[Sequence[int | BaseException]]:
-        return _append_each(params, dialect)
+        return _append_each(db, params)
 
     return db.group_commit(SESSION_LOGS_CHANNEL, write)
 
@@ -131,7 +115,6 @@ class SessionLogRepository(Repository):
     def __init__(self, db: Database) -> None:
         super().__init__(db)
         self._committer = _committer_for(db)
-        self._dialect = db.dialect
 
     async def append(self, log: SessionLog) -> SessionLog:
         """Store one entry; the entry gets its new id and is returned.
@@ -153,7 +136,7 @@ class SessionLogRepository(Repository):
             return []
         for log in logs:
             _unsaved(log)
-        ids = await self._db.run(_insert_rows([log.to_params() for log in logs], self._dialect))
+        ids = await self._db.run(_insert_rows(self._db, [log.to_params() for log in logs]))
         for log, log_id in zip(logs, ids, strict=True):
             log.assign_stored(id=log_id)
         return list(logs)

@@ -44,9 +44,11 @@ from agentsdb.db.base import (
     Params,
     Program,
     Row,
+    Step,
     Transaction,
 )
 from agentsdb.db.group_commit import GroupCommit, GroupCommits
+from agentsdb.db.libsql import capabilities
 from agentsdb.db.libsql import keys_off as libsql_keys_off
 from agentsdb.db.libsql import lease as libsql_lease
 from agentsdb.db.libsql.client import Remote
@@ -248,6 +250,36 @@ class LibsqlDatabase:
         from agentsdb.db.libsql.migration_runner import LibsqlMigrationRunner
 
         return LibsqlMigrationRunner(self, lock_name, lock_timeout)
+
+    # --- capabilities (see Database in agentsdb.db.base) ----------------------------------------
+    # ``interactive_transactions`` is above: True over a WebSocket, False over HTTP.
+
+    @property
+    def json_decoded(self) -> bool:
+        """False: JSON columns are TEXT and come back as JSON text."""
+        return False
+
+    @property
+    def temp_tables_persist(self) -> bool:
+        """False: the server may run consecutive requests on different connections."""
+        return False
+
+    def insert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        key: str = "id",
+        before: Sequence[Step] = (),
+    ) -> Program[list[int]]:
+        """One ``executemany`` and ``last_insert_rowid()`` (see ``capabilities.insert_rows``)."""
+        return capabilities.insert_rows(table, columns, rows, key, before)
+
+    async def table_columns(self, table: str) -> tuple[str, ...]:
+        """The column names of ``table`` in declaration order (``pragma_table_info``)."""
+        rows = await self.fetch_all(capabilities.TABLE_COLUMNS, {"table": table})
+        return tuple(str(row["name"]) for row in rows)
 
 
 __all__ = ["LibsqlDatabase"]

@@ -65,14 +65,16 @@ How the :class:`~agentsdb.db.base.Database` contract maps onto PostgreSQL:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from agentsdb.db.base import BatchWriter, ExecuteResult, Params, Program, Row, Transaction
+from agentsdb.db.base import BatchWriter, ExecuteResult, Params, Program, Row, Step, Transaction
 from agentsdb.db.group_commit import GroupCommit, GroupCommits
 from agentsdb.db.migration_runner import MigrationRunner
+from agentsdb.db.postgres import capabilities
 from agentsdb.db.postgres.driver import connector
 from agentsdb.db.postgres.options import parse_options
 from agentsdb.db.postgres.performer import PostgresPerformer
@@ -265,6 +267,45 @@ class PostgresDatabase:
         from agentsdb.db.postgres.migration_runner import migration_runner
 
         return migration_runner(self, lock_name, lock_timeout)
+
+    # --- capabilities (see Database in agentsdb.db.base) ----------------------------------------
+
+    @property
+    def json_decoded(self) -> bool:
+        """True: ``json``/``jsonb`` columns come back decoded (the driver's JSON codecs)."""
+        return True
+
+    @property
+    def interactive_transactions(self) -> bool:
+        """True: a transaction holds one pooled connection until it ends."""
+        return True
+
+    @property
+    def temp_tables_persist(self) -> bool:
+        """False: calls take connections from a pool, each with TEMP tables of its own."""
+        return False
+
+    @functools.cached_property
+    def _column_types(self) -> capabilities.ColumnTypes:
+        """The column types ``insert_rows`` read from the catalog, kept for this Database."""
+        return capabilities.ColumnTypes()
+
+    def insert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        key: str = "id",
+        before: Sequence[Step] = (),
+    ) -> Program[list[int]]:
+        """One ``INSERT … SELECT … FROM unnest(…)`` (see ``capabilities.insert_rows``)."""
+        return capabilities.insert_rows(self._column_types, table, columns, rows, key, before)
+
+    async def table_columns(self, table: str) -> tuple[str, ...]:
+        """The column names of ``table`` in the current schema, in declaration order."""
+        rows = await self.fetch_all(capabilities.TABLE_COLUMNS, {"table": table})
+        return tuple(str(row["name"]) for row in rows)
 
 
 if TYPE_CHECKING:

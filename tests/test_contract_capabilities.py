@@ -1,0 +1,187 @@
+"""The Database capabilities, proved on every backend through one fixture.
+
+Repositories, queries and jobs ask the Database what differs per backend (how JSON comes back,
+how many rows insert and report their keys, a table's columns, which transactions exist,
+whether TEMP tables outlive a call) instead of asking which backend it is. Each test runs once
+per backend (``sqlite``, ``postgresql``, ``libsql-ws``, ``libsql-http``) and checks that what a
+capability says is what the backend does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from agentsdb.db.base import Database, Execute, FetchAll, Program
+from agentsdb.errors import AgentsDBError, UniqueViolationError, UnsupportedOperationError
+
+#: An integer key the database assigns, spelled the way each SQL dialect spells it.
+_AUTO_KEY = {
+    "sqlite": "id INTEGER PRIMARY KEY AUTOINCREMENT",
+    "postgresql": "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+}
+
+
+async def make_notes(db: Database) -> None:
+    """A table with a database-assigned key, a unique column and a nullable one."""
+    await db.execute(
+        f"CREATE TABLE notes ({_AUTO_KEY[db.dialect]}, name TEXT NOT NULL UNIQUE, qty INTEGER)"
+    )
+
+
+def insert_program(db: Database, rows: list[dict[str, Any]]) -> Program[list[int]]:
+    """The rows inserted as one atomic unit after a step of the caller's, as a repository
+    writes them; their new keys."""
+    return (
+        yield from db.insert_rows("notes", ("name", "qty"), rows, before=(Execute("SELECT 1"),))
+    )
+
+
+async def stored_notes(db: Database) -> dict[int, tuple[str, int | None]]:
+    rows = await db.fetch_all("SELECT id, name, qty FROM notes ORDER BY id")
+    return {int(r["id"]): (str(r["name"]), r["qty"]) for r in rows}
+
+
+# --- insert_rows ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 1, 5, 1500])
+async def test_insert_rows_reports_each_rows_new_key_in_row_order(
+    any_db: Database, count: int
+) -> None:
+    await make_notes(any_db)
+    await any_db.run(insert_program(any_db, [{"name": "before", "qty": 0}]))
+    # Names in an order unlike key order, and a NULL, so a key given to the wrong row shows.
+    rows = [
+        {"name": f"n{(i * 7919) % 10007:05d}", "qty": None if i % 3 else i} for i in range(count)
+    ]
+
+    keys = await any_db.run(insert_program(any_db, rows))
+
+    assert len(keys) == count
+    assert keys == sorted(keys)
+    assert len(set(keys)) == count
+    stored = await stored_notes(any_db)
+    assert {key: stored[key] for key in keys} == {
+        key: (row["name"], row["qty"]) for key, row in zip(keys, rows, strict=True)
+    }
+    assert len(stored) == count + 1
+
+
+async def test_insert_rows_keeps_nothing_when_one_row_is_refused(any_db: Database) -> None:
+    await make_notes(any_db)
+    await any_db.run(insert_program(any_db, [{"name": "taken", "qty": 1}]))
+    rows = [{"name": f"new{i}", "qty": i} for i in range(40)]
+    rows[25] = {"name": "taken", "qty": 2}
+
+    with pytest.raises(UniqueViolationError):
+        await any_db.run(insert_program(any_db, rows))
+
+    assert await stored_notes(any_db) == {1: ("taken", 1)}
+    # The unit failed whole; the same insert without the refused row then stores every row.
+    del rows[25]
+    keys = await any_db.run(insert_program(any_db, rows))
+    stored = await stored_notes(any_db)
+    assert [stored[key] for key in keys] == [(row["name"], row["qty"]) for row in rows]
+
+
+@pytest.mark.parametrize(
+    ("table", "columns", "key", "field"),
+    [
+        ("notes; DROP TABLE notes", ("name",), "id", "table"),
+        ("notes", ("name", "qty)"), "id", "columns"),
+        ("notes", ("name",), "id --", "key"),
+        ("notes", (), "id", "columns"),
+    ],
+)
+async def test_insert_rows_refuses_a_name_that_is_not_an_identifier_before_any_sql(
+    any_db: Database, table: str, columns: tuple[str, ...], key: str, field: str
+) -> None:
+    await make_notes(any_db)
+
+    with pytest.raises(AgentsDBError, match=field):
+        await any_db.run(any_db.insert_rows(table, columns, [{"name": "x", "qty": 1}], key=key))
+
+    assert await stored_notes(any_db) == {}
+
+
+# --- json_decoded --------------------------------------------------------------------------------
+
+
+async def test_json_decoded_says_how_a_json_column_comes_back(migrated_any_db: Database) -> None:
+    document = {"step": "profiles", "key": ["alice", 3], "text": 'é "quoted"'}
+    await migrated_any_db.execute(
+        "INSERT INTO agentsdb_job_runs (job, status, last_key, report, batches, started_at,"
+        " updated_at) VALUES ('j', 'running', :last_key, :report, 1, 't', 't')",
+        {"last_key": json.dumps(document), "report": json.dumps({"n": 1})},
+    )
+
+    row = await migrated_any_db.fetch_one("SELECT last_key FROM agentsdb_job_runs")
+
+    assert row is not None
+    value = row["last_key"]
+    assert isinstance(value, str) is not migrated_any_db.json_decoded
+    assert (value if migrated_any_db.json_decoded else json.loads(value)) == document
+
+
+# --- table_columns -------------------------------------------------------------------------------
+
+
+async def test_table_columns_lists_a_tables_columns_in_declaration_order(
+    any_db: Database,
+) -> None:
+    await make_notes(any_db)
+    await any_db.execute("CREATE TABLE zeta (b TEXT, a TEXT, c INTEGER)")
+
+    assert await any_db.table_columns("notes") == ("id", "name", "qty")
+    assert await any_db.table_columns("zeta") == ("b", "a", "c")
+    assert await any_db.table_columns("no_such_table") == ()
+
+
+# --- interactive_transactions --------------------------------------------------------------------
+
+
+async def test_interactive_transactions_says_whether_a_transaction_stays_open_across_calls(
+    any_db: Database,
+) -> None:
+    await make_notes(any_db)
+    seen: list[dict[str, Any]] | None = None
+    try:
+        async with any_db.transaction() as tx:
+            await tx.execute("INSERT INTO notes (name, qty) VALUES ('inside', 1)")
+            seen = await tx.fetch_all("SELECT name FROM notes")
+    except UnsupportedOperationError:
+        seen = None
+
+    assert (seen == [{"name": "inside"}]) is any_db.interactive_transactions
+    # Without interactive transactions an Atomic is still one unit.
+    await any_db.run(insert_program(any_db, [{"name": "atomic", "qty": 2}]))
+    assert len(await stored_notes(any_db)) == (2 if any_db.interactive_transactions else 1)
+
+
+# --- temp_tables_persist -------------------------------------------------------------------------
+
+
+def _temp_rows() -> Program[list[dict[str, Any]]]:
+    rows: list[dict[str, Any]] = yield FetchAll("SELECT x FROM probe_scratch ORDER BY x")
+    return rows
+
+
+async def test_temp_tables_persist_is_kept_a_temp_table_and_its_rows_outlive_the_call(
+    any_db: Database,
+) -> None:
+    try:
+        await any_db.execute("CREATE TEMP TABLE probe_scratch (x INTEGER)")
+        await any_db.execute_many("INSERT INTO probe_scratch (x) VALUES (:x)", [{"x": 1}, {"x": 2}])
+        seen = [
+            await any_db.fetch_all("SELECT x FROM probe_scratch ORDER BY x"),
+            await any_db.run(_temp_rows()),
+        ]
+    except AgentsDBError:
+        seen = []
+
+    # A backend may keep them without promising to (a pool that hands back the same
+    # connection); one that promises must keep them, for plain reads and programs alike.
+    assert seen == [[{"x": 1}, {"x": 2}]] * 2 or not any_db.temp_tables_persist
