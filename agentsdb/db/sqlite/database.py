@@ -59,6 +59,7 @@ from agentsdb.db.sqlite.loop_reads import (
     note_statement,
 )
 from agentsdb.db.task_lock import TaskLock
+from agentsdb.db.url import DEFAULT_SYNCHRONOUS, Synchronous, synchronous_level
 from agentsdb.errors import (
     AgentsDBError,
     ConnectionClosedError,
@@ -307,12 +308,14 @@ def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
         time.sleep(_WAL_RETRY_SECONDS)
 
 
-def _configure(conn: sqlite3.Connection, busy_timeout: float, in_memory: bool) -> None:
+def _configure(
+    conn: sqlite3.Connection, busy_timeout: float, in_memory: bool, synchronous: Synchronous
+) -> None:
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
     if not in_memory:
         _use_wal(conn, busy_timeout)
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")  # one of SYNCHRONOUS_LEVELS
 
 
 # --- the async face ------------------------------------------------------------------------------
@@ -356,6 +359,7 @@ class SQLiteDatabase:
         url: str,
         uri: bool = False,
         busy_timeout: float = 5.0,
+        synchronous: Synchronous = DEFAULT_SYNCHRONOUS,
         in_memory: bool = False,
         create: bool = True,
     ) -> SQLiteDatabase:
@@ -383,7 +387,7 @@ class SQLiteDatabase:
             raise
         db = cls(connection, url, path)
         try:
-            await db._call(_configure, busy_timeout, in_memory)
+            await db._call(_configure, busy_timeout, in_memory, synchronous_level(synchronous))
         except BaseException:
             await connection.close()
             if created:
@@ -393,7 +397,7 @@ class SQLiteDatabase:
         if not in_memory:
             # aiosqlite made its connection with factory=WorkerConnection.
             worker = cast(WorkerConnection, connection._conn)
-            db._reader = LoopReader(database, uri=uri, worker=worker)
+            db._reader = LoopReader(database, uri=uri, worker=worker, synchronous=synchronous)
         log.debug("opened %s", url)
         return db
 
