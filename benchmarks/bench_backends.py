@@ -8,14 +8,20 @@ Cases, on SQLite (a temp file) and PostgreSQL (a fresh database on the server at
 
 * fresh apply of N synthetic migrations; baseline: the raw driver running the same statements,
   one transaction per migration with a tracking-row insert in it;
-* no-op ``migrate()`` with those N applied; baseline: one SELECT of the tracking table on an
-  open connection (the least any migration tool must do);
+* no-op ``migrate()`` with those N applied; baseline: the very query agentsdb's no-op runs (the
+  newest tracking row, the row count, whether any row is dirty) through the raw driver on an
+  open connection, on the same database;
 * ``SessionLogRepository.append_many`` of 10,000 logs; baseline: raw sqlite3 ``executemany`` in
   one transaction, raw asyncpg ``executemany`` and COPY (``copy_records_to_table``), each
   encoding the JSON and timestamps as agentsdb stores them;
 * point reads by primary key through ``SessionLogRepository.get``; baseline: the raw driver's
   ``fetchone`` / ``fetchrow`` of the same statement, one at a time. The same reads through
   ``db.fetch_one`` (rows as dicts, no model) show what the backend itself costs.
+
+Models and driver rows are built inside every side's timer. SQLite runs once per
+``--synchronous`` level (default FULL, then NORMAL), agentsdb (through ``?synchronous=`` in its
+URL) and raw sqlite3 at the same level, read back and printed; PostgreSQL runs both sides on
+one server, whose ``synchronous_commit`` and ``fsync`` are printed.
 
 Each figure is the best of ``--repeat`` runs, as a rate (higher is better); the ratio is
 agentsdb's rate over the baseline's, against the target of >= 70% of the raw driver. The raw
@@ -43,10 +49,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import durability
+from agentsdb.tracking import tracking_sql
+
 import agentsdb
 from agentsdb import Migration, Migrator
 from agentsdb.db.base import Database
 from agentsdb.db.placeholders import translate
+from agentsdb.db.url import parse_url
 from agentsdb.errors import AgentsDBError
 from agentsdb.models import Agent, Session, SessionLog, format_ts, now
 from agentsdb.queries import SessionLogQueries
@@ -68,6 +78,7 @@ TRACKING_DDL = (
     "CREATE TABLE tracking (id TEXT PRIMARY KEY, description TEXT NOT NULL, "
     "checksum TEXT NOT NULL, applied_at TEXT NOT NULL)"
 )
+TRACKING_TABLE = "agentsdb_migrations"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TESTS_FOLDER = Path(__file__).resolve().parent.parent / "tests"  # holds the Hrana test server
 
@@ -167,9 +178,8 @@ async def ours_append_many(db: Database, session_id: str, n: int, repeat: int) -
     repo = SessionLogRepository(db)
 
     async def once() -> float:
-        logs = models_for(session_id, n)
         started = time.perf_counter()
-        stored = await repo.append_many(logs)
+        stored = await repo.append_many(models_for(session_id, n))
         elapsed = time.perf_counter() - started
         assert len(stored) == n
         return n / elapsed
@@ -229,7 +239,12 @@ class Backend:
         raise NotImplementedError
 
     async def raw_noop(self, url: str, repeat: int) -> float:
+        """The query agentsdb's no-op ``migrate()`` runs, on the database agentsdb migrated."""
         raise NotImplementedError
+
+    async def settings(self, url: str) -> str:
+        """The durability settings both sides run at, read from the database."""
+        return "the test server's own settings"
 
     async def raw_append(self, url: str, session_id: str, n: int, repeat: int) -> dict[str, float]:
         raise NotImplementedError
@@ -239,24 +254,35 @@ class Backend:
 
 
 class SQLiteBackend(Backend):
-    name = "sqlite"
-
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, level: str) -> None:
         self.folder = folder
+        self.level = level
+        self.name = f"sqlite {level.lower()}"
 
     @asynccontextmanager
     async def fresh(self) -> AsyncIterator[str]:
-        yield str(self.folder / f"{uuid.uuid4().hex[:12]}.db")
+        path = self.folder / f"{uuid.uuid4().hex[:12]}.db"
+        yield f"sqlite:///{path}?synchronous={self.level.lower()}"
 
-    @staticmethod
-    def connect(url: str) -> sqlite3.Connection:
-        """A plain sqlite3 connection with the settings agentsdb uses."""
-        conn = sqlite3.connect(url, isolation_level=None)
+    def connect(self, url: str) -> sqlite3.Connection:
+        """A plain sqlite3 connection with the settings agentsdb uses, at the same level."""
+        conn = sqlite3.connect(parse_url(url).database, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        durability.set_level(conn, self.level)
         conn.execute("PRAGMA foreign_keys = ON")
         return conn
+
+    async def settings(self, url: str) -> str:
+        async with agentsdb.connect(url) as db:
+            row = await db.fetch_one("PRAGMA synchronous")
+        assert row is not None
+        ours = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[int(row["synchronous"])]
+        conn = self.connect(url)
+        raw = durability.level_of(conn)
+        conn.close()
+        assert ours == raw == self.level, (ours, raw, self.level)
+        return f"WAL, {durability.on_every_side(self.level)}"
 
     async def raw_fresh_apply(self, url: str, migrations: list[Migration]) -> float:
         conn = self.connect(url)
@@ -278,11 +304,12 @@ class SQLiteBackend(Backend):
 
     async def raw_noop(self, url: str, repeat: int) -> float:
         conn = self.connect(url)
+        head = tracking_sql("sqlite", TRACKING_TABLE).head
         try:
             samples = []
             for _ in range(repeat):
                 started = time.perf_counter()
-                conn.execute("SELECT id, checksum FROM tracking ORDER BY id").fetchall()
+                conn.execute(head).fetchall()
                 samples.append(time.perf_counter() - started)
             return 1 / statistics.median(samples)
         finally:
@@ -376,15 +403,25 @@ class PostgresBackend(Backend):
 
     async def raw_noop(self, url: str, repeat: int) -> float:
         conn = await self.asyncpg.connect(url)
+        head = tracking_sql("postgresql", TRACKING_TABLE).head
         try:
             samples = []
             for _ in range(repeat):
                 started = time.perf_counter()
-                await conn.fetch("SELECT id, checksum FROM tracking ORDER BY id")
+                await conn.fetch(head)
                 samples.append(time.perf_counter() - started)
             return 1 / statistics.median(samples)
         finally:
             await conn.close()
+
+    async def settings(self, url: str) -> str:
+        conn = await self.asyncpg.connect(url)
+        try:
+            commit = await conn.fetchval("SHOW synchronous_commit")
+            fsync = await conn.fetchval("SHOW fsync")
+        finally:
+            await conn.close()
+        return f"synchronous_commit={commit}, fsync={fsync} on every side (one server)"
 
     async def raw_append(self, url: str, session_id: str, n: int, repeat: int) -> dict[str, float]:
         conn = await self.asyncpg.connect(url)
@@ -450,6 +487,8 @@ class LibsqlBackend(Backend):
 async def migration_cases(backend: Backend, migrations: list[Migration], repeat: int) -> None:
     n = len(migrations)
     case = f"fresh apply of {n} migrations"
+    async with backend.fresh() as url:
+        print(f"{backend.name:<12} settings: {await backend.settings(url)}")
     try:
         ours = 0.0
         for _ in range(repeat):
@@ -472,10 +511,9 @@ async def migration_cases(backend: Backend, migrations: list[Migration], repeat:
         async with backend.fresh() as url:
             await ours_fresh_apply(url, migrations)
             ours = await ours_noop(url, migrations, calls)
-        if backend.has_baseline:
-            async with backend.fresh() as url:
-                await backend.raw_fresh_apply(url, migrations)
+            if backend.has_baseline:
                 raw = await backend.raw_noop(url, calls)
+        if backend.has_baseline:
             result(backend.name, case, ours, "calls/s", {"raw": raw})
         else:
             informational(backend.name, case, ours, "calls/s")
@@ -550,13 +588,14 @@ async def main() -> None:
         default=os.environ.get("AGENTSDB_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
     )
     parser.add_argument("--no-libsql", action="store_true", help="leave the libSQL runs out")
+    durability.add_argument(parser)
     args = parser.parse_args()
 
     print(f"agentsdb {agentsdb.__version__}, python {sys.version.split()[0]}")
     print(f"sqlite {sqlite3.sqlite_version}")
     with tempfile.TemporaryDirectory(prefix="agentsdb-bench-") as tmp:
         folder = Path(tmp)
-        backends: list[Backend] = [SQLiteBackend(folder)]
+        backends: list[Backend] = [SQLiteBackend(folder, level) for level in args.synchronous]
         postgres = await postgres_backend(args.postgres_url)
         if isinstance(postgres, str):
             print(f"{'postgresql':<12} every case{'':<34} could not run: {postgres}")

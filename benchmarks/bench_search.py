@@ -264,7 +264,8 @@ async def main() -> None:
         + ", ".join(f"{label} {term!r} in ~{share:.1%}" for label, (term, share) in TERMS.items())
     )
     print(
-        f"sqlite {sqlite3.sqlite_version} (FTS5, bm25), WAL, synchronous=NORMAL; "
+        f"sqlite {sqlite3.sqlite_version} (FTS5, bm25), WAL; reads only, so synchronous "
+        "does not apply; agentsdb returns Memory models, the raw driver bare rows; "
         "postgresql: tsvector 'simple' + GIN, ts_rank_cd"
     )
     folder = Path(tempfile.mkdtemp(prefix="agentsdb-bench-search-"))

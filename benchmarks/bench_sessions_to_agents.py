@@ -1,6 +1,7 @@
 """Job 3 (sessions-to-agents) beside the same agents saved directly through AgentStore.
 
     python benchmarks/bench_sessions_to_agents.py [--sizes 10000 40000] [--per-group 5]
+                                                  [--repeat 3] [--synchronous normal]
 
 For each size N, a legacy SQLite file with N sessions (random hex ids, so primary-key order is
 not import order; no index but the key; groups of ``--per-group`` sessions, the first of each
@@ -14,6 +15,11 @@ its own subprocess on a freshly migrated target file:
 * ``direct``: the floor for writing through the aggregate: one ``SELECT ... ORDER BY`` of the
   whole table (SQLite sorts it in memory), ``AgentAggregate`` commands and one
   ``AgentStore.save`` per group, with no sort of its own, checkpoint, report or rerun safety.
+
+Every side opens its databases with the same ``?synchronous=`` level (default NORMAL, agentsdb's
+default), which each run reads back from its target and reports; the aggregates are built inside
+both timers. Each run is repeated ``--repeat`` times, the runs taking turns (sort, job, rerun,
+direct); the best (lowest) time of each is shown.
 
 Prints rows/s, seconds, job/direct and the peak resident memory of each process
 (``ru_maxrss``). Expected: ``sort`` rows/s roughly flat as N grows (O(N log N)); job close to
@@ -32,6 +38,7 @@ import tempfile
 from contextlib import closing
 from pathlib import Path
 
+LEVELS = {"off": 0, "normal": 1, "full": 2, "extra": 3}
 DDL = """CREATE TABLE sessions (id TEXT PRIMARY KEY, user_id TEXT, session_type TEXT,
     status TEXT NOT NULL DEFAULT 'active', conversation_id TEXT, started_at TEXT, ended_at TEXT,
     summary TEXT, end_reason TEXT, message_count INTEGER NOT NULL DEFAULT 0, created_at TEXT,
@@ -45,18 +52,24 @@ from agentsdb.jobs import SessionsToAgentsJob, run_job
 def done(started, **extra):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": time.perf_counter() - started, "peak_kib": peak, **extra}))
+
+def url(path):
+    return f"sqlite:///{path}?synchronous={sys.argv[4]}"
+
+async def level_of(db):
+    return (await db.fetch_one("PRAGMA synchronous"))["synchronous"]
 """
 
 CHILD_SORT = (
     PRELUDE
     + """
 async def main(source_url, target_url, batch_size):
-    async with agentsdb.connect(source_url) as source:
+    async with agentsdb.connect(url(source_url)) as source:
         started = time.perf_counter()
         n = 0
         async for _ in SessionsToAgentsJob().records(source, page_size=batch_size):
             n += 1
-        done(started, rows=n)
+        done(started, rows=n, level=await level_of(source))
 
 asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 """
@@ -66,11 +79,13 @@ CHILD_JOB = (
     PRELUDE
     + """
 async def main(source_url, target_url, batch_size):
-    async with agentsdb.connect(source_url) as source, agentsdb.connect(target_url) as target:
+    async with agentsdb.connect(url(source_url)) as source, agentsdb.connect(
+        url(target_url)
+    ) as target:
         started = time.perf_counter()
         report = await run_job(SessionsToAgentsJob(), source, target, batch_size=batch_size,
                                progress=False)
-        done(started, agents=report.tables["agents"].created)
+        done(started, agents=report.tables["agents"].created, level=await level_of(target))
 
 asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 """
@@ -84,7 +99,9 @@ from agentsdb.aggregate.store import AgentStore
 from agentsdb.jobs.legacy_sessions import parse_moment
 
 async def main(source_url, target_url, batch_size):
-    async with agentsdb.connect(source_url) as source, agentsdb.connect(target_url) as target:
+    async with agentsdb.connect(url(source_url)) as source, agentsdb.connect(
+        url(target_url)
+    ) as target:
         started = time.perf_counter()
         store = AgentStore(target)
         rows = await source.fetch_all(
@@ -107,7 +124,7 @@ async def main(source_url, target_url, batch_size):
                 agent.terminate_session("terminated", now=parse_moment(row["ended_at"]))
         if agent is not None:
             await store.save(agent)
-        done(started, agents=agents)
+        done(started, agents=agents, level=await level_of(target))
 
 asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 """
@@ -151,9 +168,9 @@ def migrated(path: Path) -> None:
     )
 
 
-def child(code: str, source: Path, target: Path, batch_size: int) -> dict[str, float]:
+def child(code: str, source: Path, target: Path, batch_size: int, level: str) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-c", code, str(source), str(target), str(batch_size)],
+        [sys.executable, "-c", code, str(source), str(target), str(batch_size), level],
         check=True,
         capture_output=True,
         text=True,
@@ -167,23 +184,36 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 40_000])
     parser.add_argument("--per-group", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (best is shown)")
+    parser.add_argument(
+        "--synchronous", choices=("off", "normal", "full", "extra"), default="normal"
+    )
     args = parser.parse_args()
+    level = args.synchronous
+    print(
+        f"every run at synchronous={level.upper()} (read back by each run); best of {args.repeat}"
+    )
     print(f"{'N':>8}  {'run':<7}{'rows/s':>10}{'seconds':>9}{'peak MiB':>10}")
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as folder:
             source = Path(folder) / "legacy.db"
             make_source(source, n, args.per_group)
-            results = {}
-            for name, code, target in (
-                ("sort", CHILD_SORT, "sort.db"),
-                ("job", CHILD_JOB, "job.db"),
-                ("rerun", CHILD_JOB, "job.db"),
-                ("direct", CHILD_DIRECT, "direct.db"),
-            ):
-                path = Path(folder) / target
-                if not path.exists():
-                    migrated(path)
-                results[name] = result = child(code, source, path, args.batch_size)
+            runs: dict[str, list[dict[str, float]]] = {}
+            for attempt in range(args.repeat):
+                for name, code, target in (
+                    ("sort", CHILD_SORT, "sort.db"),
+                    ("job", CHILD_JOB, f"job{attempt}.db"),
+                    ("rerun", CHILD_JOB, f"job{attempt}.db"),
+                    ("direct", CHILD_DIRECT, f"direct{attempt}.db"),
+                ):
+                    path = Path(folder) / target
+                    if not path.exists():
+                        migrated(path)
+                    run = child(code, source, path, args.batch_size, level)
+                    assert run["level"] == LEVELS[level], run
+                    runs.setdefault(name, []).append(run)
+            results = {name: min(seen, key=lambda r: r["seconds"]) for name, seen in runs.items()}
+            for name, result in results.items():
                 print(
                     f"{n:>8}  {name:<7}{n / result['seconds']:>10,.0f}"
                     f"{result['seconds']:>9.2f}{result['peak_kib'] / 1024:>10.1f}"

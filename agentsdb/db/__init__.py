@@ -6,7 +6,13 @@ from collections.abc import Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from agentsdb.db.url import obscure_password, parse_url, resolve_url
+from agentsdb.db.url import (
+    DEFAULT_SYNCHRONOUS,
+    obscure_password,
+    parse_url,
+    resolve_url,
+    synchronous_level,
+)
 from agentsdb.errors import ConfigurationError, UnsupportedBackendError
 
 if TYPE_CHECKING:
@@ -25,7 +31,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_SQLITE_OPTIONS = frozenset({"busy_timeout"})
+_SQLITE_OPTIONS = frozenset({"busy_timeout", "synchronous"})
 _LIBSQL_OPTIONS = frozenset({"auth_token"})
 
 
@@ -73,6 +79,15 @@ async def _open(url: str | None, options: dict[str, Any]) -> Database:
             raise ConfigurationError(
                 f"busy_timeout must be a non-negative number of seconds, got {busy_timeout!r}"
             )
+        synchronous = parsed.synchronous
+        if "synchronous" in options:
+            chosen = synchronous_level(options["synchronous"])
+            if synchronous is not None and chosen != synchronous:
+                raise ConfigurationError(
+                    f"synchronous is given twice, as {chosen.lower()} (option) and "
+                    f"{synchronous.lower()} (in the URL); keep one"
+                )
+            synchronous = chosen
         # Imported here so that importing agentsdb stays cheap; aiosqlite is a core dependency.
         from agentsdb.db.sqlite import SQLiteDatabase
 
@@ -81,6 +96,7 @@ async def _open(url: str | None, options: dict[str, Any]) -> Database:
             url=shown,
             uri=parsed.uri,
             busy_timeout=float(busy_timeout),
+            synchronous=synchronous or DEFAULT_SYNCHRONOUS,
             in_memory=parsed.in_memory,
             create=create,
         )
@@ -137,7 +153,9 @@ def connect(url: str | None = None, **options: Any) -> _Connecting:
     it, and nothing is created. Server databases (PostgreSQL, libSQL) are never created by
     ``connect``, so there it changes nothing.
 
-    SQLite options: ``busy_timeout`` (seconds to wait for another writer, default 5).
+    SQLite options: ``busy_timeout`` (seconds to wait for another writer, default 5);
+    ``synchronous`` (``"off"``, ``"normal"``, ``"full"`` or ``"extra"``, default normal: how
+    often SQLite syncs to disk; also ``?synchronous=full`` in a ``sqlite://`` or ``file:`` URL).
 
     PostgreSQL (``postgresql://``, ``postgres://``; needs ``agentsdb[postgres]``) options:
     ``min_size`` and ``max_size`` (pool, default 1 and 10), ``command_timeout``,

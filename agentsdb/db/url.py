@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from agentsdb.errors import ConfigurationError, UnsupportedBackendError
 
@@ -19,6 +19,16 @@ Backend = Literal["sqlite", "postgresql", "libsql"]
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
 _LIBSQL_SCHEMES = frozenset({"libsql", "ws", "wss", "http", "https"})
+
+#: SQLite's ``PRAGMA synchronous`` levels agentsdb accepts, weakest first. In WAL mode NORMAL
+#: syncs at checkpoints only: a power cut (not a process crash) can lose the last commits but
+#: never corrupts the file; FULL syncs the WAL at every commit; OFF never syncs (a power cut can
+#: corrupt the file); EXTRA also syncs the directory after deleting a rollback journal.
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+SYNCHRONOUS_LEVELS: tuple[Synchronous, ...] = ("OFF", "NORMAL", "FULL", "EXTRA")
+DEFAULT_SYNCHRONOUS: Synchronous = "NORMAL"
+# Query parameters a sqlite:// URL may carry (a file: URI's other parameters are SQLite's own).
+_SQLITE_QUERY_OPTIONS = ("synchronous",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +42,47 @@ class ParsedURL:
     database: str = ""
     uri: bool = False
     in_memory: bool = False
+    # SQLite only: the ``synchronous`` level the URL's query asked for (``?synchronous=full``),
+    # None when it names none.
+    synchronous: Synchronous | None = None
+
+
+def synchronous_level(value: object, source: str = "synchronous") -> Synchronous:
+    """``value`` (``"full"``, ``"NORMAL"``...) as one of :data:`SYNCHRONOUS_LEVELS`.
+
+    ConfigurationError names ``source`` (the option or URL parameter it came from) and the
+    accepted levels for anything else.
+    """
+    if isinstance(value, str):
+        for level in SYNCHRONOUS_LEVELS:
+            if value.strip().upper() == level:
+                return level
+    shown = repr(value[:40]) if isinstance(value, str) else type(value).__name__
+    accepted = ", ".join(level.lower() for level in SYNCHRONOUS_LEVELS)
+    raise ConfigurationError(f"{source} must be one of {accepted}, got {shown}")
+
+
+def _query_options(query: str, url: str, *, only_ours: bool) -> tuple[Synchronous | None, str]:
+    """(the synchronous level ``query`` names, the query without it).
+
+    ``only_ours``: every parameter must be one agentsdb reads (a ``sqlite://`` URL); otherwise
+    the rest are left for SQLite (a ``file:`` URI's ``mode``, ``cache``...).
+    """
+    pairs = parse_qsl(query, keep_blank_values=True)
+    ours = [(name, value) for name, value in pairs if name.lower() in _SQLITE_QUERY_OPTIONS]
+    if only_ours and len(ours) < len(pairs):
+        unknown = sorted({name for name, _ in pairs} - {name for name, _ in ours})
+        raise ConfigurationError(
+            f"unknown parameter(s) in the SQLite URL {obscure_password(url)!r}: "
+            f"{', '.join(unknown)}; accepted: {', '.join(_SQLITE_QUERY_OPTIONS)}"
+        )
+    if len(ours) > 1:
+        raise ConfigurationError(
+            f"the SQLite URL {obscure_password(url)!r} gives synchronous more than once"
+        )
+    level = synchronous_level(ours[0][1], "the URL's synchronous parameter") if ours else None
+    rest = urlencode([(name, value) for name, value in pairs if (name, value) not in ours])
+    return level, rest
 
 
 def resolve_url(url: str | None) -> str:
@@ -140,7 +191,9 @@ def parse_url(url: str) -> ParsedURL:
     """Map a URL (or plain file path) to its backend.
 
     SQLite: ``agents.db``, ``path/to/x.db``, ``sqlite:///relative.db``, ``sqlite:////abs.db``,
-    ``sqlite://`` or ``:memory:``, and ``file:`` URIs. PostgreSQL: ``postgresql://``,
+    ``sqlite://`` or ``:memory:``, and ``file:`` URIs; ``sqlite://`` URLs and ``file:`` URIs may
+    carry ``?synchronous=off|normal|full|extra`` (a plain path has no query: ``?`` is part of a
+    file name). PostgreSQL: ``postgresql://``,
     ``postgres://``. libSQL (remote): ``libsql://``, ``ws(s)://``, ``http(s)://``.
     """
     if "\x00" in url:
@@ -149,15 +202,27 @@ def parse_url(url: str) -> ParsedURL:
         return ParsedURL("sqlite", url, database=":memory:", in_memory=True)
     if url.startswith("file:"):
         in_memory = url.startswith("file::memory:") or "mode=memory" in url
-        return ParsedURL("sqlite", url, database=url, uri=True, in_memory=in_memory)
+        database, _, query = url.partition("?")
+        synchronous, rest = _query_options(query, url, only_ours=False)
+        # SQLite reads the URI's other parameters itself; the one agentsdb read is taken out.
+        if synchronous is None:
+            database = url
+        elif rest:
+            database = f"{database}?{rest}"
+        return ParsedURL(
+            "sqlite", url, database=database, uri=True, in_memory=in_memory, synchronous=synchronous
+        )
     match = _SCHEME.match(url)
     if match is None:
         return ParsedURL("sqlite", url, database=url)
     scheme = match.group(1).lower()
     if scheme == "sqlite":
-        path = url[len(match.group(0)) :]
+        path, _, query = url[len(match.group(0)) :].partition("?")
+        synchronous, _ = _query_options(query, url, only_ours=True)
         if path in ("", "/:memory:", ":memory:"):
-            return ParsedURL("sqlite", url, database=":memory:", in_memory=True)
+            return ParsedURL(
+                "sqlite", url, database=":memory:", in_memory=True, synchronous=synchronous
+            )
         if path == "/":
             # Most likely a path left out (an empty variable); an in-memory database here would
             # silently lose everything written to it.
@@ -171,7 +236,7 @@ def parse_url(url: str) -> ParsedURL:
                 obscure_password(url),
                 "a sqlite URL has three slashes before a relative path: sqlite:///agents.db",
             )
-        return ParsedURL("sqlite", url, database=path[1:])
+        return ParsedURL("sqlite", url, database=path[1:], synchronous=synchronous)
     if scheme in _POSTGRES_SCHEMES:
         _check_server_url(url, "PostgreSQL")
         return ParsedURL("postgresql", url)

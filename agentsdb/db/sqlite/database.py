@@ -53,6 +53,7 @@ from agentsdb.db.sqlite.performer import run_program_sync
 from agentsdb.db.sqlite.worker import run_on_worker, sqlite_connection
 from agentsdb.db.task_lock import TaskLock
 from agentsdb.db.transaction import transaction_scope
+from agentsdb.db.url import DEFAULT_SYNCHRONOUS, Synchronous, synchronous_level
 from agentsdb.errors import ConnectionClosedError, UnsupportedOperationError
 
 log = logging.getLogger("agentsdb.db.sqlite")
@@ -90,6 +91,7 @@ class SQLiteDatabase:
         url: str,
         uri: bool = False,
         busy_timeout: float = 5.0,
+        synchronous: Synchronous = DEFAULT_SYNCHRONOUS,
         in_memory: bool = False,
         create: bool = True,
         loop_reads: bool = True,
@@ -120,7 +122,7 @@ class SQLiteDatabase:
             raise
         db = cls(connection, url, path)
         try:
-            await db._call(configure, busy_timeout, in_memory)
+            await db._call(configure, busy_timeout, in_memory, synchronous_level(synchronous))
         except BaseException:
             await connection.close()
             if created:
@@ -130,7 +132,7 @@ class SQLiteDatabase:
         if loop_reads and not in_memory:
             # aiosqlite made its connection with factory=WorkerConnection.
             worker = cast(WorkerConnection, sqlite_connection(connection))
-            db._reader = LoopReader(database, uri=uri, worker=worker)
+            db._reader = LoopReader(database, uri=uri, worker=worker, synchronous=synchronous)
         log.debug("opened %s", url)
         return db
 

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from agentsdb.db.base import Params, Row
+from agentsdb.db.url import Synchronous
 
 log = logging.getLogger("agentsdb.db.sqlite")
 
@@ -155,10 +156,17 @@ class LoopReader:
     to the worker). When it cannot be opened, every read runs on the worker.
     """
 
-    def __init__(self, database: str, *, uri: bool, worker: WorkerConnection) -> None:
+    def __init__(
+        self,
+        database: str,
+        *,
+        uri: bool,
+        worker: WorkerConnection,
+        synchronous: Synchronous = "NORMAL",
+    ) -> None:
         self._checks = 0
         self._worker = worker
-        self._conn = self._open(database, uri)
+        self._conn = self._open(database, uri, synchronous)
 
     def _over_budget(self) -> bool:
         self._checks += 1
@@ -187,7 +195,9 @@ class LoopReader:
             return None
         return [dict(zip(columns, values, strict=True)) for values in raw]
 
-    def _open(self, database: str, uri: bool) -> sqlite3.Connection | None:
+    def _open(
+        self, database: str, uri: bool, synchronous: Synchronous
+    ) -> sqlite3.Connection | None:
         try:
             conn = sqlite3.connect(
                 database, uri=uri, timeout=0, isolation_level=None, check_same_thread=True
@@ -197,6 +207,8 @@ class LoopReader:
             return None
         try:
             conn.execute("PRAGMA query_only = ON")
+            # It never writes, but the same level as the worker's if it ever checkpoints.
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
             conn.set_progress_handler(self._over_budget, _CHECK_EVERY)
         except sqlite3.Error as error:
             conn.close()

@@ -10,6 +10,7 @@ import aiosqlite
 
 from agentsdb.db.sqlite.errors import is_busy
 from agentsdb.db.sqlite.worker import worker_thread
+from agentsdb.db.url import Synchronous
 
 _WAL_RETRY_SECONDS = 0.01
 _WORKER_STOP_SECONDS = 5.0
@@ -35,13 +36,16 @@ def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
         time.sleep(_WAL_RETRY_SECONDS)
 
 
-def configure(conn: sqlite3.Connection, busy_timeout: float, in_memory: bool) -> None:
-    """On the worker thread: busy timeout, foreign keys on, WAL for files, synchronous=NORMAL."""
+def configure(
+    conn: sqlite3.Connection, busy_timeout: float, in_memory: bool, synchronous: Synchronous
+) -> None:
+    """On the worker thread: busy timeout, foreign keys on, WAL for files, the durability level
+    (``synchronous``, one of the levels agentsdb.db.url accepts)."""
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
     if not in_memory:
         _use_wal(conn, busy_timeout)
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")  # one of SYNCHRONOUS_LEVELS
 
 
 async def worker_stopped(connection: aiosqlite.Connection) -> None:
