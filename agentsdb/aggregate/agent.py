@@ -5,7 +5,8 @@ own event stream ``agent-<uuid>``; rows of the ``agents`` table are agent *defin
 profiles) with their own keys, which an instance may name as ``definition_id``. See
 :mod:`agentsdb.aggregate.identity` for why the two id spaces cannot collide.
 
-Commands take ``now`` (default :func:`agentsdb.clock.utc_now`) and record events in
+Commands take ``now`` (default: the aggregate's ``clock``, :func:`agentsdb.clock.utc_now`
+unless given) and record events in
 ``pending_events``; a store appends them with ``version`` as the expected version and calls
 ``mark_saved``. A command that raises a :class:`~agentsdb.aggregate.errors.DomainError` records
 nothing. Archiving refuses while a session is active (complete or terminate it first), so no
@@ -54,7 +55,7 @@ from agentsdb.aggregate.identity import (
 from agentsdb.aggregate.replay import rebuild
 from agentsdb.aggregate.state import AgentState, evolve, initial_state
 from agentsdb.aggregate.values import ClientAction, ClientResponse, ExecutionState, Session
-from agentsdb.clock import utc_now
+from agentsdb.clock import Clock, utc_now
 from agentsdb.events.types import NewEvent, RecordedEvent
 from agentsdb.ids import new_id
 
@@ -80,13 +81,21 @@ class AgentAggregate:
     STATE_SCHEMA_VERSION: ClassVar[int] = 1
 
     def __init__(
-        self, state: AgentState, version: int = 0, *, id_factory: Callable[[], str] = new_id
+        self,
+        state: AgentState,
+        version: int = 0,
+        *,
+        id_factory: Callable[[], str] = new_id,
+        clock: Clock = utc_now,
     ) -> None:
-        """Wrap ``state`` as loaded at ``version``; use :meth:`create` or :meth:`replay`."""
+        """Wrap ``state`` as loaded at ``version``; use :meth:`create` or :meth:`replay`.
+
+        ``clock`` tells the time of a command called without ``now``."""
         self._state = state
         self._version = version
         self._pending: list[NewEvent] = []
         self._new_id = id_factory
+        self._clock = clock
 
     # --- construction ------------------------------------------------------------------------
 
@@ -104,11 +113,13 @@ class AgentAggregate:
         max_history_size: int = DEFAULT_MAX_HISTORY_SIZE,
         now: datetime | None = None,
         id_factory: Callable[[], str] = new_id,
+        clock: Clock = utc_now,
     ) -> AgentAggregate:
         """A new agent instance, with its ``agent.created.v1`` event pending.
 
         ``agent_id`` defaults to a random UUID; ``definition_id`` optionally names the ``agents``
-        row it is made from; ``id_factory`` makes the ids of events and sessions (UUIDv7).
+        row it is made from; ``id_factory`` makes the ids of events and sessions (UUIDv7);
+        ``clock`` tells the time when ``now`` (here or in a later command) is not given.
         """
         agent_id = new_agent_id() if agent_id is None else validate_agent_id(agent_id)
         if definition_id == agent_id:
@@ -116,7 +127,7 @@ class AgentAggregate:
         created = rules.build(
             AgentCreated,
             "create",
-            occurred_at=now or utc_now(),
+            occurred_at=now or clock(),
             agent_id=agent_id,
             owner_user_id=owner_user_id,
             agent_type=rules.choice(AgentType, agent_type, InvalidAgentTypeError, "agent_type"),
@@ -126,7 +137,7 @@ class AgentAggregate:
             preferences=dict(preferences or {}),
             max_history_size=max_history_size,
         )
-        agent = cls(initial_state(created), 0, id_factory=id_factory)
+        agent = cls(initial_state(created), 0, id_factory=id_factory, clock=clock)
         agent._pending.append(created.to_new_event(id_factory()))
         return agent
 
@@ -137,13 +148,14 @@ class AgentAggregate:
         snapshot: tuple[int, Mapping[str, Any]] | None = None,
         *,
         id_factory: Callable[[], str] = new_id,
+        clock: Clock = utc_now,
     ) -> AgentAggregate:
         """Rebuild an agent from an optional snapshot ``(version, state)`` and the later events.
 
         See :func:`agentsdb.aggregate.replay.rebuild` for what is checked.
         """
         state, version = rebuild(events, snapshot)
-        return cls(state, version, id_factory=id_factory)
+        return cls(state, version, id_factory=id_factory, clock=clock)
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -217,7 +229,7 @@ class AgentAggregate:
         started = rules.build(
             SessionStarted,
             "start_session",
-            occurred_at=now or utc_now(),
+            occurred_at=now or self._clock(),
             session_id=session_id or self._new_id(),
             conversation_id=conversation_id,
         )
@@ -235,7 +247,7 @@ class AgentAggregate:
         actions never receive the conversation).
         """
         session = rules.suspendable_session(self._state, state, action)
-        moment = now or utc_now()
+        moment = now or self._clock()
         fields = {"occurred_at": moment, "session_id": session.session_id}
         suspended = rules.build(
             ExecutionSuspended, "suspend_execution", execution_state=state, **fields
@@ -252,7 +264,7 @@ class AgentAggregate:
         requested = rules.build(
             ClientActionRequested,
             "request_client_action",
-            occurred_at=now or utc_now(),
+            occurred_at=now or self._clock(),
             session_id=session.session_id,
             action=action,
             blocking=False,
@@ -270,7 +282,9 @@ class AgentAggregate:
         if rules.is_duplicate_response(self._state, response):
             return False
         session = rules.suspended_session(self._state, "receive_client_response", response.call_id)
-        self._record(self._response(session, response, now or utc_now(), "receive_client_response"))
+        self._record(
+            self._response(session, response, now or self._clock(), "receive_client_response")
+        )
         return True
 
     def _response(
@@ -301,7 +315,7 @@ class AgentAggregate:
             rules.active_session(self._state, "resume_execution")
             return self._saved_execution()
         session = rules.suspended_session(self._state, "resume_execution", response.call_id)
-        moment = now or utc_now()
+        moment = now or self._clock()
         resumed = rules.build(
             ExecutionResumed,
             "resume_execution",
@@ -335,7 +349,7 @@ class AgentAggregate:
         completed = rules.build(
             SessionCompleted,
             "complete_session",
-            occurred_at=now or utc_now(),
+            occurred_at=now or self._clock(),
             session_id=session.session_id,
             summary=summary,
         )
@@ -348,7 +362,7 @@ class AgentAggregate:
         terminated = rules.build(
             SessionTerminated,
             "terminate_session",
-            occurred_at=now or utc_now(),
+            occurred_at=now or self._clock(),
             session_id=session.session_id,
             reason=reason,
         )
@@ -377,7 +391,7 @@ class AgentAggregate:
         updated = rules.build(
             PreferencesUpdated,
             "update_preferences",
-            occurred_at=now or utc_now(),
+            occurred_at=now or self._clock(),
             preferences=preferences,
             system_prompt_override=system_prompt_override,
         )
@@ -404,7 +418,7 @@ class AgentAggregate:
         assigned = rules.build(
             UserAssigned,
             "assign_user",
-            occurred_at=now or utc_now(),
+            occurred_at=now or self._clock(),
             user_id=user_id,
             role=role,
             assigned_by=assigned_by,
@@ -415,7 +429,7 @@ class AgentAggregate:
         """Archive the agent; refused while a session is active. After it, only reads work."""
         rules.check_archivable(self._state)
         archived = rules.build(
-            AgentArchived, "archive", occurred_at=now or utc_now(), reason=reason
+            AgentArchived, "archive", occurred_at=now or self._clock(), reason=reason
         )
         self._record((archived, None))
 

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from agentsdb.aggregate.agent import AgentAggregate
 from agentsdb.aggregate.state import AgentState
+from agentsdb.rules.timestamps import Clock, utc_now
 
 #: How many agents an AgentStore keeps by default.
 DEFAULT_CACHE_SIZE = 1_000
@@ -37,11 +38,13 @@ class _Entry(NamedTuple):
 class AgentCache:
     """A bounded LRU map from agent id to its last stored state and version; size 0 keeps none."""
 
-    def __init__(self, size: int, id_factory: Callable[[], str]) -> None:
+    def __init__(self, size: int, id_factory: Callable[[], str], clock: Clock = utc_now) -> None:
+        """``id_factory`` and ``clock`` go to the aggregates :meth:`get` makes."""
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ValueError(f"cache_size must be a whole number >= 0, not {size!r}")
         self._size = size
         self._id_factory = id_factory
+        self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         # Moves on at every eviction; see generation().
         self._evictions = 0
@@ -70,9 +73,10 @@ class AgentCache:
         if entry is None:
             return None
         self._entries.move_to_end(agent_id)
-        return AgentAggregate(
-            entry.state, entry.version, id_factory=self._id_factory
-        ), entry.position
+        agent = AgentAggregate(
+            entry.state, entry.version, id_factory=self._id_factory, clock=self._clock
+        )
+        return agent, entry.position
 
     def put(self, agent: AgentAggregate, position: int, generation: int) -> None:
         """Keep ``agent``'s stored state, whose newest event is at ``position`` (it must have no

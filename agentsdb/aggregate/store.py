@@ -25,8 +25,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 
 from agentsdb.aggregate.agent import AgentAggregate
@@ -36,12 +36,13 @@ from agentsdb.aggregate.events import ExecutionResumed, SessionCompleted, Sessio
 from agentsdb.aggregate.identity import STREAM_PREFIX, stream_id_for
 from agentsdb.aggregate.projection import ProjectedEvent, projection_steps
 from agentsdb.aggregate.values import ClientResponse, ExecutionState
-from agentsdb.clock import utc_now
+from agentsdb.clock import Clock, utc_now
 from agentsdb.db.base import Database, Step
 from agentsdb.errors import AgentsDBError, ConcurrencyError, EventIdConflictError, NotFoundError
 from agentsdb.events.store import EventStore
 from agentsdb.events.types import NO_STREAM, AppendResult, ExpectedVersion, NewEvent
-from agentsdb.ids import new_id
+from agentsdb.ids import IdFactory
+from agentsdb.ids import new_id as default_new_id
 
 logger = logging.getLogger("agentsdb.aggregate.store")
 
@@ -96,15 +97,26 @@ class AgentStore:
         max_retries: int = 5,
         project_inline: bool = True,
         cache_size: int = DEFAULT_CACHE_SIZE,
-        clock: Callable[[], datetime] = utc_now,
-        id_factory: Callable[[], str] = new_id,
+        clock: Clock = utc_now,
+        new_id: IdFactory = default_new_id,
+        id_factory: IdFactory | None = None,
     ) -> None:
         """``snapshot_every``: a snapshot each time a save crosses a multiple of this many
         events (sessions that end are snapshotted too). ``project_inline=False`` leaves the read
         models to the catch-up projector. ``cache_size``: how many agents' last stored states
         :meth:`execute` may decide on without reading them first (least recently used go
-        first; 0 turns the cache off). ``clock`` gives the time of the events :meth:`resume`
-        records; ``id_factory`` makes the event and session ids of the aggregates it loads."""
+        first; 0 turns the cache off). ``clock`` tells the time of the commands run on the
+        aggregates it loads that are given no ``now`` (and of the events :meth:`resume` records),
+        and of the events' ``recorded_at`` when it makes the ``EventStore`` itself; ``new_id``
+        makes the event and session ids of those aggregates. ``id_factory`` is the former name
+        of ``new_id`` (deprecated)."""
+        if id_factory is not None:
+            warnings.warn(
+                "AgentStore(id_factory=...) is deprecated; pass new_id=...",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            new_id = id_factory
         if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int):
             raise ValueError(f"snapshot_every must be a whole number, not {snapshot_every!r}")
         if snapshot_every < 1:
@@ -112,13 +124,13 @@ class AgentStore:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
         self._db = db
-        self._events = events if events is not None else EventStore(db)
+        self._events = events if events is not None else EventStore(db, clock=clock)
         self._snapshot_every = snapshot_every
         self._max_retries = max_retries
         self._project_inline = project_inline
         self._clock = clock
-        self._id_factory = id_factory
-        self._cache = AgentCache(cache_size, id_factory)
+        self._id_factory = new_id
+        self._cache = AgentCache(cache_size, new_id, clock)
         # Erasures through this event store (by whoever calls it) evict the erased agent.
         self._events.add_deletion_listener(self)
 
@@ -161,14 +173,17 @@ class AgentStore:
             )
             if read and read[0].version == snapshot.version:
                 agent = AgentAggregate.replay(
-                    read[1:], (snapshot.version, snapshot.state), id_factory=self._id_factory
+                    read[1:],
+                    (snapshot.version, snapshot.state),
+                    id_factory=self._id_factory,
+                    clock=self._clock,
                 )
                 return agent, read[-1].position
         # Replay validates each event's stored JSON text itself: no decoding up front.
         recorded = await self._events.read_stream(stream_id, decode=False)
         if not recorded:
             return None
-        agent = AgentAggregate.replay(recorded, id_factory=self._id_factory)
+        agent = AgentAggregate.replay(recorded, id_factory=self._id_factory, clock=self._clock)
         if snapshot is not None:
             # Written by another state schema (or of a version the stream does not hold):
             # rebuilt from the events, then replaced.
@@ -355,7 +370,8 @@ class AgentStore:
 
         # A token of this call in the events' metadata: a second worker's events then differ
         # from the winner's even when their derived ids and times are equal, so its append is
-        # refused rather than taken for a retry of the winner's.
+        # refused rather than taken for a retry of the winner's. Random, not from ``new_id``: two
+        # workers given equal deterministic generators must still differ here.
         token = {"resume_token": str(uuid.uuid4())}
         state, resumed = await self.execute(agent_id, resume, metadata=token)
         if not resumed:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agentsdb.clock import utc_now_text
 from agentsdb.db.base import CommitOrder, Execute, ExecuteMany, FetchAll, FetchOne, Step
 from agentsdb.errors import EventIdConflictError, IntegrityError, InvalidEventError
 from agentsdb.events.types import (
@@ -60,13 +59,15 @@ _VERSION_CONSTRAINTS = frozenset(
 )
 
 
-def event_rows(stream_id: str, events: Sequence[NewEvent]) -> list[dict[str, Any]]:
-    """The insert parameters of each event, after checking every one of them."""
+def event_rows(
+    stream_id: str, events: Sequence[NewEvent], recorded_at: str
+) -> list[dict[str, Any]]:
+    """The insert parameters of each event, after checking every one of them; ``recorded_at``
+    is the append's time in the stored format."""
     if isinstance(events, NewEvent) or not isinstance(events, Sequence):
         raise InvalidEventError("events", f"must be a sequence of NewEvent, got {shown(events)}")
     if not events:
         raise InvalidEventError("events", "must hold at least one event")
-    recorded_at = utc_now_text()
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for index, event in enumerate(events):

@@ -19,13 +19,13 @@ catches up from the first event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from agentsdb.clock import utc_now_text
 from agentsdb.db.base import Atomic, Database, Execute, Program, Step
 from agentsdb.errors import AgentsDBError, CheckViolationError
 from agentsdb.events.types import RecordedEvent
+from agentsdb.rules.timestamps import Clock, format_timestamp, utc_now
 
 logger = logging.getLogger("agentsdb.events.projector")
 
@@ -108,7 +108,8 @@ class Projection(Protocol):
 
 
 class Projector:
-    """Runs one projection over the event log, exactly once per event."""
+    """Runs one projection over the event log, exactly once per event. ``clock`` tells the
+    time stored beside its position (default: now)."""
 
     def __init__(
         self,
@@ -117,7 +118,7 @@ class Projector:
         projection: Projection,
         *,
         page_size: int = 500,
-        clock: Callable[[], str] = utc_now_text,
+        clock: Clock = utc_now,
     ) -> None:
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, not {page_size}")
@@ -146,7 +147,7 @@ class Projector:
         if not page:
             return 0
         steps = await self._projection.steps_for(page)
-        now = self._clock()
+        now = format_timestamp(self._clock())
         unit = Atomic(
             (
                 Execute(_ENSURE_POSITION, {"name": self.name, "now": now}),
@@ -181,7 +182,7 @@ class Projector:
 
     async def rebuild(self) -> int:
         """Empty the read model, go back to position 0, and project the whole log again."""
-        now = self._clock()
+        now = format_timestamp(self._clock())
         await _run_atomic(
             self._db,
             Atomic(

@@ -19,7 +19,6 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from agentsdb.clock import utc_now_text
 from agentsdb.db.base import (
     Atomic,
     CommitOrder,
@@ -70,6 +69,7 @@ from agentsdb.events.validation import (
     shown,
 )
 from agentsdb.queries.events import NO_UPPER_BOUND, EventQueries
+from agentsdb.rules.timestamps import Clock, format_timestamp, utc_now
 
 #: The commit-order channel of event appends.
 EVENTS_CHANNEL = "agentsdb.events"
@@ -98,7 +98,8 @@ class EventStore:
     ``upcasters`` turns stored events of old schema versions into the current shape on read.
     ``delete_stream`` always removes the built-in read models' rows of the stream
     (:mod:`agentsdb.events.erasure`); ``erasers`` (or :meth:`register_eraser`) supply the
-    statements that delete the rows of read models of your own, in the same unit.
+    statements that delete the rows of read models of your own, in the same unit. ``clock``
+    tells the time stored as the events' and snapshots' ``recorded_at`` (default: now).
     """
 
     def __init__(
@@ -107,8 +108,10 @@ class EventStore:
         *,
         upcasters: Upcasters | None = None,
         erasers: Iterable[Eraser] = (),
+        clock: Clock = utc_now,
     ) -> None:
         self._db = db
+        self._clock = clock
         self._upcasters = upcasters
         self._erasers: list[Eraser] = list(erasers)
         self._listeners: weakref.WeakSet[DeletionListener] = weakref.WeakSet()
@@ -168,7 +171,7 @@ class EventStore:
         """
         stream_id = check_name("stream_id", stream_id)
         expected = check_expected(expected_version)
-        rows = event_rows(stream_id, events)
+        rows = event_rows(stream_id, events, format_timestamp(self._clock()))
         steps = check_steps(with_steps)
         if expected_position is not None:
             steps = (position_guard(stream_id, expected, expected_position), *steps)
@@ -305,7 +308,7 @@ class EventStore:
             "version": check_positive("version", version),
             "schema_version": check_positive("schema_version", schema_version),
             "state": json_text("state", state),
-            "recorded_at": utc_now_text(),
+            "recorded_at": format_timestamp(self._clock()),
         }
         return (Execute(EventQueries.save_snapshot, params),)
 

@@ -190,8 +190,8 @@ class AgentScopeJob(Job):
     ) -> None:
         """``source_prefix``: the legacy tables' prefix. ``clock`` stamps the rows written
         (and the time a legacy row without one gets); ``new_id`` makes the agents' ids."""
+        super().__init__(clock=clock)
         self.prefix = source_prefix
-        self.clock = clock
         self.new_id = new_id
 
     def source_tables(self) -> tuple[SourceTable, ...]:

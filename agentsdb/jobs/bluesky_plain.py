@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentsdb.clock import utc_now_text
 from agentsdb.db.base import Database, ExecuteMany, FetchAll, Program, Row
 from agentsdb.jobs.checked import LEGACY_MODEL
 from agentsdb.jobs.convert import in_list, in_params, to_clock
@@ -22,6 +21,7 @@ from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.scratch import Scratch
 from agentsdb.rules.identity import normalize_handle
 from agentsdb.rules.text import key_problem
+from agentsdb.rules.timestamps import Clock, format_timestamp, utc_now
 
 AGENTS = "agents"
 BIOS = "agent_persona_bios"
@@ -169,7 +169,9 @@ class ProfilesStep(Step):
         if bios is not None:
             await bios.close()
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = utc_now) -> None:
+        """``clock`` stamps the rows written (and the time a profile without one gets)."""
+        self._clock = clock
         # A dry run writes no agents, so it remembers the handles its earlier batches would have
         # taken, for later batches to see them as the real run would.
         self._dry_created: dict[str, str] = {}
@@ -202,7 +204,7 @@ class ProfilesStep(Step):
         has_bio = {str(r["id"]) for r in by_id if r["has_bio"]}
         counters = {str(r["id"]): tuple(r[c] for c in COUNTS) for r in by_id if r["has_counts"]}
 
-        now = utc_now_text()
+        now = format_timestamp(self._clock())
         agents: list[dict[str, Any]] = []
         bios: list[dict[str, Any]] = []
         metadata: list[dict[str, Any]] = []

@@ -31,7 +31,11 @@ from agentsdb.jobs.validation import Orphans, Parity, ValidationReport, count, s
 
 
 class BlueskyProfilesJob(Job):
-    """Legacy ``bluesky_profiles`` (and ``agent_bios``) into agents, bios and counters."""
+    """Legacy ``bluesky_profiles`` (and ``agent_bios``) into agents, bios and counters.
+
+    ``BlueskyProfilesJob(clock=...)``: the clock that stamps the rows written and the
+    checkpoints (default: now).
+    """
 
     name = "bluesky-profiles"
 
@@ -47,7 +51,9 @@ class BlueskyProfilesJob(Job):
     def steps(self, source: Database, target: Database) -> list[Step]:
         # The set-based step keeps each batch in TEMP tables between calls; it is the faster
         # path (see benchmarks/bench_backfill.py) wherever they persist.
-        return [SetBasedProfiles() if target.temp_tables_persist else ProfilesStep()]
+        return [
+            SetBasedProfiles(self.clock) if target.temp_tables_persist else ProfilesStep(self.clock)
+        ]
 
     def summary(self, report: JobReport) -> str:
         return f"Migrated {report.table(AGENTS).created} agents."

@@ -19,7 +19,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from agentsdb.clock import utc_now_text
 from agentsdb.db.base import Execute, ExecuteMany, FetchAll, Program, Row
 from agentsdb.jobs.bluesky_plain import (
     AGENTS,
@@ -36,6 +35,7 @@ from agentsdb.jobs.bluesky_plain import (
 from agentsdb.jobs.convert import to_clock
 from agentsdb.jobs.profile_rows import profile_refusal
 from agentsdb.jobs.report import JobReport
+from agentsdb.rules.timestamps import Clock, format_timestamp, utc_now
 
 _BATCH = "agentsdb_bluesky_batch"
 # A dry run writes no agents, so later batches could not see the handles earlier ones would
@@ -238,11 +238,13 @@ class SetBasedProfiles(ProfilesStep):
     """The profiles pass on a target whose TEMP tables persist: one TEMP-table load and set-based
     SQL per batch."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = utc_now) -> None:
+        """``clock`` stamps the rows written (and the time a profile without one gets)."""
+        self._clock = clock
         self._started = False
 
     def apply(self, rows: list[Row], report: JobReport, *, write: bool) -> Program[None]:
-        now = utc_now_text()
+        now = format_timestamp(self._clock())
         yield Execute(_CREATE)
         yield Execute(_CREATE_DRY_CREATED)
         if not self._started:  # a new run: forget an earlier dry run's handles

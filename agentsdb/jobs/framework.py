@@ -15,7 +15,6 @@ from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from typing import Any
 
-from agentsdb.clock import utc_now_text
 from agentsdb.db.base import Begin, Commit, Database, Execute, Program, Row
 from agentsdb.jobs.checkpoint import (
     finish_program,
@@ -28,6 +27,7 @@ from agentsdb.jobs.progress import Progress
 from agentsdb.jobs.report import JobReport
 from agentsdb.jobs.schema import SourceTable, find_missing, table_columns
 from agentsdb.jobs.validation import ValidationReport
+from agentsdb.rules.timestamps import Clock, format_timestamp, utc_now
 
 log = logging.getLogger("agentsdb.jobs")
 
@@ -62,13 +62,21 @@ class Step(ABC):
         raise NotImplementedError(f"{type(self).__name__} implements neither apply nor run_batch")
 
     async def run_batch(
-        self, target: Database, rows: list[Row], total: JobReport, job: str, *, write: bool
+        self,
+        target: Database,
+        rows: list[Row],
+        total: JobReport,
+        job: str,
+        *,
+        write: bool,
+        now: str,
     ) -> JobReport:
         """Decide one batch and, when ``write``, write it together with the job's checkpoint
-        (the counts in ``total`` plus this batch's); returns the batch's own counts.
+        (the counts in ``total`` plus this batch's, stamped ``now``); returns the batch's own
+        counts.
 
         By default :meth:`apply` and the checkpoint run as one program in one transaction."""
-        return await target.run(_batch_program(self, rows, total, job, write))
+        return await target.run(_batch_program(self, rows, total, job, write, now))
 
     @property
     def step_name(self) -> str:
@@ -110,9 +118,16 @@ class Step(ABC):
 
 
 class Job(ABC):
-    """A backfill: source tables, the steps over them, validation and the summary line."""
+    """A backfill: source tables, the steps over them, validation and the summary line.
+
+    ``clock`` tells the time of the job's checkpoints (and of the rows its steps stamp);
+    the default is :func:`~agentsdb.rules.timestamps.utc_now`.
+    """
 
     name: str
+
+    def __init__(self, *, clock: Clock = utc_now) -> None:
+        self.clock = clock
 
     @abstractmethod
     def source_tables(self) -> tuple[SourceTable, ...]:
@@ -146,13 +161,14 @@ def _key_params(key: Sequence[Any]) -> dict[str, Any]:
 
 
 def batch_checkpoint(
-    step: Step, rows: list[Row], total: JobReport, batch: JobReport, job: str
+    step: Step, rows: list[Row], total: JobReport, batch: JobReport, job: str, now: str
 ) -> Execute:
-    """The statement that records the job's progress after ``batch``, in the batch's unit."""
+    """The statement that records the job's progress after ``batch`` at ``now`` (the stored
+    timestamp format), in the batch's unit."""
     merged = JobReport.from_json(job, total.counts())
     merged.merge(batch)
     last_key = {"step": step.step_name, "key": step.key_of(rows[-1])}
-    return save_checkpoint(job, last_key, merged, utc_now_text())
+    return save_checkpoint(job, last_key, merged, now)
 
 
 def _batch_program(
@@ -161,6 +177,7 @@ def _batch_program(
     total: JobReport,
     job: str,
     write: bool,
+    now: str,
 ) -> Program[JobReport]:
     batch = JobReport(job=job, rows_read=len(rows))
     if not write:
@@ -168,7 +185,7 @@ def _batch_program(
         return batch
     yield Begin()
     yield from step.apply(rows, batch, write=True)
-    yield batch_checkpoint(step, rows, total, batch, job)
+    yield batch_checkpoint(step, rows, total, batch, job, now)
     yield Commit()
     return batch
 
@@ -191,7 +208,7 @@ async def run_job(
 
     A real run resumes a run that stopped; a finished job runs again from the beginning (and
     changes nothing that is already in place). ``dry_run`` reads everything, writes nothing,
-    and returns the report a real run would.
+    and returns the report a real run would. The checkpoints are stamped by ``job.clock``.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -225,7 +242,12 @@ async def run_job(
                 async with aclosing(step.batches(source, key, batch_size)) as batches:
                     async for rows in batches:
                         batch = await step.run_batch(
-                            target, rows, report, job.name, write=not dry_run
+                            target,
+                            rows,
+                            report,
+                            job.name,
+                            write=not dry_run,
+                            now=format_timestamp(job.clock()),
                         )
                         report.merge(batch)
                         key = step.key_of(rows[-1])
@@ -244,7 +266,7 @@ async def run_job(
         if bar is not None:
             bar.close()
     if not dry_run:
-        await target.run(finish_program(job.name, report, utc_now_text()))
+        await target.run(finish_program(job.name, report, format_timestamp(job.clock())))
     return report
 
 

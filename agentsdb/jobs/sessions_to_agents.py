@@ -23,6 +23,7 @@ so its events, the agent's read-model rows and the job's checkpoint commit in on
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from types import MappingProxyType
 from typing import Any, Final
 
 from agentsdb.aggregate import (
@@ -57,9 +58,10 @@ from agentsdb.jobs.sessions_validation import validate_sessions
 from agentsdb.jobs.sorted_read import DEFAULT_RUN_SIZE, Keyed, sorted_records
 from agentsdb.jobs.validation import ValidationReport
 from agentsdb.queries.events import EventQueries
+from agentsdb.rules.timestamps import Clock, utc_now
 
 #: Stamped on every imported event, so an import can be told from live use.
-_METADATA: Final = {"imported_by": "sessions-to-agents"}
+_METADATA: Final = MappingProxyType({"imported_by": "sessions-to-agents"})
 
 _KEY = "sort_key"
 _LAST = "last_of_group"
@@ -115,11 +117,11 @@ class _Sessions(Step):
 
     name = "sessions"
 
-    def __init__(self, table: str, target: Database, run_size: int) -> None:
+    def __init__(self, table: str, target: Database, run_size: int, clock: Clock) -> None:
         self.table = table
         self._run_size = run_size
         self._ids = ImportIds()
-        self._store = AgentStore(target, id_factory=self._ids)
+        self._store = AgentStore(target, clock=clock, new_id=self._ids)
         self._group: tuple[str, str] | None = None
         self._agent: AgentAggregate | None = None
         # Whether the group's agent is in the store (a run before this one, or before a kill).
@@ -174,7 +176,14 @@ class _Sessions(Step):
     # --- deciding and writing ----------------------------------------------------------------
 
     async def run_batch(
-        self, target: Database, rows: list[Row], total: JobReport, job: str, *, write: bool
+        self,
+        target: Database,
+        rows: list[Row],
+        total: JobReport,
+        job: str,
+        *,
+        write: bool,
+        now: str,
     ) -> JobReport:
         batch = JobReport(job=job, rows_read=len(rows))
         first = _group_of(rows[0])
@@ -200,7 +209,7 @@ class _Sessions(Step):
             # Nothing is stored: the carried agent goes on as if it had been.
             agent.mark_saved(agent.version + len(agent.pending_events))
             return batch
-        checkpoint = batch_checkpoint(self, rows, total, batch, job)
+        checkpoint = batch_checkpoint(self, rows, total, batch, job, now)
         await self._store.save(agent, metadata=_METADATA, with_steps=[checkpoint])
         return batch
 
@@ -301,11 +310,16 @@ class SessionsToAgentsJob(Job):
 
     name = "sessions-to-agents"
 
-    def __init__(self, source_prefix: str = "", *, run_size: int = DEFAULT_RUN_SIZE) -> None:
+    def __init__(
+        self, source_prefix: str = "", *, run_size: int = DEFAULT_RUN_SIZE, clock: Clock = utc_now
+    ) -> None:
         """``source_prefix``: the legacy table is ``<prefix>sessions``. ``run_size``: rows
-        sorted in memory before a run is spilled to a temporary file."""
+        sorted in memory before a run is spilled to a temporary file. ``clock`` tells the time
+        stored as the events' ``recorded_at`` and the checkpoints' times (the events' own
+        times come from the legacy rows)."""
         if isinstance(run_size, bool) or not isinstance(run_size, int) or run_size < 1:
             raise ValueError(f"run_size must be a positive integer, got {run_size!r}")
+        super().__init__(clock=clock)
         self.prefix = source_prefix
         self.run_size = run_size
 
@@ -339,7 +353,7 @@ class SessionsToAgentsJob(Job):
                 raise TargetNotMigratedError(self.name, target.url)
 
     def steps(self, source: Database, target: Database) -> list[Step]:
-        return [_Sessions(self.table, target, self.run_size)]
+        return [_Sessions(self.table, target, self.run_size, self.clock)]
 
     def summary(self, report: JobReport) -> str:
         return (

@@ -1,6 +1,8 @@
 """Async repositories, one per entity: models in, models out.
 
-Each is constructed from a :class:`~agentsdb.db.base.Database`. The rules they share:
+Each is constructed from a :class:`~agentsdb.db.base.Database`, and optionally the ``clock``
+that stamps what it changes (``Repository(db, clock=...)``, default the models' clock). The
+rules they share:
 
 * ``get*`` returns None when the row is absent; ``update``/``delete`` of an absent row raise
   :class:`~agentsdb.errors.NotFoundError`.

@@ -6,7 +6,8 @@ from typing import TypeVar
 
 from agentsdb.db.base import Database, Row
 from agentsdb.errors import ValidationError
-from agentsdb.models._record import Record, format_ts, now
+from agentsdb.models._record import Record
+from agentsdb.rules.timestamps import Clock, format_timestamp, now
 
 M = TypeVar("M", bound=Record)
 
@@ -29,11 +30,6 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def stamp() -> str:
-    """Now, in the stored timestamp format; later than every stamp before it in this process."""
-    return format_ts(now())
-
-
 def model_or_none(model: type[M], row: Row | None, *, json_decoded: bool = False) -> M | None:
     """The model of a row, or None for no row."""
     return None if row is None else model.from_row(row, json_decoded=json_decoded)
@@ -45,11 +41,22 @@ def models(model: type[M], rows: list[Row], *, json_decoded: bool = False) -> li
 
 
 class Repository:
-    """Base of the repositories: holds the database they work on and reads its rows."""
+    """Base of the repositories: holds the database they work on and reads its rows.
 
-    def __init__(self, db: Database) -> None:
+    ``clock`` tells the time the repository stamps on what it changes (``updated_at``, an
+    archive or finish time); the default is the models' clock
+    (:data:`agentsdb.rules.timestamps.now`), whose readings strictly increase. A new row keeps
+    the ``created_at``/``updated_at`` of the model passed in.
+    """
+
+    def __init__(self, db: Database, *, clock: Clock = now) -> None:
         self._db = db
         self._json_decoded = db.json_decoded
+        self._clock = clock
+
+    def _stamp(self) -> str:
+        """The clock's time in the stored timestamp format."""
+        return format_timestamp(self._clock())
 
     @property
     def db(self) -> Database:
@@ -75,5 +82,4 @@ __all__ = [
     "check_limit",
     "model_or_none",
     "models",
-    "stamp",
 ]

@@ -9,7 +9,6 @@ from agentsdb.repositories._base import (
     FIRST_TEXT_KEY,
     Repository,
     check_limit,
-    stamp,
 )
 from agentsdb.rules.identity import handle_argument
 from agentsdb.rules.text import check_cursor, check_key, check_name, check_text
@@ -32,7 +31,7 @@ class AgentRepository(Repository):
         are kept: a sync does not revive an archived agent.
         """
         params = agent.to_params()
-        params["updated_at"] = stamp()
+        params["updated_at"] = self._stamp()
         row = await self._db.fetch_one(AgentQueries.upsert, params)
         if row is None:
             raise AgentsDBError("the upsert returned no row")
@@ -74,7 +73,7 @@ class AgentRepository(Repository):
         check_key("AgentRepository.update", "agent_id", agent_id)
         params = changes.to_params()
         params["id"] = agent_id
-        params["updated_at"] = stamp()
+        params["updated_at"] = self._stamp()
         row = await self._db.fetch_one(AgentQueries.update, params)
         if row is None:
             raise NotFoundError("agent", agent_id)
@@ -85,7 +84,7 @@ class AgentRepository(Repository):
         check_key("AgentRepository.archive", "agent_id", agent_id)
         if reason is not None:
             check_text("AgentRepository.archive", "reason", reason)
-        moment = stamp()
+        moment = self._stamp()
         params = {
             "id": agent_id,
             "archived_at": moment,
@@ -101,7 +100,7 @@ class AgentRepository(Repository):
         """Make an archived agent active again; NotFoundError if absent."""
         check_key("AgentRepository.restore", "agent_id", agent_id)
         row = await self._db.fetch_one(
-            AgentQueries.restore, {"id": agent_id, "updated_at": stamp()}
+            AgentQueries.restore, {"id": agent_id, "updated_at": self._stamp()}
         )
         if row is None:
             raise NotFoundError("agent", agent_id)

@@ -11,9 +11,9 @@ from agentsdb.repositories._base import (
     FIRST_TEXT_KEY,
     Repository,
     check_limit,
-    stamp,
 )
 from agentsdb.rules.text import check_cursor, check_key, check_optional_key
+from agentsdb.rules.timestamps import Clock, now
 
 
 class ConversationRepository(Repository):
@@ -23,8 +23,8 @@ class ConversationRepository(Repository):
     ``persona_id`` column with the agent's persona, so persona readers keep working.
     """
 
-    def __init__(self, db: Database, *, dual_write: bool = False) -> None:
-        super().__init__(db)
+    def __init__(self, db: Database, *, dual_write: bool = False, clock: Clock = now) -> None:
+        super().__init__(db, clock=clock)
         self._insert = DualWriteQueries.insert_conversation if dual_write else None
 
     async def create(self, conversation: Conversation) -> Conversation:
@@ -74,7 +74,7 @@ class ConversationRepository(Repository):
         check_key("ConversationRepository.update", "conversation_id", conversation_id)
         params = changes.to_params()
         params["id"] = conversation_id
-        params["updated_at"] = stamp()
+        params["updated_at"] = self._stamp()
         row = await self._db.fetch_one(ConversationQueries.update, params)
         if row is None:
             raise NotFoundError("conversation", conversation_id)

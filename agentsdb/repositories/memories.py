@@ -14,7 +14,6 @@ from agentsdb.repositories._base import (
     FIRST_TEXT_KEY,
     Repository,
     check_limit,
-    stamp,
 )
 from agentsdb.repositories._search import next_cursor, ranked_rows, search_request
 from agentsdb.rules.text import (
@@ -167,7 +166,7 @@ class MemoryRepository(Repository):
         check_key("MemoryRepository.update", "memory_id", memory_id)
         params = changes.to_params()
         params["id"] = memory_id
-        params["updated_at"] = stamp()
+        params["updated_at"] = self._stamp()
         row = await self._db.fetch_one(MemoryQueries.update, params)
         if row is None:
             raise NotFoundError("memory", memory_id)

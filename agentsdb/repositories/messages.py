@@ -18,6 +18,7 @@ from agentsdb.repositories._base import (
 from agentsdb.repositories._search import next_cursor, ranked_rows, search_request
 from agentsdb.rules.search import int_cursor_key
 from agentsdb.rules.text import check_key, check_optional_key, check_row_id
+from agentsdb.rules.timestamps import Clock, now
 
 
 def _append(
@@ -60,8 +61,8 @@ class MessageRepository(Repository):
     ``persona_id`` column with the sending agent's persona.
     """
 
-    def __init__(self, db: Database, *, dual_write: bool = False) -> None:
-        super().__init__(db)
+    def __init__(self, db: Database, *, dual_write: bool = False, clock: Clock = now) -> None:
+        super().__init__(db, clock=clock)
         self._insert = (
             DualWriteQueries.insert_message_if_absent
             if dual_write

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agentsdb.errors import AgentsDBError
 from agentsdb.models.profile_metadata import ProfileMetadata
 from agentsdb.queries.profile_metadata import ProfileMetadataQueries
-from agentsdb.repositories._base import Repository, stamp
+from agentsdb.repositories._base import Repository
 from agentsdb.rules.text import check_key
 
 
@@ -15,7 +15,7 @@ class ProfileMetadataRepository(Repository):
     async def create_or_update(self, metadata: ProfileMetadata) -> ProfileMetadata:
         """Store the agent's counts, replacing any stored ones (one statement)."""
         params = metadata.to_params()
-        params["updated_at"] = stamp()
+        params["updated_at"] = self._stamp()
         row = await self._db.fetch_one(ProfileMetadataQueries.upsert, params)
         if row is None:
             raise AgentsDBError("the upsert returned no row")

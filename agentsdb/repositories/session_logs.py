@@ -26,9 +26,9 @@ from agentsdb.repositories._base import (
     FIRST_INT_KEY,
     Repository,
     check_limit,
-    stamp,
 )
 from agentsdb.rules.text import check_key, check_row_id
+from agentsdb.rules.timestamps import Clock, now
 
 #: The commit-order channel of session-log inserts: ids commit in the order they are taken, so a
 #: reader paging by id never skips a row that commits late (see CommitOrder).
@@ -112,8 +112,8 @@ class SessionLogRepository(Repository):
     appending the same entry object twice is refused instead of storing it twice.
     """
 
-    def __init__(self, db: Database) -> None:
-        super().__init__(db)
+    def __init__(self, db: Database, *, clock: Clock = now) -> None:
+        super().__init__(db, clock=clock)
         self._committer = _committer_for(db)
 
     async def append(self, log: SessionLog) -> SessionLog:
@@ -208,7 +208,7 @@ class SessionLogRepository(Repository):
         check_row_id("SessionLogRepository.update", "log_id", log_id)
         params = changes.to_params()
         params["id"] = log_id
-        params["updated_at"] = stamp()
+        params["updated_at"] = self._stamp()
         row = await self._db.fetch_one(SessionLogQueries.update, params)
         if row is None:
             raise NotFoundError("session log", log_id)

@@ -10,7 +10,6 @@ from agentsdb.repositories._base import (
     FIRST_TEXT_KEY,
     Repository,
     check_limit,
-    stamp,
 )
 from agentsdb.rules.text import (
     check_choice,
@@ -94,7 +93,7 @@ class SessionRepository(Repository):
         check_key("SessionRepository.update", "session_id", session_id)
         params = changes.to_params()
         params["id"] = session_id
-        params["updated_at"] = stamp()
+        params["updated_at"] = self._stamp()
         return await self._changed(SessionQueries.update, params, session_id)
 
     async def update_status(self, session_id: str, status: SessionStatus | str) -> Session:
@@ -102,7 +101,7 @@ class SessionRepository(Repository):
         title = "SessionRepository.update_status"
         check_key(title, "session_id", session_id)
         new = check_choice(title, "status", status, SessionStatus)
-        params = {"id": session_id, "status": new.value, "updated_at": stamp()}
+        params = {"id": session_id, "status": new.value, "updated_at": self._stamp()}
         return await self._changed(SessionQueries.update_status, params, session_id)
 
     async def finish(
@@ -116,7 +115,7 @@ class SessionRepository(Repository):
             raise ValidationError.refuse(
                 title, "status", status, "a session finishes as completed, failed or stopped"
             )
-        moment = stamp()
+        moment = self._stamp()
         params = {
             "id": session_id,
             "status": final.value,

@@ -9,7 +9,6 @@ from agentsdb.repositories._base import (
     FIRST_TEXT_KEY,
     Repository,
     check_limit,
-    stamp,
 )
 from agentsdb.rules.identity import email_argument
 from agentsdb.rules.text import check_cursor, check_key
@@ -54,7 +53,7 @@ class UserRepository(Repository):
         check_key("UserRepository.update", "user_id", user_id)
         params = changes.to_params()
         params["id"] = user_id
-        params["updated_at"] = stamp()
+        params["updated_at"] = self._stamp()
         row = await self._db.fetch_one(UserQueries.update, params)
         if row is None:
             raise NotFoundError("user", user_id)
