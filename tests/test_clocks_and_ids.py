@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from jobs_support import BLUESKY_DDL, JOB_TARGETS
+from jobs_support import BLUESKY_DDL, JOB_TARGETS, make_legacy_source
 from sessions_support import legacy, make_sessions_source
 
 import agentsdb
@@ -17,7 +17,7 @@ from agentsdb.db.base import Database
 from agentsdb.events import EventStore, NewEvent, Projector
 from agentsdb.events.types import NO_STREAM
 from agentsdb.ids import UuidV7Generator
-from agentsdb.jobs import BlueskyProfilesJob, SessionsToAgentsJob, run_job
+from agentsdb.jobs import AgentScopeJob, BlueskyProfilesJob, SessionsToAgentsJob, run_job
 from agentsdb.models import AgentUpdate, Session
 from agentsdb.repositories import AgentRepository, SessionRepository
 
@@ -234,4 +234,47 @@ async def test_a_backfill_stamps_the_rows_it_writes_with_the_jobs_clock(
     ]
     assert bio == {"created_at": MOMENT_TEXT, "updated_at": MOMENT_TEXT}
     assert counters == [{"created_at": MOMENT_TEXT, "updated_at": MOMENT_TEXT}]
+    assert run == {"started_at": MOMENT_TEXT, "finished_at": MOMENT_TEXT}
+
+
+@JOB_TARGETS
+async def test_the_agent_scope_job_keys_agents_by_its_generator_and_stamps_them_by_its_clock(
+    migrated_any_db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "legacy.db"
+    make_legacy_source(
+        path,
+        personas=[("p1", "Ann", 1), ("p2", "Bo", 1)],
+        conversations=[("c1", "p1", "hello", None)],
+        messages=[("m1", "c1", "p1", "user", "hi", None)],
+    )
+    async with agentsdb.connect(str(path)) as source:
+        await run_job(
+            AgentScopeJob(clock=fixed, new_id=id_generator()),
+            source,
+            migrated_any_db,
+            progress=False,
+        )
+
+    agents = await migrated_any_db.fetch_all(
+        "SELECT id, memory_root_id, created_at, updated_at FROM agents ORDER BY persona_id"
+    )
+    conversation = await migrated_any_db.fetch_one(
+        "SELECT created_at FROM conversations WHERE id = 'c1'"
+    )
+    run = await migrated_any_db.fetch_one(
+        "SELECT started_at, finished_at FROM agentsdb_job_runs WHERE job = 'agent-scope'"
+    )
+    # Personas are read in id order; each takes two ids: its agent's, then its memory root's.
+    expected = id_generator()
+    assert agents == [
+        {
+            "id": expected(),
+            "memory_root_id": expected(),
+            "created_at": MOMENT_TEXT,
+            "updated_at": MOMENT_TEXT,
+        }
+        for _ in range(2)
+    ]
+    assert conversation == {"created_at": MOMENT_TEXT}
     assert run == {"started_at": MOMENT_TEXT, "finished_at": MOMENT_TEXT}
