@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import agentsdb
+from agentsdb.db.base import Database, Params
 
 #: The backends a job writes to in the contract tests: every one with interactive transactions
 #: (libSQL over HTTP has none, and a job refuses it: test_jobs_bluesky.py proves it).
@@ -95,69 +96,70 @@ def make_legacy_source(
         conn.commit()
 
 
-def rows(path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    """Every row of a query on a database file."""
+async def rows(db: Database, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+    """Every row of a query, read back through the Database, as tuples."""
+    return [tuple(row.values()) for row in await db.fetch_all(sql, params)]
+
+
+def sqlite_file_rows(path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Every row of a query on a SQLite file another process wrote (a command-line run, a
+    killed job), read with a connection of its own."""
     with closing(sqlite3.connect(path)) as conn:
         return conn.execute(sql, params).fetchall()
 
 
-def bluesky_state(path: Path, *, with_times: bool = False) -> dict[str, list[tuple[Any, ...]]]:
+async def bluesky_state(
+    db: Database, *, with_times: bool = False
+) -> dict[str, list[tuple[Any, ...]]]:
     """What job 1 wrote, sorted; timestamps only when asked (they differ between runs)."""
     times = ", created_at, updated_at" if with_times else ""
     return {
-        "agents": rows(
-            path,
+        "agents": await rows(
+            db,
             "SELECT id, name, model, handle, display_name, persona_source, status"
             f"{times} FROM agents ORDER BY id",
         ),
-        "bios": rows(
-            path,
+        "bios": await rows(
+            db,
             "SELECT agent_id, persona_bio, persona_bio_source"
             f"{times} FROM agent_persona_bios ORDER BY agent_id, id",
         ),
-        "metadata": rows(
-            path,
+        "metadata": await rows(
+            db,
             "SELECT agent_id, followers_count, follows_count, posts_count"
             f"{times} FROM user_agent_profile_metadata ORDER BY agent_id",
         ),
     }
 
 
-def agent_scope_state(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+async def agent_scope_state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """What job 2 wrote, with generated agent ids replaced by their persona ids (messages without
     their content hash, which covers the generated id of the sending agent)."""
     persona = "(SELECT persona_id FROM agents a WHERE a.id = {})"
     return {
-        "agents": rows(path, "SELECT persona_id, name, status FROM agents ORDER BY persona_id"),
-        "conversations": rows(
-            path,
-            f"SELECT id, {persona.format('c.agent_id')}, persona_id, title"
+        "agents": await rows(db, "SELECT persona_id, name, status FROM agents ORDER BY persona_id"),
+        "conversations": await rows(
+            db,
+            f"SELECT id, {persona.format('c.agent_id')} AS agent, persona_id, title"
             " FROM conversations c ORDER BY id",
         ),
-        "messages": rows(
-            path,
-            f"SELECT conversation_id, {persona.format('m.from_agent_id')}, persona_id, role,"
-            " content, client_message_id FROM messages m"
+        "messages": await rows(
+            db,
+            f"SELECT conversation_id, {persona.format('m.from_agent_id')} AS sender, persona_id,"
+            " role, content, client_message_id FROM messages m"
             " ORDER BY conversation_id, client_message_id",
         ),
-        "embeddings": rows(
-            path,
-            f"SELECT id, {persona.format('e.agent_id')}, conversation_id, content, content_hash,"
-            " embedding, source FROM embeddings e ORDER BY id",
+        "embeddings": await rows(
+            db,
+            f"SELECT id, {persona.format('e.agent_id')} AS agent, conversation_id, content,"
+            " content_hash, embedding, source FROM embeddings e ORDER BY id",
         ),
     }
 
 
-def plant_without_foreign_keys(path: Path, sql: str) -> None:
-    """Run one write with foreign keys off, to plant an orphan the schema would refuse."""
-    with closing(sqlite3.connect(path)) as conn:
-        conn.execute("PRAGMA foreign_keys = OFF")
-        conn.execute(sql)
-        conn.commit()
-
-
 def batches_done(target: Path) -> int:
-    """How many batches the job run recorded in ``target`` has committed (0 before its first)."""
+    """How many batches the job run recorded in the SQLite file ``target`` has committed (0
+    before its first), read while the job's own process writes it."""
     with closing(sqlite3.connect(target, timeout=5)) as conn:
         row = conn.execute("SELECT batches FROM agentsdb_job_runs").fetchone()
     return 0 if row is None else int(row[0])
@@ -182,3 +184,8 @@ async def migrated(path: Path) -> Path:
     async with agentsdb.connect(str(path)) as db:
         await agentsdb.Migrator(db).migrate()
     return path
+
+
+#: The backends a test that plants an orphan runs on: where foreign keys can be turned off
+#: for one write (see the ``write_without_foreign_keys`` fixture).
+ORPHAN_TARGETS = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
