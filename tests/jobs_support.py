@@ -108,6 +108,15 @@ def sqlite_file_rows(path: Path, sql: str, params: Sequence[Any] = ()) -> list[t
         return conn.execute(sql, params).fetchall()
 
 
+def plant_in_sqlite_file(path: Path, sql: str) -> None:
+    """Run one write on a SQLite file with foreign keys off, to plant an orphan the schema
+    would refuse (for a target the command line opens by its path)."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute(sql)
+        conn.commit()
+
+
 async def bluesky_state(
     db: Database, *, with_times: bool = False
 ) -> dict[str, list[tuple[Any, ...]]]:

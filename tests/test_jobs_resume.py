@@ -20,6 +20,8 @@ from jobs_support import (
     rows,
 )
 
+import agentsdb
+
 # Runs a job in a child process. With a delay, every batch sleeps inside its transaction after
 # its writes and before its checkpoint, so a kill can land mid-transaction.
 CHILD = """
@@ -119,20 +121,22 @@ async def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
     kill_after_batches(child, killed, 5, within=60)
 
     # Every committed batch is whole: its agents and its checkpoint went in together.
-    [(status, batches, last_key)] = rows(
-        killed, "SELECT status, batches, last_key FROM agentsdb_job_runs"
-    )
+    async with agentsdb.connect(str(killed)) as db:
+        [(status, batches, last_key)] = await rows(
+            db, "SELECT status, batches, last_key FROM agentsdb_job_runs"
+        )
+        assert await rows(db, "SELECT COUNT(*) AS n FROM agents") == [(7 * batches,)]
     assert status == "running"
-    assert rows(killed, "SELECT COUNT(*) FROM agents") == [(7 * batches,)]
     assert json.loads(last_key)["key"] == [f"user{7 * batches - 1:04d}"]
 
     resumed = run_child("bluesky-profiles", bluesky_source, killed, 7)
     clean = await migrated(tmp_path / "clean.db")
     uninterrupted = run_child("bluesky-profiles", bluesky_source, clean, 7)
 
-    assert bluesky_state(killed) == bluesky_state(clean)
+    async with agentsdb.connect(str(killed)) as a, agentsdb.connect(str(clean)) as b:
+        assert await bluesky_state(a) == await bluesky_state(b)
+        assert await rows(a, "SELECT status FROM agentsdb_job_runs") == [("completed",)]
     assert resumed == uninterrupted
-    assert rows(killed, "SELECT status FROM agentsdb_job_runs") == [("completed",)]
 
 
 async def test_agent_scope_killed_inside_a_conversation_resumes_without_losing_or_doubling_turns(
@@ -167,9 +171,10 @@ async def test_agent_scope_killed_inside_a_conversation_resumes_without_losing_o
     clean = await migrated(tmp_path / "clean.db")
     uninterrupted = run_child("agent-scope", source, clean, 6)
 
-    assert agent_scope_state(killed) == agent_scope_state(clean)
+    async with agentsdb.connect(str(killed)) as a, agentsdb.connect(str(clean)) as b:
+        assert await agent_scope_state(a) == await agent_scope_state(b)
+        assert await rows(a, "SELECT COUNT(*) AS n FROM messages") == [(12 * 20,)]
     assert resumed == uninterrupted
     # Every legacy message is a turn of its own, repeated texts included.
     assert uninterrupted["tables"]["messages"]["skipped"] == {}
     assert uninterrupted["tables"]["messages"]["created"] == 12 * 20
-    assert rows(killed, "SELECT COUNT(*) FROM messages") == [(12 * 20,)]
