@@ -94,6 +94,15 @@ class RecordingSource:
     async def table_columns(self, table: str) -> tuple[str, ...]:
         return await self._db.table_columns(table)
 
+    async def table_names(self) -> tuple[str, ...]:
+        return await self._db.table_names()
+
+    async def table_indexes(self, table: str) -> tuple[str, ...]:
+        return await self._db.table_indexes(table)
+
+    async def table_triggers(self, table: str) -> dict[str, str]:
+        return await self._db.table_triggers(table)
+
 
 def replayed_instructions(path: Path, reads: list[tuple[str, dict[str, Any]]]) -> int:
     """SQLite VM instructions the recorded reads take on a fresh read-only connection."""
