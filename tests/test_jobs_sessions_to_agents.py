@@ -17,7 +17,7 @@ import agentsdb
 from agentsdb.aggregate import AgentAggregate, AgentType, SessionStatus, derived_agent_id
 from agentsdb.aggregate.store import AgentStore
 from agentsdb.db.base import Database, Execute
-from agentsdb.errors import AgentsDBError
+from agentsdb.errors import CheckViolationError
 from agentsdb.jobs import (
     MissingSourceError,
     SessionsToAgentsJob,
@@ -244,7 +244,7 @@ async def test_agent_store_save_commits_further_steps_in_the_append_unit_or_noth
     refused = Execute("INSERT INTO agentsdb_job_runs (job) VALUES (NULL)")
     checkpoint = save_checkpoint("j", {"step": "s", "key": [1]}, JobReport(job="j"), "now")
 
-    with pytest.raises(AgentsDBError):
+    with pytest.raises(CheckViolationError):  # agentsdb_job_runs.job is NOT NULL
         await store.save(agent, with_steps=[refused])
     assert await count(migrated_any_db, "events") == 0
     assert await count(migrated_any_db, "agent_summaries") == 0
