@@ -203,7 +203,7 @@ def legacy_without_indexes(path: Path, n: int) -> None:
     ],
     ids=["bluesky-profiles", "agent-scope"],
 )
-async def test_source_work_grows_as_n_log_n_without_source_indexes(
+async def test_work_on_a_sqlite_source_grows_as_n_log_n_without_its_indexes(
     tmp_path: Path,
     job: Callable[[], Job],
     make_source: Callable[[Path, int], None],
