@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -186,6 +188,29 @@ def kill_after_batches(
     os.kill(child.pid, signal.SIGKILL)
     child.wait(timeout=10)
     assert child.returncode == -signal.SIGKILL
+
+
+async def kill_after_committed_batches(
+    child: subprocess.Popen[str], target: Database, wanted: int, *, within: float = 120.0
+) -> None:
+    """SIGKILL the job process ``child`` once the job run it records in ``target`` (any backend,
+    read through a connection of the test's own) has committed ``wanted`` batches."""
+    deadline = time.monotonic() + within
+    while True:
+        row = await target.fetch_one("SELECT batches FROM agentsdb_job_runs")
+        if row is not None and int(row["batches"]) >= wanted:
+            break
+        assert child.poll() is None, "the job finished before it could be killed"
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.005)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=10)
+    assert child.returncode == -signal.SIGKILL
+
+
+def decoded_json(db: Database, value: Any) -> Any:
+    """A JSON column's value as Python data, however the database returns it."""
+    return value if db.json_decoded else json.loads(value)
 
 
 async def migrated(path: Path) -> Path:
