@@ -168,28 +168,6 @@ async def agent_scope_state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
-def batches_done(target: Path) -> int:
-    """How many batches the job run recorded in the SQLite file ``target`` has committed (0
-    before its first), read while the job's own process writes it."""
-    with closing(sqlite3.connect(target, timeout=5)) as conn:
-        row = conn.execute("SELECT batches FROM agentsdb_job_runs").fetchone()
-    return 0 if row is None else int(row[0])
-
-
-def kill_after_batches(
-    child: subprocess.Popen[str], target: Path, wanted: int, *, within: float = 120.0
-) -> None:
-    """SIGKILL the job process ``child`` once ``target`` records ``wanted`` committed batches."""
-    deadline = time.monotonic() + within
-    while batches_done(target) < wanted:
-        assert child.poll() is None, "the job finished before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=10)
-    assert child.returncode == -signal.SIGKILL
-
-
 async def kill_after_committed_batches(
     child: subprocess.Popen[str], target: Database, wanted: int, *, within: float = 120.0
 ) -> None:

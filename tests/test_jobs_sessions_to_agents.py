@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_support import kill_after_batches, migrated
+from jobs_support import decoded_json, kill_after_committed_batches, migrated
 from sessions_support import SESSIONS_DDL, legacy, make_sessions_source
 
 import agentsdb
@@ -112,15 +112,13 @@ async def snapshot_of(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     for name, sql in queries.items():
         rows = await db.fetch_all(sql)
         result[name] = [
-            tuple(decoded(db, value) if key == "data" else str(value) for key, value in row.items())
+            tuple(
+                decoded_json(db, value) if key == "data" else str(value)
+                for key, value in row.items()
+            )
             for row in rows
         ]
     return result
-
-
-def decoded(db: Database, value: Any) -> Any:
-    """A JSON column's value as Python data, however the database returns it."""
-    return value if db.json_decoded else json.loads(value)
 
 
 async def count(db: Database, table: str) -> int:
@@ -300,7 +298,7 @@ async def test_ids_are_derived_from_the_legacy_rows(
     assert rows[2]["event_id"] == event_id_for(agent_id, "s01", 1)
     assert rows[0]["event_id"] == event_id_for(agent_id, None, 0)
     stamps = await migrated_any_db.fetch_all("SELECT metadata FROM events")
-    assert {json.dumps(decoded(migrated_any_db, row["metadata"])) for row in stamps} == {
+    assert {json.dumps(decoded_json(migrated_any_db, row["metadata"])) for row in stamps} == {
         json.dumps({"imported_by": "sessions-to-agents"})
     }
 
@@ -484,7 +482,7 @@ asyncio.run(main())
 """
 
 
-def start_child(source: Path, target: Path, slow: int) -> subprocess.Popen[str]:
+def start_child(source: Path, target: Path | str, slow: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", CHILD, str(source), str(target), "3", "7", str(slow)],
         stdout=subprocess.PIPE,
@@ -493,7 +491,7 @@ def start_child(source: Path, target: Path, slow: int) -> subprocess.Popen[str]:
     )
 
 
-def run_child(source: Path, target: Path) -> dict[str, Any]:
+def run_child(source: Path, target: Path | str) -> dict[str, Any]:
     child = start_child(source, target, 0)
     out, err = child.communicate(timeout=300)
     assert child.returncode == 0, err
@@ -502,7 +500,7 @@ def run_child(source: Path, target: Path) -> dict[str, Any]:
 
 
 async def test_a_run_killed_with_sigkill_resumes_to_what_an_uninterrupted_run_writes(
-    tmp_path: Path,
+    tmp_path: Path, backend_url: str, migrated_any_db: Database
 ) -> None:
     source = tmp_path / "legacy.db"
     rows = [
@@ -519,32 +517,30 @@ async def test_a_run_killed_with_sigkill_resumes_to_what_an_uninterrupted_run_wr
         for n in range(user % 6)
     ]
     make_sessions_source(source, rows)
-    killed = await migrated(tmp_path / "killed.db")
-
-    kill_after_batches(start_child(source, killed, 150_000), killed, 25)
+    killed = migrated_any_db
+    await kill_after_committed_batches(start_child(source, backend_url, 150_000), killed, 25)
 
     # Every committed unit is whole: the sessions in the events are the ones its checkpoint counts.
-    async with agentsdb.connect(str(killed)) as db:
-        run = await db.fetch_one("SELECT status, report FROM agentsdb_job_runs")
-        started = await db.fetch_one(
-            "SELECT COUNT(*) AS n FROM events WHERE type = 'agent.session.started.v1'"
-        )
+    run = await killed.fetch_one("SELECT status, report FROM agentsdb_job_runs")
+    started = await killed.fetch_one(
+        "SELECT COUNT(*) AS n FROM events WHERE type = 'agent.session.started.v1'"
+    )
     assert run is not None
     assert started is not None
     assert run["status"] == "running"
-    tables = json.loads(run["report"])["tables"]
+    tables = decoded_json(killed, run["report"])["tables"]
     assert started["n"] == sum(tables[t]["created"] for t in ("session_history", "active_sessions"))
     assert started["n"] < len(rows)
 
-    resumed = run_child(source, killed)
+    resumed = run_child(source, backend_url)
     clean = await migrated(tmp_path / "clean.db")
     uninterrupted = run_child(source, clean)
 
     assert resumed == uninterrupted
-    async with agentsdb.connect(str(killed)) as a, agentsdb.connect(str(clean)) as b:
-        assert await snapshot_of(a) == await snapshot_of(b)
-        async with agentsdb.connect(str(source)) as legacy_db:
-            checked = await validate_job(SessionsToAgentsJob(), legacy_db, a)
+    async with agentsdb.connect(str(clean)) as oracle:
+        assert await snapshot_of(killed) == await snapshot_of(oracle)
+    async with agentsdb.connect(str(source)) as legacy_db:
+        checked = await validate_job(SessionsToAgentsJob(), legacy_db, killed)
     assert checked.ok, checked.format()
 
 
