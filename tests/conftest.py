@@ -16,8 +16,9 @@ import os
 import shutil
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn, TypeVar
@@ -308,3 +309,35 @@ async def migrated_any_db(backend_url: str) -> AsyncIterator[Database]:
     database), so no test pays for migrating."""
     async with agentsdb.connect(backend_url) as database:
         yield database
+
+
+WriteWithoutForeignKeys = Callable[[Database, str], Awaitable[None]]
+
+
+@pytest.fixture
+def write_without_foreign_keys(backend: str, backend_url: str) -> WriteWithoutForeignKeys:
+    """Runs one write on the test's database with its foreign-key checks off, to plant a row
+    the schema would refuse (an orphan a legacy system left behind).
+
+    SQLite: a connection of its own with ``PRAGMA foreign_keys = OFF``. PostgreSQL: a
+    transaction with ``SET LOCAL session_replication_role = replica`` (the test server's
+    account is a superuser). A libSQL server keeps foreign keys on whatever it is told
+    (``PRAGMA foreign_keys = OFF`` does not stay off there), so a test that plants an orphan
+    runs on the other two.
+    """
+
+    async def sqlite_write(db: Database, sql: str) -> None:
+        with closing(sqlite3.connect(backend_url)) as connection:
+            connection.execute("PRAGMA foreign_keys = OFF")
+            connection.execute(sql)
+            connection.commit()
+
+    async def postgres_write(db: Database, sql: str) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("SET LOCAL session_replication_role = replica")
+            await tx.execute(sql)
+
+    writes = {"sqlite": sqlite_write, "postgresql": postgres_write}
+    if backend not in writes:
+        raise RuntimeError(f"{backend} cannot turn its foreign keys off; run on {list(writes)}")
+    return writes[backend]

@@ -148,6 +148,15 @@ class RecordingDatabase:
     async def table_columns(self, table: str) -> tuple[str, ...]:
         return await self.inner.table_columns(table)
 
+    async def table_names(self) -> tuple[str, ...]:
+        return await self.inner.table_names()
+
+    async def table_indexes(self, table: str) -> tuple[str, ...]:
+        return await self.inner.table_indexes(table)
+
+    async def table_triggers(self, table: str) -> dict[str, str]:
+        return await self.inner.table_triggers(table)
+
 
 @dataclass
 class Repos:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 
 import agentsdb
+from agentsdb.db.base import Database, Params
 
 #: The backends a job writes to in the contract tests: every one with interactive transactions
 #: (libSQL over HTTP has none, and a job refuses it: test_jobs_bluesky.py proves it).
@@ -95,86 +98,97 @@ def make_legacy_source(
         conn.commit()
 
 
-def rows(path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    """Every row of a query on a database file."""
+async def rows(db: Database, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+    """Every row of a query, read back through the Database, as tuples."""
+    return [tuple(row.values()) for row in await db.fetch_all(sql, params)]
+
+
+def sqlite_file_rows(path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Every row of a query on a SQLite file another process wrote (a command-line run, a
+    killed job), read with a connection of its own."""
     with closing(sqlite3.connect(path)) as conn:
         return conn.execute(sql, params).fetchall()
 
 
-def bluesky_state(path: Path, *, with_times: bool = False) -> dict[str, list[tuple[Any, ...]]]:
-    """What job 1 wrote, sorted; timestamps only when asked (they differ between runs)."""
-    times = ", created_at, updated_at" if with_times else ""
-    return {
-        "agents": rows(
-            path,
-            "SELECT id, name, model, handle, display_name, persona_source, status"
-            f"{times} FROM agents ORDER BY id",
-        ),
-        "bios": rows(
-            path,
-            "SELECT agent_id, persona_bio, persona_bio_source"
-            f"{times} FROM agent_persona_bios ORDER BY agent_id, id",
-        ),
-        "metadata": rows(
-            path,
-            "SELECT agent_id, followers_count, follows_count, posts_count"
-            f"{times} FROM user_agent_profile_metadata ORDER BY agent_id",
-        ),
-    }
-
-
-def agent_scope_state(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """What job 2 wrote, with generated agent ids replaced by their persona ids (messages without
-    their content hash, which covers the generated id of the sending agent)."""
-    persona = "(SELECT persona_id FROM agents a WHERE a.id = {})"
-    return {
-        "agents": rows(path, "SELECT persona_id, name, status FROM agents ORDER BY persona_id"),
-        "conversations": rows(
-            path,
-            f"SELECT id, {persona.format('c.agent_id')}, persona_id, title"
-            " FROM conversations c ORDER BY id",
-        ),
-        "messages": rows(
-            path,
-            f"SELECT conversation_id, {persona.format('m.from_agent_id')}, persona_id, role,"
-            " content, client_message_id FROM messages m"
-            " ORDER BY conversation_id, client_message_id",
-        ),
-        "embeddings": rows(
-            path,
-            f"SELECT id, {persona.format('e.agent_id')}, conversation_id, content, content_hash,"
-            " embedding, source FROM embeddings e ORDER BY id",
-        ),
-    }
-
-
-def plant_without_foreign_keys(path: Path, sql: str) -> None:
-    """Run one write with foreign keys off, to plant an orphan the schema would refuse."""
+def plant_in_sqlite_file(path: Path, sql: str) -> None:
+    """Run one write on a SQLite file with foreign keys off, to plant an orphan the schema
+    would refuse (for a target the command line opens by its path)."""
     with closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute(sql)
         conn.commit()
 
 
-def batches_done(target: Path) -> int:
-    """How many batches the job run recorded in ``target`` has committed (0 before its first)."""
-    with closing(sqlite3.connect(target, timeout=5)) as conn:
-        row = conn.execute("SELECT batches FROM agentsdb_job_runs").fetchone()
-    return 0 if row is None else int(row[0])
+async def bluesky_state(
+    db: Database, *, with_times: bool = False
+) -> dict[str, list[tuple[Any, ...]]]:
+    """What job 1 wrote, sorted; timestamps only when asked (they differ between runs)."""
+    times = ", created_at, updated_at" if with_times else ""
+    return {
+        "agents": await rows(
+            db,
+            "SELECT id, name, model, handle, display_name, persona_source, status"
+            f"{times} FROM agents ORDER BY id",
+        ),
+        "bios": await rows(
+            db,
+            "SELECT agent_id, persona_bio, persona_bio_source"
+            f"{times} FROM agent_persona_bios ORDER BY agent_id, id",
+        ),
+        "metadata": await rows(
+            db,
+            "SELECT agent_id, followers_count, follows_count, posts_count"
+            f"{times} FROM user_agent_profile_metadata ORDER BY agent_id",
+        ),
+    }
 
 
-def kill_after_batches(
-    child: subprocess.Popen[str], target: Path, wanted: int, *, within: float = 120.0
+async def agent_scope_state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """What job 2 wrote, with generated agent ids replaced by their persona ids (messages without
+    their content hash, which covers the generated id of the sending agent)."""
+    persona = "(SELECT persona_id FROM agents a WHERE a.id = {})"
+    return {
+        "agents": await rows(db, "SELECT persona_id, name, status FROM agents ORDER BY persona_id"),
+        "conversations": await rows(
+            db,
+            f"SELECT id, {persona.format('c.agent_id')} AS agent, persona_id, title"
+            " FROM conversations c ORDER BY id",
+        ),
+        "messages": await rows(
+            db,
+            f"SELECT conversation_id, {persona.format('m.from_agent_id')} AS sender, persona_id,"
+            " role, content, client_message_id FROM messages m"
+            " ORDER BY conversation_id, client_message_id",
+        ),
+        "embeddings": await rows(
+            db,
+            f"SELECT id, {persona.format('e.agent_id')} AS agent, conversation_id, content,"
+            " content_hash, embedding, source FROM embeddings e ORDER BY id",
+        ),
+    }
+
+
+async def kill_after_committed_batches(
+    child: subprocess.Popen[str], target: Database, wanted: int, *, within: float = 120.0
 ) -> None:
-    """SIGKILL the job process ``child`` once ``target`` records ``wanted`` committed batches."""
+    """SIGKILL the job process ``child`` once the job run it records in ``target`` (any backend,
+    read through a connection of the test's own) has committed ``wanted`` batches."""
     deadline = time.monotonic() + within
-    while batches_done(target) < wanted:
+    while True:
+        row = await target.fetch_one("SELECT batches FROM agentsdb_job_runs")
+        if row is not None and int(row["batches"]) >= wanted:
+            break
         assert child.poll() is None, "the job finished before it could be killed"
         assert time.monotonic() < deadline
-        time.sleep(0.005)
+        await asyncio.sleep(0.005)
     os.kill(child.pid, signal.SIGKILL)
     child.wait(timeout=10)
     assert child.returncode == -signal.SIGKILL
+
+
+def decoded_json(db: Database, value: Any) -> Any:
+    """A JSON column's value as Python data, however the database returns it."""
+    return value if db.json_decoded else json.loads(value)
 
 
 async def migrated(path: Path) -> Path:
@@ -182,3 +196,8 @@ async def migrated(path: Path) -> Path:
     async with agentsdb.connect(str(path)) as db:
         await agentsdb.Migrator(db).migrate()
     return path
+
+
+#: The backends a test that plants an orphan runs on: where foreign keys can be turned off
+#: for one write (see the ``write_without_foreign_keys`` fixture).
+ORPHAN_TARGETS = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)

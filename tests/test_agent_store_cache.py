@@ -19,7 +19,7 @@ from agentsdb.aggregate import (
     SessionAlreadyActiveError,
 )
 from agentsdb.db.base import Database, Execute
-from agentsdb.errors import AgentsDBError
+from agentsdb.errors import DatabaseError
 from agentsdb.events import (
     ANY,
     NO_STREAM,
@@ -310,8 +310,9 @@ async def test_a_failed_append_evicts_the_agent_and_the_next_command_sees_the_st
     loaded = await store.load(agent.id)
     loaded.update_preferences({"lost": True}, now=clock())
 
-    with pytest.raises(AgentsDBError):
+    with pytest.raises(DatabaseError, match="no_such_table") as refused:
         await store.save(loaded, with_steps=[Execute("INSERT INTO no_such_table VALUES (1)")])
+    assert type(refused.value) is DatabaseError
 
     assert agent.id not in store.cache
     await store.execute(agent.id, prefer({"kept": True}, clock))

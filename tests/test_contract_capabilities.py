@@ -1,10 +1,10 @@
 """The Database capabilities, proved on every backend through one fixture.
 
 Repositories, queries and jobs ask the Database what differs per backend (how JSON comes back,
-how many rows insert and report their keys, a table's columns, which transactions exist,
-whether TEMP tables outlive a call) instead of asking which backend it is. Each test runs once
-per backend (``sqlite``, ``postgresql``, ``libsql-ws``, ``libsql-http``) and checks that what a
-capability says is what the backend does.
+how many rows insert and report their keys, a table's columns, indexes and triggers, the
+schema's tables, which transactions exist, whether TEMP tables outlive a call) instead of
+asking which backend it is. Each test runs once per backend (``sqlite``, ``postgresql``,
+``libsql-ws``, ``libsql-http``) and checks that what a capability says is what the backend does.
 """
 
 from __future__ import annotations
@@ -140,6 +140,73 @@ async def test_table_columns_lists_a_tables_columns_in_declaration_order(
     assert await any_db.table_columns("no_such_table") == ()
 
 
+# --- table_names, table_indexes, table_triggers --------------------------------------------------
+
+
+async def test_table_names_lists_the_schemas_tables_sorted_and_no_views(any_db: Database) -> None:
+    assert await any_db.table_names() == ()
+    await any_db.execute("CREATE TABLE zeta (b TEXT)")
+    await make_notes(any_db)  # its AUTOINCREMENT makes SQLite's own sqlite_sequence
+    await any_db.execute("CREATE TABLE alpha (a TEXT)")
+    await any_db.execute("CREATE VIEW zeta_view AS SELECT b FROM zeta")
+
+    assert await any_db.table_names() == ("alpha", "notes", "zeta")
+    await any_db.execute("DROP VIEW zeta_view")
+    await any_db.execute("DROP TABLE zeta")
+    assert await any_db.table_names() == ("alpha", "notes")
+
+
+async def test_table_indexes_lists_the_indexes_made_on_a_table_not_its_constraints(
+    any_db: Database,
+) -> None:
+    await make_notes(any_db)  # a PRIMARY KEY and a UNIQUE column: indexes of constraints
+    await any_db.execute("CREATE TABLE other (x INTEGER)")
+    await any_db.execute("CREATE INDEX notes_qty ON notes (qty)")
+    await any_db.execute("CREATE UNIQUE INDEX notes_name_qty ON notes (name, qty)")
+    await any_db.execute("CREATE INDEX other_x ON other (x)")
+
+    assert await any_db.table_indexes("notes") == ("notes_name_qty", "notes_qty")
+    assert await any_db.table_indexes("other") == ("other_x",)
+    assert await any_db.table_indexes("no_such_table") == ()
+    await any_db.execute("DROP INDEX notes_qty")
+    assert await any_db.table_indexes("notes") == ("notes_name_qty",)
+
+
+#: A trigger that stamps a row's ``qty`` on insert, spelled the way each SQL dialect spells it.
+_TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER notes_stamp AFTER INSERT ON notes"
+        " BEGIN UPDATE notes SET qty = 42 WHERE id = NEW.id; END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION notes_stamp() RETURNS trigger LANGUAGE plpgsql AS"
+        " 'BEGIN NEW.qty := 42; RETURN NEW; END'",
+        "CREATE TRIGGER notes_stamp BEFORE INSERT ON notes"
+        " FOR EACH ROW EXECUTE FUNCTION notes_stamp()",
+    ],
+}
+
+
+async def test_table_triggers_gives_each_trigger_on_a_table_with_its_definition(
+    any_db: Database,
+) -> None:
+    await make_notes(any_db)
+    await any_db.execute("CREATE TABLE other (x INTEGER)")
+    assert await any_db.table_triggers("notes") == {}
+    for statement in _TRIGGER[any_db.dialect]:
+        await any_db.execute(statement)
+
+    triggers = await any_db.table_triggers("notes")
+
+    assert list(triggers) == ["notes_stamp"]
+    assert triggers["notes_stamp"].startswith("CREATE TRIGGER notes_stamp ")
+    assert "INSERT ON " in triggers["notes_stamp"]
+    assert await any_db.table_triggers("other") == {}
+    assert await any_db.table_triggers("no_such_table") == {}
+    await any_db.execute("INSERT INTO notes (name) VALUES ('stamped')")
+    assert await stored_notes(any_db) == {1: ("stamped", 42)}
+
+
 # --- interactive_transactions --------------------------------------------------------------------
 
 
@@ -172,16 +239,13 @@ def _temp_rows() -> Program[list[dict[str, Any]]]:
 async def test_temp_tables_persist_is_kept_a_temp_table_and_its_rows_outlive_the_call(
     any_db: Database,
 ) -> None:
-    try:
-        await any_db.execute("CREATE TEMP TABLE probe_scratch (x INTEGER)")
-        await any_db.execute_many("INSERT INTO probe_scratch (x) VALUES (:x)", [{"x": 1}, {"x": 2}])
-        seen = [
-            await any_db.fetch_all("SELECT x FROM probe_scratch ORDER BY x"),
-            await any_db.run(_temp_rows()),
-        ]
-    except AgentsDBError:
-        seen = []
-
     # A backend may keep them without promising to (a pool that hands back the same
-    # connection); one that promises must keep them, for plain reads and programs alike.
-    assert seen == [[{"x": 1}, {"x": 2}]] * 2 or not any_db.temp_tables_persist
+    # connection): only a promise can be held to.
+    if not any_db.temp_tables_persist:
+        pytest.skip("this backend makes no promise about TEMP tables between calls")
+    await any_db.execute("CREATE TEMP TABLE probe_scratch (x INTEGER)")
+    await any_db.execute_many("INSERT INTO probe_scratch (x) VALUES (:x)", [{"x": 1}, {"x": 2}])
+
+    # Kept for plain reads and programs alike.
+    assert await any_db.fetch_all("SELECT x FROM probe_scratch ORDER BY x") == [{"x": 1}, {"x": 2}]
+    assert await any_db.run(_temp_rows()) == [{"x": 1}, {"x": 2}]

@@ -65,37 +65,13 @@ def test_every_builtin_migration_has_up_and_down_statements_for_sqlite_and_postg
 
 
 async def user_tables(db: Database) -> set[str]:
-    """The tables of the database's own schema, read from its catalog."""
-    if db.dialect == "sqlite":
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    else:
-        sql = (
-            "SELECT table_name AS name FROM information_schema.tables"
-            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-        )
-    return {row["name"] for row in await db.fetch_all(sql)}
-
-
-async def table_columns(db: Database, table: str) -> list[str]:
-    """A table's columns, in order, read from the catalog."""
-    if db.dialect == "sqlite":
-        sql = "SELECT name FROM pragma_table_info(:table)"
-    else:
-        sql = (
-            "SELECT column_name AS name FROM information_schema.columns"
-            " WHERE table_schema = current_schema() AND table_name = :table"
-            " ORDER BY ordinal_position"
-        )
-    return [row["name"] for row in await db.fetch_all(sql, {"table": table})]
+    """The tables of the database's own schema."""
+    return set(await db.table_names())
 
 
 async def index_names(db: Database) -> set[str]:
-    """Every index name of the database's own schema."""
-    if db.dialect == "sqlite":
-        sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"
-    else:
-        sql = "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()"
-    return {row["name"] for row in await db.fetch_all(sql)}
+    """Every index ``CREATE INDEX`` made on a table of the database's own schema."""
+    return {index for table in await db.table_names() for index in await db.table_indexes(table)}
 
 
 #: Every index 001-007 create, by name: the same names on every backend.
@@ -153,7 +129,7 @@ async def test_rolling_back_to_002_keeps_rows_and_columns_on_every_backend(
     db = migrated_any_db
     migrator = agentsdb.Migrator(db)
     await migrator.rollback_to("002")
-    columns_002 = {table: await table_columns(db, table) for table in ("agents", "sessions")}
+    columns_002 = {table: await db.table_columns(table) for table in ("agents", "sessions")}
     indexes_002 = await index_names(db)
     await migrator.migrate()
     await db.execute(
@@ -172,7 +148,7 @@ async def test_rolling_back_to_002_keeps_rows_and_columns_on_every_backend(
     rolled_back = await migrator.rollback_to("002")
     assert [r.migration_id for r in rolled_back][-5:] == ["007", "006", "005", "004", "003"]
     assert not ENTITY_TABLES & await user_tables(db)
-    assert {table: await table_columns(db, table) for table in columns_002} == columns_002
+    assert {table: await db.table_columns(table) for table in columns_002} == columns_002
     assert await index_names(db) == indexes_002
     assert await db.fetch_all("SELECT id, name FROM agents") == [{"id": "a", "name": "Ada"}]
     assert await db.fetch_all("SELECT id, main_agent_id FROM sessions") == [

@@ -114,8 +114,16 @@ UNIQUE_KEYS = {
 }
 
 
-async def test_unique_violations_name_the_constraint(repos: Repos, backend: str) -> None:
-    agent_id, agent_handle, user_email = UNIQUE_KEYS[backend]
+@pytest.fixture
+def unique_keys(backend: str) -> tuple[str, str, str]:
+    """How the backend names the agents' id and handle keys and the users' email key."""
+    return UNIQUE_KEYS[backend]
+
+
+async def test_unique_violations_name_the_constraint(
+    repos: Repos, unique_keys: tuple[str, str, str]
+) -> None:
+    agent_id, agent_handle, user_email = unique_keys
     agent = await stored_agent(repos, handle="ada")
     with pytest.raises(UniqueViolationError) as caught:
         await repos.agents.create(make_agent(id=agent.id))

@@ -14,7 +14,7 @@ from entities_support import RecordingDatabase
 
 import agentsdb
 from agentsdb.db.base import Database, Execute, Step
-from agentsdb.errors import AgentsDBError, IntegrityError, UniqueViolationError
+from agentsdb.errors import AgentsDBError, CheckViolationError, UniqueViolationError
 from agentsdb.events import (
     ANY,
     NO_STREAM,
@@ -267,7 +267,7 @@ async def test_with_steps_commit_with_the_events_and_a_failing_step_writes_nothi
     await store.append("s", [ev("e1")], NO_STREAM, with_steps=[upsert])
     bad = Execute("INSERT INTO summary VALUES (:s, NULL)", {"s": "other"})
 
-    with pytest.raises(IntegrityError):
+    with pytest.raises(CheckViolationError):  # summary.total is NOT NULL
         await store.append("s", [ev("e2")], 1, with_steps=[upsert, bad])
 
     assert await store.current_version("s") == 1

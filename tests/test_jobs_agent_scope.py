@@ -1,22 +1,21 @@
-"""Job 2, agent-scope, on SQLite files and into every backend that takes a job's writes; the
-dual-write option and scoped retrieval order."""
+"""Job 2, agent-scope, from a legacy SQLite file into every backend that takes a job's writes;
+the dual-write option and scoped retrieval order on every backend."""
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import WriteWithoutForeignKeys
 from jobs_support import (
     JOB_TARGETS,
     LEGACY_DDL,
+    ORPHAN_TARGETS,
     agent_scope_state,
     make_legacy_source,
-    plant_without_foreign_keys,
     rows,
 )
 
@@ -71,13 +70,14 @@ async def source(source_path: Path) -> AsyncIterator[Database]:
         yield database
 
 
+@JOB_TARGETS
 async def test_one_agent_per_persona_records_persona_and_memory_root(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+    await run_job(AgentScopeJob(), source, migrated_any_db, progress=False)
 
-    agents = rows(
-        db_path,
+    agents = await rows(
+        migrated_any_db,
         "SELECT persona_id, name, status, memory_root_id IS NOT NULL FROM agents"
         " ORDER BY persona_id",
     )
@@ -88,14 +88,15 @@ async def test_one_agent_per_persona_records_persona_and_memory_root(
     ]
 
 
+@JOB_TARGETS
 async def test_conversations_and_messages_get_their_agents_and_every_turn_is_kept(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    report = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+    report = await run_job(AgentScopeJob(), source, migrated_any_db, progress=False)
 
-    state = agent_scope_state(db_path)
+    state = await agent_scope_state(migrated_any_db)
     assert state["conversations"] == [("c1", "p1", "p1", "first"), ("c2", "p2", "p2", "second")]
-    assert rows(db_path, "SELECT created_at FROM conversations WHERE id = 'c1'") == [
+    assert await rows(migrated_any_db, "SELECT created_at FROM conversations WHERE id = 'c1'") == [
         ("2024-02-01T10:00:00.000000Z",)
     ]
     # m1 and m3 say the same after whitespace: two turns, each under its legacy id.
@@ -113,18 +114,21 @@ async def test_conversations_and_messages_get_their_agents_and_every_turn_is_kep
     }
 
 
+@JOB_TARGETS
 async def test_the_job_hashes_messages_and_vectors_by_the_models_own_rules(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+    await run_job(AgentScopeJob(), source, migrated_any_db, progress=False)
 
-    for role, content, sender, stored in rows(
-        db_path, "SELECT role, content, from_agent_id, content_hash FROM messages"
+    for role, content, sender, stored in await rows(
+        migrated_any_db, "SELECT role, content, from_agent_id, content_hash FROM messages"
     ):
         assert stored == message_content_hash(role, content, [], sender)
         built = Message(conversation_id="c", role=role, content=content, from_agent_id=sender)
         assert stored == built.content_hash
-    for content, stored in rows(db_path, "SELECT content, content_hash FROM embeddings"):
+    for content, stored in await rows(
+        migrated_any_db, "SELECT content, content_hash FROM embeddings"
+    ):
         assert (
             stored
             == text_content_hash(content)
@@ -132,13 +136,16 @@ async def test_the_job_hashes_messages_and_vectors_by_the_models_own_rules(
         )
 
 
+@JOB_TARGETS
 async def test_a_backfilled_message_appended_again_under_its_legacy_id_is_stored_once(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    await run_job(AgentScopeJob(), source, migrated_db, progress=False)
-    [(agent_id,)] = rows(db_path, "SELECT id FROM agents WHERE persona_id = 'p1'")
-    [(backfilled_id,)] = rows(db_path, "SELECT id FROM messages WHERE client_message_id = 'm2'")
-    repo = MessageRepository(migrated_db)
+    await run_job(AgentScopeJob(), source, migrated_any_db, progress=False)
+    [(agent_id,)] = await rows(migrated_any_db, "SELECT id FROM agents WHERE persona_id = 'p1'")
+    [(backfilled_id,)] = await rows(
+        migrated_any_db, "SELECT id FROM messages WHERE client_message_id = 'm2'"
+    )
+    repo = MessageRepository(migrated_any_db)
 
     again = await repo.append(
         Message(
@@ -158,13 +165,14 @@ async def test_a_backfilled_message_appended_again_under_its_legacy_id_is_stored
     assert unkeyed.content_hash == again.content_hash
     assert await repo.count("c1") == 4
     # ... and the job, run again, leaves the appended turn alone.
-    rerun = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+    rerun = await run_job(AgentScopeJob(), source, migrated_any_db, progress=False)
     assert rerun.tables["messages"].created == 0
     assert await repo.count("c1") == 4
 
 
+@JOB_TARGETS
 async def test_a_legacy_id_that_is_not_a_valid_key_is_skipped_by_name(
-    migrated_db: Database, db_path: Path, tmp_path: Path
+    migrated_any_db: Database, tmp_path: Path
 ) -> None:
     path = tmp_path / "odd_ids.db"
     make_legacy_source(
@@ -174,57 +182,60 @@ async def test_a_legacy_id_that_is_not_a_valid_key_is_skipped_by_name(
         [("has space", "c1", None, "user", "x", None), ("ok", "c1", None, "user", "x", None)],
     )
     async with agentsdb.connect(str(path)) as odd:
-        report = await run_job(AgentScopeJob(), odd, migrated_db, progress=False)
+        report = await run_job(AgentScopeJob(), odd, migrated_any_db, progress=False)
 
     assert report.tables["messages"].skipped == {"invalid id": 1}
-    assert [m.client_message_id for m in await MessageRepository(migrated_db).page("c1")] == ["ok"]
+    assert [m.client_message_id for m in await MessageRepository(migrated_any_db).page("c1")] == [
+        "ok"
+    ]
 
 
+@JOB_TARGETS
 async def test_a_rerun_adopts_the_keyless_rows_an_earlier_version_wrote_and_restores_lost_turns(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
     # What a run before migration 014 left: m3 collapsed into m1, no keys, the old hashes.
-    await run_job(AgentScopeJob(), source, migrated_db, progress=False)
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.execute("DELETE FROM messages WHERE client_message_id = 'm3'")
-        conn.execute(
-            "UPDATE messages SET client_message_id = NULL,"
-            " content_hash = 'old:' || role || ':' || content"
-        )
-        conn.commit()
+    db = migrated_any_db
+    await run_job(AgentScopeJob(), source, db, progress=False)
+    await db.execute("DELETE FROM messages WHERE client_message_id = 'm3'")
+    await db.execute(
+        "UPDATE messages SET client_message_id = NULL,"
+        " content_hash = 'old:' || role || ':' || content"
+    )
     old = {
         f"old:{role}:{content}": pre_014_hash(role, content)
-        for role, content in rows(db_path, "SELECT role, content FROM messages")
+        for role, content in await rows(db, "SELECT role, content FROM messages")
     }
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.executemany(
-            "UPDATE messages SET content_hash = ? WHERE content_hash = ?",
-            [(new, placeholder) for placeholder, new in old.items()],
-        )
-        conn.commit()
-    ids_before = rows(db_path, "SELECT id, content FROM messages ORDER BY id")
+    await db.execute_many(
+        "UPDATE messages SET content_hash = :new WHERE content_hash = :placeholder",
+        [{"new": new, "placeholder": placeholder} for placeholder, new in old.items()],
+    )
+    ids_before = await rows(migrated_any_db, "SELECT id, content FROM messages ORDER BY id")
 
-    rerun = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+    rerun = await run_job(AgentScopeJob(), source, migrated_any_db, progress=False)
 
     assert rerun.tables["messages"].created == 1  # m3, the turn the old run dropped
     assert rerun.tables["messages"].unchanged == 3
-    adopted = rows(db_path, "SELECT id, content, client_message_id FROM messages ORDER BY id")
+    adopted = await rows(
+        migrated_any_db, "SELECT id, content, client_message_id FROM messages ORDER BY id"
+    )
     assert [(i, c) for i, c, _ in adopted[:3]] == ids_before
     assert [key for _, _, key in adopted] == ["m1", "m2", "m4", "m3"]
-    for role, content, sender, stored in rows(
-        db_path, "SELECT role, content, from_agent_id, content_hash FROM messages"
+    for role, content, sender, stored in await rows(
+        migrated_any_db, "SELECT role, content, from_agent_id, content_hash FROM messages"
     ):
         assert stored == message_content_hash(role, content, [], sender)
 
 
+@JOB_TARGETS
 async def test_vectors_are_stamped_and_tagged_legacy_when_their_conversation_is_unknown(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    report = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+    report = await run_job(AgentScopeJob(), source, migrated_any_db, progress=False)
 
     assert [
         (i, agent, conv, src)
-        for i, agent, conv, _, _, _, src in agent_scope_state(db_path)["embeddings"]
+        for i, agent, conv, _, _, _, src in (await agent_scope_state(migrated_any_db))["embeddings"]
     ] == [
         ("v1", "p1", "c1", "agentsdb"),
         ("v2", "p1", None, "legacy"),
@@ -232,71 +243,74 @@ async def test_vectors_are_stamped_and_tagged_legacy_when_their_conversation_is_
     assert report.tables["embeddings"].skipped == {"unknown persona": 1}
 
 
-async def test_rerunning_creates_no_duplicates(
-    source: Database, migrated_db: Database, db_path: Path
-) -> None:
-    first = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
-    before = agent_scope_state(db_path)
+@JOB_TARGETS
+async def test_rerunning_creates_no_duplicates(source: Database, migrated_any_db: Database) -> None:
+    first = await run_job(AgentScopeJob(), source, migrated_any_db, progress=False)
+    before = await agent_scope_state(migrated_any_db)
 
-    again = await run_job(AgentScopeJob(), source, migrated_db, batch_size=2, progress=False)
+    again = await run_job(AgentScopeJob(), source, migrated_any_db, batch_size=2, progress=False)
 
-    assert agent_scope_state(db_path) == before
+    assert await agent_scope_state(migrated_any_db) == before
     assert all(counts.created == 0 for counts in again.tables.values())
     assert again.tables["messages"].skipped == first.tables["messages"].skipped
 
 
+@JOB_TARGETS
 async def test_dry_run_writes_nothing_and_reports_the_real_runs_counts(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    dry = await run_job(AgentScopeJob(), source, migrated_db, dry_run=True, batch_size=2)
+    dry = await run_job(AgentScopeJob(), source, migrated_any_db, dry_run=True, batch_size=2)
 
-    assert agent_scope_state(db_path) == {
+    assert await agent_scope_state(migrated_any_db) == {
         "agents": [],
         "conversations": [],
         "messages": [],
         "embeddings": [],
     }
-    real = await run_job(AgentScopeJob(), source, migrated_db, batch_size=2, progress=False)
+    real = await run_job(AgentScopeJob(), source, migrated_any_db, batch_size=2, progress=False)
     assert dry.counts() == real.counts()
 
 
+@ORPHAN_TARGETS
 async def test_validation_passes_then_catches_a_planted_orphan_message(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database,
+    migrated_any_db: Database,
+    write_without_foreign_keys: WriteWithoutForeignKeys,
 ) -> None:
-    await run_job(AgentScopeJob(), source, migrated_db, progress=False)
-    assert (await validate_job(AgentScopeJob(), source, migrated_db)).ok
+    await run_job(AgentScopeJob(), source, migrated_any_db, progress=False)
+    assert (await validate_job(AgentScopeJob(), source, migrated_any_db)).ok
 
-    plant_without_foreign_keys(
-        db_path,
+    await write_without_foreign_keys(
+        migrated_any_db,
         "INSERT INTO messages (conversation_id, role, content, content_hash, created_at)"
         " VALUES ('no-such-conversation', 'user', 'x', 'h', 't')",
     )
-    found = await validate_job(AgentScopeJob(), source, migrated_db)
+    found = await validate_job(AgentScopeJob(), source, migrated_any_db)
 
     assert not found.ok
     assert {o.check: o.rows for o in found.orphans}["messages without a conversation"] == 1
 
 
+@JOB_TARGETS
 async def test_a_missing_source_column_is_named_and_nothing_is_written(
-    migrated_db: Database, db_path: Path, tmp_path: Path
+    migrated_any_db: Database, tmp_path: Path
 ) -> None:
     async with agentsdb.connect(str(tmp_path / "partial.db")) as partial:
         await partial.execute("CREATE TABLE personas (id, name, is_active)")
         await partial.execute("CREATE TABLE conversations (id, persona_id, title, created_at)")
         await partial.execute("CREATE TABLE messages (id, conversation_id, role, content)")
         with pytest.raises(MissingSourceError, match=r"messages\.persona_id"):
-            await run_job(AgentScopeJob(), partial, migrated_db, progress=False)
-    assert rows(db_path, "SELECT COUNT(*) FROM agents") == [(0,)]
+            await run_job(AgentScopeJob(), partial, migrated_any_db, progress=False)
+    assert await rows(migrated_any_db, "SELECT COUNT(*) FROM agents") == [(0,)]
 
 
-async def test_memory_vectors_are_optional(
-    migrated_db: Database, db_path: Path, tmp_path: Path
-) -> None:
+@JOB_TARGETS
+async def test_memory_vectors_are_optional(migrated_any_db: Database, tmp_path: Path) -> None:
     path = tmp_path / "no_vectors.db"
     make_legacy_source(path, PERSONAS, CONVERSATIONS, MESSAGES)
     async with agentsdb.connect(str(path)) as source:
         await source.execute("DROP TABLE memory_vectors")
-        report = await run_job(AgentScopeJob(), source, migrated_db, progress=False)
+        report = await run_job(AgentScopeJob(), source, migrated_any_db, progress=False)
     assert "embeddings" not in report.tables
     assert report.tables["agents"].created == 3
 
@@ -373,48 +387,48 @@ async def scoped_agent(db: Database, persona: str) -> Agent:
 
 
 async def test_dual_write_fills_the_persona_columns_of_conversations_and_messages(
-    migrated_db: Database, db_path: Path
+    migrated_any_db: Database,
 ) -> None:
-    agent = await scoped_agent(migrated_db, "persona-7")
+    agent = await scoped_agent(migrated_any_db, "persona-7")
     conversation = Conversation(agent_id=agent.id, title="t")
 
-    await ConversationRepository(migrated_db, dual_write=True).create(conversation)
-    stored = await MessageRepository(migrated_db, dual_write=True).append(
+    await ConversationRepository(migrated_any_db, dual_write=True).create(conversation)
+    stored = await MessageRepository(migrated_any_db, dual_write=True).append(
         Message(
             conversation_id=conversation.id, from_agent_id=agent.id, role="assistant", content="hi"
         )
     )
 
-    assert rows(db_path, "SELECT agent_id, persona_id FROM conversations") == [
+    assert await rows(migrated_any_db, "SELECT agent_id, persona_id FROM conversations") == [
         (agent.id, "persona-7")
     ]
-    assert rows(
-        db_path, "SELECT from_agent_id, persona_id FROM messages WHERE id = ?", (stored.id,)
+    assert await rows(
+        migrated_any_db,
+        "SELECT from_agent_id, persona_id FROM messages WHERE id = :id",
+        {"id": stored.id},
     ) == [(agent.id, "persona-7")]
 
 
-async def test_without_dual_write_the_persona_columns_stay_empty(
-    migrated_db: Database, db_path: Path
-) -> None:
-    agent = await scoped_agent(migrated_db, "persona-8")
+async def test_without_dual_write_the_persona_columns_stay_empty(migrated_any_db: Database) -> None:
+    agent = await scoped_agent(migrated_any_db, "persona-8")
     conversation = Conversation(agent_id=agent.id)
 
-    await ConversationRepository(migrated_db).create(conversation)
-    await MessageRepository(migrated_db).append(
+    await ConversationRepository(migrated_any_db).create(conversation)
+    await MessageRepository(migrated_any_db).append(
         Message(conversation_id=conversation.id, from_agent_id=agent.id, role="user", content="x")
     )
 
-    assert rows(db_path, "SELECT persona_id FROM conversations") == [(None,)]
-    assert rows(db_path, "SELECT persona_id FROM messages") == [(None,)]
+    assert await rows(migrated_any_db, "SELECT persona_id FROM conversations") == [(None,)]
+    assert await rows(migrated_any_db, "SELECT persona_id FROM messages") == [(None,)]
 
 
 async def test_scoped_reads_return_the_conversations_embeddings_first(
-    migrated_db: Database,
+    migrated_any_db: Database,
 ) -> None:
-    agent = await scoped_agent(migrated_db, "p")
+    agent = await scoped_agent(migrated_any_db, "p")
     talk = Conversation(agent_id=agent.id)
-    await ConversationRepository(migrated_db).create(talk)
-    repo = EmbeddingRepository(migrated_db)
+    await ConversationRepository(migrated_any_db).create(talk)
+    repo = EmbeddingRepository(migrated_any_db)
     for key, conversation in (("a", None), ("b", talk.id), ("c", None), ("d", talk.id)):
         await repo.create(
             Embedding(id=key, agent_id=agent.id, conversation_id=conversation, content=key)
@@ -428,11 +442,11 @@ async def test_scoped_reads_return_the_conversations_embeddings_first(
 
 
 async def test_scoped_reads_fall_back_to_the_agent_without_conversation_matches(
-    migrated_db: Database,
+    migrated_any_db: Database,
 ) -> None:
-    agent = await scoped_agent(migrated_db, "p")
-    other = await scoped_agent(migrated_db, "q")
-    repo = EmbeddingRepository(migrated_db)
+    agent = await scoped_agent(migrated_any_db, "p")
+    other = await scoped_agent(migrated_any_db, "q")
+    repo = EmbeddingRepository(migrated_any_db)
     await repo.create(
         Embedding(id="x", agent_id=agent.id, content="x", source=EmbeddingSource.LEGACY)
     )
@@ -446,36 +460,39 @@ async def test_scoped_reads_fall_back_to_the_agent_without_conversation_matches(
 
 
 async def test_the_cutover_migration_applies_on_request_and_drops_the_persona_columns(
-    migrated_db: Database, db_path: Path
+    migrated_any_db: Database,
 ) -> None:
     assert "010" not in [m.id for m in builtin_migrations()]
-    migrator = agentsdb.Migrator(migrated_db, [*builtin_migrations(), *cutover_migrations()])
+    migrator = agentsdb.Migrator(migrated_any_db, [*builtin_migrations(), *cutover_migrations()])
 
     # Built-in migrations numbered after 010 (the event store, 011) are applied already.
     applied = await migrator.migrate(allow_out_of_order=True)
 
     assert [r.migration_id for r in applied] == ["010"]
-    columns = {row[1] for row in rows(db_path, "PRAGMA table_info(conversations)")}
-    assert "persona_id" not in columns
-    assert "persona_id" not in {row[1] for row in rows(db_path, "PRAGMA table_info(messages)")}
+    assert "persona_id" not in await migrated_any_db.table_columns("conversations")
+    assert "persona_id" not in await migrated_any_db.table_columns("messages")
     await migrator.rollback_last()
-    assert "persona_id" in {row[1] for row in rows(db_path, "PRAGMA table_info(messages)")}
+    assert "persona_id" in await migrated_any_db.table_columns("messages")
+    assert "persona_id" in await migrated_any_db.table_columns("conversations")
 
 
+@JOB_TARGETS
 async def test_the_clock_and_id_generator_passed_in_stamp_and_key_the_rows(
-    source: Database, migrated_db: Database
+    source: Database, migrated_any_db: Database
 ) -> None:
     moment = datetime(2025, 6, 1, 12, tzinfo=UTC)
     ids = UuidV7Generator(clock_ns=lambda: 1_000_000 * 1_000_000, random_bits=lambda: 0)
     job = AgentScopeJob(clock=lambda: moment, new_id=ids)
-    await run_job(job, source, migrated_db, progress=False)
+    await run_job(job, source, migrated_any_db, progress=False)
 
-    agents = await migrated_db.fetch_all(
+    agents = await migrated_any_db.fetch_all(
         "SELECT id, memory_root_id, created_at, updated_at FROM agents ORDER BY persona_id"
     )
     # Personas are read in id order, and each takes two ids: its agent's, then its memory root.
     again = UuidV7Generator(clock_ns=lambda: 1_000_000 * 1_000_000, random_bits=lambda: 0)
     assert [agents[0]["id"], agents[0]["memory_root_id"]] == [again(), again()]
     assert {a["created_at"] for a in agents} == {"2025-06-01T12:00:00.000000Z"}
-    untimed = await migrated_db.fetch_one("SELECT created_at FROM conversations WHERE id = 'c2'")
+    untimed = await migrated_any_db.fetch_one(
+        "SELECT created_at FROM conversations WHERE id = 'c2'"
+    )
     assert untimed == {"created_at": "2025-06-01T12:00:00.000000Z"}

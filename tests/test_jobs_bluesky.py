@@ -1,5 +1,5 @@
-"""Job 1, bluesky-profiles: mapping, bios, counts, dry run, re-runs (on SQLite files, and into
-every backend that takes a job's writes)."""
+"""Job 1, bluesky-profiles: mapping, bios, counts, dry run, re-runs, from a legacy SQLite file
+into every backend that takes a job's writes."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from conftest import WriteWithoutForeignKeys
 from jobs_support import (
     BLUESKY_DDL,
     JOB_TARGETS,
+    ORPHAN_TARGETS,
     bluesky_state,
     make_bluesky_source,
-    plant_without_foreign_keys,
     profile,
     rows,
 )
@@ -58,13 +59,15 @@ async def source(source_path: Path) -> AsyncIterator[Database]:
         yield database
 
 
+@JOB_TARGETS
 async def test_each_profile_becomes_a_sync_bluesky_agent_keyed_by_did(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    report = await run_job(BlueskyProfilesJob(), source, migrated_db, progress=False)
+    report = await run_job(BlueskyProfilesJob(), source, migrated_any_db, progress=False)
 
-    assert rows(
-        db_path, "SELECT id, name, handle, display_name, persona_source FROM agents ORDER BY id"
+    assert await rows(
+        migrated_any_db,
+        "SELECT id, name, handle, display_name, persona_source FROM agents ORDER BY id",
     ) == [
         ("did:plc:alice", "Alice", "alice", "Alice", "sync_bluesky"),
         ("did:plc:bob", "bob", "bob", None, "sync_bluesky"),
@@ -75,13 +78,14 @@ async def test_each_profile_becomes_a_sync_bluesky_agent_keyed_by_did(
     assert report.rows_read == 4
 
 
+@JOB_TARGETS
 async def test_bio_comes_from_newest_generated_then_profile_then_none(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    report = await run_job(BlueskyProfilesJob(), source, migrated_db, progress=False)
+    report = await run_job(BlueskyProfilesJob(), source, migrated_any_db, progress=False)
 
-    assert rows(
-        db_path,
+    assert await rows(
+        migrated_any_db,
         "SELECT agent_id, persona_bio, persona_bio_source FROM agent_persona_bios"
         " ORDER BY agent_id",
     ) == [
@@ -92,22 +96,24 @@ async def test_bio_comes_from_newest_generated_then_profile_then_none(
     assert report.tables["agent_persona_bios"].skipped == {"no bio in the source": 1}
 
 
+@JOB_TARGETS
 async def test_an_agent_that_already_has_a_bio_gets_no_new_one(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    await migrated_db.execute(
+    await migrated_any_db.execute(
         "INSERT INTO agents (id, name, model, handle, created_at, updated_at)"
         " VALUES ('did:plc:alice', 'Alice', 'm', 'alice', 't', 't')"
     )
-    await migrated_db.execute(
+    await migrated_any_db.execute(
         "INSERT INTO agent_persona_bios (agent_id, persona_bio, persona_bio_source,"
         " created_at, updated_at) VALUES ('did:plc:alice', 'kept', 'user_provided', 't', 't')"
     )
 
-    report = await run_job(BlueskyProfilesJob(), source, migrated_db, progress=False)
+    report = await run_job(BlueskyProfilesJob(), source, migrated_any_db, progress=False)
 
-    assert rows(
-        db_path, "SELECT persona_bio FROM agent_persona_bios WHERE agent_id = 'did:plc:alice'"
+    assert await rows(
+        migrated_any_db,
+        "SELECT persona_bio FROM agent_persona_bios WHERE agent_id = 'did:plc:alice'",
     ) == [("kept",)]
     assert report.tables["agent_persona_bios"].unchanged == 1
     assert report.tables["agents"].unchanged == 1
@@ -119,13 +125,14 @@ def test_choose_bio_prefers_non_blank_generated_then_profile() -> None:
     assert choose_bio(None, "\n") is None
 
 
+@JOB_TARGETS
 async def test_null_counts_become_zero_and_negative_counts_are_skipped_and_reported(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    report = await run_job(BlueskyProfilesJob(), source, migrated_db, progress=False)
+    report = await run_job(BlueskyProfilesJob(), source, migrated_any_db, progress=False)
 
-    metadata = rows(
-        db_path,
+    metadata = await rows(
+        migrated_any_db,
         "SELECT agent_id, followers_count, follows_count, posts_count"
         " FROM user_agent_profile_metadata ORDER BY agent_id",
     )
@@ -135,77 +142,88 @@ async def test_null_counts_become_zero_and_negative_counts_are_skipped_and_repor
     assert "skipped 1 user_agent_profile_metadata: negative follows_count" in report.format()
 
 
+@JOB_TARGETS
 async def test_rerunning_changes_nothing_not_even_timestamps(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    first = await run_job(BlueskyProfilesJob(), source, migrated_db, progress=False)
-    before = bluesky_state(db_path, with_times=True)
+    first = await run_job(BlueskyProfilesJob(), source, migrated_any_db, progress=False)
+    before = await bluesky_state(migrated_any_db, with_times=True)
 
-    again = await run_job(BlueskyProfilesJob(), source, migrated_db, progress=False)
+    again = await run_job(BlueskyProfilesJob(), source, migrated_any_db, progress=False)
 
-    assert bluesky_state(db_path, with_times=True) == before
+    assert await bluesky_state(migrated_any_db, with_times=True) == before
     assert again.tables["agents"].created == 0
     assert again.tables["agents"].unchanged == first.tables["agents"].created
     assert again.tables["user_agent_profile_metadata"].created == 0
     assert BlueskyProfilesJob().summary(again) == "Migrated 0 agents."
 
 
+@JOB_TARGETS
 async def test_changed_counts_are_updated_on_a_rerun(
-    source: Database, migrated_db: Database, db_path: Path, source_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    await run_job(BlueskyProfilesJob(), source, migrated_db, progress=False)
+    await run_job(BlueskyProfilesJob(), source, migrated_any_db, progress=False)
     await source.execute("UPDATE bluesky_profiles SET posts_count = 99 WHERE handle = 'alice'")
 
-    report = await run_job(BlueskyProfilesJob(), source, migrated_db, progress=False)
+    report = await run_job(BlueskyProfilesJob(), source, migrated_any_db, progress=False)
 
     assert report.tables["user_agent_profile_metadata"].updated == 1
-    assert rows(
-        db_path,
+    assert await rows(
+        migrated_any_db,
         "SELECT posts_count FROM user_agent_profile_metadata WHERE agent_id = 'did:plc:alice'",
     ) == [(99,)]
 
 
+@JOB_TARGETS
 async def test_dry_run_writes_nothing_and_reports_what_the_real_run_does(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    empty = bluesky_state(db_path, with_times=True)
+    empty = await bluesky_state(migrated_any_db, with_times=True)
 
-    dry = await run_job(BlueskyProfilesJob(), source, migrated_db, dry_run=True, batch_size=2)
+    dry = await run_job(BlueskyProfilesJob(), source, migrated_any_db, dry_run=True, batch_size=2)
 
-    assert bluesky_state(db_path, with_times=True) == empty
-    assert rows(db_path, "SELECT * FROM agentsdb_job_runs") == []
-    real = await run_job(BlueskyProfilesJob(), source, migrated_db, batch_size=2, progress=False)
+    assert await bluesky_state(migrated_any_db, with_times=True) == empty
+    assert await rows(migrated_any_db, "SELECT * FROM agentsdb_job_runs") == []
+    real = await run_job(
+        BlueskyProfilesJob(), source, migrated_any_db, batch_size=2, progress=False
+    )
     assert dry.counts() == real.counts()
     assert dry.dry_run
     assert not real.dry_run
 
 
+@JOB_TARGETS
 async def test_a_pre_existing_agent_holding_the_handle_skips_the_profile(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    await migrated_db.execute(
+    await migrated_any_db.execute(
         "INSERT INTO agents (id, name, model, handle, created_at, updated_at)"
         " VALUES ('someone-else', 'B', 'm', 'bob', 't', 't')"
     )
 
-    dry = await run_job(BlueskyProfilesJob(), source, migrated_db, dry_run=True)
-    report = await run_job(BlueskyProfilesJob(), source, migrated_db, progress=False)
+    dry = await run_job(BlueskyProfilesJob(), source, migrated_any_db, dry_run=True)
+    report = await run_job(BlueskyProfilesJob(), source, migrated_any_db, progress=False)
 
     assert report.tables["agents"].skipped == {"handle belongs to another agent": 1}
-    assert rows(db_path, "SELECT id FROM agents WHERE handle = 'bob'") == [("someone-else",)]
+    assert await rows(migrated_any_db, "SELECT id FROM agents WHERE handle = 'bob'") == [
+        ("someone-else",)
+    ]
     assert dry.counts() == report.counts()
 
 
+@JOB_TARGETS
 async def test_batches_of_one_give_the_same_result_as_one_batch(
-    source: Database, migrated_db: Database, db_path: Path, tmp_path: Path
+    source: Database, migrated_any_db: Database, tmp_path: Path
 ) -> None:
-    small = await run_job(BlueskyProfilesJob(), source, migrated_db, batch_size=1, progress=False)
-    other_path = tmp_path / "other.db"
-    async with agentsdb.connect(str(other_path)) as other:
+    small = await run_job(
+        BlueskyProfilesJob(), source, migrated_any_db, batch_size=1, progress=False
+    )
+    # The whole run in one batch into a SQLite file: the same rows, whatever the target.
+    async with agentsdb.connect(str(tmp_path / "other.db")) as other:
         await agentsdb.Migrator(other).migrate()
         large = await run_job(BlueskyProfilesJob(), source, other, batch_size=1000, progress=False)
-    assert small.counts() == large.counts()
-    assert bluesky_state(db_path) == bluesky_state(other_path)
+        assert small.counts() == large.counts()
+        assert await bluesky_state(migrated_any_db) == await bluesky_state(other)
 
 
 @JOB_TARGETS
@@ -262,20 +280,23 @@ async def test_source_and_target_may_be_the_same_database(migrated_any_db: Datab
     assert bios == [{"persona_bio": "hi"}]
 
 
+@ORPHAN_TARGETS
 async def test_validation_passes_after_a_run_and_catches_a_planted_orphan(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database,
+    migrated_any_db: Database,
+    write_without_foreign_keys: WriteWithoutForeignKeys,
 ) -> None:
-    await run_job(BlueskyProfilesJob(), source, migrated_db, progress=False)
+    await run_job(BlueskyProfilesJob(), source, migrated_any_db, progress=False)
     await source.execute("DELETE FROM agent_bios WHERE handle = 'ghost'")
-    clean = await validate_job(BlueskyProfilesJob(), source, migrated_db)
+    clean = await validate_job(BlueskyProfilesJob(), source, migrated_any_db)
     assert clean.ok, clean.format()
 
-    plant_without_foreign_keys(
-        db_path,
+    await write_without_foreign_keys(
+        migrated_any_db,
         "INSERT INTO user_agent_profile_metadata (agent_id, created_at, updated_at)"
         " VALUES ('did:plc:nobody', 't', 't')",
     )
-    found = await validate_job(BlueskyProfilesJob(), source, migrated_db)
+    found = await validate_job(BlueskyProfilesJob(), source, migrated_any_db)
 
     assert not found.ok
     orphans = {o.check: o.rows for o in found.orphans}
@@ -283,13 +304,14 @@ async def test_validation_passes_after_a_run_and_catches_a_planted_orphan(
     assert "INVALID" in found.format()
 
 
+@JOB_TARGETS
 async def test_validation_reports_a_parity_gap_left_by_a_deleted_agent(
-    source: Database, migrated_db: Database
+    source: Database, migrated_any_db: Database
 ) -> None:
-    await run_job(BlueskyProfilesJob(), source, migrated_db, progress=False)
-    await migrated_db.execute("DELETE FROM agents WHERE id = 'did:plc:dave'")
+    await run_job(BlueskyProfilesJob(), source, migrated_any_db, progress=False)
+    await migrated_any_db.execute("DELETE FROM agents WHERE id = 'did:plc:dave'")
 
-    found = await validate_job(BlueskyProfilesJob(), source, migrated_db)
+    found = await validate_job(BlueskyProfilesJob(), source, migrated_any_db)
 
     parity = {p.table: p for p in found.parity}
     assert not parity["agents"].ok
@@ -310,36 +332,41 @@ async def test_validation_reports_a_parity_gap_left_by_a_deleted_agent(
         ),
     ],
 )
+@JOB_TARGETS
 async def test_a_missing_source_table_or_column_is_named_and_nothing_is_written(
-    migrated_db: Database, db_path: Path, tmp_path: Path, ddl: list[str], missing: str
+    migrated_any_db: Database, tmp_path: Path, ddl: list[str], missing: str
 ) -> None:
     async with agentsdb.connect(str(tmp_path / "partial.db")) as partial:
         for statement in ddl:
             await partial.execute(statement)
         with pytest.raises(MissingSourceError, match=missing.replace(".", r"\.")):
-            await run_job(BlueskyProfilesJob(), partial, migrated_db, progress=False)
-    assert rows(db_path, "SELECT COUNT(*) FROM agents") == [(0,)]
-    assert rows(db_path, "SELECT COUNT(*) FROM agentsdb_job_runs") == [(0,)]
+            await run_job(BlueskyProfilesJob(), partial, migrated_any_db, progress=False)
+    assert await rows(migrated_any_db, "SELECT COUNT(*) FROM agents") == [(0,)]
+    assert await rows(migrated_any_db, "SELECT COUNT(*) FROM agentsdb_job_runs") == [(0,)]
 
 
-async def test_an_unmigrated_target_is_refused(source: Database, db: Database) -> None:
+@JOB_TARGETS
+async def test_an_unmigrated_target_is_refused(source: Database, any_db: Database) -> None:
     with pytest.raises(TargetNotMigratedError, match="agentsdb migrate"):
-        await run_job(BlueskyProfilesJob(), source, db, progress=False)
+        await run_job(BlueskyProfilesJob(), source, any_db, progress=False)
+    assert await any_db.table_columns("agents") == ()
 
 
+@JOB_TARGETS
 async def test_a_finished_run_is_recorded_as_completed_with_its_report(
-    source: Database, migrated_db: Database, db_path: Path
+    source: Database, migrated_any_db: Database
 ) -> None:
-    await run_job(BlueskyProfilesJob(), source, migrated_db, batch_size=3, progress=False)
+    await run_job(BlueskyProfilesJob(), source, migrated_any_db, batch_size=3, progress=False)
 
-    [(status, last_key, batches)] = rows(
-        db_path, "SELECT status, last_key, batches FROM agentsdb_job_runs"
+    [(status, last_key, batches)] = await rows(
+        migrated_any_db, "SELECT status, last_key, batches FROM agentsdb_job_runs"
     )
     assert (status, last_key, batches) == ("completed", None, 2)
 
 
+@JOB_TARGETS
 async def test_bios_dated_alike_go_to_the_later_row_and_blank_generated_bios_are_ignored(
-    migrated_db: Database, db_path: Path, tmp_path: Path
+    migrated_any_db: Database, tmp_path: Path
 ) -> None:
     path = tmp_path / "ties.db"
     make_bluesky_source(
@@ -352,10 +379,10 @@ async def test_bios_dated_alike_go_to_the_later_row_and_blank_generated_bios_are
         ],
     )
     async with agentsdb.connect(str(path)) as source:
-        await run_job(BlueskyProfilesJob(), source, migrated_db, progress=False)
+        await run_job(BlueskyProfilesJob(), source, migrated_any_db, progress=False)
 
-    assert rows(
-        db_path,
+    assert await rows(
+        migrated_any_db,
         "SELECT agent_id, persona_bio, persona_bio_source FROM agent_persona_bios"
         " ORDER BY agent_id",
     ) == [
@@ -373,14 +400,20 @@ async def case_twins(tmp_path: Path) -> AsyncIterator[Database]:
         yield database
 
 
+@JOB_TARGETS
 async def test_dry_run_report_equals_real_run_when_handle_twins_fall_in_different_batches(
-    case_twins: Database, migrated_db: Database
+    case_twins: Database, migrated_any_db: Database
 ) -> None:
     dry = await run_job(
-        BlueskyProfilesJob(), case_twins, migrated_db, dry_run=True, batch_size=1, progress=False
+        BlueskyProfilesJob(),
+        case_twins,
+        migrated_any_db,
+        dry_run=True,
+        batch_size=1,
+        progress=False,
     )
     real = await run_job(
-        BlueskyProfilesJob(), case_twins, migrated_db, batch_size=1, progress=False
+        BlueskyProfilesJob(), case_twins, migrated_any_db, batch_size=1, progress=False
     )
 
     assert real.tables["agents"].skipped == {"handle belongs to another agent": 1}

@@ -1,9 +1,8 @@
-"""bluesky-profiles on SQLite (set-based batches) decides every row like the row-by-row path."""
+"""bluesky-profiles where TEMP tables persist (set-based batches: SQLite) decides every row like
+the row-by-row path every other target takes."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from agentsdb.jobs.framework import Step
 
 
 class RowByRowJob(BlueskyProfilesJob):
-    """The job with the step other dialects use, forced onto SQLite."""
+    """The job with the step targets without persistent TEMP tables take, forced onto SQLite."""
 
     def steps(self, source: Database, target: Database) -> list[Step]:
         return [ProfilesStep()]
@@ -48,23 +47,21 @@ BIOS = [
 ]
 
 
-def plant_target(path: Path) -> None:
+async def plant_target(target: Database) -> None:
     """Agents already there: one holds the handle 'held', one is the 'known' profile's did."""
-    with closing(sqlite3.connect(path)) as conn:
-        conn.execute(
-            "INSERT INTO agents (id, name, model, handle, created_at, updated_at)"
-            " VALUES ('someone-else', 'H', 'm', 'held', 't', 't'),"
-            " ('did:plc:known', 'K', 'm', 'known-elsewhere', 't', 't')"
-        )
-        conn.execute(
-            "INSERT INTO user_agent_profile_metadata (agent_id, followers_count, follows_count,"
-            " posts_count, created_at, updated_at) VALUES ('did:plc:known', 7, 8, 1, 't', 't')"
-        )
-        conn.execute(
-            "INSERT INTO agent_persona_bios (agent_id, persona_bio, persona_bio_source,"
-            " created_at, updated_at) VALUES ('did:plc:known', 'kept', 'user_provided', 't', 't')"
-        )
-        conn.commit()
+    await target.execute(
+        "INSERT INTO agents (id, name, model, handle, created_at, updated_at)"
+        " VALUES ('someone-else', 'H', 'm', 'held', 't', 't'),"
+        " ('did:plc:known', 'K', 'm', 'known-elsewhere', 't', 't')"
+    )
+    await target.execute(
+        "INSERT INTO user_agent_profile_metadata (agent_id, followers_count, follows_count,"
+        " posts_count, created_at, updated_at) VALUES ('did:plc:known', 7, 8, 1, 't', 't')"
+    )
+    await target.execute(
+        "INSERT INTO agent_persona_bios (agent_id, persona_bio, persona_bio_source,"
+        " created_at, updated_at) VALUES ('did:plc:known', 'kept', 'user_provided', 't', 't')"
+    )
 
 
 async def run_both(tmp_path: Path, batch_size: int) -> None:
@@ -75,7 +72,7 @@ async def run_both(tmp_path: Path, batch_size: int) -> None:
         path = tmp_path / f"{name}.db"
         async with agentsdb.connect(str(path)) as target:
             await agentsdb.Migrator(target).migrate()
-            plant_target(path)
+            await plant_target(target)
             async with agentsdb.connect(str(source_path)) as source:
                 assert isinstance(
                     job.steps(source, target)[0],
@@ -84,7 +81,8 @@ async def run_both(tmp_path: Path, batch_size: int) -> None:
                 dry = await run_job(job, source, target, dry_run=True, batch_size=batch_size)
                 first = await run_job(job, source, target, batch_size=batch_size, progress=False)
                 again = await run_job(job, source, target, batch_size=batch_size, progress=False)
-        results.append((dry.counts(), first.counts(), again.counts(), bluesky_state(path)))
+            state = await bluesky_state(target)
+        results.append((dry.counts(), first.counts(), again.counts(), state))
         if batch_size >= len(PROFILES):
             assert dry.counts() == first.counts()
     assert results[0] == results[1]

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from jobs_support import make_bluesky_source, plant_without_foreign_keys, profile, rows
+from jobs_support import make_bluesky_source, plant_in_sqlite_file, profile, sqlite_file_rows
 
 
 def agentsdb(*args: str) -> subprocess.CompletedProcess[str]:
@@ -48,7 +48,7 @@ def test_backfill_migrates_and_ends_with_the_summary_and_the_report(
     assert done.stdout.startswith("Migrated 3 agents.\n")
     assert "skipped 1 user_agent_profile_metadata: negative follows_count" in done.stdout
     assert done.stderr == ""
-    assert rows(target, "SELECT COUNT(*) FROM agents") == [(3,)]
+    assert sqlite_file_rows(target, "SELECT COUNT(*) FROM agents") == [(3,)]
 
 
 def test_backfill_dry_run_prints_the_report_and_writes_nothing(target: Path, source: Path) -> None:
@@ -56,7 +56,7 @@ def test_backfill_dry_run_prints_the_report_and_writes_nothing(target: Path, sou
         "backfill", "bluesky-profiles", "--source", str(source), "--db", str(target), "--dry-run"
     )
     assert dry.returncode == 0, dry.stderr
-    assert rows(target, "SELECT COUNT(*) FROM agents") == [(0,)]
+    assert sqlite_file_rows(target, "SELECT COUNT(*) FROM agents") == [(0,)]
 
     real = agentsdb(
         "backfill",
@@ -82,7 +82,7 @@ def test_backfill_validate_prints_the_table_and_exits_1_on_an_orphan(
     assert "PARITY" in valid.stdout
     assert valid.stdout.rstrip().endswith("bluesky-profiles: valid.")
 
-    plant_without_foreign_keys(
+    plant_in_sqlite_file(
         target,
         "INSERT INTO agent_persona_bios (agent_id, persona_bio, persona_bio_source, created_at,"
         " updated_at) VALUES ('nobody', 'x', 'ai_generated', 't', 't')",
@@ -105,7 +105,7 @@ def test_backfill_names_a_missing_source_table_in_one_line_and_exits_1(
     assert failed.returncode == 1
     assert failed.stderr.count("\n") == 1
     assert "no table 'bluesky_profiles'" in failed.stderr
-    assert rows(target, "SELECT COUNT(*) FROM agentsdb_job_runs") == [(0,)]
+    assert sqlite_file_rows(target, "SELECT COUNT(*) FROM agentsdb_job_runs") == [(0,)]
 
 
 def test_backfill_reads_the_target_itself_without_source(target: Path) -> None:

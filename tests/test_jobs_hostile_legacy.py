@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_support import make_bluesky_source, make_legacy_source
+from jobs_support import JOB_TARGETS, make_bluesky_source, make_legacy_source
 from sessions_support import legacy, make_sessions_source
 
 import agentsdb
@@ -38,12 +38,6 @@ from agentsdb.repositories import AgentRepository, ConversationRepository, Messa
 from agentsdb.repositories.embeddings import EmbeddingRepository
 from agentsdb.repositories.persona_bios import PersonaBioRepository
 from agentsdb.repositories.profile_metadata import ProfileMetadataRepository
-
-#: The backends a batch job runs on: a batch reads the target in the transaction that writes it,
-#: which libSQL over HTTP cannot hold (docs/backfill.md); sessions-to-agents runs on all four.
-INTERACTIVE_BACKENDS = pytest.mark.parametrize(
-    "backend", ["sqlite", "postgresql", "libsql-ws"], indirect=True
-)
 
 LONG = "x" * 300
 NUL = "nul\x00here"
@@ -129,11 +123,11 @@ SESSIONS = [
 
 
 @pytest.fixture
-async def target(any_db: Database) -> Database:
-    """A migrated target on the backend of the test (``migrated_any_db`` where a test runs on
-    all four; the batch jobs' tests take this one, parametrized by INTERACTIVE_BACKENDS)."""
-    await agentsdb.Migrator(any_db).migrate()
-    return any_db
+def target(migrated_any_db: Database) -> Database:
+    """The migrated target of a batch job's test. A batch reads the target in the transaction
+    that writes it, which libSQL over HTTP cannot hold (docs/backfill.md): those tests run on
+    JOB_TARGETS; sessions-to-agents runs on all four backends."""
+    return migrated_any_db
 
 
 @pytest.fixture
@@ -214,7 +208,7 @@ async def table_sizes(db: Database, tables: list[str]) -> dict[str, int]:
     return sizes
 
 
-@INTERACTIVE_BACKENDS
+@JOB_TARGETS
 async def test_agent_scope_writes_only_rows_the_repositories_read_and_reports_the_rest(
     agent_scope_source: Database, target: Database
 ) -> None:
@@ -257,7 +251,7 @@ async def test_agent_scope_writes_only_rows_the_repositories_read_and_reports_th
     assert (await validate_job(AgentScopeJob(), agent_scope_source, target)).ok
 
 
-@INTERACTIVE_BACKENDS
+@JOB_TARGETS
 async def test_bluesky_profiles_writes_only_rows_the_repositories_read_and_reports_the_rest(
     bluesky_source: Database, target: Database
 ) -> None:

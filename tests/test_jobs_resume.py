@@ -1,4 +1,5 @@
-"""A job killed with SIGKILL mid-run resumes where it stopped: real subprocesses, real files."""
+"""A job killed with SIGKILL mid-run resumes where it stopped: real subprocesses writing to every
+job target, compared with an uninterrupted run into a SQLite file."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any
 
 import pytest
 from jobs_support import (
+    JOB_TARGETS,
     agent_scope_state,
     bluesky_state,
-    kill_after_batches,
+    decoded_json,
+    kill_after_committed_batches,
     make_bluesky_source,
     make_legacy_source,
     migrated,
@@ -20,11 +23,15 @@ from jobs_support import (
     rows,
 )
 
+import agentsdb
+from agentsdb.db.base import Database
+
 # Runs a job in a child process. With a delay, every batch sleeps inside its transaction after
 # its writes and before its checkpoint, so a kill can land mid-transaction.
 CHILD = """
 import asyncio, json, sys, time
 import agentsdb
+from agentsdb.db.base import Database
 from agentsdb.jobs import get_job, run_job
 from agentsdb.jobs.framework import Step
 
@@ -75,7 +82,7 @@ asyncio.run(main())
 
 
 def start_child(
-    job: str, source: Path, target: Path, batch: int, delay: float
+    job: str, source: Path, target: Path | str, batch: int, delay: float
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", CHILD, job, str(source), str(target), str(batch), str(delay)],
@@ -85,7 +92,7 @@ def start_child(
     )
 
 
-def run_child(job: str, source: Path, target: Path, batch: int) -> dict[str, Any]:
+def run_child(job: str, source: Path, target: Path | str, batch: int) -> dict[str, Any]:
     child = start_child(job, source, target, batch, 0.0)
     out, err = child.communicate(timeout=120)
     assert child.returncode == 0, err
@@ -111,32 +118,35 @@ def bluesky_source(tmp_path: Path) -> Path:
     return path
 
 
+@JOB_TARGETS
 async def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
-    bluesky_source: Path, tmp_path: Path
+    bluesky_source: Path, backend_url: str, migrated_any_db: Database, tmp_path: Path
 ) -> None:
-    killed = await migrated(tmp_path / "killed.db")
-    child = start_child("bluesky-profiles", bluesky_source, killed, 7, 0.02)
-    kill_after_batches(child, killed, 5, within=60)
+    killed = migrated_any_db
+    child = start_child("bluesky-profiles", bluesky_source, backend_url, 7, 0.02)
+    await kill_after_committed_batches(child, killed, 5, within=60)
 
     # Every committed batch is whole: its agents and its checkpoint went in together.
-    [(status, batches, last_key)] = rows(
+    [(status, batches, last_key)] = await rows(
         killed, "SELECT status, batches, last_key FROM agentsdb_job_runs"
     )
     assert status == "running"
-    assert rows(killed, "SELECT COUNT(*) FROM agents") == [(7 * batches,)]
-    assert json.loads(last_key)["key"] == [f"user{7 * batches - 1:04d}"]
+    assert await rows(killed, "SELECT COUNT(*) AS n FROM agents") == [(7 * batches,)]
+    assert decoded_json(killed, last_key)["key"] == [f"user{7 * batches - 1:04d}"]
 
-    resumed = run_child("bluesky-profiles", bluesky_source, killed, 7)
+    resumed = run_child("bluesky-profiles", bluesky_source, backend_url, 7)
     clean = await migrated(tmp_path / "clean.db")
     uninterrupted = run_child("bluesky-profiles", bluesky_source, clean, 7)
 
-    assert bluesky_state(killed) == bluesky_state(clean)
+    async with agentsdb.connect(str(clean)) as oracle:
+        assert await bluesky_state(killed) == await bluesky_state(oracle)
+    assert await rows(killed, "SELECT status FROM agentsdb_job_runs") == [("completed",)]
     assert resumed == uninterrupted
-    assert rows(killed, "SELECT status FROM agentsdb_job_runs") == [("completed",)]
 
 
+@JOB_TARGETS
 async def test_agent_scope_killed_inside_a_conversation_resumes_without_losing_or_doubling_turns(
-    tmp_path: Path,
+    backend_url: str, migrated_any_db: Database, tmp_path: Path
 ) -> None:
     source = tmp_path / "legacy.db"
     personas = [(f"p{i}", f"Persona {i}", 1) for i in range(5)]
@@ -159,17 +169,17 @@ async def test_agent_scope_killed_inside_a_conversation_resumes_without_losing_o
     ]
     make_legacy_source(source, personas, conversations, messages, vectors)
 
-    killed = await migrated(tmp_path / "killed.db")
-    child = start_child("agent-scope", source, killed, 6, 0.02)
+    child = start_child("agent-scope", source, backend_url, 6, 0.02)
     # 1 batch of personas, 2 of conversations, then the kill lands inside a conversation.
-    kill_after_batches(child, killed, 9, within=60)
-    resumed = run_child("agent-scope", source, killed, 6)
+    await kill_after_committed_batches(child, migrated_any_db, 9, within=60)
+    resumed = run_child("agent-scope", source, backend_url, 6)
     clean = await migrated(tmp_path / "clean.db")
     uninterrupted = run_child("agent-scope", source, clean, 6)
 
-    assert agent_scope_state(killed) == agent_scope_state(clean)
+    async with agentsdb.connect(str(clean)) as oracle:
+        assert await agent_scope_state(migrated_any_db) == await agent_scope_state(oracle)
+    assert await rows(migrated_any_db, "SELECT COUNT(*) AS n FROM messages") == [(12 * 20,)]
     assert resumed == uninterrupted
     # Every legacy message is a turn of its own, repeated texts included.
     assert uninterrupted["tables"]["messages"]["skipped"] == {}
     assert uninterrupted["tables"]["messages"]["created"] == 12 * 20
-    assert rows(killed, "SELECT COUNT(*) FROM messages") == [(12 * 20,)]

@@ -94,6 +94,15 @@ class RecordingSource:
     async def table_columns(self, table: str) -> tuple[str, ...]:
         return await self._db.table_columns(table)
 
+    async def table_names(self) -> tuple[str, ...]:
+        return await self._db.table_names()
+
+    async def table_indexes(self, table: str) -> tuple[str, ...]:
+        return await self._db.table_indexes(table)
+
+    async def table_triggers(self, table: str) -> dict[str, str]:
+        return await self._db.table_triggers(table)
+
 
 def replayed_instructions(path: Path, reads: list[tuple[str, dict[str, Any]]]) -> int:
     """SQLite VM instructions the recorded reads take on a fresh read-only connection."""
@@ -194,7 +203,7 @@ def legacy_without_indexes(path: Path, n: int) -> None:
     ],
     ids=["bluesky-profiles", "agent-scope"],
 )
-async def test_source_work_grows_as_n_log_n_without_source_indexes(
+async def test_work_on_a_sqlite_source_grows_as_n_log_n_without_its_indexes(
     tmp_path: Path,
     job: Callable[[], Job],
     make_source: Callable[[Path, int], None],

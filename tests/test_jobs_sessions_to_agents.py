@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_support import kill_after_batches, migrated
+from jobs_support import decoded_json, kill_after_committed_batches, migrated
 from sessions_support import SESSIONS_DDL, legacy, make_sessions_source
 
 import agentsdb
 from agentsdb.aggregate import AgentAggregate, AgentType, SessionStatus, derived_agent_id
 from agentsdb.aggregate.store import AgentStore
 from agentsdb.db.base import Database, Execute
-from agentsdb.errors import AgentsDBError
+from agentsdb.errors import CheckViolationError
 from agentsdb.jobs import (
     MissingSourceError,
     SessionsToAgentsJob,
@@ -98,7 +96,8 @@ async def run(source: Database, target: Database, **options: Any) -> agentsdb.jo
 
 
 async def snapshot_of(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """Everything the job writes, in a stable order, without the times of the writes."""
+    """Everything the job writes, in a stable order, without the times of the writes (event data
+    decoded, so that two backends' snapshots compare)."""
     queries = {
         "events": "SELECT stream_id, version, event_id, type, data FROM events"
         " ORDER BY stream_id, version",
@@ -112,7 +111,13 @@ async def snapshot_of(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     result: dict[str, list[tuple[Any, ...]]] = {}
     for name, sql in queries.items():
         rows = await db.fetch_all(sql)
-        result[name] = [tuple(str(value) for value in row.values()) for row in rows]
+        result[name] = [
+            tuple(
+                decoded_json(db, value) if key == "data" else str(value)
+                for key, value in row.items()
+            )
+            for row in rows
+        ]
     return result
 
 
@@ -198,15 +203,13 @@ async def test_a_rerun_creates_nothing_and_counts_everything_unchanged(
 
 
 async def test_a_rerun_ends_an_imported_active_session_that_has_ended_since(
-    source_path: Path, source: Database, migrated_any_db: Database
+    source: Database, migrated_any_db: Database
 ) -> None:
     await run(source, migrated_any_db)
-    with closing(sqlite3.connect(source_path)) as legacy_db:
-        legacy_db.execute(
-            "UPDATE sessions SET status = 'completed', ended_at = '2024-01-05T12:00:00',"
-            " summary = 'wrapped up' WHERE id = 's05'"
-        )
-        legacy_db.commit()
+    await source.execute(
+        "UPDATE sessions SET status = 'completed', ended_at = '2024-01-05T12:00:00',"
+        " summary = 'wrapped up' WHERE id = 's05'"
+    )
 
     dry = await run(source, migrated_any_db, dry_run=True)
     again = await run(source, migrated_any_db)
@@ -239,7 +242,7 @@ async def test_agent_store_save_commits_further_steps_in_the_append_unit_or_noth
     refused = Execute("INSERT INTO agentsdb_job_runs (job) VALUES (NULL)")
     checkpoint = save_checkpoint("j", {"step": "s", "key": [1]}, JobReport(job="j"), "now")
 
-    with pytest.raises(AgentsDBError):
+    with pytest.raises(CheckViolationError):  # agentsdb_job_runs.job is NOT NULL
         await store.save(agent, with_steps=[refused])
     assert await count(migrated_any_db, "events") == 0
     assert await count(migrated_any_db, "agent_summaries") == 0
@@ -253,9 +256,9 @@ async def test_agent_store_save_commits_further_steps_in_the_append_unit_or_noth
 
 
 async def test_unknown_types_statuses_and_unreadable_rows_are_skipped_with_their_reasons(
-    source: Database, migrated_db: Database
+    source: Database, migrated_any_db: Database
 ) -> None:
-    report = await run(source, migrated_db)
+    report = await run(source, migrated_any_db)
 
     assert dict(report.tables["agents"].skipped) == {
         "no session to import": 1,
@@ -273,18 +276,18 @@ async def test_unknown_types_statuses_and_unreadable_rows_are_skipped_with_their
         "unknown session type 'astrologer'": 1,
     }
     assert "skipped 1 agents: unknown session type 'astrologer'" in report.format()
-    assert await AgentStore(migrated_db).find(agent_id_for("u2", "astrologer")) is None
-    assert await AgentStore(migrated_db).find(agent_id_for("u2", "planner")) is None
+    assert await AgentStore(migrated_any_db).find(agent_id_for("u2", "astrologer")) is None
+    assert await AgentStore(migrated_any_db).find(agent_id_for("u2", "planner")) is None
 
 
 async def test_ids_are_derived_from_the_legacy_rows(
-    source: Database, migrated_db: Database
+    source: Database, migrated_any_db: Database
 ) -> None:
-    await run(source, migrated_db)
+    await run(source, migrated_any_db)
 
     agent_id = agent_id_for("u1", "tutor")
     assert agent_id == derived_agent_id("u1", "tutor")
-    rows = await migrated_db.fetch_all(
+    rows = await migrated_any_db.fetch_all(
         "SELECT event_id, type FROM events WHERE stream_id = :s ORDER BY version",
         {"s": f"agent-{agent_id}"},
     )
@@ -294,12 +297,14 @@ async def test_ids_are_derived_from_the_legacy_rows(
     }
     assert rows[2]["event_id"] == event_id_for(agent_id, "s01", 1)
     assert rows[0]["event_id"] == event_id_for(agent_id, None, 0)
-    [stamp] = await migrated_db.fetch_all("SELECT DISTINCT metadata FROM events")
-    assert json.loads(stamp["metadata"]) == {"imported_by": "sessions-to-agents"}
+    stamps = await migrated_any_db.fetch_all("SELECT metadata FROM events")
+    assert {json.dumps(decoded_json(migrated_any_db, row["metadata"])) for row in stamps} == {
+        json.dumps({"imported_by": "sessions-to-agents"})
+    }
 
 
 async def test_a_group_spanning_several_batches_and_sort_runs_imports_as_one_batch_does(
-    tmp_path: Path, migrated_db: Database
+    tmp_path: Path, migrated_any_db: Database
 ) -> None:
     path = tmp_path / "big.db"
     rows = [
@@ -319,16 +324,16 @@ async def test_a_group_spanning_several_batches_and_sort_runs_imports_as_one_bat
         agentsdb.connect(str(tmp_path / "one.db")) as one,
     ):
         await agentsdb.Migrator(one).migrate()
-        small = await run(source, migrated_db, batch_size=4, run_size=5)
+        small = await run(source, migrated_any_db, batch_size=4, run_size=5)
         whole = await run(source, one, batch_size=1000)
 
         assert small.counts() == whole.counts()
-        assert await snapshot_of(migrated_db) == await snapshot_of(one)
-        batches = await migrated_db.fetch_one("SELECT batches FROM agentsdb_job_runs")
-        agent = await AgentStore(migrated_db).load(agent_id_for("u9", "researcher"))
+        assert await snapshot_of(migrated_any_db) == await snapshot_of(one)
+        batches = await migrated_any_db.fetch_one("SELECT batches FROM agentsdb_job_runs")
+        agent = await AgentStore(migrated_any_db).load(agent_id_for("u9", "researcher"))
     assert batches == {"batches": 6}
     assert agent.state.total_sessions == 24
-    history = await migrated_db.fetch_all(
+    history = await migrated_any_db.fetch_all(
         "SELECT started_at FROM agent_session_history ORDER BY seq"
     )
     started = [row["started_at"] for row in history]
@@ -357,13 +362,13 @@ async def test_validation_catches_a_missing_history_row(
 
 
 async def test_validation_catches_a_lost_active_session(
-    source: Database, migrated_db: Database
+    source: Database, migrated_any_db: Database
 ) -> None:
-    await run(source, migrated_db)
-    store = AgentStore(migrated_db)
+    await run(source, migrated_any_db)
+    store = AgentStore(migrated_any_db)
     await store.execute(agent_id_for("u1", "tutor"), lambda a: a.terminate_session("gone"))
 
-    checked = await validate_job(SessionsToAgentsJob(), source, migrated_db)
+    checked = await validate_job(SessionsToAgentsJob(), source, migrated_any_db)
 
     assert not checked.ok
     [active] = [p for p in checked.parity if p.table == "active_sessions"]
@@ -371,12 +376,12 @@ async def test_validation_catches_a_lost_active_session(
 
 
 async def test_validation_catches_a_user_left_without_agents(
-    source: Database, migrated_db: Database
+    source: Database, migrated_any_db: Database
 ) -> None:
-    await run(source, migrated_db)
-    await AgentStore(migrated_db).delete(agent_id_for("u3", "wellness"))
+    await run(source, migrated_any_db)
+    await AgentStore(migrated_any_db).delete(agent_id_for("u3", "wellness"))
 
-    checked = await validate_job(SessionsToAgentsJob(), source, migrated_db)
+    checked = await validate_job(SessionsToAgentsJob(), source, migrated_any_db)
 
     assert not checked.ok
     assert [(o.check, o.rows) for o in checked.orphans] == [("users with sessions but no agent", 1)]
@@ -388,18 +393,18 @@ async def test_validation_catches_a_user_left_without_agents(
 
 
 async def test_a_missing_source_column_is_named_and_nothing_is_written(
-    tmp_path: Path, migrated_db: Database
+    tmp_path: Path, migrated_any_db: Database
 ) -> None:
     path = tmp_path / "old.db"
     async with agentsdb.connect(str(path)) as old:
         await old.execute("CREATE TABLE sessions (id TEXT PRIMARY KEY, user_id TEXT)")
         with pytest.raises(MissingSourceError, match=r"column sessions\.session_type"):
-            await run(old, migrated_db)
-    assert await count(migrated_db, "agentsdb_job_runs") == 0
+            await run(old, migrated_any_db)
+    assert await count(migrated_any_db, "agentsdb_job_runs") == 0
 
 
 async def test_rows_without_an_id_are_refused_before_anything_is_written(
-    tmp_path: Path, migrated_db: Database
+    tmp_path: Path, migrated_any_db: Database
 ) -> None:
     path = tmp_path / "null-ids.db"
     make_sessions_source(
@@ -411,26 +416,29 @@ async def test_rows_without_an_id_are_refused_before_anything_is_written(
     )
     async with agentsdb.connect(str(path)) as source:
         with pytest.raises(JobError, match="1 rows of sessions have no id"):
-            await run(source, migrated_db)
-    assert await count(migrated_db, "events") == 0
+            await run(source, migrated_any_db)
+    assert await count(migrated_any_db, "events") == 0
 
 
-async def test_one_database_needs_a_prefix_for_the_legacy_table(migrated_db: Database) -> None:
+async def test_one_database_needs_a_prefix_for_the_legacy_table(migrated_any_db: Database) -> None:
     with pytest.raises(JobError, match="shares its name with agentsdb's own"):
-        await run(migrated_db, migrated_db)
+        await run(migrated_any_db, migrated_any_db)
 
     for ddl in SESSIONS_DDL:
-        await migrated_db.execute(
+        await migrated_any_db.execute(
             ddl.replace("TABLE sessions", "TABLE legacy_sessions").replace(
                 "INDEX sessions_user_id ON sessions", "INDEX legacy_user ON legacy_sessions"
             )
         )
-    await migrated_db.execute(
+    await migrated_any_db.execute(
         "INSERT INTO legacy_sessions (id, user_id, session_type, status, started_at)"
         " VALUES ('x1', 'u1', 'coach', 'active', '2024-01-01')"
     )
     report = await run_job(
-        SessionsToAgentsJob(source_prefix="legacy_"), migrated_db, migrated_db, progress=False
+        SessionsToAgentsJob(source_prefix="legacy_"),
+        migrated_any_db,
+        migrated_any_db,
+        progress=False,
     )
     assert SessionsToAgentsJob().summary(report) == "Migrated 1 sessions into 1 new agents."
 
@@ -474,7 +482,7 @@ asyncio.run(main())
 """
 
 
-def start_child(source: Path, target: Path, slow: int) -> subprocess.Popen[str]:
+def start_child(source: Path, target: Path | str, slow: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", CHILD, str(source), str(target), "3", "7", str(slow)],
         stdout=subprocess.PIPE,
@@ -483,7 +491,7 @@ def start_child(source: Path, target: Path, slow: int) -> subprocess.Popen[str]:
     )
 
 
-def run_child(source: Path, target: Path) -> dict[str, Any]:
+def run_child(source: Path, target: Path | str) -> dict[str, Any]:
     child = start_child(source, target, 0)
     out, err = child.communicate(timeout=300)
     assert child.returncode == 0, err
@@ -492,7 +500,7 @@ def run_child(source: Path, target: Path) -> dict[str, Any]:
 
 
 async def test_a_run_killed_with_sigkill_resumes_to_what_an_uninterrupted_run_writes(
-    tmp_path: Path,
+    tmp_path: Path, backend_url: str, migrated_any_db: Database
 ) -> None:
     source = tmp_path / "legacy.db"
     rows = [
@@ -509,51 +517,51 @@ async def test_a_run_killed_with_sigkill_resumes_to_what_an_uninterrupted_run_wr
         for n in range(user % 6)
     ]
     make_sessions_source(source, rows)
-    killed = await migrated(tmp_path / "killed.db")
-
-    kill_after_batches(start_child(source, killed, 150_000), killed, 25)
+    killed = migrated_any_db
+    await kill_after_committed_batches(start_child(source, backend_url, 150_000), killed, 25)
 
     # Every committed unit is whole: the sessions in the events are the ones its checkpoint counts.
-    async with agentsdb.connect(str(killed)) as db:
-        run = await db.fetch_one("SELECT status, report FROM agentsdb_job_runs")
-        started = await db.fetch_one(
-            "SELECT COUNT(*) AS n FROM events WHERE type = 'agent.session.started.v1'"
-        )
+    run = await killed.fetch_one("SELECT status, report FROM agentsdb_job_runs")
+    started = await killed.fetch_one(
+        "SELECT COUNT(*) AS n FROM events WHERE type = 'agent.session.started.v1'"
+    )
     assert run is not None
     assert started is not None
     assert run["status"] == "running"
-    tables = json.loads(run["report"])["tables"]
+    tables = decoded_json(killed, run["report"])["tables"]
     assert started["n"] == sum(tables[t]["created"] for t in ("session_history", "active_sessions"))
     assert started["n"] < len(rows)
 
-    resumed = run_child(source, killed)
+    resumed = run_child(source, backend_url)
     clean = await migrated(tmp_path / "clean.db")
     uninterrupted = run_child(source, clean)
 
     assert resumed == uninterrupted
-    async with agentsdb.connect(str(killed)) as a, agentsdb.connect(str(clean)) as b:
-        assert await snapshot_of(a) == await snapshot_of(b)
-        async with agentsdb.connect(str(source)) as legacy_db:
-            checked = await validate_job(SessionsToAgentsJob(), legacy_db, a)
+    async with agentsdb.connect(str(clean)) as oracle:
+        assert await snapshot_of(killed) == await snapshot_of(oracle)
+    async with agentsdb.connect(str(source)) as legacy_db:
+        checked = await validate_job(SessionsToAgentsJob(), legacy_db, killed)
     assert checked.ok, checked.format()
 
 
-async def test_a_target_without_the_event_store_is_refused(source: Database, db: Database) -> None:
+async def test_a_target_without_the_event_store_is_refused(
+    source: Database, any_db: Database
+) -> None:
     before_events = [m for m in builtin_migrations() if m.id < "011"]
-    await agentsdb.Migrator(db, before_events).migrate()
+    await agentsdb.Migrator(any_db, before_events).migrate()
 
     with pytest.raises(TargetNotMigratedError, match="agentsdb migrate"):
-        await run(source, db)
-    assert await count(db, "agentsdb_job_runs") == 0
+        await run(source, any_db)
+    assert await count(any_db, "agentsdb_job_runs") == 0
 
 
 # --- reading the source in import order -----------------------------------------------------------
 
 
-async def test_the_source_is_paged_by_its_primary_key_whatever_else_it_is_indexed_by(
-    source: Database, migrated_db: Database
+async def test_a_sqlite_source_is_paged_by_its_primary_key_whatever_else_it_is_indexed_by(
+    source: Database, migrated_any_db: Database
 ) -> None:
-    [step] = SessionsToAgentsJob().steps(source, migrated_db)
+    [step] = SessionsToAgentsJob().steps(source, migrated_any_db)
     plan = await source.fetch_all(
         f"EXPLAIN QUERY PLAN {step.select(False)}", {"k0": "s05", "limit": 2}
     )

@@ -274,3 +274,17 @@ class Database(Executor, Protocol):
     async def table_columns(self, table: str) -> tuple[str, ...]:
         """The column names of ``table`` in declaration order; empty when there is no such table."""
         ...
+
+    async def table_names(self) -> tuple[str, ...]:
+        """The tables of the database's own schema, sorted (not the backend's internal ones)."""
+        ...
+
+    async def table_indexes(self, table: str) -> tuple[str, ...]:
+        """The names of the indexes ``CREATE INDEX`` made on ``table``, sorted (not those that
+        back a PRIMARY KEY or UNIQUE constraint); empty when there is no such table."""
+        ...
+
+    async def table_triggers(self, table: str) -> dict[str, str]:
+        """The triggers on ``table``: each name with its definition as the database states it;
+        empty when there is no such table."""
+        ...

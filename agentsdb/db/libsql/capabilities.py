@@ -7,7 +7,12 @@ from collections.abc import Sequence
 
 from agentsdb.db.base import Params, Program, Step
 from agentsdb.db.inserts import consecutive_keys
-from agentsdb.db.sqlite.capabilities import TABLE_COLUMNS
+from agentsdb.db.sqlite.capabilities import (
+    TABLE_COLUMNS,
+    table_indexes,
+    table_names,
+    table_triggers,
+)
 
 
 def insert_rows(
@@ -19,4 +24,10 @@ def insert_rows(
     return consecutive_keys(table, columns, rows, key, before)
 
 
-__all__ = ["TABLE_COLUMNS", "insert_rows"]
+__all__ = [
+    "TABLE_COLUMNS",
+    "insert_rows",
+    "table_indexes",
+    "table_names",
+    "table_triggers",
+]

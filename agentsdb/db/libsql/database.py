@@ -281,5 +281,17 @@ class LibsqlDatabase:
         rows = await self.fetch_all(capabilities.TABLE_COLUMNS, {"table": table})
         return tuple(str(row["name"]) for row in rows)
 
+    async def table_names(self) -> tuple[str, ...]:
+        """The schema's tables, sorted (see ``capabilities.table_names``)."""
+        return await capabilities.table_names(self)
+
+    async def table_indexes(self, table: str) -> tuple[str, ...]:
+        """The indexes made on ``table``, sorted (see ``capabilities.table_indexes``)."""
+        return await capabilities.table_indexes(self, table)
+
+    async def table_triggers(self, table: str) -> dict[str, str]:
+        """The triggers on ``table`` (see ``capabilities.table_triggers``)."""
+        return await capabilities.table_triggers(self, table)
+
 
 __all__ = ["LibsqlDatabase"]

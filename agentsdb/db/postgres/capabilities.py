@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agentsdb.db.base import FetchAll, Params, Program, Step
+from agentsdb.db.base import Executor, FetchAll, Params, Program, Step
 from agentsdb.db.inserts import check_names, one_statement_per_row, one_unit
 from agentsdb.errors import AgentsDBError
 
@@ -14,6 +14,38 @@ from agentsdb.errors import AgentsDBError
 TABLE_COLUMNS = """SELECT column_name AS name FROM information_schema.columns
 WHERE table_schema = current_schema() AND table_name = :table
 ORDER BY ordinal_position"""
+
+#: The tables of the connection's current schema.
+TABLE_NAMES = """SELECT table_name AS name FROM information_schema.tables
+WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"""
+
+#: The indexes ``CREATE INDEX`` made on a table (found as an unqualified name would be): every
+#: index on it but those that back a constraint (PRIMARY KEY, UNIQUE, EXCLUDE).
+TABLE_INDEXES = """SELECT i.relname AS name FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+WHERE x.indrelid = to_regclass(:table)
+AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)"""
+
+#: The triggers on a table (found as an unqualified name would be), with their definitions.
+TABLE_TRIGGERS = """SELECT tgname AS name, pg_get_triggerdef(oid) AS sql FROM pg_trigger
+WHERE tgrelid = to_regclass(:table) AND NOT tgisinternal"""
+
+
+async def table_names(db: Executor) -> tuple[str, ...]:
+    """The current schema's tables, sorted."""
+    return tuple(sorted(str(row["name"]) for row in await db.fetch_all(TABLE_NAMES)))
+
+
+async def table_indexes(db: Executor, table: str) -> tuple[str, ...]:
+    """The indexes ``CREATE INDEX`` made on ``table``, sorted."""
+    rows = await db.fetch_all(TABLE_INDEXES, {"table": table})
+    return tuple(sorted(str(row["name"]) for row in rows))
+
+
+async def table_triggers(db: Executor, table: str) -> dict[str, str]:
+    """The triggers on ``table`` by name, each with its definition (``pg_get_triggerdef``)."""
+    rows = await db.fetch_all(TABLE_TRIGGERS, {"table": table})
+    return {str(row["name"]): str(row["sql"]) for row in sorted(rows, key=lambda r: r["name"])}
+
 
 #: The declared type of each column of a table (found as an unqualified name would be).
 _COLUMN_TYPES = """SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
@@ -105,4 +137,12 @@ def insert_rows(
         raise
 
 
-__all__ = ["TABLE_COLUMNS", "ColumnTypes", "Step", "insert_rows"]
+__all__ = [
+    "TABLE_COLUMNS",
+    "ColumnTypes",
+    "Step",
+    "insert_rows",
+    "table_indexes",
+    "table_names",
+    "table_triggers",
+]
