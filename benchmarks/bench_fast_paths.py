@@ -13,7 +13,8 @@
   connection (one at a time) and asyncpg's ``Pool`` used directly (concurrent).
 
 The target for both (README, Speed, Backends): agentsdb's point reads >= 70% of the raw driver.
-Each figure is the best of ``--repeat`` runs, as reads per second.
+Each figure is the best of ``--repeat`` runs, as reads per second; within a case the sides take
+turns (one run of each per round), so a change in the machine's load meets them alike.
 """
 
 from __future__ import annotations
@@ -53,8 +54,14 @@ def line(case: str, label: str, rate: float, baseline: float | None) -> None:
     print(f"{case:<34} {label:<38} {rate:>10,.0f} reads/s{share}")
 
 
-async def best(repeat: int, run: Callable[[], Awaitable[float]]) -> float:
-    return max([await run() for _ in range(repeat)])
+async def in_turns(repeat: int, *sides: Callable[[], Awaitable[float]]) -> list[float]:
+    """The best rate of each side, the sides taking turns so that a change in the machine's
+    load meets all of them alike."""
+    best = [0.0] * len(sides)
+    for _ in range(repeat):
+        for index, side in enumerate(sides):
+            best[index] = max(best[index], await side())
+    return best
 
 
 def rows(count: int) -> list[tuple[int, str, str]]:
@@ -90,9 +97,9 @@ async def sqlite_case(folder: Path, count: int, reads: int, repeat: int) -> None
     with_loop = await SQLiteDatabase.open(str(path), url=str(path))
     plain = await SQLiteDatabase.open(str(path), url=str(path), loop_reads=False)
     try:
-        raw_rate = await best(repeat, raw)
-        fast = await best(repeat, lambda: through(with_loop))
-        slow = await best(repeat, lambda: through(plain))
+        raw_rate, fast, slow = await in_turns(
+            repeat, raw, lambda: through(with_loop), lambda: through(plain)
+        )
     finally:
         await with_loop.close()
         await plain.close()
@@ -152,12 +159,15 @@ async def postgres_case(
     asyncpg_pool = plain_pool.pool
     plain = PostgresDatabase(plain_pool, url)  # type: ignore[arg-type]  # the pool's interface
     try:
-        raw_rate = await best(repeat, raw)
-        fast = await best(repeat, lambda: through(ours))
-        slow = await best(repeat, lambda: through(plain))
-        raw_concurrent = await best(repeat, lambda: raw_pool_concurrent(asyncpg_pool))
-        fast_concurrent = await best(repeat, lambda: through_concurrent(ours))
-        slow_concurrent = await best(repeat, lambda: through_concurrent(plain))
+        raw_rate, fast, slow = await in_turns(
+            repeat, raw, lambda: through(ours), lambda: through(plain)
+        )
+        raw_concurrent, fast_concurrent, slow_concurrent = await in_turns(
+            repeat,
+            lambda: raw_pool_concurrent(asyncpg_pool),
+            lambda: through_concurrent(ours),
+            lambda: through_concurrent(plain),
+        )
     finally:
         await ours.close()
         await plain.close()
