@@ -19,7 +19,9 @@ Cases, on SQLite (a temp file) and PostgreSQL (a fresh database on the server at
   ``fetchone`` / ``fetchrow`` of the same statement, one at a time, rows as dicts (raw asyncpg
   with ``json.loads`` as its JSON codec, so both sides hand out decoded documents). The same
   reads through ``db.fetch_one`` (rows as dicts, no model) show what the backend itself costs.
-  The three take turns, one pass each per round.
+  The three take turns, one pass each per round, and the CPU time this process spends per
+  read is printed beside them (the median pass): on a shared machine it moves far less than
+  the wall-clock rates.
 
 Models and driver rows are built inside every side's timer. SQLite runs once per
 ``--synchronous`` level (default FULL, then NORMAL), agentsdb (through ``?synchronous=`` in its
@@ -48,6 +50,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -221,14 +224,34 @@ def ours_row_reads(db: Database, ids: list[int]) -> Callable[[], Awaitable[float
     return once
 
 
-async def in_turns(repeat: int, sides: list[Callable[[], Awaitable[float]]]) -> list[float]:
-    """The best rate of each side, the sides taking turns so that a change in the machine's
-    load meets all of them alike."""
-    best = [0.0] * len(sides)
+@dataclass(frozen=True)
+class Turns:
+    """Each side's best rate, and the median CPU time of one pass (every thread of this
+    process; the server's work, the same on every side, is not in it)."""
+
+    rates: list[float]
+    cpu_seconds: list[float]
+
+
+async def in_turns(repeat: int, sides: list[Callable[[], Awaitable[float]]]) -> Turns:
+    """Run the sides in turns, one pass each per round, so that a change in the machine's load
+    meets all of them alike."""
+    rates: list[list[float]] = [[] for _ in sides]
+    cpu: list[list[float]] = [[] for _ in sides]
     for _ in range(repeat):
         for index, side in enumerate(sides):
-            best[index] = max(best[index], await side())
-    return best
+            started = time.process_time()
+            rates[index].append(await side())
+            cpu[index].append(time.process_time() - started)
+    return Turns([max(r) for r in rates], [statistics.median(c) for c in cpu])
+
+
+def cpu_line(backend: str, labels: list[str], turns: Turns, reads: int) -> None:
+    shares = ", ".join(
+        f"{label} {seconds / reads * 1e6:.1f} µs"
+        for label, seconds in zip(labels, turns.cpu_seconds, strict=True)
+    )
+    print(f"{backend:<12} {'':<44} CPU per read, this process (median): {shares}")
 
 
 def raw_log_row(session_id: str) -> tuple[Any, ...]:
@@ -575,14 +598,19 @@ async def repository_cases(backend: Backend, logs: int, reads: int, repeat: int)
                     await SessionLogRepository(db).append_many(models_for(session_id, logs))
                 ids = await log_ids(db, reads)
                 sides = [ours_reads(db, ids), ours_row_reads(db, ids)]
+                labels = ["repository", "db.fetch_one"]
                 if backend.has_baseline:
                     async with backend.raw_reads(url, ids) as raw_once:
-                        ours, ours_rows, raw = await in_turns(repeat, [*sides, raw_once])
+                        turns = await in_turns(repeat, [*sides, raw_once])
+                    ours, ours_rows, raw = turns.rates
+                    labels.append("raw")
                 else:
-                    ours, ours_rows = await in_turns(repeat, sides)
+                    turns = await in_turns(repeat, sides)
+                    ours, ours_rows = turns.rates
             if backend.has_baseline:
                 result(backend.name, read_case, ours, "reads/s", {"raw": raw})
                 result(backend.name, row_case, ours_rows, "reads/s", {"raw": raw})
+                cpu_line(backend.name, labels, turns, len(ids))
             else:
                 informational(backend.name, read_case, ours, "reads/s")
                 informational(backend.name, row_case, ours_rows, "reads/s")
