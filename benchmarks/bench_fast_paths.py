@@ -13,7 +13,10 @@
   connection (one at a time) and asyncpg's ``Pool`` used directly (concurrent).
 
 The target for both (README, Speed, Backends): agentsdb's point reads >= 70% of the raw driver.
-Each figure is the best of ``--repeat`` runs, as reads per second.
+Each figure is the best of ``--repeat`` runs, as reads per second; within a case the sides take
+turns (one run of each per round), so a change in the machine's load meets them alike. The CPU
+time this process spends per read (the median run) is printed beside them: on a shared machine
+it moves far less than the rates.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import asyncio
 import os
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -53,8 +57,27 @@ def line(case: str, label: str, rate: float, baseline: float | None) -> None:
     print(f"{case:<34} {label:<38} {rate:>10,.0f} reads/s{share}")
 
 
-async def best(repeat: int, run: Callable[[], Awaitable[float]]) -> float:
-    return max([await run() for _ in range(repeat)])
+CPU: dict[str, float] = {}  # label -> median CPU seconds of one pass, for the report
+
+
+async def in_turns(repeat: int, *sides: tuple[str, Callable[[], Awaitable[float]]]) -> list[float]:
+    """The best rate of each side, the sides taking turns so that a change in the machine's
+    load meets all of them alike; the median CPU time of a pass goes into ``CPU``."""
+    best = [0.0] * len(sides)
+    cpu: list[list[float]] = [[] for _ in sides]
+    for _ in range(repeat):
+        for index, (_, side) in enumerate(sides):
+            started = time.process_time()
+            best[index] = max(best[index], await side())
+            cpu[index].append(time.process_time() - started)
+    for (label, _), seconds in zip(sides, cpu, strict=True):
+        CPU[label] = statistics.median(seconds)
+    return best
+
+
+def cpu_line(reads: int, *labels: str) -> None:
+    shares = ", ".join(f"{label} {CPU[label] / reads * 1e6:.1f} µs" for label in labels)
+    print(f"{'':<34} CPU per read, this process (median): {shares}")
 
 
 def rows(count: int) -> list[tuple[int, str, str]]:
@@ -90,9 +113,12 @@ async def sqlite_case(folder: Path, count: int, reads: int, repeat: int) -> None
     with_loop = await SQLiteDatabase.open(str(path), url=str(path))
     plain = await SQLiteDatabase.open(str(path), url=str(path), loop_reads=False)
     try:
-        raw_rate = await best(repeat, raw)
-        fast = await best(repeat, lambda: through(with_loop))
-        slow = await best(repeat, lambda: through(plain))
+        raw_rate, fast, slow = await in_turns(
+            repeat,
+            ("sqlite3", raw),
+            ("loop reads", lambda: through(with_loop)),
+            ("worker only", lambda: through(plain)),
+        )
     finally:
         await with_loop.close()
         await plain.close()
@@ -102,6 +128,7 @@ async def sqlite_case(folder: Path, count: int, reads: int, repeat: int) -> None
     line(case, "db.fetch_one, reads on the loop thread", fast, raw_rate)
     line(case, "db.fetch_one, worker thread only", slow, raw_rate)
     print(f"{'':<34} the loop's reads are {fast / slow:.2f}x the worker-only path")
+    cpu_line(reads, "sqlite3", "loop reads", "worker only")
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------------
@@ -152,12 +179,18 @@ async def postgres_case(
     asyncpg_pool = plain_pool.pool
     plain = PostgresDatabase(plain_pool, url)  # type: ignore[arg-type]  # the pool's interface
     try:
-        raw_rate = await best(repeat, raw)
-        fast = await best(repeat, lambda: through(ours))
-        slow = await best(repeat, lambda: through(plain))
-        raw_concurrent = await best(repeat, lambda: raw_pool_concurrent(asyncpg_pool))
-        fast_concurrent = await best(repeat, lambda: through_concurrent(ours))
-        slow_concurrent = await best(repeat, lambda: through_concurrent(plain))
+        raw_rate, fast, slow = await in_turns(
+            repeat,
+            ("asyncpg", raw),
+            ("agentsdb's pool", lambda: through(ours)),
+            ("asyncpg.Pool", lambda: through(plain)),
+        )
+        raw_concurrent, fast_concurrent, slow_concurrent = await in_turns(
+            repeat,
+            ("asyncpg.Pool itself", lambda: raw_pool_concurrent(asyncpg_pool)),
+            ("agentsdb's pool, 8 tasks", lambda: through_concurrent(ours)),
+            ("asyncpg.Pool, 8 tasks", lambda: through_concurrent(plain)),
+        )
     finally:
         await ours.close()
         await plain.close()
@@ -167,6 +200,7 @@ async def postgres_case(
     line(case, "db.fetch_one, agentsdb's pool", fast, raw_rate)
     line(case, "db.fetch_one, asyncpg.Pool", slow, raw_rate)
     print(f"{'':<34} agentsdb's pool is {fast / slow:.2f}x asyncpg.Pool")
+    cpu_line(reads, "asyncpg", "agentsdb's pool", "asyncpg.Pool")
     case = f"  ... from {tasks} concurrent tasks"
     line(case, "raw asyncpg.Pool acquire + fetchrow", raw_concurrent, None)
     line(case, "db.fetch_one, agentsdb's pool", fast_concurrent, raw_concurrent)

@@ -25,7 +25,7 @@ driver costs 3.7 µs against 3.4. The two loops are a dozen lines each and share
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -48,6 +48,7 @@ from agentsdb.errors import AgentsDBError, UnsupportedOperationError
 
 T = TypeVar("T")
 R = TypeVar("R")
+OpT = TypeVar("OpT")
 R_co = TypeVar("R_co", covariant=True)
 
 _ATOMIC_SAVEPOINT = "agentsdb_atomic"
@@ -312,6 +313,30 @@ async def run_program(program: Program[T], performer: Performer) -> T:
             await performer.abort()
 
 
+async def drive(program: Generator[OpT, Any, T], perform: Callable[[OpT], Awaitable[Any]]) -> T:
+    """Drive a generator of operations of any kind to its return value, awaiting ``perform`` on
+    each: its result is sent back in, the library's error it raised is thrown in, and the
+    generator is closed however it ends. For programs of operations other than
+    :mod:`agentsdb.db.base`'s (a migration runner's own steps), which :func:`run_program` runs.
+    """
+    value: Any = None
+    error: AgentsDBError | None = None
+    try:
+        while True:
+            try:
+                op = program.send(value) if error is None else program.throw(error)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            error = None
+            try:
+                value = await perform(op)
+            except AgentsDBError as failure:
+                error, value = failure, None
+    finally:
+        program.close()
+
+
 def run_program_sync(program: Program[T], performer: SyncPerformer) -> T:
     """Drive a program to completion on this thread, calling one operation at a time."""
     run = ProgramRun(program, lambda: performer.in_transaction, performer.native_atomic)
@@ -339,6 +364,7 @@ __all__ = [
     "ProgramRun",
     "SyncPerformer",
     "dispatch",
+    "drive",
     "expand_atomic",
     "run_program",
     "run_program_sync",

@@ -44,11 +44,9 @@ from agentsdb.db.base import (
     Params,
     Program,
     Row,
-    Step,
     Transaction,
 )
 from agentsdb.db.group_commit import GroupCommit, GroupCommits
-from agentsdb.db.libsql import capabilities
 from agentsdb.db.libsql import keys_off as libsql_keys_off
 from agentsdb.db.libsql import lease as libsql_lease
 from agentsdb.db.libsql.client import Remote
@@ -63,6 +61,7 @@ from agentsdb.db.libsql.driver import (
 from agentsdb.db.libsql.performer import LibsqlPerformer, TransactionStatements
 from agentsdb.db.migration_runner import MigrationRunner
 from agentsdb.db.program import run_program
+from agentsdb.db.sqlite.capabilities import SQLiteCapabilities
 from agentsdb.db.sqlite.integrity import check_sql, problems_of
 from agentsdb.db.task_lock import TaskLock
 from agentsdb.db.transaction import transaction_scope
@@ -74,7 +73,7 @@ log = logging.getLogger("agentsdb.db.libsql")
 T = TypeVar("T")
 
 
-class LibsqlDatabase:
+class LibsqlDatabase(SQLiteCapabilities):
     """A remote libSQL database behind the :class:`~agentsdb.db.base.Database` API.
 
     Open it with :func:`agentsdb.connect` (``auth_token=`` for Turso).
@@ -253,45 +252,12 @@ class LibsqlDatabase:
 
     # --- capabilities (see Database in agentsdb.db.base) ----------------------------------------
     # ``interactive_transactions`` is above: True over a WebSocket, False over HTTP.
-
-    @property
-    def json_decoded(self) -> bool:
-        """False: JSON columns are TEXT and come back as JSON text."""
-        return False
+    # ``json_decoded``, ``insert_rows`` and ``table_columns``: see SQLiteCapabilities.
 
     @property
     def temp_tables_persist(self) -> bool:
         """False: the server may run consecutive requests on different connections."""
         return False
-
-    def insert_rows(
-        self,
-        table: str,
-        columns: Sequence[str],
-        rows: Sequence[Params],
-        *,
-        key: str = "id",
-        before: Sequence[Step] = (),
-    ) -> Program[list[int]]:
-        """One ``executemany`` and ``last_insert_rowid()`` (see ``capabilities.insert_rows``)."""
-        return capabilities.insert_rows(table, columns, rows, key, before)
-
-    async def table_columns(self, table: str) -> tuple[str, ...]:
-        """The column names of ``table`` in declaration order (``pragma_table_info``)."""
-        rows = await self.fetch_all(capabilities.TABLE_COLUMNS, {"table": table})
-        return tuple(str(row["name"]) for row in rows)
-
-    async def table_names(self) -> tuple[str, ...]:
-        """The schema's tables, sorted (see ``capabilities.table_names``)."""
-        return await capabilities.table_names(self)
-
-    async def table_indexes(self, table: str) -> tuple[str, ...]:
-        """The indexes made on ``table``, sorted (see ``capabilities.table_indexes``)."""
-        return await capabilities.table_indexes(self, table)
-
-    async def table_triggers(self, table: str) -> dict[str, str]:
-        """The triggers on ``table`` (see ``capabilities.table_triggers``)."""
-        return await capabilities.table_triggers(self, table)
 
 
 __all__ = ["LibsqlDatabase"]

@@ -50,6 +50,7 @@ from agentsdb.db.migration_runner import (
     Rehearsal,
     Statement,
 )
+from agentsdb.db.program import drive
 from agentsdb.errors import (
     AgentsDBError,
     DatabaseBusyError,
@@ -125,25 +126,12 @@ class LibsqlMigrationRunner:
             await self._release(lease)
 
     async def _drive(self, program: MigrationProgram[T]) -> T:
-        value: Any = None
-        error: AgentsDBError | None = None
-        try:
-            while True:
-                try:
-                    op = program.send(value) if error is None else program.throw(error)
-                except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-                error = None
-                try:
-                    if isinstance(op, _Call):
-                        value = await op.call()
-                    else:
-                        value = await self._db.run(_one(op))
-                except AgentsDBError as failure:
-                    error, value = failure, None
-        finally:
-            program.close()
+        return await drive(program, self._perform)
+
+    async def _perform(self, op: _Call | Operation) -> Any:
+        if isinstance(op, _Call):
+            return await op.call()
+        return await self._db.run(_one(op))
 
     async def _reads(self, decide: Decide) -> Record | None:
         """Drive a program of reads with autocommitted queries (the lease keeps them stable)."""

@@ -133,6 +133,8 @@ class PostgresDatabase:
         return f"<PostgresDatabase {self._url!r}>"
 
     def _check_task(self) -> None:
+        if not self._transaction_tasks:  # the common case, without asking for the task
+            return
         task = asyncio.current_task()
         if task is not None and task in self._transaction_tasks:
             raise UnsupportedOperationError(
@@ -185,8 +187,6 @@ class PostgresDatabase:
         return await self._autocommit(
             sql, lambda session: session.fetch_all(sql, params), read=True
         )
-
-    # Units of work -----------------------------------------------------------------------------
 
     # Units of work -----------------------------------------------------------------------------
 

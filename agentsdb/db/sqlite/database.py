@@ -32,12 +32,12 @@ from agentsdb.db.base import (
     Params,
     Program,
     Row,
-    Step,
     Transaction,
 )
 from agentsdb.db.group_commit import GroupCommit, GroupCommits
 from agentsdb.db.migration_runner import MigrationRunner
-from agentsdb.db.sqlite import capabilities, statements
+from agentsdb.db.sqlite import statements
+from agentsdb.db.sqlite.capabilities import SQLiteCapabilities
 from agentsdb.db.sqlite.errors import translate
 from agentsdb.db.sqlite.files import (
     create_private,
@@ -66,7 +66,7 @@ _CLOSE_INSIDE_TRANSACTION = (
 )
 
 
-class SQLiteDatabase:
+class SQLiteDatabase(SQLiteCapabilities):
     """A SQLite database file (or ``:memory:``) behind the :class:`~agentsdb.db.base.Database` API.
 
     Open it with :func:`agentsdb.connect`.
@@ -256,11 +256,7 @@ class SQLiteDatabase:
         return migration_runner(self, lock_name, lock_timeout)
 
     # --- capabilities (see Database in agentsdb.db.base) ----------------------------------------
-
-    @property
-    def json_decoded(self) -> bool:
-        """False: JSON columns are TEXT and come back as JSON text."""
-        return False
+    # ``json_decoded``, ``insert_rows`` and ``table_columns``: see SQLiteCapabilities.
 
     @property
     def interactive_transactions(self) -> bool:
@@ -271,35 +267,6 @@ class SQLiteDatabase:
     def temp_tables_persist(self) -> bool:
         """True: a Database is one connection for its life (TEMP tables route reads to it)."""
         return True
-
-    def insert_rows(
-        self,
-        table: str,
-        columns: Sequence[str],
-        rows: Sequence[Params],
-        *,
-        key: str = "id",
-        before: Sequence[Step] = (),
-    ) -> Program[list[int]]:
-        """One ``executemany`` and ``last_insert_rowid()`` (see ``capabilities.insert_rows``)."""
-        return capabilities.insert_rows(table, columns, rows, key, before)
-
-    async def table_columns(self, table: str) -> tuple[str, ...]:
-        """The column names of ``table`` in declaration order (``pragma_table_info``)."""
-        rows = await self.fetch_all(capabilities.TABLE_COLUMNS, {"table": table})
-        return tuple(str(row["name"]) for row in rows)
-
-    async def table_names(self) -> tuple[str, ...]:
-        """The schema's tables, sorted (see ``capabilities.table_names``)."""
-        return await capabilities.table_names(self)
-
-    async def table_indexes(self, table: str) -> tuple[str, ...]:
-        """The indexes made on ``table``, sorted (see ``capabilities.table_indexes``)."""
-        return await capabilities.table_indexes(self, table)
-
-    async def table_triggers(self, table: str) -> dict[str, str]:
-        """The triggers on ``table`` (see ``capabilities.table_triggers``)."""
-        return await capabilities.table_triggers(self, table)
 
 
 def _run_program(conn: sqlite3.Connection, program: Program[T], path: str | None) -> T:
