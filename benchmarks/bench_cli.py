@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from agentsdb.tracking import tracking_sql
+from agentsdb.migrator.tracking import tracking_sql
 
 TARGET_RATIO = 3.0
 NOOP = "agentsdb migrate (no-op)"

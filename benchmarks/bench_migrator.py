@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import durability
-from agentsdb.tracking import tracking_sql
 
 import agentsdb
 from agentsdb import Migration, Migrator
+from agentsdb.migrator.tracking import tracking_sql
 
 TRACKING_TABLE = "agentsdb_migrations"
 
