@@ -57,7 +57,9 @@ from agentsdb.db.migration_runner import (
     Record,
     Rehearsal,
     Statement,
+    TrackingCatalog,
 )
+from agentsdb.db.sqlite.tracking import tracking_catalog
 from agentsdb.errors import (
     AgentsDBError,
     DatabaseBusyError,
@@ -117,6 +119,7 @@ class LibsqlMigrationRunner:
             db,
             lock_name,
             lock_timeout,
+            tracking_catalog,
             keys_off=("PRAGMA foreign_keys = OFF",),
             keys_on=("PRAGMA foreign_keys = ON",),
             foreign_key_check="PRAGMA foreign_key_check",
@@ -129,6 +132,10 @@ class LibsqlMigrationRunner:
     def own_tables(self) -> tuple[str, ...]:
         """The lease's tables (see :mod:`agentsdb.db.libsql.lease`)."""
         return libsql_lease.TABLES
+
+    def tracking_catalog(self, table: str) -> TrackingCatalog:
+        """SQLite's (:mod:`agentsdb.db.sqlite.tracking`), leaving out the lease's tables."""
+        return tracking_catalog(table, self.own_tables)
 
     # --- driving programs ----------------------------------------------------------------------
 
