@@ -60,7 +60,7 @@ def nothing_to_migrate(args: argparse.Namespace) -> bool:
 
     # A missing table, or one an older version created without the newest column (the full
     # command upgrades it), fails the first query, and peek then answers None: not a no-op.
-    found = peek(args.db, lambda _dialect: _queries(DEFAULT_TABLE))
+    found = peek(args.db, lambda _dialect: proof_queries(DEFAULT_TABLE))
     if found is None:
         return False
     dialect, (_, head) = found
@@ -86,7 +86,10 @@ def _code_digest(folder: str | None, dialect: str) -> FolderDigest:
     return FolderDigest(chain_of(migrations, dialect), len(migrations), newest)
 
 
-def _queries(table: str) -> list[tuple[str, dict[str, object]]]:
+def proof_queries(table: str) -> list[tuple[str, dict[str, object]]]:
+    """The queries (with their parameters) the no-op runs, in one read-only transaction: one
+    that fails unless the tracking table ``table`` exists with its newest column, then its
+    head row (:func:`agentsdb.migrator.tracking.head_sql`)."""
     from agentsdb.db.migration_runner import DOWN_CHECKSUM_COLUMN
     from agentsdb.migrator.tracking import check_table_name, head_sql
 
@@ -94,4 +97,4 @@ def _queries(table: str) -> list[tuple[str, dict[str, object]]]:
     return [(newest_column, {}), (head_sql(table), {})]
 
 
-__all__ = ["nothing_to_migrate", "registered_migrations"]
+__all__ = ["DEFAULT_TABLE", "nothing_to_migrate", "proof_queries", "registered_migrations"]
