@@ -19,7 +19,6 @@ from agentsdb.migration import Migration
 
 if TYPE_CHECKING:
     from agentsdb.folder_digest import FolderDigest
-    from agentsdb.migrator.tracking import TrackingSQL
 
 DEFAULT_TABLE = "agentsdb_migrations"
 
@@ -58,15 +57,14 @@ def nothing_to_migrate(args: argparse.Namespace) -> bool:
         return False
     from agentsdb.db.peek import peek
     from agentsdb.migrator.plan import all_applied
-    from agentsdb.migrator.tracking import tracking_sql
 
-    found = peek(args.db, lambda dialect: _queries(tracking_sql(dialect, DEFAULT_TABLE)))
+    # A missing table, or one an older version created without the newest column (the full
+    # command upgrades it), fails the first query, and peek then answers None: not a no-op.
+    found = peek(args.db, lambda _dialect: proof_queries(DEFAULT_TABLE))
     if found is None:
         return False
-    dialect, (present, head) = found
-    # A missing table, or one an older version created (the full command upgrades it), is not
-    # a no-op.
-    if not present or not present[0]["current"] or not head:
+    dialect, (_, head) = found
+    if not head:
         return False
     code = _code_digest(args.dir, dialect)
     if not all_applied(head[0], code.chain, code.total):
@@ -88,8 +86,15 @@ def _code_digest(folder: str | None, dialect: str) -> FolderDigest:
     return FolderDigest(chain_of(migrations, dialect), len(migrations), newest)
 
 
-def _queries(sql: TrackingSQL) -> list[tuple[str, dict[str, object]]]:
-    return [(sql.exists, {"table": sql.table}), (sql.head, {})]
+def proof_queries(table: str) -> list[tuple[str, dict[str, object]]]:
+    """The queries (with their parameters) the no-op runs, in one read-only transaction: one
+    that fails unless the tracking table ``table`` exists with its newest column, then its
+    head row (:func:`agentsdb.migrator.tracking.head_sql`)."""
+    from agentsdb.db.migration_runner import DOWN_CHECKSUM_COLUMN
+    from agentsdb.migrator.tracking import check_table_name, head_sql
+
+    newest_column = f"SELECT {DOWN_CHECKSUM_COLUMN} FROM {check_table_name(table)} LIMIT 0"
+    return [(newest_column, {}), (head_sql(table), {})]
 
 
-__all__ = ["nothing_to_migrate", "registered_migrations"]
+__all__ = ["DEFAULT_TABLE", "nothing_to_migrate", "proof_queries", "registered_migrations"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeAlias
 
-from agentsdb.errors import MigrationDefinitionError
+from agentsdb.errors.migration import MigrationDefinitionError
 
 #: Statements of a migration: one list for every dialect, or a list per dialect name.
 Statements: TypeAlias = Sequence[str] | Mapping[str, Sequence[str]]

@@ -63,7 +63,7 @@ from agentsdb.db.base import Database
 from agentsdb.db.placeholders import translate
 from agentsdb.db.url import parse_url
 from agentsdb.errors import AgentsDBError
-from agentsdb.migrator.tracking import tracking_sql
+from agentsdb.migrator.tracking import head_sql
 from agentsdb.models import Agent, Session, SessionLog, format_ts, now
 from agentsdb.queries import SessionLogQueries
 from agentsdb.repositories import AgentRepository, SessionLogRepository, SessionRepository
@@ -342,7 +342,7 @@ class SQLiteBackend(Backend):
 
     async def raw_noop(self, url: str, repeat: int) -> float:
         conn = self.connect(url)
-        head = tracking_sql("sqlite", TRACKING_TABLE).head
+        head = head_sql(TRACKING_TABLE)
         try:
             samples = []
             for _ in range(repeat):
@@ -444,7 +444,7 @@ class PostgresBackend(Backend):
 
     async def raw_noop(self, url: str, repeat: int) -> float:
         conn = await self.asyncpg.connect(url)
-        head = tracking_sql("postgresql", TRACKING_TABLE).head
+        head = head_sql(TRACKING_TABLE)
         try:
             samples = []
             for _ in range(repeat):

@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from agentsdb.migrator.tracking import tracking_sql
+from agentsdb.cli_noop import DEFAULT_TABLE, proof_queries
 
 TARGET_RATIO = 3.0
 NOOP = "agentsdb migrate (no-op)"
@@ -97,15 +97,16 @@ migration = Migration(
 
 
 def _commands(python: str, database: Path, folders: dict[int, Path]) -> dict[str, list[str]]:
-    sql = tracking_sql("sqlite", "agentsdb_migrations")
     uri = f"file:{quote(str(database))}?mode=ro"
     select = (
         "import sqlite3\n"
         f"conn = sqlite3.connect({uri!r}, uri=True, isolation_level=None)\n"
         "conn.execute('BEGIN')\n"
-        f"conn.execute({sql.exists!r}, {{'table': {sql.table!r}}}).fetchall()\n"
-        f"conn.execute({sql.head!r}).fetchall()\n"
-        "conn.close()\n"
+        + "".join(
+            f"conn.execute({sql!r}, {params!r}).fetchall()\n"
+            for sql, params in proof_queries(DEFAULT_TABLE)
+        )
+        + "conn.close()\n"
     )
     commands = {
         "python -c 'import sqlite3'": [python, "-c", "import sqlite3"],

@@ -38,7 +38,7 @@ import durability
 
 import agentsdb
 from agentsdb import Migration, Migrator
-from agentsdb.migrator.tracking import tracking_sql
+from agentsdb.migrator.tracking import head_sql
 
 TRACKING_TABLE = "agentsdb_migrations"
 
@@ -275,7 +275,7 @@ async def main() -> None:
                 f"(journal_mode={mode}, synchronous={level}; best of 3)"
             )
 
-        head = tracking_sql("sqlite", TRACKING_TABLE).head
+        head = head_sql(TRACKING_TABLE)
         for count in (50, args.migrations):
             subset = many[:count]
             path = fresh_file(folder, f"noop{count}.db")

@@ -17,37 +17,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from enum import Enum
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar
 
 from pydantic import JsonValue
 
-from agentsdb.aggregate import rules
+from agentsdb.aggregate import decisions, rules
+from agentsdb.aggregate.decisions import KEEP, Decision, Keep
 from agentsdb.aggregate.enums import AgentType, AssignmentRole
 from agentsdb.aggregate.errors import (
     InvalidAgentIdError,
     InvalidAgentTypeError,
     InvalidAssignmentRoleError,
-    InvalidCommandError,
     VersionMismatchError,
 )
 from agentsdb.aggregate.events import (
     DEFAULT_MAX_HISTORY_SIZE,
     AgentArchived,
     AgentCreated,
-    AgentEvent,
     ClientActionRequested,
-    ClientResponseReceived,
-    ExecutionResumed,
-    ExecutionSuspended,
-    PreferencesUpdated,
     SessionCompleted,
     SessionStarted,
     SessionTerminated,
     UserAssigned,
 )
 from agentsdb.aggregate.identity import (
-    derived_event_id,
     new_agent_id,
     stream_id_for,
     validate_agent_id,
@@ -58,19 +51,6 @@ from agentsdb.aggregate.values import ClientAction, ClientResponse, ExecutionSta
 from agentsdb.clock import Clock, utc_now
 from agentsdb.events.types import NewEvent, RecordedEvent
 from agentsdb.ids import new_id
-
-
-class Keep(Enum):
-    """The type of :data:`KEEP`."""
-
-    KEEP = "keep"
-
-
-#: Marks an argument left out (``None`` is a value: it clears the system prompt override).
-KEEP: Final = Keep.KEEP
-
-#: An event to record, with the id it must have (None: a fresh id).
-_Decision = tuple[AgentEvent, str | None]
 
 
 class AgentAggregate:
@@ -210,13 +190,13 @@ class AgentAggregate:
 
     # --- commands -----------------------------------------------------------------------------
 
-    def _record(self, *decisions: _Decision) -> None:
+    def _record(self, *decided: Decision) -> None:
         """Apply the decided events and keep them pending; all of them or, on error, none."""
         state = self._state
-        for event, _ in decisions:
+        for event, _ in decided:
             state = evolve(state, event)
         self._pending.extend(
-            event.to_new_event(event_id or self._new_id()) for event, event_id in decisions
+            event.to_new_event(event_id or self._new_id()) for event, event_id in decided
         )
         self._state = state
 
@@ -246,16 +226,7 @@ class AgentAggregate:
         ``agent.client.action.requested.v1`` (with the action only, so consumers of client
         actions never receive the conversation).
         """
-        session = rules.suspendable_session(self._state, state, action)
-        moment = now or self._clock()
-        fields = {"occurred_at": moment, "session_id": session.session_id}
-        suspended = rules.build(
-            ExecutionSuspended, "suspend_execution", execution_state=state, **fields
-        )
-        requested = rules.build(
-            ClientActionRequested, "suspend_execution", action=action, blocking=True, **fields
-        )
-        self._record((suspended, None), (requested, None))
+        self._record(*decisions.suspension(self._state, state, action, now or self._clock()))
 
     def request_client_action(self, action: ClientAction, *, now: datetime | None = None) -> None:
         """Ask the client to do something that execution does not wait for (non-blocking)."""
@@ -282,22 +253,11 @@ class AgentAggregate:
         if rules.is_duplicate_response(self._state, response):
             return False
         session = rules.suspended_session(self._state, "receive_client_response", response.call_id)
+        moment = now or self._clock()
         self._record(
-            self._response(session, response, now or self._clock(), "receive_client_response")
+            decisions.response(self.id, session, response, moment, "receive_client_response")
         )
         return True
-
-    def _response(
-        self, session: Session, response: ClientResponse, now: datetime, command: str
-    ) -> _Decision:
-        received = rules.build(
-            ClientResponseReceived,
-            command,
-            occurred_at=now,
-            session_id=session.session_id,
-            response=response,
-        )
-        return received, derived_event_id(self.id, "client-response", response.call_id)
 
     def resume_execution(
         self, response: ClientResponse, *, now: datetime | None = None
@@ -314,21 +274,8 @@ class AgentAggregate:
         if duplicate and self._state.last_resumed_call_id == response.call_id:
             rules.active_session(self._state, "resume_execution")
             return self._saved_execution()
-        session = rules.suspended_session(self._state, "resume_execution", response.call_id)
         moment = now or self._clock()
-        resumed = rules.build(
-            ExecutionResumed,
-            "resume_execution",
-            occurred_at=moment,
-            session_id=session.session_id,
-            call_id=response.call_id,
-        )
-        decisions: list[_Decision] = [
-            (resumed, derived_event_id(self.id, "execution-resumed", response.call_id))
-        ]
-        if not duplicate:
-            decisions.insert(0, self._response(session, response, moment, "resume_execution"))
-        self._record(*decisions)
+        self._record(*decisions.resumption(self._state, response, moment, duplicate=duplicate))
         return self._saved_execution()
 
     def _saved_execution(self) -> ExecutionState:
@@ -380,25 +327,10 @@ class AgentAggregate:
         """Merge ``changes`` into the preferences, drop the keys in ``remove``, and optionally set
         the system prompt override (``None`` clears it). Returns False, recording nothing, when
         nothing would change."""
-        rules.check_open(self._state, "update_preferences")
-        if isinstance(remove, str):
-            raise InvalidCommandError("update_preferences", ["remove: must be a list of keys"])
-        preferences = {**self._state.preferences, **(changes or {})}
-        for key in remove:
-            preferences.pop(key, None)
-        if isinstance(system_prompt_override, Keep):
-            system_prompt_override = self._state.system_prompt_override
-        updated = rules.build(
-            PreferencesUpdated,
-            "update_preferences",
-            occurred_at=now or self._clock(),
-            preferences=preferences,
-            system_prompt_override=system_prompt_override,
+        updated = decisions.preferences_update(
+            self._state, changes, remove, system_prompt_override, now or self._clock()
         )
-        if (updated.preferences, updated.system_prompt_override) == (
-            self._state.preferences,
-            self._state.system_prompt_override,
-        ):
+        if updated is None:
             return False
         self._record((updated, None))
         return True

@@ -4,7 +4,8 @@ over a WebSocket): each fragment is a plain program of :mod:`agentsdb.db.base` o
 The migration lock is ``Begin(lock_name=...)``, which each backend maps to its own lock (SQLite's
 write lock, a PostgreSQL advisory lock, a libSQL lease row). A backend that enforces foreign keys
 per connection (SQLite) passes the statements that switch them off and on around a rebuild's
-``BEGIN`` and the query that lists violations before its ``COMMIT``.
+``BEGIN`` and the query that lists violations before its ``COMMIT``, and each passes its
+tracking table's SQL (``catalog``: see :class:`~agentsdb.db.migration_runner.TrackingCatalog`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from agentsdb.db.migration_runner import (
     MigrationProgram,
     Rehearsal,
     Statement,
+    TrackingCatalog,
 )
 from agentsdb.errors import (
     AgentsDBError,
@@ -44,6 +46,7 @@ class ProgramMigrationRunner:
         db: Database,
         lock_name: str,
         lock_timeout: float,
+        catalog: Callable[[str, Sequence[str]], TrackingCatalog],
         *,
         keys_off: Sequence[str] = (),
         keys_on: Sequence[str] = (),
@@ -52,6 +55,7 @@ class ProgramMigrationRunner:
         self._db = db
         self._lock_name = lock_name
         self._lock_timeout = lock_timeout
+        self._catalog = catalog
         self._keys_off = tuple(keys_off)
         self._keys_on = tuple(keys_on)
         self._foreign_key_check = foreign_key_check
@@ -59,6 +63,9 @@ class ProgramMigrationRunner:
     @property
     def own_tables(self) -> tuple[str, ...]:
         return ()
+
+    def tracking_catalog(self, table: str) -> TrackingCatalog:
+        return self._catalog(table, self.own_tables)
 
     async def run(self, program: MigrationProgram[T]) -> T:
         result: T = await self._db.run(program)

@@ -26,6 +26,11 @@ Every runner keeps these promises:
   :class:`~agentsdb.errors.ForeignKeyViolationError` and commits nothing;
 * on cancellation the backend only ends what it holds (rolls back, releases its lock).
 
+What differs per backend in the tracking table's SQL (its DDL, the query telling whether it
+exists, the schema counter, the catalog query the schema fingerprint digests) is a
+:class:`TrackingCatalog` the runner hands out (:meth:`MigrationRunner.tracking_catalog`); the
+Migrator writes every other statement on the table once, in portable SQL.
+
 This module holds the contract only (no I/O and no imports from the rest of ``db/``), so
 :mod:`agentsdb.db.base` can name it in the ``Database`` protocol.
 """
@@ -48,6 +53,53 @@ MigrationProgram: TypeAlias = Generator[Any, Any, T]
 #: A program of reads only (``FetchOne``/``FetchAll`` of :mod:`agentsdb.db.base`) deciding a
 #: transaction's tracking writes: a :data:`Record`, or None to write nothing (and run nothing).
 Decide: TypeAlias = Generator[Any, Any, "Record | None"]
+
+
+#: The tracking table's newest column. A table created by an older version lacks it and is
+#: upgraded in place by the first run that writes to it.
+DOWN_CHECKSUM_COLUMN = "down_checksum"
+
+#: The tracking table's columns, as the Migrator writes them. Besides them it has ``seq``, an
+#: increasing key (apply order) the database assigns.
+TRACKING_COLUMNS = (
+    "id",
+    "description",
+    "checksum",
+    "chain",
+    "schema_cookie",
+    "schema_fingerprint",
+    "started_at",
+    "applied_at",
+    "execution_time_ms",
+    "success",
+    "applied_by",
+    DOWN_CHECKSUM_COLUMN,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingCatalog:
+    """The statements on the tracking table and the live schema that differ per backend.
+
+    * ``create``: ``CREATE … IF NOT EXISTS`` of the table (:data:`TRACKING_COLUMNS` and ``seq``)
+      and of its index ``<table>_dirty`` on the rows with ``success = 0``;
+    * ``exists``: one row (``present``, ``current``: whether the table has
+      :data:`DOWN_CHECKSUM_COLUMN`) when the table ``:table`` exists, none otherwise;
+    * ``cookie``: an SQL expression reading the schema counter (``NULL`` where there is none);
+    * ``schema_cookie``: a query of one row whose ``schema_version`` is that counter;
+    * ``schema_rows``: the catalog rows describing the live schema, in a stable order, leaving
+      out the tracking table, its index and the runner's own tables;
+    * ``stamp_if_unchanged``: sets ``:schema_fingerprint`` on the newest row when it succeeded
+      and its ``schema_cookie`` is ``:schema_cookie`` (and, where there is a counter, the live
+      one still is).
+    """
+
+    create: tuple[str, ...]
+    exists: str
+    cookie: str
+    schema_cookie: str
+    schema_rows: str
+    stamp_if_unchanged: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +142,11 @@ class MigrationRunner(Protocol):
         the schema the migrations describe."""
         ...
 
+    def tracking_catalog(self, table: str) -> TrackingCatalog:
+        """This backend's statements on the tracking table ``table`` (a plain identifier the
+        Migrator has checked), see :class:`TrackingCatalog`."""
+        ...
+
     async def run(self, program: MigrationProgram[T]) -> T:
         """Run a program composed of this runner's fragments; returns what it returns."""
         ...
@@ -126,6 +183,8 @@ class MigrationRunner(Protocol):
 
 
 __all__ = [
+    "DOWN_CHECKSUM_COLUMN",
+    "TRACKING_COLUMNS",
     "Change",
     "Decide",
     "MigrationProgram",
@@ -133,4 +192,5 @@ __all__ = [
     "Record",
     "Rehearsal",
     "Statement",
+    "TrackingCatalog",
 ]

@@ -21,13 +21,9 @@ from typing import Any
 
 from agentsdb.db.base import (
     Atomic,
-    CommitOrder,
     Database,
     Execute,
-    ExecuteMany,
     ExecuteResult,
-    FetchAll,
-    Params,
     Program,
     Row,
     Step,
@@ -41,13 +37,22 @@ from agentsdb.events.appending import (
     check_steps,
     earlier_result,
     event_rows,
-    head_bounds,
     holds,
     position_guard,
     refuses_version,
 )
 from agentsdb.events.erasure import built_in_erasure
 from agentsdb.events.rows import recorded, snapshot
+from agentsdb.events.store_units import (
+    EVENTS_CHANNEL,
+    MAX_TYPES,
+    append_result,
+    append_unit,
+    check_decode,
+    delete_unit,
+    read_all_query,
+    stored_with_ids,
+)
 from agentsdb.events.types import (
     ANY,
     STREAM_EXISTS,
@@ -71,25 +76,12 @@ from agentsdb.events.validation import (
 from agentsdb.queries.events import NO_UPPER_BOUND, EventQueries
 from agentsdb.rules.timestamps import Clock, format_timestamp, utc_now
 
-#: The commit-order channel of event appends.
-EVENTS_CHANNEL = "agentsdb.events"
-
 #: Supplies the statements that erase a deleted stream's projected rows.
 Eraser = Callable[[str], Iterable[Step]]
 
 # How many times an append with ANY or STREAM_EXISTS is tried again after losing a race for a
 # version: the expectation still holds, so the append itself is still right.
 _RETRIES_WITHOUT_EXPECTATION = 5
-#: The most event types one ``read_all`` filters on (each is a query parameter).
-MAX_TYPES = 500
-# Event ids looked up per query when diagnosing a failed append.
-_IDS_PER_QUERY = 500
-
-
-def _check_decode(decode: object) -> bool:
-    if not isinstance(decode, bool):
-        raise InvalidEventError("decode", f"must be True or False, got {shown(decode)}")
-    return decode
 
 
 class EventStore:
@@ -196,37 +188,14 @@ class EventStore:
         expected: ExpectedVersion,
         steps: tuple[Step, ...],
     ) -> AppendResult:
-        low, high = head_bounds(expected)
-        # The guard applies to the first event; the others follow it in the same unit.
-        params: list[Params] = [
-            {**row, "min_head": low, "max_head": high}
-            if index == 0
-            else {**row, "min_head": 0, "max_head": NO_UPPER_BOUND}
-            for index, row in enumerate(rows)
-        ]
-        appended = FetchAll(EventQueries.appended, {"stream_id": stream_id, "count": len(rows)})
-        unit = Atomic(
-            (
-                CommitOrder(EVENTS_CHANNEL),
-                ExecuteMany(EventQueries.append, params),
-                *steps,
-                appended,
-            )
-        )
+        unit = append_unit(stream_id, rows, expected, steps)
 
         def program() -> Program[list[Row]]:
             results: list[Any] = yield unit
             appended_rows: list[Row] = results[-1]
             return appended_rows
 
-        written = await self._db.run(program())
-        written.reverse()
-        return AppendResult(
-            stream_id,
-            int(written[0]["version"]),
-            int(written[-1]["version"]),
-            tuple(int(row["position"]) for row in written),
-        )
+        return append_result(stream_id, await self._db.run(program()))
 
     async def _diagnose(
         self,
@@ -240,7 +209,7 @@ class EventStore:
         Returns None when the append should be tried again (it lost a race for a version
         although its expectation still holds).
         """
-        stored = await self._stored_with_ids([row["event_id"] for row in rows])
+        stored = await stored_with_ids(self._db, [row["event_id"] for row in rows])
         if stored:
             return earlier_result(stream_id, rows, stored)
         if not refuses_version(error):
@@ -254,15 +223,6 @@ class EventStore:
         # between. Still a lost race.
         raise ConcurrencyError(stream_id, expected, actual) from error
 
-    async def _stored_with_ids(self, event_ids: list[str]) -> list[RecordedEvent]:
-        found: list[RecordedEvent] = []
-        for start in range(0, len(event_ids), _IDS_PER_QUERY):
-            chunk = event_ids[start : start + _IDS_PER_QUERY]
-            params = {f"id_{index}": event_id for index, event_id in enumerate(chunk)}
-            found_rows = await self._db.fetch_all(EventQueries.by_event_ids(len(chunk)), params)
-            found.extend(recorded(row, None) for row in found_rows)
-        return found
-
     async def delete_stream(self, stream_id: str) -> int:
         """Delete the stream's events, its snapshot and (through the erasers) its projected
         rows, in one unit. Returns how many events were deleted.
@@ -275,14 +235,7 @@ class EventStore:
         erasing: list[Step] = built_in_erasure(stream_id)
         for eraser in self._erasers:
             erasing.extend(eraser(stream_id))
-        key = {"stream_id": stream_id}
-        unit = Atomic(
-            (
-                Execute(EventQueries.delete_snapshot, key),
-                *erasing,
-                Execute(EventQueries.delete_events, key),
-            )
-        )
+        unit = delete_unit(stream_id, erasing)
 
         def program() -> Program[int]:
             results: list[Any] = yield unit
@@ -359,7 +312,7 @@ class EventStore:
         access, for a reader that validates ``data_json`` itself (as ``AgentStore`` does) or
         uses few of the events: the same events, without the cost of decoding up front.
         """
-        decode = _check_decode(decode)
+        decode = check_decode(decode)
         params = {
             "stream_id": check_name("stream_id", stream_id),
             "from_version": check_position("from_version", from_version),
@@ -385,28 +338,17 @@ class EventStore:
         Gap-safe: positions commit in increasing order on every backend, so a reader that pages
         with ``after=`` the last position it saw never skips an event, whenever it commits.
         """
-        decode = _check_decode(decode)
+        decode = check_decode(decode)
         params: dict[str, Any] = {
             "after": check_position("after", after),
             "limit": check_limit(limit),
         }
-        if types is None:
-            sql = EventQueries.read_all
-        else:
-            if isinstance(types, str):
-                raise InvalidEventError("types", f"must be a collection of str, got {shown(types)}")
-            chosen = sorted({check_name("types", name) for name in types})
-            if len(chosen) > MAX_TYPES:
-                raise InvalidEventError(
-                    "types", f"names {len(chosen)} event types; at most {MAX_TYPES} at once"
-                )
-            if not chosen:
-                return []
-            params.update({f"type_{index}": name for index, name in enumerate(chosen)})
-            sql = EventQueries.read_all_of_types(len(chosen))
+        sql = read_all_query(types, params)
+        if sql is None:
+            return []
         rows = await self._db.fetch_all(sql, params)
         upcasters = self._upcasting()
         return [recorded(row, upcasters, decode) for row in rows]
 
 
-__all__ = ["EVENTS_CHANNEL", "Eraser", "EventStore"]
+__all__ = ["EVENTS_CHANNEL", "MAX_TYPES", "Eraser", "EventStore"]

@@ -29,10 +29,10 @@ from agentsdb.errors import (
     MigrationValidationError,
 )
 from agentsdb.migration import Migration
-from agentsdb.migrator.results import (
+from agentsdb.migrator.results import MigrationOutcome, MigrationResult
+from agentsdb.migrator.rows import FINISH_PARAMETERS, Context, writes
+from agentsdb.migrator.run_notes import (
     NOT_TRANSACTIONAL,
-    MigrationOutcome,
-    MigrationResult,
     left_dirty,
     note_applied,
     note_lock_lost,
@@ -40,7 +40,6 @@ from agentsdb.migrator.results import (
     rehearsal_failed,
     rehearsal_skipped,
 )
-from agentsdb.migrator.rows import FINISH_PARAMETERS, Context, writes
 
 log = logging.getLogger("agentsdb.migrations")
 

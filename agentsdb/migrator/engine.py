@@ -79,8 +79,9 @@ class Migrator(Registry):
         Registry.__init__(self, db.dialect)
         self._initialized = False
         # The tracking table's name names the migration lock too.
-        runner = db.migration_runner(check_table_name(table), self._lock_timeout)
-        self._sql: TrackingSQL = tracking_sql(db.dialect, table, ignore=runner.own_tables)
+        table = check_table_name(table)
+        runner = db.migration_runner(table, self._lock_timeout)
+        self._sql: TrackingSQL = tracking_sql(table, runner.tracking_catalog(table))
         self._run = Context(self._sql, db.dialect, runner)
         if migrations is not None:
             self.add_migrations(migrations)

@@ -32,8 +32,9 @@ from agentsdb.migration import Migration
 from agentsdb.migrator.apply import change, label, stamp_quietly
 from agentsdb.migrator.plan import AppliedRecord, check_down, find_missing, select_rollbacks
 from agentsdb.migrator.plan_sets import owned_by
-from agentsdb.migrator.results import MigrationResult, note_lock_lost
+from agentsdb.migrator.results import MigrationResult
 from agentsdb.migrator.rows import Context, fixed, who, writes
+from agentsdb.migrator.run_notes import note_lock_lost
 
 log = logging.getLogger("agentsdb.migrations")
 

@@ -1,4 +1,4 @@
-"""The tracking table and the live-schema fingerprint, as SQL for each dialect.
+"""The statements on the tracking table, and the live-schema fingerprint.
 
 One row per applied (or, while dirty, started) migration, in apply order (``seq``). ``chain`` is
 the head digest after that migration (see :func:`agentsdb.migrator.plan.chain_next`): comparing the
@@ -15,6 +15,10 @@ digest of the whole live schema, recorded on the newest row at the end of each r
 repair: O(schema) once, not once per migration, which would make applying N migrations O(N²).
 A run that found drift keeps a note of it after the fingerprint until it is accepted (see
 :mod:`agentsdb.migrator.drift`).
+
+The statements are portable SQL, except the few that differ per backend (the table's DDL, the
+query telling whether it exists, the schema counter, the catalog query): those come from the
+backend's migration runner as a :class:`~agentsdb.db.migration_runner.TrackingCatalog`.
 """
 
 from __future__ import annotations
@@ -23,25 +27,23 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from agentsdb.errors import ConfigurationError, UnsupportedOperationError
+from agentsdb.db.migration_runner import DOWN_CHECKSUM_COLUMN, TRACKING_COLUMNS
+from agentsdb.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from agentsdb.db.base import Row
+    from agentsdb.db.migration_runner import TrackingCatalog
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _WHITESPACE = re.compile(r"\s+")
 
-_COLUMNS = (
-    "id, description, checksum, chain, schema_cookie, schema_fingerprint, started_at, "
-    "applied_at, execution_time_ms, success, applied_by, down_checksum"
-)
+_COLUMNS = ", ".join(TRACKING_COLUMNS)
 
-#: The newest column. A table created by an older version lacks it and is upgraded in place
-#: (:attr:`TrackingSQL.upgrade`) by the first run that writes to it; reads select ``*`` so a
-#: read-only check (validate, status) works on either shape without changing anything.
-DOWN_CHECKSUM_COLUMN = "down_checksum"
+# DOWN_CHECKSUM_COLUMN, the newest column, is added in place (:attr:`TrackingSQL.upgrade`) by
+# the first run that writes to a table an older version created; reads select ``*`` so a
+# read-only check (validate, status) works on either shape without changing anything.
 
 
 def check_table_name(table: str) -> str:
@@ -55,7 +57,7 @@ def check_table_name(table: str) -> str:
 
 @dataclass(frozen=True)
 class TrackingSQL:
-    """Every statement the migrator runs against the tracking table, for one dialect."""
+    """Every statement the migrator runs against the tracking table on one backend."""
 
     table: str
     create: tuple[str, ...]
@@ -81,20 +83,23 @@ class TrackingSQL:
     schema_rows: str
 
 
-def tracking_sql(dialect: str, table: str, *, ignore: Sequence[str] = ()) -> TrackingSQL:
-    """The tracking-table statements for a dialect (``"sqlite"`` or ``"postgresql"``).
-
-    ``ignore``: tables the backend keeps for itself (its migration runner's ``own_tables``),
-    left out of the schema fingerprint like the tracking table."""
+def head_sql(table: str) -> str:
+    """The newest row's digest and state, the row count (a row deleted from the middle leaves
+    the newest row's digest equal to the code's but one row short) and whether any row is
+    dirty: the one query proving that nothing is pending (portable SQL)."""
     table = check_table_name(table)
-    skipped = ", ".join(f"'{check_table_name(name)}'" for name in (table, *ignore))
-    if dialect == "sqlite":
-        specific = _sqlite_specific(table, skipped)
-    elif dialect == "postgresql":
-        specific = _postgresql_specific(table, skipped)
-    else:
-        raise UnsupportedOperationError(f"the migrator does not support the {dialect} dialect")
-    cookie = specific.pop("cookie_expression")
+    return (
+        f"SELECT chain, success, (SELECT count(*) FROM {table}) AS recorded, "
+        f"EXISTS (SELECT 1 FROM {table} WHERE success = 0) AS dirty "
+        f"FROM {table} ORDER BY seq DESC LIMIT 1"
+    )
+
+
+def tracking_sql(table: str, catalog: TrackingCatalog) -> TrackingSQL:
+    """The statements on the tracking table ``table``; ``catalog``: what differs per backend
+    (``runner.tracking_catalog(table)`` of the database's migration runner)."""
+    table = check_table_name(table)
+    cookie = catalog.cookie
     return TrackingSQL(
         table=table,
         upgrade=(f"ALTER TABLE {table} ADD COLUMN {DOWN_CHECKSUM_COLUMN} TEXT",),
@@ -107,13 +112,7 @@ def tracking_sql(dialect: str, table: str, *, ignore: Sequence[str] = ()) -> Tra
             f"UPDATE {table} SET down_checksum = :down_checksum WHERE id = :id AND success = 1"
         ),
         set_chain=f"UPDATE {table} SET chain = :chain WHERE seq = :seq",
-        # The newest row, the row count (a row deleted from the middle leaves the newest row's
-        # digest equal to the code's but one row short) and whether any row is dirty.
-        head=(
-            f"SELECT chain, success, (SELECT count(*) FROM {table}) AS recorded, "
-            f"EXISTS (SELECT 1 FROM {table} WHERE success = 0) AS dirty "
-            f"FROM {table} ORDER BY seq DESC LIMIT 1"
-        ),
+        head=head_sql(table),
         all_rows=f"SELECT * FROM {table} ORDER BY seq",
         one_row=f"SELECT * FROM {table} WHERE id = :id",
         latest_row=f"SELECT * FROM {table} ORDER BY seq DESC LIMIT 1",
@@ -152,111 +151,12 @@ def tracking_sql(dialect: str, table: str, *, ignore: Sequence[str] = ()) -> Tra
             f"WHERE seq = (SELECT MAX(seq) FROM {table})"
         ),
         set_time=f"UPDATE {table} SET execution_time_ms = :execution_time_ms WHERE id = :id",
-        **specific,
+        create=catalog.create,
+        exists=catalog.exists,
+        schema_cookie=catalog.schema_cookie,
+        schema_rows=catalog.schema_rows,
+        stamp_if_unchanged=catalog.stamp_if_unchanged,
     )
-
-
-def _sqlite_specific(table: str, skipped: str) -> dict[str, Any]:
-    return {
-        "create": (
-            f"CREATE TABLE IF NOT EXISTS {table} ("
-            " seq INTEGER PRIMARY KEY,"
-            " id TEXT NOT NULL UNIQUE,"
-            " description TEXT NOT NULL,"
-            " checksum TEXT NOT NULL,"
-            " chain TEXT,"
-            " schema_cookie INTEGER,"
-            " schema_fingerprint TEXT,"
-            " started_at TEXT NOT NULL,"
-            " applied_at TEXT,"
-            " execution_time_ms REAL,"
-            " success INTEGER NOT NULL CHECK (success IN (0, 1)),"
-            " applied_by TEXT,"
-            f" {DOWN_CHECKSUM_COLUMN} TEXT)",
-            f"CREATE INDEX IF NOT EXISTS {table}_dirty ON {table} (success) WHERE success = 0",
-        ),
-        # ``current``: whether the table has the newest column (else it needs the upgrade).
-        "exists": (
-            "SELECT 1 AS present, EXISTS (SELECT 1 FROM pragma_table_info(:table) "
-            f"WHERE name = '{DOWN_CHECKSUM_COLUMN}') AS current "
-            "FROM sqlite_master WHERE type = 'table' AND name = :table"
-        ),
-        "cookie_expression": "(SELECT schema_version FROM pragma_schema_version)",
-        "schema_cookie": "PRAGMA schema_version",
-        "schema_rows": (
-            "SELECT type, name, tbl_name, sql FROM sqlite_master "
-            "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-            f"AND name NOT IN ('{table}_dirty', {skipped}) ORDER BY type, name"
-        ),
-        # Only while the schema is still what the newest row recorded (its cookie, read again by
-        # the statement itself): a change made by someone else is not absorbed into the record.
-        "stamp_if_unchanged": (
-            f"UPDATE {table} SET schema_fingerprint = :schema_fingerprint "
-            f"WHERE seq = (SELECT MAX(seq) FROM {table}) AND success = 1 "
-            "AND schema_cookie = :schema_cookie "
-            "AND (SELECT schema_version FROM pragma_schema_version) = :schema_cookie"
-        ),
-    }
-
-
-def _postgresql_specific(table: str, skipped: str) -> dict[str, Any]:
-    # PostgreSQL has no schema counter, so every run ends with a full fingerprint (the cookie is
-    # NULL on both sides of the comparison).
-    return {
-        "create": (
-            f"CREATE TABLE IF NOT EXISTS {table} ("
-            " seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-            " id TEXT NOT NULL UNIQUE,"
-            " description TEXT NOT NULL,"
-            " checksum TEXT NOT NULL,"
-            " chain TEXT,"
-            " schema_cookie BIGINT,"
-            " schema_fingerprint TEXT,"
-            " started_at TEXT NOT NULL,"
-            " applied_at TEXT,"
-            " execution_time_ms DOUBLE PRECISION,"
-            " success SMALLINT NOT NULL CHECK (success IN (0, 1)),"
-            " applied_by TEXT,"
-            f" {DOWN_CHECKSUM_COLUMN} TEXT)",
-            f"CREATE INDEX IF NOT EXISTS {table}_dirty ON {table} (success) WHERE success = 0",
-        ),
-        "exists": (
-            "SELECT 1 AS present, EXISTS (SELECT 1 FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND table_name = :table "
-            f"AND column_name = '{DOWN_CHECKSUM_COLUMN}') AS current "
-            "FROM information_schema.tables "
-            "WHERE table_schema = current_schema() AND table_name = :table"
-        ),
-        "cookie_expression": "NULL",
-        "schema_cookie": "SELECT NULL::bigint AS schema_version",
-        "schema_rows": (
-            "SELECT 'column' AS kind, table_name AS owner, column_name AS name, "
-            "data_type || ' ' || is_nullable || ' ' || COALESCE(column_default, '') AS definition "
-            "FROM information_schema.columns "
-            f"WHERE table_schema = current_schema() AND table_name NOT IN ({skipped}) "
-            "UNION ALL "
-            "SELECT 'constraint', cls.relname, con.conname, pg_get_constraintdef(con.oid) "
-            "FROM pg_constraint con JOIN pg_class cls ON cls.oid = con.conrelid "
-            "JOIN pg_namespace ns ON ns.oid = cls.relnamespace "
-            f"WHERE ns.nspname = current_schema() AND cls.relname NOT IN ({skipped}) "
-            "UNION ALL "
-            "SELECT 'index', tablename, indexname, indexdef FROM pg_indexes "
-            f"WHERE schemaname = current_schema() AND tablename NOT IN ({skipped}) "
-            "UNION ALL "
-            "SELECT 'trigger', event_object_table, trigger_name, "
-            "action_timing || ' ' || event_manipulation || ' ' || action_statement "
-            "FROM information_schema.triggers WHERE trigger_schema = current_schema() "
-            "UNION ALL "
-            "SELECT 'view', table_name, table_name, view_definition FROM information_schema.views "
-            "WHERE table_schema = current_schema() "
-            "ORDER BY 1, 2, 3, 4"
-        ),
-        "stamp_if_unchanged": (
-            f"UPDATE {table} SET schema_fingerprint = :schema_fingerprint "
-            f"WHERE seq = (SELECT MAX(seq) FROM {table}) AND success = 1 "
-            "AND schema_cookie IS NOT DISTINCT FROM CAST(:schema_cookie AS BIGINT)"
-        ),
-    }
 
 
 def schema_fingerprint(rows: Sequence[Row]) -> str:

@@ -37,9 +37,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from agentsdb.db.base import FetchAll, FetchOne, Operation, Program
+from agentsdb.db.base import (
+    Database,
+    ExecuteResult,
+    FetchAll,
+    FetchOne,
+    Operation,
+    Params,
+    Program,
+)
 from agentsdb.db.libsql import lease as libsql_lease
 from agentsdb.db.migration_programs import ProgramMigrationRunner, elapsed_ms
 from agentsdb.db.migration_runner import (
@@ -49,8 +57,10 @@ from agentsdb.db.migration_runner import (
     Record,
     Rehearsal,
     Statement,
+    TrackingCatalog,
 )
 from agentsdb.db.program import drive
+from agentsdb.db.sqlite.tracking import tracking_catalog
 from agentsdb.errors import (
     AgentsDBError,
     DatabaseBusyError,
@@ -59,9 +69,6 @@ from agentsdb.errors import (
     MigrationLockError,
     UnsupportedOperationError,
 )
-
-if TYPE_CHECKING:
-    from agentsdb.db.libsql.database import LibsqlDatabase
 
 log = logging.getLogger("agentsdb.db.libsql")
 
@@ -89,10 +96,23 @@ def _one(op: Operation) -> Program[Any]:
     return result
 
 
+class LeasedDatabase(Database, Protocol):
+    """A libSQL database as this runner uses it: ``lease_seconds`` is how long a lease lasts
+    (:class:`~agentsdb.db.libsql.database.LibsqlDatabase`, which builds the runner)."""
+
+    lease_seconds: float
+
+    async def execute_batch(
+        self, statements: Sequence[tuple[str, Params | None]], *, foreign_keys_off: bool = False
+    ) -> list[ExecuteResult]:
+        """Run statements atomically in one request (see ``LibsqlDatabase.execute_batch``)."""
+        ...
+
+
 class LibsqlMigrationRunner:
     """A :class:`~agentsdb.db.migration_runner.MigrationRunner` for a libSQL server."""
 
-    def __init__(self, db: LibsqlDatabase, lock_name: str, lock_timeout: float) -> None:
+    def __init__(self, db: LeasedDatabase, lock_name: str, lock_timeout: float) -> None:
         self._db = db
         self._lock_name = lock_name
         self._lock_timeout = lock_timeout
@@ -100,6 +120,7 @@ class LibsqlMigrationRunner:
             db,
             lock_name,
             lock_timeout,
+            tracking_catalog,
             keys_off=("PRAGMA foreign_keys = OFF",),
             keys_on=("PRAGMA foreign_keys = ON",),
             foreign_key_check="PRAGMA foreign_key_check",
@@ -112,6 +133,10 @@ class LibsqlMigrationRunner:
     def own_tables(self) -> tuple[str, ...]:
         """The lease's tables (see :mod:`agentsdb.db.libsql.lease`)."""
         return libsql_lease.TABLES
+
+    def tracking_catalog(self, table: str) -> TrackingCatalog:
+        """SQLite's (:mod:`agentsdb.db.sqlite.tracking`), leaving out the lease's tables."""
+        return tracking_catalog(table, self.own_tables)
 
     # --- driving programs ----------------------------------------------------------------------
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from agentsdb.db.base import Database
 from agentsdb.db.migration_programs import ProgramMigrationRunner
+from agentsdb.db.postgres.tracking import tracking_catalog
 
 
 def migration_runner(db: Database, lock_name: str, lock_timeout: float) -> ProgramMigrationRunner:
     """The runner of ``db`` (see :mod:`agentsdb.db.migration_runner`)."""
-    return ProgramMigrationRunner(db, lock_name, lock_timeout)
+    return ProgramMigrationRunner(db, lock_name, lock_timeout, tracking_catalog)
 
 
 __all__ = ["migration_runner"]

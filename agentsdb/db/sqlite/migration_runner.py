@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from agentsdb.db.base import Database
 from agentsdb.db.migration_programs import ProgramMigrationRunner
+from agentsdb.db.sqlite.tracking import tracking_catalog
 
 
 def migration_runner(db: Database, lock_name: str, lock_timeout: float) -> ProgramMigrationRunner:
@@ -17,6 +18,7 @@ def migration_runner(db: Database, lock_name: str, lock_timeout: float) -> Progr
         db,
         lock_name,
         lock_timeout,
+        tracking_catalog,
         keys_off=("PRAGMA foreign_keys = OFF",),
         keys_on=("PRAGMA foreign_keys = ON",),
         foreign_key_check="PRAGMA foreign_key_check",

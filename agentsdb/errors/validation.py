@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pydantic_core
 
-from agentsdb.errors import AgentsDBError
+from agentsdb.errors.base import AgentsDBError
 
 
 class ValidationError(AgentsDBError, pydantic_core.ValidationError):

@@ -1,0 +1,131 @@
+"""The units of work and queries :class:`~agentsdb.events.store.EventStore` runs, built from
+arguments it has already checked: the append unit and its result, the deletion unit, the lookup
+of stored event ids that diagnoses a refused append, and ``read_all``'s filter on types."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from agentsdb.db.base import (
+    Atomic,
+    CommitOrder,
+    Database,
+    Execute,
+    ExecuteMany,
+    FetchAll,
+    Row,
+    Step,
+)
+from agentsdb.errors import InvalidEventError
+from agentsdb.events.appending import head_bounds
+from agentsdb.events.rows import recorded
+from agentsdb.events.types import AppendResult, ExpectedVersion, RecordedEvent
+from agentsdb.events.validation import check_name, shown
+from agentsdb.queries.events import NO_UPPER_BOUND, EventQueries
+
+#: The commit-order channel of event appends.
+EVENTS_CHANNEL = "agentsdb.events"
+#: The most event types one ``read_all`` filters on (each is a query parameter).
+MAX_TYPES = 500
+# Event ids looked up per query when diagnosing a failed append.
+_IDS_PER_QUERY = 500
+
+
+def check_decode(decode: object) -> bool:
+    """``decode`` of the reads: True or False, nothing else."""
+    if not isinstance(decode, bool):
+        raise InvalidEventError("decode", f"must be True or False, got {shown(decode)}")
+    return decode
+
+
+def append_unit(
+    stream_id: str,
+    rows: Sequence[dict[str, Any]],
+    expected: ExpectedVersion,
+    steps: Sequence[Step],
+) -> Atomic:
+    """One append: the commit-order step, the inserts (the first one guarded by the expected
+    version), the caller's steps, and a read of the rows just written (its last result)."""
+    low, high = head_bounds(expected)
+    # The guard applies to the first event; the others follow it in the same unit.
+    params = [
+        {**row, "min_head": low, "max_head": high}
+        if index == 0
+        else {**row, "min_head": 0, "max_head": NO_UPPER_BOUND}
+        for index, row in enumerate(rows)
+    ]
+    appended = FetchAll(EventQueries.appended, {"stream_id": stream_id, "count": len(rows)})
+    return Atomic(
+        (
+            CommitOrder(EVENTS_CHANNEL),
+            ExecuteMany(EventQueries.append, params),
+            *steps,
+            appended,
+        )
+    )
+
+
+def append_result(stream_id: str, written: Sequence[Row]) -> AppendResult:
+    """The result of an append from the rows it wrote, newest first (as the unit reads them)."""
+    oldest_first = list(reversed(written))
+    return AppendResult(
+        stream_id,
+        int(oldest_first[0]["version"]),
+        int(oldest_first[-1]["version"]),
+        tuple(int(row["position"]) for row in oldest_first),
+    )
+
+
+def delete_unit(stream_id: str, erasing: Iterable[Step]) -> Atomic:
+    """One deletion: the snapshot, the read models' rows (``erasing``), then the events (the
+    last result, whose ``rows_affected`` counts them)."""
+    key = {"stream_id": stream_id}
+    return Atomic(
+        (
+            Execute(EventQueries.delete_snapshot, key),
+            *erasing,
+            Execute(EventQueries.delete_events, key),
+        )
+    )
+
+
+async def stored_with_ids(db: Database, event_ids: Sequence[str]) -> list[RecordedEvent]:
+    """The stored events with any of these ids (not decoded), a few hundred ids per query."""
+    found: list[RecordedEvent] = []
+    for start in range(0, len(event_ids), _IDS_PER_QUERY):
+        chunk = event_ids[start : start + _IDS_PER_QUERY]
+        params = {f"id_{index}": event_id for index, event_id in enumerate(chunk)}
+        found_rows = await db.fetch_all(EventQueries.by_event_ids(len(chunk)), params)
+        found.extend(recorded(row, None) for row in found_rows)
+    return found
+
+
+def read_all_query(types: Iterable[str] | None, params: dict[str, Any]) -> str | None:
+    """``read_all``'s query keeping only ``types`` (None: every type), their parameters added
+    to ``params``; None when ``types`` is empty (nothing to read)."""
+    if types is None:
+        return EventQueries.read_all
+    if isinstance(types, str):
+        raise InvalidEventError("types", f"must be a collection of str, got {shown(types)}")
+    chosen = sorted({check_name("types", name) for name in types})
+    if len(chosen) > MAX_TYPES:
+        raise InvalidEventError(
+            "types", f"names {len(chosen)} event types; at most {MAX_TYPES} at once"
+        )
+    if not chosen:
+        return None
+    params.update({f"type_{index}": name for index, name in enumerate(chosen)})
+    return EventQueries.read_all_of_types(len(chosen))
+
+
+__all__ = [
+    "EVENTS_CHANNEL",
+    "MAX_TYPES",
+    "append_result",
+    "append_unit",
+    "check_decode",
+    "delete_unit",
+    "read_all_query",
+    "stored_with_ids",
+]
