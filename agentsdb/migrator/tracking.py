@@ -1,9 +1,8 @@
 """The statements on the tracking table, and the live-schema fingerprint.
 
 One row per applied (or, while dirty, started) migration, in apply order (``seq``). ``chain`` is
-the head digest after that migration (see :func:`agentsdb.migrator.plan.chain_next`): comparing the
-newest
-row's chain and the row count with the digest and the number of the registered migrations
+the head digest after that migration (see :func:`agentsdb.migrator.plan.chain_next`): comparing
+the newest row's chain and the row count with the digest and the number of the registered migrations
 proves, in one small query, that every migration is applied with an unchanged checksum and that
 no row was deleted from the middle (that leaves the newest digest as it was, one row short).
 ``down_checksum`` is the checksum of the migration's ``down`` when it was applied; rollbacks
@@ -40,10 +39,6 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _WHITESPACE = re.compile(r"\s+")
 
 _COLUMNS = ", ".join(TRACKING_COLUMNS)
-
-# DOWN_CHECKSUM_COLUMN, the newest column, is added in place (:attr:`TrackingSQL.upgrade`) by
-# the first run that writes to a table an older version created; reads select ``*`` so a
-# read-only check (validate, status) works on either shape without changing anything.
 
 
 def check_table_name(table: str) -> str:
@@ -102,6 +97,9 @@ def tracking_sql(table: str, catalog: TrackingCatalog) -> TrackingSQL:
     cookie = catalog.cookie
     return TrackingSQL(
         table=table,
+        # DOWN_CHECKSUM_COLUMN, the newest column, is added in place by the first run that
+        # writes to a table an older version created; reads select ``*`` so a read-only check
+        # (validate, status) works on either shape without changing anything.
         upgrade=(f"ALTER TABLE {table} ADD COLUMN {DOWN_CHECKSUM_COLUMN} TEXT",),
         # Rows recorded before the column existed take the down the code has at the upgrade.
         record_down=(
