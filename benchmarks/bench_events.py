@@ -383,6 +383,38 @@ def raw_commands(path: Path, agents: int, rounds: int) -> tuple[float, float]:
         connection.close()
 
 
+def raw_appends(path: Path, agents: int, rounds: int) -> tuple[float, float]:
+    """The floor of a command that reads nothing first: the guarded insert and its commit."""
+    asyncio.run(_migrate_only(path))
+    connection = raw_connect(path)
+    try:
+        streams = [f"agent-{uuid.uuid4()}" for _ in range(agents)]
+        versions = dict.fromkeys(streams, 0)
+        rate = Rate(agents * rounds)
+        for turn in range(rounds):
+            for stream in streams:
+                version = versions[stream]
+                connection.execute("BEGIN IMMEDIATE")
+                connection.execute(
+                    RAW_APPEND,
+                    (
+                        stream,
+                        version,
+                        version + 1,
+                        stream,
+                        str(uuid.uuid4()),
+                        "preferences",
+                        json.dumps({"preferences": {"turn": turn}}),
+                        "t",
+                    ),
+                )
+                connection.execute("COMMIT")
+                versions[stream] = version + 1
+        return rate.stop()
+    finally:
+        connection.close()
+
+
 def peer_commands(
     path: Path, agents: int, rounds: int, settings: dict[str, str]
 ) -> tuple[float, float]:
@@ -411,6 +443,7 @@ COMMAND_SETTINGS = {
     "agentsdb, no cache, inline projection": "cache_size=0, project_inline=True",
     "agentsdb, cache, inline projection": "cache_size=agents, project_inline=True",
     "raw sqlite3": "select + json.loads + guarded insert, one transaction",
+    "raw sqlite3, append only": "guarded insert + commit, no read: the floor of a cached command",
     "eventsourcing, no cache": "no AGGREGATE_CACHE_MAXSIZE",
     "eventsourcing, cache, fast-forward": "AGGREGATE_CACHE_MAXSIZE=agents (reads newer events)",
     "eventsourcing, cache": "AGGREGATE_CACHE_MAXSIZE=agents, AGGREGATE_CACHE_FASTFORWARD=n",
@@ -437,6 +470,7 @@ def command_figures(
             agentsdb_commands(work.path("cmd"), agents, rounds, inline=True, cache=True)
         ),
         "raw sqlite3": lambda: raw_commands(work.path("raw"), agents, rounds),
+        "raw sqlite3, append only": lambda: raw_appends(work.path("raw-append"), agents, rounds),
         "eventsourcing, no cache": lambda: peer_commands(work.path("peer"), agents, rounds, {}),
         "eventsourcing, cache, fast-forward": lambda: peer_commands(
             work.path("peer"), agents, rounds, cache
@@ -616,17 +650,24 @@ def report_commands(work: Workdir, agents: int, rounds: int, repeat: int) -> Non
             f"   {name:38s}{rate:8,.0f}/s  {cpu:8.0f} µs  {ratio(rate, peer_cached):>6s}"
             f"  {ratio(rate, peer_plain):>6s}   [{COMMAND_SETTINGS[name]}]"
         )
-    ours = figures["agentsdb, cache, no projection"][0]
-    verdict = "met" if ours >= 2 * peer_cached else "missed"
+    loading = figures["agentsdb, no cache, no projection"][0]
+    verdict = "met" if loading >= 2 * peer_plain else "missed"
     print(
-        "   target ≥ 2x eventsourcing, like for like (cache on both sides, no read before "
-        f"deciding, no projection): {ratio(ours, peer_cached)}, {verdict}"
+        "   target ≥ 2x eventsourcing for a command that loads (load + decide + append, no "
+        f"cache on either side, no projection): {ratio(loading, peer_plain)}, {verdict}"
     )
+    ours = figures["agentsdb, cache, no projection"][0]
     fast_forward = figures["eventsourcing, cache, fast-forward"][0]
     print(
-        f"   against eventsourcing's cache that reads newer events first: "
-        f"{ratio(ours, fast_forward)}; against eventsourcing without a cache: "
-        f"{ratio(ours, peer_plain)}"
+        "   with caches: against eventsourcing's cache that reads newer events first "
+        f"{ratio(ours, fast_forward)}; against its cache without that read (decide + append, "
+        f"no load on either side) {ratio(ours, peer_cached)}"
+    )
+    floor = figures["raw sqlite3, append only"][0]
+    print(
+        f"   the floor of a command without a load, raw sqlite3's insert + commit alone, is "
+        f"{ratio(floor, peer_cached)} eventsourcing's cached rate; agentsdb's cached command "
+        f"runs at {floor / ours:.2f}x that floor's time"
     )
 
 

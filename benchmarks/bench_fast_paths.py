@@ -7,6 +7,10 @@
   by primary key, one at a time, with them (the default) and without (``loop_reads=False``:
   every read is one hop to aiosqlite's worker thread), beside raw sqlite3 ``fetchone`` of the
   same statement.
+* SQLite: short writes on the event loop's thread (agentsdb.db.sqlite.loop_writes). One
+  ``Atomic`` insert unit at a time through ``db.run``, with them (the default) and without
+  (``loop_writes=False``: every unit is one hop to the worker thread), beside raw sqlite3 running
+  ``BEGIN IMMEDIATE``, the insert and ``COMMIT``. WAL, ``synchronous=NORMAL`` on every side.
 * PostgreSQL: the backend's own pool (agentsdb.db.postgres.pool). ``db.fetch_one`` by primary
   key, one at a time and from ``--tasks`` concurrent tasks, through it and through asyncpg's
   ``Pool`` behind the same interface (the plain path), beside raw asyncpg ``fetchrow`` on one
@@ -35,6 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from agentsdb.db.base import Atomic, Execute, Program
 from agentsdb.db.postgres.database import PostgresDatabase
 from agentsdb.db.sqlite.database import SQLiteDatabase
 
@@ -48,13 +53,13 @@ READ = "SELECT id, name, body FROM items WHERE id = :id"
 READ_PG = "SELECT id, name, body FROM items WHERE id = $1"
 
 
-def line(case: str, label: str, rate: float, baseline: float | None) -> None:
+def line(case: str, label: str, rate: float, baseline: float | None, unit: str = "reads/s") -> None:
     share = ""
     if baseline is not None:
         ratio = rate / baseline
         verdict = "meets" if ratio >= TARGET else "MISSES"
         share = f"   {ratio:6.1%} of raw (target >= {TARGET:.0%}: {verdict})"
-    print(f"{case:<34} {label:<38} {rate:>10,.0f} reads/s{share}")
+    print(f"{case:<34} {label:<38} {rate:>10,.0f} {unit}{share}")
 
 
 CPU: dict[str, float] = {}  # label -> median CPU seconds of one pass, for the report
@@ -75,9 +80,9 @@ async def in_turns(repeat: int, *sides: tuple[str, Callable[[], Awaitable[float]
     return best
 
 
-def cpu_line(reads: int, *labels: str) -> None:
+def cpu_line(reads: int, *labels: str, what: str = "read") -> None:
     shares = ", ".join(f"{label} {CPU[label] / reads * 1e6:.1f} µs" for label in labels)
-    print(f"{'':<34} CPU per read, this process (median): {shares}")
+    print(f"{'':<34} CPU per {what}, this process (median): {shares}")
 
 
 def rows(count: int) -> list[tuple[int, str, str]]:
@@ -129,6 +134,59 @@ async def sqlite_case(folder: Path, count: int, reads: int, repeat: int) -> None
     line(case, "db.fetch_one, worker thread only", slow, raw_rate)
     print(f"{'':<34} the loop's reads are {fast / slow:.2f}x the worker-only path")
     cpu_line(reads, "sqlite3", "loop reads", "worker only")
+
+
+async def sqlite_write_case(folder: Path, writes: int, repeat: int) -> None:
+    path = folder / "fast_writes.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(CREATE)
+    insert = "INSERT INTO items (name, body) VALUES (:name, :body)"
+    body = "x" * 200
+
+    async def raw() -> float:
+        started = time.perf_counter()
+        for index in range(writes):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(insert, {"name": f"raw {index}", "body": body})
+            conn.execute("COMMIT")
+        return writes / (time.perf_counter() - started)
+
+    def unit(name: str) -> Program[list[Any]]:
+        results: list[Any] = yield Atomic((Execute(insert, {"name": name, "body": body}),))
+        return results
+
+    async def through(db: SQLiteDatabase, side: str) -> float:
+        started = time.perf_counter()
+        for index in range(writes):
+            await db.run(unit(f"{side} {index} {time.perf_counter_ns()}"))
+        return writes / (time.perf_counter() - started)
+
+    with_loop = await SQLiteDatabase.open(str(path), url=str(path))
+    plain = await SQLiteDatabase.open(str(path), url=str(path), loop_writes=False)
+    try:
+        raw_rate, fast, slow = await in_turns(
+            repeat,
+            ("sqlite3", raw),
+            ("loop writes", lambda: through(with_loop, "loop")),
+            ("worker only", lambda: through(plain, "plain")),
+        )
+        settings = [
+            (await db.fetch_one("PRAGMA synchronous"), await db.fetch_one("PRAGMA journal_mode"))
+            for db in (with_loop, plain)
+        ]
+    finally:
+        await with_loop.close()
+        await plain.close()
+        conn.close()
+    case = f"SQLite insert units ({writes:,})"
+    line(case, "raw sqlite3 BEGIN/INSERT/COMMIT", raw_rate, None, "units/s")
+    line(case, "db.run(Atomic), writes on the loop thread", fast, raw_rate, "units/s")
+    line(case, "db.run(Atomic), worker thread only", slow, raw_rate, "units/s")
+    print(f"{'':<34} the loop's writes are {fast / slow:.2f}x the worker-only path")
+    print(f"{'':<34} settings read back (synchronous 1 = NORMAL): {settings}")
+    cpu_line(writes, "sqlite3", "loop writes", "worker only", what="unit")
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------------
@@ -241,6 +299,7 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         await sqlite_case(Path(folder), args.rows, args.reads, args.repeat)
+        await sqlite_write_case(Path(folder), args.reads, args.repeat)
     try:
         import asyncpg
     except ImportError:

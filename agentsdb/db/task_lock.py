@@ -26,6 +26,12 @@ class TaskLock:
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
+        self._users = 0
+
+    @property
+    def idle(self) -> bool:
+        """True when no task holds the lock or waits for it."""
+        return self._users == 0
 
     def held_by_current_task(self) -> bool:
         """True when the running task holds the lock."""
@@ -37,9 +43,13 @@ class TaskLock:
         """Wait for the lock; raise UnsupportedOperationError if this task already holds it."""
         if self.held_by_current_task():
             raise UnsupportedOperationError(reentry_message)
-        async with self._lock:
-            self._owner = asyncio.current_task()
-            try:
-                yield
-            finally:
-                self._owner = None
+        self._users += 1
+        try:
+            async with self._lock:
+                self._owner = asyncio.current_task()
+                try:
+                    yield
+                finally:
+                    self._owner = None
+        finally:
+            self._users -= 1

@@ -5,7 +5,9 @@ thread, and each hop to that thread costs more than a small statement does (abou
 module runs each unit of work (a statement with its fetch, or a whole program) as one function on
 the worker thread (:mod:`agentsdb.db.sqlite.worker`, :mod:`agentsdb.db.sqlite.performer`). Short
 reads outside a transaction skip the hop: they run on a second, read-only connection of the
-event loop's thread (:mod:`agentsdb.db.sqlite.loop_reads`).
+event loop's thread (:mod:`agentsdb.db.sqlite.loop_reads`). So do short write units while no task
+uses the connection, at a durability level whose COMMIT does not wait for the disk: they run on
+the loop's thread with the worker's own connection (:mod:`agentsdb.db.sqlite.loop_writes`).
 
 The connection is opened with ``isolation_level=None`` so the sqlite3 module never opens or
 commits transactions by itself; write transactions begin with ``BEGIN IMMEDIATE`` (a deferred
@@ -24,9 +26,9 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from agentsdb.db.base import (
+    Atomic,
     BatchWriter,
-    Begin,
-    Commit,
+    Execute,
     ExecuteMany,
     ExecuteResult,
     Params,
@@ -36,6 +38,7 @@ from agentsdb.db.base import (
 )
 from agentsdb.db.group_commit import GroupCommit, GroupCommits
 from agentsdb.db.migration_runner import MigrationRunner
+from agentsdb.db.program import Finished
 from agentsdb.db.sqlite import statements
 from agentsdb.db.sqlite.capabilities import SQLiteCapabilities
 from agentsdb.db.sqlite.errors import translate
@@ -48,6 +51,7 @@ from agentsdb.db.sqlite.files import (
 )
 from agentsdb.db.sqlite.integrity import check_file
 from agentsdb.db.sqlite.loop_reads import LoopReader, WorkerConnection, loop_readable
+from agentsdb.db.sqlite.loop_writes import LoopWriter
 from agentsdb.db.sqlite.opening import configure, worker_stopped
 from agentsdb.db.sqlite.performer import run_program_sync
 from agentsdb.db.sqlite.worker import run_on_worker, sqlite_connection
@@ -81,6 +85,7 @@ class SQLiteDatabase(SQLiteCapabilities):
         self._lock = TaskLock()
         self._closed = False
         self._reader: LoopReader | None = None
+        self._writer: LoopWriter | None = None
         self._group_commits = GroupCommits(self)
 
     @classmethod
@@ -95,20 +100,30 @@ class SQLiteDatabase(SQLiteCapabilities):
         in_memory: bool = False,
         create: bool = True,
         loop_reads: bool = True,
+        loop_writes: bool = True,
     ) -> SQLiteDatabase:
         """Open and configure a connection (foreign keys on, WAL for files, busy timeout).
 
         A database file that does not exist yet is created readable by its owner only; with
         ``create=False`` it is not, and DatabaseFileError names the missing file.
-        ``loop_reads=False`` runs every read on the worker thread (the plain path, which the
-        tests and benchmarks compare the loop's reads with).
+        ``loop_reads=False`` runs every read on the worker thread, ``loop_writes=False`` every
+        write (the plain paths, which the tests and benchmarks compare the loop's with). Writes
+        run on the loop's thread only at ``synchronous`` OFF or NORMAL (or in memory): at FULL
+        and EXTRA each COMMIT waits for the disk, which the loop must not do.
         """
         path = file_path(database, uri=uri, in_memory=in_memory)
         if not create:
             require_existing(path, url)
         created = create and create_private(database, path, uri=uri)
+        # Not bound to the worker thread: the loop's thread uses it too while the worker idles
+        # (agentsdb.db.sqlite.loop_writes); one thread at a time, never both.
         connection = aiosqlite.connect(
-            database, isolation_level=None, uri=uri, timeout=busy_timeout, factory=WorkerConnection
+            database,
+            isolation_level=None,
+            uri=uri,
+            timeout=busy_timeout,
+            factory=WorkerConnection,
+            check_same_thread=False,
         )
         try:
             await connection
@@ -128,11 +143,13 @@ class SQLiteDatabase(SQLiteCapabilities):
             if created:
                 remove_created(path)
             raise
+        # aiosqlite made its connection with factory=WorkerConnection.
+        worker = cast(WorkerConnection, sqlite_connection(connection))
         # An in-memory database is private to its connection: only the worker can read it.
         if loop_reads and not in_memory:
-            # aiosqlite made its connection with factory=WorkerConnection.
-            worker = cast(WorkerConnection, sqlite_connection(connection))
             db._reader = LoopReader(database, uri=uri, worker=worker, synchronous=synchronous)
+        if loop_writes and (in_memory or synchronous_level(synchronous) in _NO_WAIT_FOR_DISK):
+            db._writer = LoopWriter(worker, path)
         log.debug("opened %s", url)
         return db
 
@@ -149,8 +166,11 @@ class SQLiteDatabase(SQLiteCapabilities):
         if self._closed:
             raise ConnectionClosedError(f"the database {self._url!r} is closed")
         connection = self._connection
+        writer = self._writer
 
         def bound() -> T:
+            if writer is not None:
+                writer.to_worker_settings()
             return fn(sqlite_connection(connection), *args)
 
         try:
@@ -170,6 +190,9 @@ class SQLiteDatabase(SQLiteCapabilities):
 
     async def execute(self, sql: str, params: Params | None = None) -> ExecuteResult:
         """Run one statement (autocommitted) and report what it changed."""
+        if self._writer is not None and statements.verb(sql) in statements.WRITES:
+            # A lone INSERT/UPDATE/DELETE is the same unit as an Atomic of it.
+            return await self.run(_single_write(sql, params))
         async with self._exclusive():
             return await self._call(statements.execute, sql, params)
 
@@ -213,7 +236,15 @@ class SQLiteDatabase(SQLiteCapabilities):
     # Units of work -----------------------------------------------------------------------------
 
     async def run(self, program: Program[T]) -> T:
-        """Run a whole program in one hop to the worker thread."""
+        """Run a whole program: its Atomic units on the loop's thread while nobody else uses the
+        connection (see :mod:`agentsdb.db.sqlite.loop_writes`), the rest in one hop to the
+        worker thread."""
+        writer = self._writer
+        if writer is not None and self._lock.idle and not self._closed:
+            ran = writer.run(program)
+            if isinstance(ran, Finished):
+                return ran.result
+            program = ran.program
         async with self._exclusive():
             return await self._call(_run_program, program, self._path)
 
@@ -274,10 +305,17 @@ def _run_program(conn: sqlite3.Connection, program: Program[T], path: str | None
 
 
 def _execute_many_program(sql: str, params: Sequence[Params]) -> Program[ExecuteResult]:
-    yield Begin()
-    result: ExecuteResult = yield ExecuteMany(sql, params)
-    yield Commit()
-    return result
+    results: list[ExecuteResult] = yield Atomic((ExecuteMany(sql, params),))
+    return results[0]
+
+
+def _single_write(sql: str, params: Params | None) -> Program[ExecuteResult]:
+    results: list[ExecuteResult] = yield Atomic((Execute(sql, params),))
+    return results[0]
+
+
+# Durability levels at which a COMMIT in WAL mode does not wait for the disk.
+_NO_WAIT_FOR_DISK = frozenset({"OFF", "NORMAL"})
 
 
 class _TransactionStatements:

@@ -23,7 +23,7 @@ _FIRST_WORD = re.compile(r"\s*([A-Za-z]+)\b")
 _WORDS_AND_PARENS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[()]")
 _STATEMENT_VERBS = frozenset({"INSERT", "REPLACE", "SELECT", "UPDATE", "DELETE", "VALUES"})
 _INSERTS = frozenset({"INSERT", "REPLACE"})
-_WRITES = frozenset({"INSERT", "REPLACE", "UPDATE", "DELETE"})
+WRITES = frozenset({"INSERT", "REPLACE", "UPDATE", "DELETE"})
 
 
 @lru_cache(maxsize=1024)
@@ -59,12 +59,12 @@ def execute(conn: sqlite3.Connection, sql: str, params: Params | None) -> Execut
             # A statement that returns rows (RETURNING) finishes only once they are read; until
             # then sqlite3 reports no changes and no inserted rowid.
             returned = len(cursor.fetchall())
-            rows = returned if main_verb in _WRITES else 0
+            rows = returned if main_verb in WRITES else 0
         else:
             rows = cursor.rowcount
         if rows < 0:
             # Python 3.11's sqlite3 reports -1 for a write that starts with WITH.
-            rows = conn.execute("SELECT changes()").fetchone()[0] if main_verb in _WRITES else 0
+            rows = conn.execute("SELECT changes()").fetchone()[0] if main_verb in WRITES else 0
         # sqlite3 reports the connection's last inserted rowid after *every* statement, so an
         # UPDATE would otherwise carry the id of some earlier INSERT.
         inserted = rows > 0 and main_verb in _INSERTS
@@ -149,6 +149,7 @@ def begin(conn: sqlite3.Connection, lock_timeout: float | None) -> None:
 
 
 __all__ = [
+    "WRITES",
     "LockWait",
     "begin",
     "execute",
