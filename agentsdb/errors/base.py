@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from agentsdb.rules.quoting import short_repr
 
 
 class AgentsDBError(Exception):
-    """Root of every error raised by agentsdb."""
+    """Root of every error raised by agentsdb.
+
+    Every one pickles (to another process, a task queue) and comes back equal: the arguments it
+    was made with are kept, since most subclasses take other arguments than the message that
+    ``Exception.args`` holds, and unpickling calls the class with them.
+    """
+
+    _made_with: tuple[tuple[Any, ...], dict[str, Any]]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> AgentsDBError:
+        error = super().__new__(cls, *args)
+        error._made_with = (args, kwargs)
+        return error
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        args, kwargs = self._made_with
+        return (_remade, (type(self), args, kwargs), self.__dict__)
+
+
+def _remade(cls: type[AgentsDBError], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """An error of ``cls`` made again from its arguments (unpickling)."""
+    return cls(*args, **kwargs)
 
 
 # --- configuration -------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ pydantic-core, so :mod:`agentsdb.errors` hands it out on first use:
 
 from __future__ import annotations
 
+from typing import Any
+
 import pydantic_core
 
 from agentsdb.errors.base import AgentsDBError
@@ -18,6 +20,10 @@ class ValidationError(AgentsDBError, pydantic_core.ValidationError):
     with the field (``loc``) it concerns. The message names the field and what is wrong, and
     shows at most a short prefix of the refused value.
     """
+
+    def __reduce__(self) -> Any:
+        # pydantic's own: its line errors do not pickle, its reduction rebuilds them.
+        return pydantic_core.ValidationError.__reduce__(self)
 
     @classmethod
     def wrap(cls, error: pydantic_core.ValidationError) -> ValidationError:
