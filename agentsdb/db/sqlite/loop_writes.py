@@ -123,8 +123,8 @@ class LoopWriter:
     def _atomic(self, steps: Sequence[Step]) -> list[Any] | AgentsDBError | _HandOver:
         """One unit, whole: its results, the error to throw into the program, or hand-over."""
         conn = self._conn
-        if not self._on_loop_settings:
-            self.to_loop_settings()
+        if not self._on_loop_settings and not self.to_loop_settings():
+            return _HAND_OVER
         self._checks = 0
         self._interrupted = False
         conn.set_progress_handler(self._over_budget, _CHECK_EVERY)
@@ -161,16 +161,25 @@ class LoopWriter:
             return True
         return False
 
-    def to_loop_settings(self) -> None:
+    def to_loop_settings(self) -> bool:
         """On the loop's thread, before its first unit: no busy wait, no automatic checkpoint
-        (the connection's own values are kept for :meth:`to_worker_settings`)."""
+        (the connection's own values are kept for :meth:`to_worker_settings`). False when the
+        connection could not be switched: the worker then runs the unit (and restores what
+        was changed)."""
         conn = self._conn
-        busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
-        checkpoint_pages = int(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
-        conn.execute("PRAGMA busy_timeout = 0")
-        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+            checkpoint_pages = int(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+        except sqlite3.Error:
+            return False
         self._worker_settings = (busy_ms, checkpoint_pages)
         self._on_loop_settings = True
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
+        except sqlite3.Error:
+            return False
+        return True
 
     def to_worker_settings(self) -> None:
         """On the worker thread, before each call: the connection's own busy timeout and
