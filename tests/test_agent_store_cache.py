@@ -265,6 +265,22 @@ async def test_an_append_whose_head_position_moved_is_refused_as_a_lost_race(
     assert len(await events.read_stream("s-1")) == 1
 
 
+@pytest.mark.parametrize("count", [1, 6])
+async def test_an_append_at_the_head_position_it_read_goes_in_and_any_other_position_is_refused(
+    migrated_any_db: Database, count: int
+) -> None:
+    events = EventStore(migrated_any_db)
+    first = await events.append("s-1", [NewEvent(type="t", data={}) for _ in range(2)], 0)
+    batch = [NewEvent(type="t", data={}) for _ in range(count)]
+
+    with pytest.raises(ConcurrencyError):  # the first event's position, not the newest's
+        await events.append("s-1", batch, 2, expected_position=first.positions[0])
+    assert await events.current_version("s-1") == 2
+
+    result = await events.append("s-1", batch, 2, expected_position=first.positions[-1])
+    assert (result.first_version, result.last_version) == (3, count + 2)
+
+
 async def test_an_expected_position_needs_a_numeric_expected_version(
     migrated_any_db: Database,
 ) -> None:

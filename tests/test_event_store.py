@@ -60,6 +60,22 @@ async def test_each_expected_version_appends_when_it_holds(store: EventStore) ->
     assert await store.current_version("missing") == 0
 
 
+@pytest.mark.parametrize("count", [1, 2, 4, 5, 9])
+async def test_an_append_reports_the_positions_and_versions_it_wrote_whatever_its_size(
+    store: EventStore, count: int
+) -> None:
+    # Small appends read each row back as they insert it, larger ones read the rows at the end.
+    await store.append("s", [ev("first")], NO_STREAM)
+    await store.append("other", [ev("between")], NO_STREAM)
+
+    result = await store.append("s", [ev(f"e{i}") for i in range(count)], 1)
+
+    stored = [event for event in await store.read_stream("s") if event.version > 1]
+    assert (result.first_version, result.last_version) == (2, count + 1)
+    assert result.positions == tuple(event.position for event in stored)
+    assert [event.event_id for event in stored] == [f"e{i}" for i in range(count)]
+
+
 @pytest.mark.parametrize(
     ("expected", "actual_setup"),
     [(NO_STREAM, 2), (STREAM_EXISTS, 0), (1, 2), (3, 2), (2, 0)],

@@ -22,7 +22,7 @@ from agentsdb.events.types import (
 )
 from agentsdb.events.validation import check_name, check_positive, json_text, shown
 from agentsdb.models._record import decode_json
-from agentsdb.queries.events import NO_UPPER_BOUND, EventQueries
+from agentsdb.queries.events import NO_UPPER_BOUND
 
 
 def head_bounds(expected: ExpectedVersion) -> tuple[int, int]:
@@ -94,21 +94,14 @@ def event_rows(
     return rows
 
 
-def position_guard(stream_id: str, expected: ExpectedVersion, position: object) -> Step:
-    """The step refusing an append unless the stream's event at the expected version is the
-    one at ``position`` (see ``EventQueries.append_guard_position``)."""
+def check_head_position(expected: ExpectedVersion, position: object) -> int:
+    """``expected_position``, checked: a positive position, given with a numeric expected
+    version (the append then also requires the stream's newest event to be at it)."""
     if isinstance(expected, StreamState) or expected < 1:
         raise InvalidEventError(
             "expected_position", f"needs a version >= 1 as expected_version, got {shown(expected)}"
         )
-    return Execute(
-        EventQueries.append_guard_position,
-        {
-            "stream_id": stream_id,
-            "version": expected,
-            "position": check_positive("expected_position", position),
-        },
-    )
+    return check_positive("expected_position", position)
 
 
 def check_steps(steps: Sequence[Step]) -> tuple[Step, ...]:
@@ -165,11 +158,11 @@ def earlier_result(
 
 
 __all__ = [
+    "check_head_position",
     "check_steps",
     "earlier_result",
     "event_rows",
     "head_bounds",
     "holds",
-    "position_guard",
     "refuses_version",
 ]

@@ -34,11 +34,11 @@ from agentsdb.errors import (
     InvalidEventError,
 )
 from agentsdb.events.appending import (
+    check_head_position,
     check_steps,
     earlier_result,
     event_rows,
     holds,
-    position_guard,
     refuses_version,
 )
 from agentsdb.events.erasure import built_in_erasure
@@ -48,6 +48,7 @@ from agentsdb.events.store_units import (
     MAX_TYPES,
     append_result,
     append_unit,
+    appended_rows,
     check_decode,
     delete_unit,
     read_all_query,
@@ -165,13 +166,14 @@ class EventStore:
         expected = check_expected(expected_version)
         rows = event_rows(stream_id, events, format_timestamp(self._clock()))
         steps = check_steps(with_steps)
-        if expected_position is not None:
-            steps = (position_guard(stream_id, expected, expected_position), *steps)
+        head_position = (
+            None if expected_position is None else check_head_position(expected, expected_position)
+        )
         attempts = 0
         while True:
             attempts += 1
             try:
-                return await self._append_once(stream_id, rows, expected, steps)
+                return await self._append_once(stream_id, rows, expected, steps, head_position)
             except IntegrityError as error:
                 result = await self._diagnose(stream_id, rows, expected, error)
                 if result is not None:
@@ -187,13 +189,14 @@ class EventStore:
         rows: list[dict[str, Any]],
         expected: ExpectedVersion,
         steps: tuple[Step, ...],
+        head_position: int | None,
     ) -> AppendResult:
-        unit = append_unit(stream_id, rows, expected, steps)
+        unit = append_unit(stream_id, rows, expected, steps, head_position)
+        count = len(rows)
 
         def program() -> Program[list[Row]]:
             results: list[Any] = yield unit
-            appended_rows: list[Row] = results[-1]
-            return appended_rows
+            return appended_rows(results, count)
 
         return append_result(stream_id, await self._db.run(program()))
 

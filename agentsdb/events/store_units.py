@@ -28,6 +28,8 @@ from agentsdb.queries.events import NO_UPPER_BOUND, EventQueries
 EVENTS_CHANNEL = "agentsdb.events"
 #: The most event types one ``read_all`` filters on (each is a query parameter).
 MAX_TYPES = 500
+#: Appends of at most this many events read each new row back with ``RETURNING``.
+RETURNING_AT_MOST = 4
 # Event ids looked up per query when diagnosing a failed append.
 _IDS_PER_QUERY = 500
 
@@ -44,36 +46,52 @@ def append_unit(
     rows: Sequence[dict[str, Any]],
     expected: ExpectedVersion,
     steps: Sequence[Step],
+    head_position: int | None = None,
 ) -> Atomic:
     """One append: the commit-order step, the inserts (the first one guarded by the expected
-    version), the caller's steps, and a read of the rows just written (its last result)."""
+    version and, when given, the position of the stream's newest event), then the caller's
+    steps. Read its result with :func:`appended_rows`.
+
+    A few events are inserted one statement each, each handing back its position
+    (``RETURNING``); more take one ``executemany`` and a read of the rows just written (on
+    PostgreSQL each statement of a transaction is a round trip, ``executemany`` one).
+    """
     low, high = head_bounds(expected)
     # The guard applies to the first event; the others follow it in the same unit.
     params = [
-        {**row, "min_head": low, "max_head": high}
+        {**row, "min_head": low, "max_head": high, "head_position": head_position}
         if index == 0
-        else {**row, "min_head": 0, "max_head": NO_UPPER_BOUND}
+        else {**row, "min_head": 0, "max_head": NO_UPPER_BOUND, "head_position": None}
         for index, row in enumerate(rows)
     ]
+    if len(params) <= RETURNING_AT_MOST:
+        inserts: tuple[Step, ...] = tuple(
+            FetchAll(EventQueries.append_returning, row) for row in params
+        )
+        return Atomic((CommitOrder(EVENTS_CHANNEL), *inserts, *steps))
     appended = FetchAll(EventQueries.appended, {"stream_id": stream_id, "count": len(rows)})
     return Atomic(
-        (
-            CommitOrder(EVENTS_CHANNEL),
-            ExecuteMany(EventQueries.append, params),
-            *steps,
-            appended,
-        )
+        (CommitOrder(EVENTS_CHANNEL), ExecuteMany(EventQueries.append, params), *steps, appended)
     )
 
 
+def appended_rows(results: Sequence[Any], count: int) -> list[Row]:
+    """The position and version of each of the ``count`` events an :func:`append_unit` wrote,
+    oldest first, from the unit's results."""
+    if count <= RETURNING_AT_MOST:
+        # After the commit-order step, one single-row result per insert.
+        return [results[index][0] for index in range(1, count + 1)]
+    newest_first: list[Row] = results[-1]
+    return list(reversed(newest_first))
+
+
 def append_result(stream_id: str, written: Sequence[Row]) -> AppendResult:
-    """The result of an append from the rows it wrote, newest first (as the unit reads them)."""
-    oldest_first = list(reversed(written))
+    """The result of an append from the rows it wrote, oldest first."""
     return AppendResult(
         stream_id,
-        int(oldest_first[0]["version"]),
-        int(oldest_first[-1]["version"]),
-        tuple(int(row["position"]) for row in oldest_first),
+        int(written[0]["version"]),
+        int(written[-1]["version"]),
+        tuple(int(row["position"]) for row in written),
     )
 
 
@@ -122,8 +140,10 @@ def read_all_query(types: Iterable[str] | None, params: dict[str, Any]) -> str |
 __all__ = [
     "EVENTS_CHANNEL",
     "MAX_TYPES",
+    "RETURNING_AT_MOST",
     "append_result",
     "append_unit",
+    "appended_rows",
     "check_decode",
     "delete_unit",
     "read_all_query",

@@ -35,27 +35,28 @@ class EventQueries:
 
     #: One event, at the version after the stream's newest. The version is NULL (so the NOT
     #: NULL constraint refuses the row, and the whole append with it) unless the stream's
-    #: current version lies within ``:min_head`` .. ``:max_head``: that is the expected-version
-    #: guard, evaluated in the same statement that writes, so no other writer can slip between
-    #: the check and the insert. For ``executemany``.
+    #: current version lies within ``:min_head`` .. ``:max_head`` and, when ``:head_position``
+    #: is not NULL, the stream's newest event is the one at that position: that is the
+    #: expected-version guard, evaluated in the same statement that writes, so no other writer
+    #: can slip between the check and the insert. Positions are never reused, so the position
+    #: tells a stream deleted and appended again up to the same version from the one a caller
+    #: read. For ``executemany``.
     append = """INSERT INTO events
     (stream_id, version, event_id, type, schema_version, data, metadata, recorded_at)
 VALUES (
     :stream_id,
-    (SELECT CASE WHEN head.version BETWEEN :min_head AND :max_head THEN head.version + 1 END
-        FROM (SELECT COALESCE(MAX(version), 0) AS version FROM events
-              WHERE stream_id = :stream_id) AS head),
+    (SELECT CASE WHEN COALESCE(head.version, 0) BETWEEN :min_head AND :max_head
+                 AND (CAST(:head_position AS BIGINT) IS NULL
+                      OR head.position = CAST(:head_position AS BIGINT))
+            THEN COALESCE(head.version, 0) + 1 END
+        FROM (SELECT 1 AS one) AS anchor
+        LEFT JOIN (SELECT version, position FROM events WHERE stream_id = :stream_id
+                   ORDER BY version DESC LIMIT 1) AS head ON anchor.one = 1),
     :event_id, :type, :schema_version, :data, :metadata, :recorded_at)"""
 
-    #: Refuses an append (a row whose version is NULL, which the NOT NULL constraint refuses,
-    #: like the expected-version guard) unless the stream's event at ``:version`` is the one at
-    #: ``:position``. Positions are never reused, so this tells the stream a caller read from a
-    #: stream deleted and appended again up to the same version.
-    append_guard_position = """INSERT INTO events
-    (stream_id, version, event_id, type, schema_version, data, metadata, recorded_at)
-SELECT 'guard', NULL, 'guard', 'guard', 1, '{}', '{}', 'guard'
-WHERE NOT EXISTS (SELECT 1 FROM events
-    WHERE stream_id = :stream_id AND version = :version AND position = :position)"""
+    #: :attr:`append`, handing back the new event's position and version.
+    append_returning = f"""{append}
+RETURNING position, version"""
 
     #: The positions and versions of the stream's newest ``:count`` events, newest first. Read
     #: in an append's own transaction, right after its inserts, these are the appended events:
