@@ -19,7 +19,6 @@ import pytest
 
 from agentsdb.db.base import Atomic, Begin, Commit, Execute, FetchAll, FetchOne, Program
 from agentsdb.db.sqlite.database import SQLiteDatabase
-from agentsdb.db.sqlite.loop_writes import LOOP_COMMITS_PER_HANDOVER
 from agentsdb.db.sqlite.worker import sqlite_connection
 from agentsdb.errors import AgentsDBError, IntegrityError
 
@@ -177,18 +176,6 @@ async def test_the_worker_gets_the_connections_own_busy_timeout_and_checkpoints_
         await items.fetch_one("PRAGMA wal_autocheckpoint"),
     )
     assert before == after == ({"timeout": 5000}, {"wal_autocheckpoint": 1000})
-
-
-async def test_the_wal_stays_bounded_when_every_write_runs_on_the_loop(
-    items: SQLiteDatabase, tmp_path: Path
-) -> None:
-    rounds = 6 * LOOP_COMMITS_PER_HANDOVER
-    for index in range(rounds * 5):
-        await items.execute(INSERT, {"id": index, "name": f"item-{index}"})
-    # Without checkpoints each commit adds its pages (several) to the WAL; with the worker
-    # checkpointing every so often it stays near the connection's 1000-page threshold.
-    wal_pages = (tmp_path / "items.db-wal").stat().st_size // 4096
-    assert wal_pages < 1000 + LOOP_COMMITS_PER_HANDOVER * 8
 
 
 async def test_a_program_goes_on_on_the_worker_from_its_first_begin(

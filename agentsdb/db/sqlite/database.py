@@ -41,6 +41,7 @@ from agentsdb.db.migration_runner import MigrationRunner
 from agentsdb.db.program import Finished
 from agentsdb.db.sqlite import statements
 from agentsdb.db.sqlite.capabilities import SQLiteCapabilities
+from agentsdb.db.sqlite.checkpoints import BackgroundCheckpoints
 from agentsdb.db.sqlite.errors import translate
 from agentsdb.db.sqlite.files import (
     create_private,
@@ -86,6 +87,7 @@ class SQLiteDatabase(SQLiteCapabilities):
         self._closed = False
         self._reader: LoopReader | None = None
         self._writer: LoopWriter | None = None
+        self._checkpoints: BackgroundCheckpoints | None = None
         self._group_commits = GroupCommits(self)
 
     @classmethod
@@ -148,8 +150,15 @@ class SQLiteDatabase(SQLiteCapabilities):
         # An in-memory database is private to its connection: only the worker can read it.
         if loop_reads and not in_memory:
             db._reader = LoopReader(database, uri=uri, worker=worker, synchronous=synchronous)
-        if loop_writes and (in_memory or synchronous_level(synchronous) in _NO_WAIT_FOR_DISK):
-            db._writer = LoopWriter(worker, path)
+        level = synchronous_level(synchronous)
+        if loop_writes and (in_memory or level in _NO_WAIT_FOR_DISK):
+            # An in-memory database has no WAL to checkpoint.
+            db._checkpoints = (
+                None
+                if in_memory or path is None
+                else BackgroundCheckpoints(database, uri=uri, path=path, synchronous=level)
+            )
+            db._writer = LoopWriter(worker, path, db._checkpoints)
         log.debug("opened %s", url)
         return db
 
@@ -278,6 +287,8 @@ class SQLiteDatabase(SQLiteCapabilities):
             self._closed = True
             if self._reader is not None:
                 self._reader.close()
+            if self._checkpoints is not None:
+                await self._checkpoints.close()
             await self._connection.close()
 
     def migration_runner(self, lock_name: str, lock_timeout: float) -> MigrationRunner:

@@ -16,9 +16,12 @@ The loop is never held for long, and never waits:
   a progress handler interrupts a longer one, which is rolled back and handed to the worker;
 * the connection's busy timeout is 0 here, so when another connection (another process) holds
   the write lock the unit is handed to the worker, which waits for the lock as always;
-* the loop never checkpoints the WAL (which syncs the file to disk): automatic checkpoints are
-  off while the loop writes, and after :data:`LOOP_COMMITS_PER_HANDOVER` commits here the next
-  unit runs on the worker, whose COMMIT checkpoints as SQLite does when the WAL is long enough.
+* the loop never checkpoints the WAL (which syncs the files to disk): automatic checkpoints are
+  off while the loop writes; every :data:`LOOP_COMMITS_PER_CHECKPOINT` commits here a checkpoint
+  runs in the background (:mod:`agentsdb.db.sqlite.checkpoints`), and when the WAL grows long
+  all the same (or background checkpoints cannot run, then after
+  :data:`LOOP_COMMITS_PER_HANDOVER` commits here) the next unit runs on the worker, whose COMMIT
+  checkpoints as SQLite does when the WAL is long enough.
 
 A step that fails is rolled back and its error thrown into the program, as on the worker. The
 connection switches between the two sets of settings lazily: :meth:`LoopWriter.to_loop_settings`
@@ -35,6 +38,7 @@ from typing import Any, Generic, TypeVar
 
 from agentsdb.db.base import Atomic, Commit, Operation, Program, Rollback, Step
 from agentsdb.db.program import Finished
+from agentsdb.db.sqlite.checkpoints import BackgroundCheckpoints
 from agentsdb.db.sqlite.errors import is_busy
 from agentsdb.db.sqlite.loop_reads import VM_STEP_BUDGET, WorkerConnection
 from agentsdb.db.sqlite.performer import SQLitePerformer
@@ -42,8 +46,11 @@ from agentsdb.errors import AgentsDBError
 
 T = TypeVar("T")
 
-#: Commits on the loop's thread before the next unit runs on the worker, whose COMMIT then
-#: checkpoints the WAL if it has reached the connection's ``wal_autocheckpoint`` pages.
+#: Commits on the loop's thread between two background checkpoints.
+LOOP_COMMITS_PER_CHECKPOINT = 100
+#: Without background checkpoints: commits on the loop's thread before the next unit runs on the
+#: worker, whose COMMIT then checkpoints the WAL if it has reached the connection's
+#: ``wal_autocheckpoint`` pages.
 LOOP_COMMITS_PER_HANDOVER = 100
 # SQLite calls the progress handler every _CHECK_EVERY virtual-machine steps.
 _CHECK_EVERY = 1_000
@@ -72,9 +79,15 @@ class LoopWriter:
     for as long as :meth:`run` runs, which makes no await.
     """
 
-    def __init__(self, conn: WorkerConnection, path: str | None) -> None:
+    def __init__(
+        self,
+        conn: WorkerConnection,
+        path: str | None,
+        checkpoints: BackgroundCheckpoints | None = None,
+    ) -> None:
         self._conn = conn
         self._performer = SQLitePerformer(conn, path)
+        self._checkpoints = checkpoints
         self._on_loop_settings = False
         self._worker_settings: tuple[int, int] | None = None
         self._commits = 0
@@ -86,14 +99,21 @@ class LoopWriter:
 
     def ready(self) -> bool:
         """Whether the next unit may run here: no transaction open, no connection-local state
-        (a TEMP object, an attached database, a per-connection pragma), and not yet due to let
-        the worker checkpoint."""
+        (a TEMP object, an attached database, a per-connection pragma), and not due to let the
+        worker checkpoint."""
         conn = self._conn
         return (
             self._commits < LOOP_COMMITS_PER_HANDOVER
             and not conn.in_transaction
             and not conn.has_local_state
+            and not self._wal_is_long()
         )
+
+    def _wal_is_long(self) -> bool:
+        checkpoints = self._checkpoints
+        if checkpoints is None or self._worker_settings is None:
+            return False
+        return checkpoints.wal_is_long(self._worker_settings[1])
 
     def run(self, program: Program[T]) -> Finished[T] | Handover[T]:
         """Run the program's Atomic units here, up to its end or to the first operation that
@@ -108,6 +128,8 @@ class LoopWriter:
                     result: T = stop.value
                     return Finished(result)
                 if not isinstance(op, Atomic) or not self.ready():
+                    if self._checkpoints is not None and self._wal_is_long():
+                        self._checkpoints.handed_to_worker()
                     return Handover(_continued(program, op))
                 outcome = self._atomic(op.steps)
                 if isinstance(outcome, _HandOver):
@@ -148,7 +170,18 @@ class LoopWriter:
             conn.set_progress_handler(None, _CHECK_EVERY)
         self._commits += 1
         self.loop_commits += 1
+        if self._commits >= LOOP_COMMITS_PER_CHECKPOINT and self._checkpoint_in_background():
+            self._commits = 0
         return results
+
+    def _checkpoint_in_background(self) -> bool:
+        """Start a background checkpoint (unless one runs): False when the worker's commits
+        must checkpoint instead (none could start, or automatic checkpoints are off)."""
+        checkpoints = self._checkpoints
+        settings = self._worker_settings
+        if checkpoints is None or settings is None or settings[1] <= 0:
+            return False
+        return checkpoints.request()
 
     def _roll_back(self) -> None:
         # Only when still open: an interrupted write may have rolled it back already.
@@ -222,4 +255,4 @@ def _continued(program: Program[T], first: Operation) -> Program[T]:
         program.close()
 
 
-__all__ = ["LOOP_COMMITS_PER_HANDOVER", "Handover", "LoopWriter"]
+__all__ = ["LOOP_COMMITS_PER_CHECKPOINT", "LOOP_COMMITS_PER_HANDOVER", "Handover", "LoopWriter"]
