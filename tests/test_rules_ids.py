@@ -71,6 +71,13 @@ def test_a_generator_with_a_fixed_clock_counts_within_the_millisecond_then_moves
     assert parsed[-1].int >> 80 == 1_700_000_000_001  # the 4097th id spills into the next ms
 
 
+@pytest.mark.parametrize("random_bits", [0, 1, 0x3FFF_FFFF_FFFF_FFFF, 0x1234_5678_9ABC_DEF0])
+def test_an_id_is_the_canonical_text_of_its_uuid(random_bits: int) -> None:
+    made = UuidV7Generator(lambda: 0xFFFF_FFFF_FFFF * 1_000_000, lambda: random_bits)()
+    assert made == str(uuid.UUID(made))
+    assert uuid.UUID(made).int & 0x3FFF_FFFF_FFFF_FFFF == random_bits
+
+
 def test_two_generators_share_no_state() -> None:
     def clock() -> int:
         return 5 * 1_000_000

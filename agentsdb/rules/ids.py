@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import TypeAlias
 
@@ -68,7 +67,9 @@ class UuidV7Generator:
             ms, counter = self._last_ms, self._counter
         random_bits = self._random_bits() & 0x3FFF_FFFF_FFFF_FFFF
         value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | random_bits
-        return str(uuid.UUID(int=value))
+        # The canonical text str(uuid.UUID(int=value)) gives, without building the UUID.
+        digits = f"{value:032x}"
+        return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 #: The process-wide generator: the default wherever ids are made.

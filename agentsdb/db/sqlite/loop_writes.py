@@ -47,7 +47,7 @@ from agentsdb.errors import AgentsDBError
 T = TypeVar("T")
 
 #: Commits on the loop's thread between two background checkpoints.
-LOOP_COMMITS_PER_CHECKPOINT = 100
+LOOP_COMMITS_PER_CHECKPOINT = 250
 #: Without background checkpoints: commits on the loop's thread before the next unit runs on the
 #: worker, whose COMMIT then checkpoints the WAL if it has reached the connection's
 #: ``wal_autocheckpoint`` pages.
@@ -102,18 +102,24 @@ class LoopWriter:
         (a TEMP object, an attached database, a per-connection pragma), and not due to let the
         worker checkpoint."""
         conn = self._conn
-        return (
-            self._commits < LOOP_COMMITS_PER_HANDOVER
-            and not conn.in_transaction
-            and not conn.has_local_state
-            and not self._wal_is_long()
-        )
+        return not conn.in_transaction and not conn.has_local_state and not self._wal_is_long()
+
+    def _background(self) -> tuple[BackgroundCheckpoints, int] | None:
+        """The background checkpoints and the connection's ``wal_autocheckpoint`` pages, when
+        they checkpoint the loop's writes; None when the worker's commits must."""
+        checkpoints = self._checkpoints
+        settings = self._worker_settings
+        if checkpoints is None or settings is None or settings[1] <= 0:
+            return None
+        return (checkpoints, settings[1]) if checkpoints.available else None
 
     def _wal_is_long(self) -> bool:
-        checkpoints = self._checkpoints
-        if checkpoints is None or self._worker_settings is None:
-            return False
-        return checkpoints.wal_is_long(self._worker_settings[1])
+        """Whether the next unit is due on the worker, so that its COMMIT checkpoints."""
+        background = self._background()
+        if background is None:
+            return self._commits >= LOOP_COMMITS_PER_HANDOVER
+        checkpoints, checkpoint_pages = background
+        return checkpoints.wal_is_long(checkpoint_pages)
 
     def run(self, program: Program[T]) -> Finished[T] | Handover[T]:
         """Run the program's Atomic units here, up to its end or to the first operation that
@@ -128,7 +134,8 @@ class LoopWriter:
                     result: T = stop.value
                     return Finished(result)
                 if not isinstance(op, Atomic) or not self.ready():
-                    if self._checkpoints is not None and self._wal_is_long():
+                    if self._checkpoints is not None:
+                        # Whatever the reason, the worker's COMMIT checkpoints a long WAL.
                         self._checkpoints.handed_to_worker()
                     return Handover(_continued(program, op))
                 outcome = self._atomic(op.steps)
@@ -170,18 +177,11 @@ class LoopWriter:
             conn.set_progress_handler(None, _CHECK_EVERY)
         self._commits += 1
         self.loop_commits += 1
-        if self._commits >= LOOP_COMMITS_PER_CHECKPOINT and self._checkpoint_in_background():
-            self._commits = 0
+        if self._commits >= LOOP_COMMITS_PER_CHECKPOINT:
+            background = self._background()
+            if background is not None and background[0].request():
+                self._commits = 0
         return results
-
-    def _checkpoint_in_background(self) -> bool:
-        """Start a background checkpoint (unless one runs): False when the worker's commits
-        must checkpoint instead (none could start, or automatic checkpoints are off)."""
-        checkpoints = self._checkpoints
-        settings = self._worker_settings
-        if checkpoints is None or settings is None or settings[1] <= 0:
-            return False
-        return checkpoints.request()
 
     def _roll_back(self) -> None:
         # Only when still open: an interrupted write may have rolled it back already.
