@@ -50,7 +50,8 @@ class AgentEvent(ValueObject):
 
     def to_data(self) -> dict[str, Any]:
         """The payload as the JSON object stored in the event's ``data``."""
-        return self.model_dump(mode="json")
+        # model_dump(mode="json") without its keyword handling: this runs for every command.
+        return self.__pydantic_serializer__.to_python(self, mode="json")  # type: ignore[no-any-return]  # pydantic-core types it Any
 
     def to_new_event(
         self, event_id: str | None = None, metadata: Mapping[str, Any] | None = None

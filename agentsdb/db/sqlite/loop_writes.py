@@ -154,27 +154,24 @@ class LoopWriter:
         conn = self._conn
         if not self._on_loop_settings and not self.to_loop_settings():
             return _HAND_OVER
+        # The step budget counts from here (the progress handler is set with the loop's settings).
         self._checks = 0
         self._interrupted = False
-        conn.set_progress_handler(self._over_budget, _CHECK_EVERY)
         try:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error:
-                # Locked by another connection (or failing for another reason): the worker
-                # waits for the lock, or reports the error, as it always has.
-                return _HAND_OVER
-            try:
-                results = [self._performer.perform(step) for step in steps]
-                self._performer.perform(Commit())
-            except AgentsDBError as error:
-                self._roll_back()
-                return _HAND_OVER if self._interrupted or _busy(error) else error
-            except BaseException:
-                self._roll_back()
-                raise
-        finally:
-            conn.set_progress_handler(None, _CHECK_EVERY)
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:
+            # Locked by another connection (or failing for another reason): the worker
+            # waits for the lock, or reports the error, as it always has.
+            return _HAND_OVER
+        try:
+            results = [self._performer.perform(step) for step in steps]
+            self._performer.perform(Commit())
+        except AgentsDBError as error:
+            self._roll_back()
+            return _HAND_OVER if self._interrupted or _busy(error) else error
+        except BaseException:
+            self._roll_back()
+            raise
         self._commits += 1
         self.loop_commits += 1
         if self._commits >= LOOP_COMMITS_PER_CHECKPOINT:
@@ -196,9 +193,9 @@ class LoopWriter:
 
     def to_loop_settings(self) -> bool:
         """On the loop's thread, before its first unit: no busy wait, no automatic checkpoint
-        (the connection's own values are kept for :meth:`to_worker_settings`). False when the
-        connection could not be switched: the worker then runs the unit (and restores what
-        was changed)."""
+        (the connection's own values are kept for :meth:`to_worker_settings`), and the step
+        budget's progress handler. False when the connection could not be switched: the worker
+        then runs the unit (and restores what was changed)."""
         conn = self._conn
         try:
             busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
@@ -207,6 +204,7 @@ class LoopWriter:
             return False
         self._worker_settings = (busy_ms, checkpoint_pages)
         self._on_loop_settings = True
+        conn.set_progress_handler(self._over_budget, _CHECK_EVERY)
         try:
             conn.execute("PRAGMA busy_timeout = 0")
             conn.execute("PRAGMA wal_autocheckpoint = 0")
@@ -215,12 +213,13 @@ class LoopWriter:
         return True
 
     def to_worker_settings(self) -> None:
-        """On the worker thread, before each call: the connection's own busy timeout and
-        automatic checkpoints back, if the loop's thread changed them."""
+        """On the worker thread, before each call: no step budget, and the connection's own busy
+        timeout and automatic checkpoints back, if the loop's thread changed them."""
         if not self._on_loop_settings or self._worker_settings is None:
             return
         busy_ms, checkpoint_pages = self._worker_settings
         conn = self._conn
+        conn.set_progress_handler(None, _CHECK_EVERY)
         conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {checkpoint_pages}")
         self._on_loop_settings = False
