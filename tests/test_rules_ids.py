@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 
@@ -76,6 +77,24 @@ def test_an_id_is_the_canonical_text_of_its_uuid(random_bits: int) -> None:
     made = UuidV7Generator(lambda: 0xFFFF_FFFF_FFFF * 1_000_000, lambda: random_bits)()
     assert made == str(uuid.UUID(made))
     assert uuid.UUID(made).int & 0x3FFF_FFFF_FFFF_FFFF == random_bits
+
+
+def test_a_forked_child_never_reuses_its_parents_unread_random_bits() -> None:
+    generate = UuidV7Generator(clock_ns=lambda: 1_700_000_000_000 * 1_000_000)
+    generate()  # reads a chunk of random bytes, most of it still unread
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child, which reports through the pipe
+        os.write(write_end, generate().encode())
+        os._exit(0)
+    os.close(write_end)
+    in_child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    os.waitpid(child, 0)
+    in_parent = generate()
+    # The same millisecond and counter (the first 19 characters): only the random bits differ.
+    assert in_child[:19] == in_parent[:19]
+    assert in_child != in_parent
 
 
 def test_two_generators_share_no_state() -> None:

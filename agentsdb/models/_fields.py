@@ -22,6 +22,8 @@ T = TypeVar("T")
 
 
 def _aware_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is UTC:
+        return moment  # already what it must be: the clocks' own moments take this path
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("must be timezone-aware; use datetime.now(UTC) or an ISO time with Z")
     return moment.astimezone(UTC)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import TypeAlias
 
@@ -29,28 +30,41 @@ IdFactory: TypeAlias = Callable[[], str]
 _COUNTER_MAX = 0xFFF
 
 
-def _random_bits() -> int:
-    return int.from_bytes(os.urandom(8)) & 0x3FFF_FFFF_FFFF_FFFF
+# Bytes read from the OS's random source at once: one system call per 512 default ids.
+_ENTROPY_CHUNK = 4096
+# Generators whose unread random bytes a forked child must not reuse.
+_BUFFERED: weakref.WeakSet[UuidV7Generator] = weakref.WeakSet()
 
 
 class UuidV7Generator:
     """Makes UUIDv7 ids in canonical text form, each greater than the one before.
 
     ``clock_ns`` gives the time in nanoseconds (default :func:`time.time_ns`) and ``random_bits``
-    the 62 random bits of each id; pass both to make ids that repeat from run to run.
-    Thread-safe.
+    the 62 random bits of each id (default: the OS's random source); pass both to make ids that
+    repeat from run to run. Thread-safe, and a forked child never repeats its parent's bits.
     """
 
     def __init__(
         self,
         clock_ns: Callable[[], int] = time.time_ns,
-        random_bits: Callable[[], int] = _random_bits,
+        random_bits: Callable[[], int] | None = None,
     ) -> None:
         self._clock_ns = clock_ns
         self._random_bits = random_bits
         self._lock = threading.Lock()
         self._last_ms = 0
         self._counter = 0
+        # The OS's random bytes, read a chunk at a time: a system call per id took a third of
+        # the time the id took.
+        self._entropy = b""
+        self._entropy_at = 0
+        if random_bits is None:
+            _BUFFERED.add(self)
+
+    def _forget_entropy(self) -> None:
+        self._lock = threading.Lock()
+        self._entropy = b""
+        self._entropy_at = 0
 
     def __call__(self) -> str:
         with self._lock:
@@ -65,12 +79,27 @@ class UuidV7Generator:
                     self._last_ms += 1
                     self._counter = 0
             ms, counter = self._last_ms, self._counter
-        random_bits = self._random_bits() & 0x3FFF_FFFF_FFFF_FFFF
+            if self._random_bits is None:
+                at = self._entropy_at
+                if at >= len(self._entropy):
+                    self._entropy = os.urandom(_ENTROPY_CHUNK)
+                    at = 0
+                self._entropy_at = at + 8
+                random_bits = int.from_bytes(self._entropy[at : at + 8]) & 0x3FFF_FFFF_FFFF_FFFF
+        if self._random_bits is not None:
+            random_bits = self._random_bits() & 0x3FFF_FFFF_FFFF_FFFF
         value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | random_bits
         # The canonical text str(uuid.UUID(int=value)) gives, without building the UUID.
         digits = f"{value:032x}"
         return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
+
+def _after_fork_in_child() -> None:
+    for generator in list(_BUFFERED):
+        generator._forget_entropy()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 #: The process-wide generator: the default wherever ids are made.
 new_id: IdFactory = UuidV7Generator()
