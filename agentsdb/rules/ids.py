@@ -61,6 +61,15 @@ class UuidV7Generator:
         if random_bits is None:
             _BUFFERED.add(self)
 
+    def _os_random_bits(self) -> int:
+        """62 bits from the OS's random source, through the buffer (call it under the lock)."""
+        at = self._entropy_at
+        if at >= len(self._entropy):
+            self._entropy = os.urandom(_ENTROPY_CHUNK)
+            at = 0
+        self._entropy_at = at + 8
+        return int.from_bytes(self._entropy[at : at + 8])
+
     def _forget_entropy(self) -> None:
         self._lock = threading.Lock()
         self._entropy = b""
@@ -79,15 +88,10 @@ class UuidV7Generator:
                     self._last_ms += 1
                     self._counter = 0
             ms, counter = self._last_ms, self._counter
-            if self._random_bits is None:
-                at = self._entropy_at
-                if at >= len(self._entropy):
-                    self._entropy = os.urandom(_ENTROPY_CHUNK)
-                    at = 0
-                self._entropy_at = at + 8
-                random_bits = int.from_bytes(self._entropy[at : at + 8]) & 0x3FFF_FFFF_FFFF_FFFF
-        if self._random_bits is not None:
-            random_bits = self._random_bits() & 0x3FFF_FFFF_FFFF_FFFF
+            source = self._random_bits
+            random_bits = (self._os_random_bits() if source is None else source()) & (
+                0x3FFF_FFFF_FFFF_FFFF
+            )
         value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | random_bits
         # The canonical text str(uuid.UUID(int=value)) gives, without building the UUID.
         digits = f"{value:032x}"

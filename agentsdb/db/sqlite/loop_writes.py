@@ -102,7 +102,7 @@ class LoopWriter:
         (a TEMP object, an attached database, a per-connection pragma), and not due to let the
         worker checkpoint."""
         conn = self._conn
-        return not conn.in_transaction and not conn.has_local_state and not self._wal_is_long()
+        return not conn.in_transaction and not conn.has_local_state and not self._due_on_worker()
 
     def _background(self) -> tuple[BackgroundCheckpoints, int] | None:
         """The background checkpoints and the connection's ``wal_autocheckpoint`` pages, when
@@ -113,8 +113,9 @@ class LoopWriter:
             return None
         return (checkpoints, settings[1]) if checkpoints.available else None
 
-    def _wal_is_long(self) -> bool:
-        """Whether the next unit is due on the worker, so that its COMMIT checkpoints."""
+    def _due_on_worker(self) -> bool:
+        """Whether the next unit is due on the worker, so that its COMMIT checkpoints: the
+        background checkpoints found the WAL long or, without them, enough loop commits."""
         background = self._background()
         if background is None:
             return self._commits >= LOOP_COMMITS_PER_HANDOVER
