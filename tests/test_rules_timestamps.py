@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -37,6 +38,36 @@ def test_the_fast_format_gives_exactly_the_strftime_text_of_the_utc_moment() -> 
         # strftime pads years below 1000 on glibc only with %Y as written: compare by value.
         assert format_timestamp(moment) == expected.rjust(len("2024-01-01T00:00:00.000000Z"), "0")
         assert parse_timestamp(format_timestamp(moment)) == moment
+
+
+def test_moments_of_one_second_and_its_neighbours_keep_their_own_text() -> None:
+    # The text up to the seconds is reused while the second stays the same: moments within one
+    # second, across a year's last second, back again, and at the same minute and second of
+    # another hour, day or year must each get their own text.
+    edge = datetime(2024, 12, 31, 23, 59, 59, tzinfo=UTC)
+    steps = [0, 1, 999_999, 1_000_000, 1_000_001, 999_998, 0, 2_000_000, 1]
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    later = [edge + hour, edge + day, edge + 365 * day, edge - 31 * day, edge]
+    for moment in [*(edge + timedelta(microseconds=step) for step in steps), *later]:
+        assert format_timestamp(moment) == moment.strftime(TIMESTAMP_FORMAT)
+
+
+def test_threads_formatting_different_seconds_never_mix_their_texts() -> None:
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    wrong: list[str] = []
+
+    def format_many(offset_seconds: int) -> None:
+        for index in range(3000):
+            moment = base + timedelta(seconds=offset_seconds + index % 3, microseconds=index)
+            if format_timestamp(moment) != moment.strftime(TIMESTAMP_FORMAT):
+                wrong.append(format_timestamp(moment))
+
+    threads = [threading.Thread(target=format_many, args=(10 * n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
 
 
 def test_a_naive_moment_is_refused_by_name() -> None:

@@ -7,6 +7,7 @@ decided by a command or replayed from the store, so live state and replayed stat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import Field
@@ -168,78 +169,125 @@ def evolve_owned(state: AgentState, event: AgentEvent) -> AgentState:
 
 
 def _changes(state: AgentState, event: AgentEvent) -> dict[str, Any]:
-    if isinstance(event, SessionStarted):
-        session = Session(
-            session_id=event.session_id,
-            conversation_id=event.conversation_id,
-            started_at=event.occurred_at,
-        )
-        return {"active_session": session, "total_sessions": state.total_sessions + 1}
-    if isinstance(event, ExecutionSuspended):
-        return {
-            "active_session": replace(_session(state), status=SessionStatus.SUSPENDED),
-            "execution_state": event.execution_state,
-        }
-    if isinstance(event, ClientActionRequested):
-        session = _session(state)
-        changes: dict[str, Any] = {
-            "active_session": replace(session, client_action_count=session.client_action_count + 1)
-        }
-        if event.blocking:
-            changes["pending_action"] = event.action
-        return changes
-    if isinstance(event, ClientResponseReceived):
-        session = _session(state)
-        return {
-            "active_session": replace(session, interaction_count=session.interaction_count + 1),
-            "last_response": event.response,
-            "total_interactions": state.total_interactions + 1,
-            "last_interaction_at": event.occurred_at,
-        }
-    if isinstance(event, ExecutionResumed):
-        return {
-            "active_session": replace(_session(state), status=SessionStatus.ACTIVE),
-            "pending_action": None,
-            "last_resumed_call_id": event.call_id,
-        }
-    if isinstance(event, SessionCompleted):
-        ended = replace(
-            _session(state),
-            status=SessionStatus.COMPLETED,
-            ended_at=event.occurred_at,
-            summary=event.summary,
-        )
-        return {
-            **_ended(state, ended),
-            "successful_completions": state.successful_completions + 1,
-        }
-    if isinstance(event, SessionTerminated):
-        ended = replace(
-            _session(state),
-            status=SessionStatus.TERMINATED,
-            ended_at=event.occurred_at,
-            termination_reason=event.reason,
-        )
-        return _ended(state, ended)
-    if isinstance(event, PreferencesUpdated):
-        return {
-            "preferences": dict(event.preferences),
-            "system_prompt_override": event.system_prompt_override,
-        }
-    if isinstance(event, UserAssigned):
-        assignment = AgentAssignment(
-            user_id=event.user_id,
-            role=event.role,
-            assigned_by=event.assigned_by,
-            assigned_at=event.occurred_at,
-        )
-        return {"assignments": (*state.assignments, assignment)}
-    if isinstance(event, AgentArchived):
-        return {
-            "status": AgentStatus.ARCHIVED,
-            "archived_at": event.occurred_at,
-            "archive_reason": event.reason,
-        }
+    # By the event's exact type: a pydantic model's isinstance goes through ABCMeta, and a chain
+    # of them cost more than the change itself. A subclass is looked up once by its base.
+    change = _CHANGES.get(type(event))
+    if change is None:
+        change = _change_for(state, event)
+    return change(state, event)
+
+
+def _session_started(state: AgentState, event: SessionStarted) -> dict[str, Any]:
+    session = Session(
+        session_id=event.session_id,
+        conversation_id=event.conversation_id,
+        started_at=event.occurred_at,
+    )
+    return {"active_session": session, "total_sessions": state.total_sessions + 1}
+
+
+def _execution_suspended(state: AgentState, event: ExecutionSuspended) -> dict[str, Any]:
+    return {
+        "active_session": replace(_session(state), status=SessionStatus.SUSPENDED),
+        "execution_state": event.execution_state,
+    }
+
+
+def _client_action_requested(state: AgentState, event: ClientActionRequested) -> dict[str, Any]:
+    session = _session(state)
+    changes: dict[str, Any] = {
+        "active_session": replace(session, client_action_count=session.client_action_count + 1)
+    }
+    if event.blocking:
+        changes["pending_action"] = event.action
+    return changes
+
+
+def _client_response_received(state: AgentState, event: ClientResponseReceived) -> dict[str, Any]:
+    session = _session(state)
+    return {
+        "active_session": replace(session, interaction_count=session.interaction_count + 1),
+        "last_response": event.response,
+        "total_interactions": state.total_interactions + 1,
+        "last_interaction_at": event.occurred_at,
+    }
+
+
+def _execution_resumed(state: AgentState, event: ExecutionResumed) -> dict[str, Any]:
+    return {
+        "active_session": replace(_session(state), status=SessionStatus.ACTIVE),
+        "pending_action": None,
+        "last_resumed_call_id": event.call_id,
+    }
+
+
+def _session_completed(state: AgentState, event: SessionCompleted) -> dict[str, Any]:
+    ended = replace(
+        _session(state),
+        status=SessionStatus.COMPLETED,
+        ended_at=event.occurred_at,
+        summary=event.summary,
+    )
+    return {**_ended(state, ended), "successful_completions": state.successful_completions + 1}
+
+
+def _session_terminated(state: AgentState, event: SessionTerminated) -> dict[str, Any]:
+    ended = replace(
+        _session(state),
+        status=SessionStatus.TERMINATED,
+        ended_at=event.occurred_at,
+        termination_reason=event.reason,
+    )
+    return _ended(state, ended)
+
+
+def _preferences_updated(state: AgentState, event: PreferencesUpdated) -> dict[str, Any]:
+    return {
+        "preferences": dict(event.preferences),
+        "system_prompt_override": event.system_prompt_override,
+    }
+
+
+def _user_assigned(state: AgentState, event: UserAssigned) -> dict[str, Any]:
+    assignment = AgentAssignment(
+        user_id=event.user_id,
+        role=event.role,
+        assigned_by=event.assigned_by,
+        assigned_at=event.occurred_at,
+    )
+    return {"assignments": (*state.assignments, assignment)}
+
+
+def _agent_archived(state: AgentState, event: AgentArchived) -> dict[str, Any]:
+    return {
+        "status": AgentStatus.ARCHIVED,
+        "archived_at": event.occurred_at,
+        "archive_reason": event.reason,
+    }
+
+
+_Change = Callable[[AgentState, Any], dict[str, Any]]
+
+#: How each event after the first changes the state.
+_CHANGES: dict[type[AgentEvent], _Change] = {
+    SessionStarted: _session_started,
+    ExecutionSuspended: _execution_suspended,
+    ClientActionRequested: _client_action_requested,
+    ClientResponseReceived: _client_response_received,
+    ExecutionResumed: _execution_resumed,
+    SessionCompleted: _session_completed,
+    SessionTerminated: _session_terminated,
+    PreferencesUpdated: _preferences_updated,
+    UserAssigned: _user_assigned,
+    AgentArchived: _agent_archived,
+}
+
+
+def _change_for(state: AgentState, event: AgentEvent) -> _Change:
+    for kind, change in list(_CHANGES.items()):
+        if isinstance(event, kind):
+            _CHANGES[type(event)] = change
+            return change
     raise ValueError(f"agent {state.agent_id}: {event.TYPE} cannot follow creation")
 
 

@@ -162,25 +162,32 @@ class ExpandedAtomics:
 def dispatch(operations: Operations[R], op: Operation) -> R:
     """Call the backend's method for ``op``: what the program receives (awaitable of it for an
     async backend)."""
-    match op:
-        case Execute(sql, params):
-            return operations.execute(sql, params)
-        case FetchAll(sql, params):
-            return operations.fetch_all(sql, params)
-        case FetchOne(sql, params):
-            return operations.fetch_one(sql, params)
-        case ExecuteMany(sql, params_list):
-            return operations.execute_many(sql, params_list)
-        case CommitOrder(channel):
-            return operations.order_commits(channel)
-        case Atomic(steps):
-            return operations.atomic(steps)
-        case Begin(lock_timeout, lock_name):
-            return operations.begin(lock_timeout, lock_name)
-        case Commit():
-            return operations.commit()
-        case Rollback():
-            return operations.rollback()
+    # By the operation's exact type: a chain of class patterns cost three times as much, on
+    # every statement of every unit. A subclass of an operation is looked up once by its base.
+    call = _CALLS.get(type(op))
+    if call is None:
+        call = _call_for(op)
+    return call(operations, op)  # type: ignore[no-any-return]  # each entry returns the R of its method
+
+
+_CALLS: dict[type[Any], Callable[[Any, Any], Any]] = {
+    Execute: lambda operations, op: operations.execute(op.sql, op.params),
+    FetchAll: lambda operations, op: operations.fetch_all(op.sql, op.params),
+    FetchOne: lambda operations, op: operations.fetch_one(op.sql, op.params),
+    ExecuteMany: lambda operations, op: operations.execute_many(op.sql, op.params),
+    CommitOrder: lambda operations, op: operations.order_commits(op.channel),
+    Atomic: lambda operations, op: operations.atomic(op.steps),
+    Begin: lambda operations, op: operations.begin(op.lock_timeout, op.lock_name),
+    Commit: lambda operations, op: operations.commit(),
+    Rollback: lambda operations, op: operations.rollback(),
+}
+
+
+def _call_for(op: object) -> Callable[[Any, Any], Any]:
+    for kind, call in list(_CALLS.items()):
+        if isinstance(op, kind):
+            _CALLS[type(op)] = call
+            return call
     raise TypeError(f"a program yielded {op!r}, which is not an agentsdb operation")
 
 

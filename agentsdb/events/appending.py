@@ -64,7 +64,9 @@ def event_rows(
 ) -> list[dict[str, Any]]:
     """The insert parameters of each event, after checking every one of them; ``recorded_at``
     is the append's time in the stored format."""
-    if isinstance(events, NewEvent) or not isinstance(events, Sequence):
+    if type(events) is not list and (
+        isinstance(events, NewEvent) or not isinstance(events, Sequence)
+    ):
         raise InvalidEventError("events", f"must be a sequence of NewEvent, got {shown(events)}")
     if not events:
         raise InvalidEventError("events", "must hold at least one event")

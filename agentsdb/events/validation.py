@@ -50,6 +50,8 @@ def check_name(argument: str, value: object) -> str:
 
 
 def _check_utf8(argument: str, text: str) -> None:
+    if text.isascii():
+        return  # a flag CPython keeps on every str: no encoding to try
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
@@ -103,7 +105,7 @@ def check_expected(value: object) -> ExpectedVersion:
 
 def json_text(argument: str, value: object) -> str:
     """``value`` (a mapping) as compact JSON text, after checking it round-trips exactly."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise InvalidEventError(argument, f"must be a mapping, got {type(value).__name__}")
     if not value:
         return "{}"  # most events' metadata: nothing to check or encode
