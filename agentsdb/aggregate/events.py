@@ -57,14 +57,13 @@ class AgentEvent(ValueObject):
         self, event_id: str | None = None, metadata: Mapping[str, Any] | None = None
     ) -> NewEvent:
         """The payload as an event to append (a fresh random id unless ``event_id`` is given)."""
-        fields: dict[str, Any] = {}
-        if event_id is not None:
-            fields["event_id"] = event_id
-        if metadata is not None:
-            fields["metadata"] = dict(metadata)
-        return NewEvent(
-            type=self.TYPE, data=self.to_data(), schema_version=self.SCHEMA_VERSION, **fields
-        )
+        data = self.to_data()
+        stored_metadata = {} if metadata is None else dict(metadata)
+        if event_id is None:  # NewEvent's own default
+            return NewEvent(
+                self.TYPE, data, schema_version=self.SCHEMA_VERSION, metadata=stored_metadata
+            )
+        return NewEvent(self.TYPE, data, event_id, self.SCHEMA_VERSION, stored_metadata)
 
 
 class AgentCreated(AgentEvent):

@@ -26,6 +26,8 @@ from agentsdb.queries.events import NO_UPPER_BOUND, EventQueries
 
 #: The commit-order channel of event appends.
 EVENTS_CHANNEL = "agentsdb.events"
+# The first step of every append (operations are immutable, so one serves them all).
+_ORDER_EVENTS = CommitOrder(EVENTS_CHANNEL)
 #: The most event types one ``read_all`` filters on (each is a query parameter).
 MAX_TYPES = 500
 #: Appends of at most this many events read each new row back with ``RETURNING``.
@@ -68,11 +70,9 @@ def append_unit(
         inserts: tuple[Step, ...] = tuple(
             FetchAll(EventQueries.append_returning, row) for row in params
         )
-        return Atomic((CommitOrder(EVENTS_CHANNEL), *inserts, *steps))
+        return Atomic((_ORDER_EVENTS, *inserts, *steps))
     appended = FetchAll(EventQueries.appended, {"stream_id": stream_id, "count": len(rows)})
-    return Atomic(
-        (CommitOrder(EVENTS_CHANNEL), ExecuteMany(EventQueries.append, params), *steps, appended)
-    )
+    return Atomic((_ORDER_EVENTS, ExecuteMany(EventQueries.append, params), *steps, appended))
 
 
 def appended_rows(results: Sequence[Any], count: int) -> list[Row]:
