@@ -45,13 +45,12 @@ def check_name(argument: str, value: object) -> str:
         )
     if "\x00" in value:
         raise InvalidEventError(argument, f"contains a NUL character ({shown(value)})")
-    _check_utf8(argument, value)
+    if not value.isascii():  # a flag CPython keeps on every str: most names need no encoding
+        _check_utf8(argument, value)
     return value
 
 
 def _check_utf8(argument: str, text: str) -> None:
-    if text.isascii():
-        return  # a flag CPython keeps on every str: no encoding to try
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
@@ -112,7 +111,8 @@ def json_text(argument: str, value: object) -> str:
     if not _storable(value, 0):
         _check_value(argument, value, 0)  # raises, naming the path of the first bad value
     text = encode_json(value if isinstance(value, dict) else dict(value))
-    _check_utf8(argument, text)
+    if not text.isascii():
+        _check_utf8(argument, text)
     return text
 
 
@@ -140,6 +140,10 @@ def _storable(value: Any, depth: int) -> bool:
         for key, item in value.items():
             if type(key) is not str and not isinstance(key, str):
                 return False
+            # The common leaves here rather than in a call each.
+            leaf = type(item)
+            if leaf is str or leaf is int or leaf is bool or item is None:
+                continue
             if not _storable(item, depth + 1):
                 return False
         return True
