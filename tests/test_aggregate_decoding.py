@@ -238,6 +238,25 @@ def test_replay_builds_the_state_the_pure_evolve_chain_builds(stored_text: bool)
     assert version == len(log)
 
 
+class TaggedPreferencesUpdated(PreferencesUpdated):
+    """An application's own subclass of an event type."""
+
+
+def test_a_subclass_of_an_event_type_changes_the_state_as_its_base_does() -> None:
+    created = from_recorded(full_log()[0])
+    assert isinstance(created, AgentCreated)
+    state = initial_state(created)
+    preferences: dict[str, Any] = {"tone": "warm"}
+
+    by_base = evolve(state, PreferencesUpdated(occurred_at=T0, preferences=preferences))
+    by_subclass = evolve(state, TaggedPreferencesUpdated(occurred_at=T0, preferences=preferences))
+
+    assert by_subclass == by_base
+    assert by_subclass.preferences == {"tone": "warm"}
+    with pytest.raises(ValueError, match="cannot follow creation"):
+        evolve(state, created)
+
+
 def test_replay_from_a_snapshot_changes_neither_the_snapshot_nor_the_agent_it_came_from() -> None:
     log = full_log()
     middle = AgentAggregate.replay(log[:3])

@@ -34,6 +34,7 @@ from agentsdb.db.base import (
     Params,
     Program,
     Rollback,
+    Row,
     Transaction,
 )
 from agentsdb.errors import (
@@ -493,6 +494,39 @@ async def test_atomic_returns_each_steps_result_and_commits_them_together(any_db
     assert last.rows_affected == 1
     rows = await any_db.fetch_all("SELECT id FROM owners ORDER BY id")
     assert [row["id"] for row in rows] == [1, 10, 11, 12, 19]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledExecute(Execute):
+    """An application's own kind of statement: an operation by inheritance."""
+
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledFetchAll(FetchAll):
+    label: str = ""
+
+
+async def test_subclasses_of_operations_run_as_their_base_on_every_backend(
+    any_db: Database,
+) -> None:
+    await make_constrained(any_db)
+
+    def program() -> Program[tuple[ExecuteResult, list[Row], list[Row]]]:
+        written = yield LabelledExecute(
+            "INSERT INTO owners (id, email) VALUES (30, '30@example.org')", label="insert"
+        )
+        inside = yield Atomic(
+            (LabelledFetchAll("SELECT id FROM owners WHERE id = :id", {"id": 30}, label="read"),)
+        )
+        again = yield LabelledFetchAll("SELECT id FROM owners ORDER BY id", label="list")
+        return written, inside[0], again
+
+    written, inside, again = await any_db.run(program())
+    assert written.rows_affected == 1
+    assert inside == [{"id": 30}]
+    assert [row["id"] for row in again] == [1, 30]
 
 
 async def test_a_failing_atomic_step_undoes_every_step_and_is_thrown_into_the_program(
