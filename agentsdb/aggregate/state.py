@@ -8,6 +8,7 @@ decided by a command or replayed from the store, so live state and replayed stat
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import Field
@@ -137,7 +138,11 @@ def _session(state: AgentState) -> Session:
     return state.active_session
 
 
-def _ended(state: AgentState, ended: Session) -> dict[str, Any]:
+def _ended(
+    state: AgentState, status: SessionStatus, at: datetime, **details: Any
+) -> dict[str, Any]:
+    """The changes that end the active session with ``status`` (into the capped history)."""
+    ended = replace(_session(state), status=status, ended_at=at, **details)
     return {
         "active_session": None,
         "execution_state": None,
@@ -222,23 +227,16 @@ def _execution_resumed(state: AgentState, event: ExecutionResumed) -> dict[str, 
 
 
 def _session_completed(state: AgentState, event: SessionCompleted) -> dict[str, Any]:
-    ended = replace(
-        _session(state),
-        status=SessionStatus.COMPLETED,
-        ended_at=event.occurred_at,
-        summary=event.summary,
-    )
-    return {**_ended(state, ended), "successful_completions": state.successful_completions + 1}
+    return {
+        **_ended(state, SessionStatus.COMPLETED, event.occurred_at, summary=event.summary),
+        "successful_completions": state.successful_completions + 1,
+    }
 
 
 def _session_terminated(state: AgentState, event: SessionTerminated) -> dict[str, Any]:
-    ended = replace(
-        _session(state),
-        status=SessionStatus.TERMINATED,
-        ended_at=event.occurred_at,
-        termination_reason=event.reason,
+    return _ended(
+        state, SessionStatus.TERMINATED, event.occurred_at, termination_reason=event.reason
     )
-    return _ended(state, ended)
 
 
 def _preferences_updated(state: AgentState, event: PreferencesUpdated) -> dict[str, Any]:
