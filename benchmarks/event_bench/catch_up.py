@@ -1,0 +1,117 @@
+"""Case 4: a catch-up reader paging through 100,000 events by position."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import agentsdb
+from agentsdb.events import EventStore, NewEvent
+from event_bench.common import RAW_READ_ALL, Workdir, open_migrated, raw_connect
+from event_bench.peer import PeerAgent, peer_app
+
+
+async def fill_events(path: Path, count: int) -> None:
+    db = await open_migrated(path)
+    try:
+        events = EventStore(db)
+        batch = 1000
+        for start in range(0, count, batch):
+            await events.append(
+                f"stream-{start // batch}",
+                [
+                    NewEvent(type="bench.happened.v1", data={"n": n, "text": "x" * 40})
+                    for n in range(start, min(start + batch, count))
+                ],
+                expected_version=0,
+            )
+    finally:
+        await db.close()
+
+
+async def agentsdb_catch_up(path: Path, page: int) -> tuple[int, float]:
+    db = await agentsdb.connect(str(path))
+    try:
+        events = EventStore(db)
+        seen = 0
+        started = time.perf_counter()
+        after = 0
+        while True:
+            batch = await events.read_all(after=after, limit=page)
+            if not batch:
+                break
+            seen += len(batch)
+            after = batch[-1].position
+        return seen, time.perf_counter() - started
+    finally:
+        await db.close()
+
+
+def raw_catch_up(path: Path, page: int) -> tuple[int, float]:
+    connection = raw_connect(path)
+    try:
+        seen = 0
+        started = time.perf_counter()
+        after = 0
+        while True:
+            rows = connection.execute(RAW_READ_ALL, (after, page)).fetchall()
+            if not rows:
+                break
+            for row in rows:
+                json.loads(row[6])
+                json.loads(row[7])
+            seen += len(rows)
+            after = rows[-1][0]
+        return seen, time.perf_counter() - started
+    finally:
+        connection.close()
+
+
+def peer_catch_up(path: Path, count: int, page: int) -> tuple[int, float]:
+    app = peer_app(path)
+    try:
+        batch = 1000
+        for start in range(0, count, batch):
+            agent = PeerAgent("user", "tutor", "tutor")
+            for n in range(start, min(start + batch, count) - 1):
+                agent.update_preferences({"n": n, "text": "x" * 40})
+            app.save(agent)
+        seen = 0
+        started = time.perf_counter()
+        after = 1
+        while True:
+            notifications = app.recorder.select_notifications(start=after, limit=page)
+            if not notifications:
+                break
+            for notification in notifications:
+                app.mapper.to_domain_event(notification)
+            seen += len(notifications)
+            after = notifications[-1].id + 1
+        return seen, time.perf_counter() - started
+    finally:
+        app.close()
+
+
+def report_catch_up(work: Workdir, catch_up: int, repeat: int) -> None:
+    print(f"\n4. catch-up: {catch_up:,} events in pages of 1,000")
+    path = work.path("catch-up")
+    asyncio.run(fill_events(path, catch_up))
+    ours = min(
+        (asyncio.run(agentsdb_catch_up(path, 1000)) for _ in range(repeat)), key=lambda r: r[1]
+    )
+    raw_run = min((raw_catch_up(path, 1000) for _ in range(repeat)), key=lambda r: r[1])
+    peer_run = peer_catch_up(work.path("peer-catch-up"), catch_up, 1000)
+    assert ours[0] == raw_run[0] == catch_up, (ours, raw_run)
+    ours_rate, raw_rate, peer_rate = (
+        ours[0] / ours[1],
+        raw_run[0] / raw_run[1],
+        peer_run[0] / peer_run[1],
+    )
+    print(
+        f"   EventStore.read_all   {ours_rate:10,.0f} events/s  "
+        f"{ours_rate / raw_rate:.0%} of raw (target ≥ 50%)"
+    )
+    print(f"   raw sqlite3 paging    {raw_rate:10,.0f} events/s")
+    print(f"   eventsourcing         {peer_rate:10,.0f} events/s")
