@@ -254,14 +254,18 @@ async def test_an_append_whose_head_position_moved_is_refused_as_a_lost_race(
     first = await events.append("s-1", [NewEvent(type="t", data={})], 0)
     await events.delete_stream("s-1")
     await events.append("s-1", [NewEvent(type="t", data={})], 0)
+    position = first.positions[-1]
 
-    with pytest.raises(
-        ConcurrencyError, match="expected version 1, but the stream is at version 1"
-    ):
-        await events.append(
-            "s-1", [NewEvent(type="t", data={})], 1, expected_position=first.positions[-1]
-        )
+    with pytest.raises(ConcurrencyError) as refused:
+        await events.append("s-1", [NewEvent(type="t", data={})], 1, expected_position=position)
 
+    # The version holds again, so the message says what moved instead of "expected version 1,
+    # but the stream is at version 1".
+    assert (refused.value.expected, refused.value.actual) == (1, 1)
+    message = str(refused.value)
+    assert f"is not the one at position {position}" in message
+    assert "deleted and written again" in message
+    assert "the stream is at version 1;" not in message
     assert len(await events.read_stream("s-1")) == 1
 
 
@@ -273,7 +277,8 @@ async def test_an_append_at_the_head_position_it_read_goes_in_and_any_other_posi
     first = await events.append("s-1", [NewEvent(type="t", data={}) for _ in range(2)], 0)
     batch = [NewEvent(type="t", data={}) for _ in range(count)]
 
-    with pytest.raises(ConcurrencyError):  # the first event's position, not the newest's
+    # The first event's position, not the newest's.
+    with pytest.raises(ConcurrencyError, match=f"not the one at position {first.positions[0]}"):
         await events.append("s-1", batch, 2, expected_position=first.positions[0])
     assert await events.current_version("s-1") == 2
 

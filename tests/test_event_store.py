@@ -6,15 +6,21 @@ delete, snapshots, upcasting, refused input, and races between connections.
 from __future__ import annotations
 
 import asyncio
+import pickle
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from entities_support import RecordingDatabase
 
 import agentsdb
 from agentsdb.db.base import Database, Execute, Step
-from agentsdb.errors import AgentsDBError, CheckViolationError, UniqueViolationError
+from agentsdb.errors import (
+    AgentsDBError,
+    CheckViolationError,
+    IntegrityError,
+    UniqueViolationError,
+)
 from agentsdb.events import (
     ANY,
     NO_STREAM,
@@ -480,6 +486,41 @@ async def test_appends_with_any_from_several_connections_all_land_without_gaps(
     events = await EventStore(migrated_any_db).read_stream("s")
     assert [e.version for e in events] == list(range(1, 19))
     assert len({e.event_id for e in events}) == 18
+
+
+class LosingEveryRace:
+    """A real database whose append units always lose the race for their version: each one
+    fails as the version guard does when another writer took the version in between."""
+
+    def __init__(self, inner: Database) -> None:
+        self.inner = inner
+        self.appends = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def run(self, program: Any) -> Any:
+        program.close()
+        self.appends += 1
+        raise IntegrityError("lost the race", constraint="events_stream_version")
+
+
+async def test_an_append_with_any_that_keeps_losing_races_says_so_after_its_retries(
+    migrated_any_db: Database,
+) -> None:
+    store = EventStore(migrated_any_db)
+    await store.append("s", [ev("first")], NO_STREAM)
+    losing = LosingEveryRace(migrated_any_db)
+
+    with pytest.raises(ConcurrencyError) as refused:
+        await EventStore(cast(Database, losing)).append("s", [ev("second")], ANY)
+
+    assert losing.appends == 5
+    assert (refused.value.expected, refused.value.actual) == (ANY, 1)
+    assert "lost the race for the next version 5 times in a row" in str(refused.value)
+    unpickled = pickle.loads(pickle.dumps(refused.value))
+    assert (unpickled.reason, str(unpickled)) == (refused.value.reason, str(refused.value))
+    assert [e.event_id for e in await store.read_stream("s")] == ["first"]
 
 
 def test_every_refusal_is_an_agentsdb_error() -> None:

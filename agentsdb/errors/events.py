@@ -30,17 +30,24 @@ class ConcurrencyError(AgentsDBError):
     ``expected`` is what the caller passed (a number or a ``StreamState``), ``actual`` the
     stream's version read after the failure (0 when it holds no event). Reload the stream,
     decide again, and append with the new version.
+
+    ``reason`` says why when the versions alone do not: a stream deleted and written again up
+    to the expected version (``actual`` then equals ``expected``), or an append that lost the
+    race for the next version too many times in a row.
     """
 
-    def __init__(self, stream_id: str, expected: object, actual: int) -> None:
+    def __init__(
+        self, stream_id: str, expected: object, actual: int, *, reason: str | None = None
+    ) -> None:
         self.stream_id = stream_id
         self.expected = expected
         self.actual = actual
+        self.reason = reason
         name = getattr(expected, "name", None)
         wanted = name if isinstance(name, str) else f"version {expected}"
+        why = reason if reason is not None else f"the stream is at version {actual}"
         super().__init__(
-            f"stream {_short(stream_id)}: expected {wanted}, but the stream is at version "
-            f"{actual}; reload it and retry"
+            f"stream {_short(stream_id)}: expected {wanted}, but {why}; reload it and retry"
         )
 
 

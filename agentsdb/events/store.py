@@ -175,12 +175,19 @@ class EventStore:
             try:
                 return await self._append_once(stream_id, rows, expected, steps, head_position)
             except IntegrityError as error:
-                result = await self._diagnose(stream_id, rows, expected, error)
+                result = await self._diagnose(stream_id, rows, expected, head_position, error)
                 if result is not None:
                     return result
                 if attempts >= _RETRIES_WITHOUT_EXPECTATION:
+                    actual = await self.current_version(stream_id)
                     raise ConcurrencyError(
-                        stream_id, expected, await self.current_version(stream_id)
+                        stream_id,
+                        expected,
+                        actual,
+                        reason=(
+                            f"the append lost the race for the next version {attempts} times in "
+                            f"a row (the stream is at version {actual})"
+                        ),
                     ) from error
 
     async def _append_once(
@@ -205,6 +212,7 @@ class EventStore:
         stream_id: str,
         rows: list[dict[str, Any]],
         expected: ExpectedVersion,
+        head_position: int | None,
         error: IntegrityError,
     ) -> AppendResult | None:
         """After a refused append: the earlier result of a retry, or the error to raise.
@@ -222,9 +230,20 @@ class EventStore:
             raise ConcurrencyError(stream_id, expected, actual) from error
         if expected is ANY or expected is STREAM_EXISTS:
             return None
-        # The expectation holds again: another writer appended and the stream was deleted in
-        # between. Still a lost race.
-        raise ConcurrencyError(stream_id, expected, actual) from error
+        # The version holds again, so the versions alone would make a message that contradicts
+        # itself: say what else moved. Still a lost race.
+        if head_position is not None:
+            reason = (
+                f"the stream's newest event (version {actual}) is not the one at position "
+                f"{head_position}: the stream was deleted and written again since it was read, "
+                "or that position is not of its newest event"
+            )
+        else:
+            reason = (
+                f"the stream was deleted and written again while the append ran (it is at "
+                f"version {actual} again, with other events)"
+            )
+        raise ConcurrencyError(stream_id, expected, actual, reason=reason) from error
 
     async def delete_stream(self, stream_id: str) -> int:
         """Delete the stream's events, its snapshot and (through the erasers) its projected
