@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import operator
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, cast
 
 import pytest
 from agent_store_support import (
@@ -18,6 +18,7 @@ from agent_store_support import (
     suspend,
     suspended_agent,
 )
+from entities_support import RecordingDatabase
 
 import agentsdb
 from agentsdb.aggregate import (
@@ -146,6 +147,82 @@ async def test_load_starts_from_the_snapshot_and_replays_only_later_events(
     assert loaded.state.name == "renamed"
     assert loaded.version == 2
     assert loaded.has_active_session()
+
+
+async def test_loading_an_agent_reads_its_snapshot_and_later_events_in_one_statement(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    store = AgentStore(migrated_any_db, snapshot_every=3)
+    agent = new_agent(clock)
+    for turn in range(4):  # a snapshot at version 3, then two more events
+        agent.update_preferences({"turn": turn}, now=clock())
+        await store.save(agent)
+    snapshot = await store.events.load_snapshot(agent.stream_id)
+    assert snapshot is not None
+    assert (snapshot.version, agent.version) == (3, 5)
+    recording = RecordingDatabase(migrated_any_db)
+
+    loaded = await AgentStore(cast(Database, recording), cache_size=0).load(agent.id)
+
+    assert len(recording.statements) == 1
+    assert loaded.version == 5
+    assert loaded.state == agent.state
+
+
+class RewrittenAfterTheFirstRead:
+    """A real database where, right after the first read it serves, another writer deletes the
+    agent's stream and writes it again (``rewrite``)."""
+
+    def __init__(self, inner: Database, rewrite: Callable[[], Awaitable[None]]) -> None:
+        self.inner = inner
+        self._rewrite: Callable[[], Awaitable[None]] | None = rewrite
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def _after_a_read(self) -> None:
+        rewrite, self._rewrite = self._rewrite, None
+        if rewrite is not None:
+            await rewrite()
+
+    async def fetch_one(self, sql: str, params: Any = None) -> Any:
+        row = await self.inner.fetch_one(sql, params)
+        await self._after_a_read()
+        return row
+
+    async def fetch_all(self, sql: str, params: Any = None) -> Any:
+        rows = await self.inner.fetch_all(sql, params)
+        await self._after_a_read()
+        return rows
+
+
+async def test_a_load_never_pairs_a_snapshot_with_the_events_of_a_rewritten_stream(
+    migrated_any_db: Database, clock: Ticker
+) -> None:
+    def generation(name: str, agent_id: str | None = None) -> AgentAggregate:
+        agent = new_agent(clock, name=name, agent_id=agent_id)
+        for turn in (1, 2):
+            agent.update_preferences({"gen": f"{name}-{turn}"}, now=clock())
+        return agent
+
+    old = generation("old")
+    await AgentStore(migrated_any_db, snapshot_every=3).save(old)  # a snapshot at version 3
+    old.update_preferences({"gen": "old-3"}, now=clock())
+    await AgentStore(migrated_any_db, snapshot_every=3).save(old)  # version 4, after it
+
+    async def rewrite() -> None:
+        writer = AgentStore(migrated_any_db, snapshot_every=10**9)
+        await writer.delete(old.id)
+        new = generation("new", agent_id=old.id)
+        new.update_preferences({"gen": "new-3"}, now=clock())
+        await writer.save(new)  # versions 1-4 again, no snapshot
+
+    racing = RewrittenAfterTheFirstRead(migrated_any_db, rewrite)
+    loaded = await AgentStore(cast(Database, racing), cache_size=0).load(old.id)
+
+    # Either stream as a whole, never the old snapshot with the new stream's events.
+    mixed = (loaded.state.name, loaded.state.preferences["gen"])
+    assert mixed in {("old", "old-3"), ("new", "new-3")}, mixed
 
 
 async def test_a_snapshot_of_another_state_schema_is_ignored_and_rebuilt(

@@ -165,40 +165,35 @@ class AgentStore:
     async def _read(self, agent_id: str) -> tuple[AgentAggregate, int] | None:
         """The agent as stored and the position of its newest event."""
         stream_id = stream_id_for(agent_id)
-        snapshot = await self._events.load_snapshot(stream_id)
-        if snapshot is not None and snapshot.schema_version == AgentAggregate.STATE_SCHEMA_VERSION:
-            # From the snapshot's own event, for its position; replay starts after it.
-            read = await self._events.read_stream(
-                stream_id, from_version=snapshot.version, decode=False
-            )
-            if read and read[0].version == snapshot.version:
-                agent = AgentAggregate.replay(
-                    read[1:],
-                    (snapshot.version, snapshot.state),
-                    id_factory=self._id_factory,
-                    clock=self._clock,
-                )
-                return agent, read[-1].position
         # Replay validates each event's stored JSON text itself: no decoding up front.
-        recorded = await self._events.read_stream(stream_id, decode=False)
-        if not recorded:
+        read = await self._events.read_from_snapshot(
+            stream_id, AgentAggregate.STATE_SCHEMA_VERSION, decode=False
+        )
+        if read.head_position == 0:
             return None
-        agent = AgentAggregate.replay(recorded, id_factory=self._id_factory, clock=self._clock)
-        if snapshot is not None:
+        snapshot = read.snapshot
+        agent = AgentAggregate.replay(
+            read.events,
+            None if snapshot is None else (snapshot.version, snapshot.state),
+            id_factory=self._id_factory,
+            clock=self._clock,
+        )
+        if read.ignored_snapshot is not None:
             # Written by another state schema (or of a version the stream does not hold):
             # rebuilt from the events, then replaced.
+            version, schema_version = read.ignored_snapshot
             logger.info(
                 "agent %s: ignoring the snapshot of state schema %s at version %s (current "
                 "schema %s); rebuilt it",
                 agent_id,
-                snapshot.schema_version,
-                snapshot.version,
+                schema_version,
+                version,
                 AgentAggregate.STATE_SCHEMA_VERSION,
             )
             await self._events.save_snapshot(
                 stream_id, agent.version, AgentAggregate.STATE_SCHEMA_VERSION, agent.to_snapshot()
             )
-        return agent, recorded[-1].position
+        return agent, read.head_position
 
     async def load(self, agent_id: str) -> AgentAggregate:
         """The agent as stored; :class:`AgentNotFoundError` when it does not exist."""

@@ -30,6 +30,7 @@ from agentsdb.events.types import (
     NewEvent,
     RecordedEvent,
     Snapshot,
+    StreamFromSnapshot,
     StreamState,
 )
 from agentsdb.events.upcasting import Upcaster, Upcasters
@@ -54,6 +55,7 @@ __all__ = [
     "ProjectorConflictError",
     "RecordedEvent",
     "Snapshot",
+    "StreamFromSnapshot",
     "StreamState",
     "UnknownProjectionError",
     "Upcaster",

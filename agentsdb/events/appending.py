@@ -54,6 +54,29 @@ def refuses_version(error: IntegrityError) -> bool:
     return constraint in _VERSION_CONSTRAINTS
 
 
+def rewritten_stream(actual: int, head_position: int | None) -> str:
+    """Why an append was refused although the stream is at the version it expected: the
+    stream was deleted and written again (a ``ConcurrencyError``'s reason)."""
+    if head_position is not None:
+        return (
+            f"the stream's newest event (version {actual}) is not the one at position "
+            f"{head_position}: the stream was deleted and written again since it was read, or "
+            "that position is not of its newest event"
+        )
+    return (
+        f"the stream was deleted and written again while the append ran (it is at version "
+        f"{actual} again, with other events)"
+    )
+
+
+def lost_every_race(attempts: int, actual: int) -> str:
+    """Why an append whose expectation always holds (``ANY``, ``STREAM_EXISTS``) gave up."""
+    return (
+        f"the append lost the race for the next version {attempts} times in a row (the stream "
+        f"is at version {actual})"
+    )
+
+
 _VERSION_CONSTRAINTS = frozenset(
     {"events.version", "events.stream_id, events.version", "events_stream_version"}
 )
@@ -166,5 +189,7 @@ __all__ = [
     "event_rows",
     "head_bounds",
     "holds",
+    "lost_every_race",
     "refuses_version",
+    "rewritten_stream",
 ]

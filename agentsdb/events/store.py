@@ -39,10 +39,12 @@ from agentsdb.events.appending import (
     earlier_result,
     event_rows,
     holds,
+    lost_every_race,
     refuses_version,
+    rewritten_stream,
 )
 from agentsdb.events.erasure import built_in_erasure
-from agentsdb.events.rows import recorded, snapshot
+from agentsdb.events.rows import recorded, snapshot, stream_from_snapshot
 from agentsdb.events.store_units import (
     EVENTS_CHANNEL,
     MAX_TYPES,
@@ -63,6 +65,7 @@ from agentsdb.events.types import (
     NewEvent,
     RecordedEvent,
     Snapshot,
+    StreamFromSnapshot,
 )
 from agentsdb.events.upcasting import Upcasters
 from agentsdb.events.validation import (
@@ -180,15 +183,8 @@ class EventStore:
                     return result
                 if attempts >= _RETRIES_WITHOUT_EXPECTATION:
                     actual = await self.current_version(stream_id)
-                    raise ConcurrencyError(
-                        stream_id,
-                        expected,
-                        actual,
-                        reason=(
-                            f"the append lost the race for the next version {attempts} times in "
-                            f"a row (the stream is at version {actual})"
-                        ),
-                    ) from error
+                    reason = lost_every_race(attempts, actual)
+                    raise ConcurrencyError(stream_id, expected, actual, reason=reason) from error
 
     async def _append_once(
         self,
@@ -232,17 +228,7 @@ class EventStore:
             return None
         # The version holds again, so the versions alone would make a message that contradicts
         # itself: say what else moved. Still a lost race.
-        if head_position is not None:
-            reason = (
-                f"the stream's newest event (version {actual}) is not the one at position "
-                f"{head_position}: the stream was deleted and written again since it was read, "
-                "or that position is not of its newest event"
-            )
-        else:
-            reason = (
-                f"the stream was deleted and written again while the append ran (it is at "
-                f"version {actual} again, with other events)"
-            )
+        reason = rewritten_stream(actual, head_position)
         raise ConcurrencyError(stream_id, expected, actual, reason=reason) from error
 
     async def delete_stream(self, stream_id: str) -> int:
@@ -310,6 +296,33 @@ class EventStore:
         stream_id = check_name("stream_id", stream_id)
         row = await self._db.fetch_one(EventQueries.load_snapshot, {"stream_id": stream_id})
         return None if row is None else snapshot(row)
+
+    async def read_from_snapshot(
+        self, stream_id: str, schema_version: int, *, decode: bool = True
+    ) -> StreamFromSnapshot:
+        """The stream's snapshot of state schema ``schema_version`` and the events after it
+        (every event when it has none such), read by one statement: one consistent view of
+        both, in one round trip. ``decode`` as in :meth:`read_stream`.
+
+        A stream that holds no event, or whose snapshot is of a version it does not hold, takes
+        a second statement (and a third for the latter, to report the snapshot it ignored).
+        """
+        decode = check_decode(decode)
+        params = {
+            "stream_id": check_name("stream_id", stream_id),
+            "schema_version": check_positive("schema_version", schema_version),
+        }
+        rows = await self._db.fetch_all(EventQueries.read_from_snapshot, params)
+        upcasters = self._upcasting()
+        found = stream_from_snapshot(rows, schema_version, upcasters, decode)
+        if found is not None:
+            return found
+        events = await self.read_stream(stream_id, decode=decode)
+        if not events:
+            return StreamFromSnapshot(None, [], 0, None)
+        stored = await self.load_snapshot(stream_id)
+        ignored = None if stored is None else (stored.version, stored.schema_version)
+        return StreamFromSnapshot(None, events, events[-1].position, ignored)
 
     # --- reading ----------------------------------------------------------------------------
 

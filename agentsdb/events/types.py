@@ -179,3 +179,21 @@ class Snapshot:
     schema_version: int
     state: Mapping[str, Any]
     recorded_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFromSnapshot:
+    """A stream as :meth:`~agentsdb.events.store.EventStore.read_from_snapshot` read it.
+
+    ``snapshot`` is its stored snapshot of the state schema asked for, or None when it has
+    none that applies; ``events`` are the events after the snapshot (every event without one),
+    oldest first; ``head_position`` is the position of the stream's newest event (0 when the
+    stream holds none). ``ignored_snapshot`` is the ``(version, schema_version)`` of a stored
+    snapshot that was not used (of another state schema, or of a version the stream does not
+    hold), for a reader that rebuilds it.
+    """
+
+    snapshot: Snapshot | None
+    events: list[RecordedEvent]
+    head_position: int
+    ignored_snapshot: tuple[int, int] | None

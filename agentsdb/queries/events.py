@@ -26,6 +26,21 @@ _EVENT_COLUMNS = column_list(
     )
 )
 
+# The same columns of the events table aliased ``e``.
+_EVENT_COLUMNS_OF_E = column_list(
+    (
+        "e.position AS position",
+        "e.stream_id AS stream_id",
+        "e.version AS version",
+        "e.event_id AS event_id",
+        "e.type AS type",
+        "e.schema_version AS schema_version",
+        "CAST(e.data AS TEXT) AS data",
+        "CAST(e.metadata AS TEXT) AS metadata",
+        "e.recorded_at AS recorded_at",
+    )
+)
+
 #: Above every version and position a table can hold, as a bound that means "no bound".
 NO_UPPER_BOUND = 2**62
 
@@ -94,6 +109,23 @@ WHERE excluded.version >= snapshots.version"""
 
     load_snapshot = """SELECT stream_id, version, schema_version, state, recorded_at
 FROM snapshots WHERE stream_id = :stream_id"""
+
+    #: A stream from its snapshot of state schema ``:schema_version`` on, in one statement (so
+    #: one consistent view: a stream deleted and written again in between cannot pair an old
+    #: snapshot with new events): the events from the snapshot's version on (from version 1
+    #: without such a snapshot), the stored snapshot's schema version, state and time on the
+    #: row of the event it was taken at (NULL on the others). The bound is one uncorrelated
+    #: lookup, so the read starts at the snapshot's version in the ``(stream_id, version)``
+    #: index.
+    read_from_snapshot = f"""SELECT {_EVENT_COLUMNS_OF_E},
+    s.schema_version AS snapshot_schema_version, CAST(s.state AS TEXT) AS snapshot_state,
+    s.recorded_at AS snapshot_recorded_at
+FROM events AS e
+LEFT JOIN snapshots AS s ON s.stream_id = e.stream_id AND s.version = e.version
+WHERE e.stream_id = :stream_id
+    AND e.version >= COALESCE((SELECT version FROM snapshots
+        WHERE stream_id = :stream_id AND schema_version = :schema_version), 1)
+ORDER BY e.version"""
 
     @staticmethod
     @lru_cache(maxsize=64)
