@@ -134,6 +134,10 @@ class RecordingDatabase:
     def temp_tables_persist(self) -> bool:
         return self.inner.temp_tables_persist
 
+    @property
+    def reports_insert_id(self) -> bool:
+        return self.inner.reports_insert_id
+
     def insert_rows(
         self,
         table: str,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from agentsdb.db.base import Database, Execute, FetchAll, Program
+from agentsdb.db.base import Atomic, Database, Execute, FetchAll, Program
 from agentsdb.errors import AgentsDBError, UniqueViolationError, UnsupportedOperationError
 
 #: An integer key the database assigns, spelled the way each SQL dialect spells it.
@@ -205,6 +205,56 @@ async def test_table_triggers_gives_each_trigger_on_a_table_with_its_definition(
     assert await any_db.table_triggers("no_such_table") == {}
     await any_db.execute("INSERT INTO notes (name) VALUES ('stamped')")
     assert await stored_notes(any_db) == {1: ("stamped", 42)}
+
+
+# --- reports_insert_id ---------------------------------------------------------------------------
+
+#: A trigger that records each new note in ``audit``, a table whose key the database assigns too.
+_AUDIT_TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER notes_audit AFTER INSERT ON notes"
+        " BEGIN INSERT INTO audit (note) VALUES (NEW.name); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION notes_audit() RETURNS trigger LANGUAGE plpgsql AS"
+        " 'BEGIN INSERT INTO audit (note) VALUES (NEW.name); RETURN NEW; END'",
+        "CREATE TRIGGER notes_audit AFTER INSERT ON notes"
+        " FOR EACH ROW EXECUTE FUNCTION notes_audit()",
+    ],
+}
+
+
+def _inserts_around_an_update() -> Program[list[Any]]:
+    results: list[Any] = yield Atomic(
+        (
+            Execute("INSERT INTO notes (name, qty) VALUES ('first', 1)"),
+            Execute("UPDATE notes SET qty = 2 WHERE name = 'first'"),
+            Execute("INSERT INTO notes (name, qty) VALUES ('second', 1)"),
+        )
+    )
+    return results
+
+
+async def test_reports_insert_id_is_kept_each_plain_insert_reports_the_key_it_gave(
+    any_db: Database,
+) -> None:
+    await make_notes(any_db)
+    await any_db.execute(f"CREATE TABLE audit ({_AUTO_KEY[any_db.dialect]}, note TEXT)")
+    # The audit keys run ahead of the notes' keys, so a key of the trigger's insert shows.
+    for _ in range(5):
+        await any_db.execute("INSERT INTO audit (note) VALUES ('earlier')")
+    for statement in _AUDIT_TRIGGER[any_db.dialect]:
+        await any_db.execute(statement)
+
+    first, update, second = await any_db.run(_inserts_around_an_update())
+
+    keys = {name: key for key, (name, _) in (await stored_notes(any_db)).items()}
+    assert update.last_insert_id is None
+    if any_db.reports_insert_id:
+        assert (first.last_insert_id, second.last_insert_id) == (keys["first"], keys["second"])
+    else:
+        assert (first.last_insert_id, second.last_insert_id) == (None, None)
+    assert len(await any_db.fetch_all("SELECT id FROM audit")) == 7
 
 
 # --- interactive_transactions --------------------------------------------------------------------

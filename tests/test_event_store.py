@@ -66,20 +66,38 @@ async def test_each_expected_version_appends_when_it_holds(store: EventStore) ->
     assert await store.current_version("missing") == 0
 
 
+@pytest.mark.parametrize("expected", [1, ANY, STREAM_EXISTS])
 @pytest.mark.parametrize("count", [1, 2, 4, 5, 9])
 async def test_an_append_reports_the_positions_and_versions_it_wrote_whatever_its_size(
-    store: EventStore, count: int
+    store: EventStore, count: int, expected: ExpectedVersion
 ) -> None:
-    # Small appends read each row back as they insert it, larger ones read the rows at the end.
+    # Small appends take each position as the insert reports it (a numeric expected version,
+    # on a backend that reports insert keys) or read it back with the row; larger ones read
+    # the rows at the end.
     await store.append("s", [ev("first")], NO_STREAM)
     await store.append("other", [ev("between")], NO_STREAM)
 
-    result = await store.append("s", [ev(f"e{i}") for i in range(count)], 1)
+    result = await store.append("s", [ev(f"e{i}") for i in range(count)], expected)
 
     stored = [event for event in await store.read_stream("s") if event.version > 1]
     assert (result.first_version, result.last_version) == (2, count + 1)
     assert result.positions == tuple(event.position for event in stored)
     assert [event.event_id for event in stored] == [f"e{i}" for i in range(count)]
+
+
+@pytest.mark.parametrize("count", [1, 3, 6])
+async def test_a_new_streams_append_reports_the_positions_it_wrote(
+    store: EventStore, count: int
+) -> None:
+    await store.append("other", [ev("before")], NO_STREAM)
+    await store.delete_stream("other")  # a position no later event may take
+
+    result = await store.append("s", [ev(f"e{i}") for i in range(count)], NO_STREAM)
+
+    stored = await store.read_stream("s")
+    assert (result.first_version, result.last_version) == (1, count)
+    assert result.positions == tuple(event.position for event in stored)
+    assert result.positions[0] > 1
 
 
 @pytest.mark.parametrize(

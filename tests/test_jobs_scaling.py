@@ -80,6 +80,10 @@ class RecordingSource:
     def temp_tables_persist(self) -> bool:
         return self._db.temp_tables_persist
 
+    @property
+    def reports_insert_id(self) -> bool:
+        return self._db.reports_insert_id
+
     def insert_rows(
         self,
         table: str,

@@ -19,6 +19,8 @@ from agentsdb.repositories import MessageRepository
 _IDS = [migration.id for migration in builtin_migrations()]
 #: The migration just before 014: rolling back to it undoes 014 alone.
 BEFORE_014 = _IDS[_IDS.index("014") - 1]
+#: 014 and the migrations after it: what rolling back to BEFORE_014 undoes, newest first.
+FROM_014 = _IDS[_IDS.index("014") :]
 
 MESSAGE_COLUMNS = "id, conversation_id, role, content, content_hash, persona_id, created_at"
 
@@ -59,7 +61,7 @@ async def test_up_keeps_stored_messages_without_keys_and_never_reuses_a_deleted_
     await db.execute("DELETE FROM messages WHERE id = 3")
     before = await messages(db)
 
-    assert [r.migration_id for r in await migrator.migrate()] == ["014"]
+    assert [r.migration_id for r in await migrator.migrate()] == FROM_014
 
     assert await messages(db) == before
     assert await db.fetch_all("SELECT client_message_id FROM messages") == [
@@ -92,7 +94,7 @@ async def test_down_keeps_rows_with_and_without_keys_and_restores_the_unique_has
         "SELECT id, role, content, content_hash, created_at FROM messages ORDER BY id"
     )
 
-    assert [r.migration_id for r in await migrator.rollback_to(BEFORE_014)] == ["014"]
+    assert [r.migration_id for r in await migrator.rollback_to(BEFORE_014)] == FROM_014[::-1]
 
     assert (
         await db.fetch_all(
@@ -102,7 +104,7 @@ async def test_down_keeps_rows_with_and_without_keys_and_restores_the_unique_has
     )
     with pytest.raises(UniqueViolationError):
         await insert_message(db, "hi again", str(kept[0]["content_hash"]))
-    assert [r.migration_id for r in await migrator.migrate()] == ["014"]
+    assert [r.migration_id for r in await migrator.migrate()] == FROM_014
     assert (await migrator.validate_migrations()).is_valid
     assert [m.id for m in await repo.page("c")] == [row["id"] for row in kept]
 
@@ -178,7 +180,7 @@ async def test_on_sqlite_014_after_the_cutover_010_fails_and_changes_nothing(
     assert [record.id for record in await with_cutover.get_applied()][-1] == "010"
     assert await db.fetch_all("SELECT content FROM messages") == [{"content": "kept"}]
     await with_cutover.rollback_last()
-    assert [r.migration_id for r in await agentsdb.Migrator(db).migrate()] == ["014"]
+    assert [r.migration_id for r in await agentsdb.Migrator(db).migrate()] == FROM_014
     assert [r.migration_id for r in await with_cutover.migrate(allow_out_of_order=True)] == ["010"]
     assert await db.fetch_all("SELECT content, client_message_id FROM messages") == [
         {"content": "kept", "client_message_id": None}

@@ -251,6 +251,13 @@ class Database(Executor, Protocol):
         next call on this Database (one connection for the Database's life)."""
         ...
 
+    @property
+    def reports_insert_id(self) -> bool:
+        """True when an ``Execute`` of a one-row ``INSERT`` without ``RETURNING``, into a table
+        whose integer primary key the database assigns, reports that key as the result's
+        ``last_insert_id``; False when only ``RETURNING`` hands it back."""
+        ...
+
     def insert_rows(
         self,
         table: str,

@@ -50,7 +50,6 @@ from agentsdb.events.store_units import (
     MAX_TYPES,
     append_result,
     append_unit,
-    appended_rows,
     check_decode,
     delete_unit,
     read_all_query,
@@ -107,6 +106,7 @@ class EventStore:
         clock: Clock = utc_now,
     ) -> None:
         self._db = db
+        self._keys_reported = db.reports_insert_id
         self._clock = clock
         self._upcasters = upcasters
         self._erasers: list[Eraser] = list(erasers)
@@ -194,12 +194,13 @@ class EventStore:
         steps: tuple[Step, ...],
         head_position: int | None,
     ) -> AppendResult:
-        unit = append_unit(stream_id, rows, expected, steps, head_position)
-        count = len(rows)
+        unit, written = append_unit(
+            stream_id, rows, expected, steps, head_position, keys_reported=self._keys_reported
+        )
 
         def program() -> Program[list[Row]]:
             results: list[Any] = yield unit
-            return appended_rows(results, count)
+            return written(results)
 
         return append_result(stream_id, await self._db.run(program()))
 

@@ -4,8 +4,8 @@ of stored event ids that diagnoses a refused append, and ``read_all``'s filter o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 from agentsdb.db.base import (
     Atomic,
@@ -13,11 +13,12 @@ from agentsdb.db.base import (
     Database,
     Execute,
     ExecuteMany,
+    ExecuteResult,
     FetchAll,
     Row,
     Step,
 )
-from agentsdb.errors import InvalidEventError
+from agentsdb.errors import DatabaseError, InvalidEventError
 from agentsdb.events.appending import head_bounds
 from agentsdb.events.rows import recorded
 from agentsdb.events.types import AppendResult, ExpectedVersion, RecordedEvent
@@ -43,20 +44,33 @@ def check_decode(decode: object) -> bool:
     return decode
 
 
+class AppendUnit(NamedTuple):
+    """One append's unit of work, and how to read the rows it wrote from the unit's results."""
+
+    unit: Atomic
+    #: The position and version of each event written, oldest first, from the unit's results.
+    written: Callable[[Sequence[Any]], list[Row]]
+
+
 def append_unit(
     stream_id: str,
     rows: Sequence[dict[str, Any]],
     expected: ExpectedVersion,
     steps: Sequence[Step],
     head_position: int | None = None,
-) -> Atomic:
+    *,
+    keys_reported: bool = False,
+) -> AppendUnit:
     """One append: the commit-order step, the inserts (the first one guarded by the expected
     version and, when given, the position of the stream's newest event), then the caller's
-    steps. Read its result with :func:`appended_rows`.
+    steps.
 
-    A few events are inserted one statement each, each handing back its position
-    (``RETURNING``); more take one ``executemany`` and a read of the rows just written (on
-    PostgreSQL each statement of a transaction is a round trip, ``executemany`` one).
+    A few events are inserted one statement each. Each hands back its position: as the
+    insert's key when the database reports it (``keys_reported``: ``Database.reports_insert_id``)
+    and the expected version says which versions the events get, else through ``RETURNING``,
+    which costs SQLite a trigger-like subprogram per row. More events take one ``executemany``
+    and a read of the rows just written (on PostgreSQL each statement of a transaction is a
+    round trip, ``executemany`` one).
     """
     low, high = head_bounds(expected)
     # The guard applies to the first event; the others follow it in the same unit.
@@ -66,23 +80,47 @@ def append_unit(
         else {**row, "min_head": 0, "max_head": NO_UPPER_BOUND, "head_position": None}
         for index, row in enumerate(rows)
     ]
-    if len(params) <= RETURNING_AT_MOST:
-        inserts: tuple[Step, ...] = tuple(
-            FetchAll(EventQueries.append_returning, row) for row in params
-        )
-        return Atomic((_ORDER_EVENTS, *inserts, *steps))
-    appended = FetchAll(EventQueries.appended, {"stream_id": stream_id, "count": len(rows)})
-    return Atomic((_ORDER_EVENTS, ExecuteMany(EventQueries.append, params), *steps, appended))
+    count = len(params)
+    if count > RETURNING_AT_MOST:
+        appended = FetchAll(EventQueries.appended, {"stream_id": stream_id, "count": count})
+        unit = Atomic((_ORDER_EVENTS, ExecuteMany(EventQueries.append, params), *steps, appended))
+        return AppendUnit(unit, _read_back)
+    # The guard holds only at version ``low`` when the bounds are equal (a number, NO_STREAM).
+    if keys_reported and low == high:
+        inserts: tuple[Step, ...] = tuple(Execute(EventQueries.append, row) for row in params)
 
+        def keyed(results: Sequence[Any]) -> list[Row]:
+            # After the commit-order step, one ExecuteResult per insert.
+            return [
+                {"position": _key(results[index]), "version": low + index}
+                for index in range(1, count + 1)
+            ]
 
-def appended_rows(results: Sequence[Any], count: int) -> list[Row]:
-    """The position and version of each of the ``count`` events an :func:`append_unit` wrote,
-    oldest first, from the unit's results."""
-    if count <= RETURNING_AT_MOST:
+        return AppendUnit(Atomic((_ORDER_EVENTS, *inserts, *steps)), keyed)
+    inserts = tuple(FetchAll(EventQueries.append_returning, row) for row in params)
+
+    def returned(results: Sequence[Any]) -> list[Row]:
         # After the commit-order step, one single-row result per insert.
         return [results[index][0] for index in range(1, count + 1)]
+
+    return AppendUnit(Atomic((_ORDER_EVENTS, *inserts, *steps)), returned)
+
+
+def _read_back(results: Sequence[Any]) -> list[Row]:
     newest_first: list[Row] = results[-1]
     return list(reversed(newest_first))
+
+
+def _key(result: ExecuteResult) -> int:
+    key = result.last_insert_id
+    if key is None:
+        # A backend that claims reports_insert_id and breaks it: the append has committed
+        # (retrying it with the same event ids returns its result).
+        raise DatabaseError(
+            "the append committed but the database reported no position for an event of it, "
+            "although it claims to report insert keys (reports_insert_id)"
+        )
+    return key
 
 
 def append_result(stream_id: str, written: Sequence[Row]) -> AppendResult:
@@ -141,9 +179,9 @@ __all__ = [
     "EVENTS_CHANNEL",
     "MAX_TYPES",
     "RETURNING_AT_MOST",
+    "AppendUnit",
     "append_result",
     "append_unit",
-    "appended_rows",
     "check_decode",
     "delete_unit",
     "read_all_query",

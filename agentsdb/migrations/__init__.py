@@ -52,6 +52,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "012_add_agent_read_models",
     "013_add_text_search",
     "014_add_message_keys",
+    "015_drop_events_type_index",
 )
 
 #: Shipped but applied only on request, after the dual-write window: see cutover_migrations().

@@ -252,7 +252,8 @@ class LibsqlDatabase(SQLiteCapabilities):
 
     # --- capabilities (see Database in agentsdb.db.base) ----------------------------------------
     # ``interactive_transactions`` is above: True over a WebSocket, False over HTTP.
-    # ``json_decoded``, ``insert_rows`` and ``table_columns``: see SQLiteCapabilities.
+    # ``json_decoded``, ``reports_insert_id``, ``insert_rows`` and ``table_columns``: see
+    # SQLiteCapabilities.
 
     @property
     def temp_tables_persist(self) -> bool:

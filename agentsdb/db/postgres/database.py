@@ -285,6 +285,11 @@ class PostgresDatabase:
         """False: calls take connections from a pool, each with TEMP tables of its own."""
         return False
 
+    @property
+    def reports_insert_id(self) -> bool:
+        """False: PostgreSQL hands a new row's key back only through ``RETURNING``."""
+        return False
+
     @functools.cached_property
     def _column_types(self) -> capabilities.ColumnTypes:
         """The column types ``insert_rows`` read from the catalog, kept for this Database."""

@@ -49,8 +49,8 @@ async def table_triggers(db: _Queries, table: str) -> dict[str, str]:
 
 
 class SQLiteCapabilities(abc.ABC):
-    """``json_decoded``, ``insert_rows``, ``table_columns``, ``table_names``, ``table_indexes``
-    and ``table_triggers`` of the SQLite-family backends
+    """``json_decoded``, ``reports_insert_id``, ``insert_rows``, ``table_columns``,
+    ``table_names``, ``table_indexes`` and ``table_triggers`` of the SQLite-family backends
     (see ``Database`` in :mod:`agentsdb.db.base`)."""
 
     @abc.abstractmethod
@@ -61,6 +61,12 @@ class SQLiteCapabilities(abc.ABC):
     def json_decoded(self) -> bool:
         """False: JSON columns are TEXT and come back as JSON text."""
         return False
+
+    @property
+    def reports_insert_id(self) -> bool:
+        """True: every statement result carries the connection's ``last_insert_rowid()``, the
+        key of the row an INSERT just wrote."""
+        return True
 
     def insert_rows(
         self,

@@ -298,7 +298,8 @@ class SQLiteDatabase(SQLiteCapabilities):
         return migration_runner(self, lock_name, lock_timeout)
 
     # --- capabilities (see Database in agentsdb.db.base) ----------------------------------------
-    # ``json_decoded``, ``insert_rows`` and ``table_columns``: see SQLiteCapabilities.
+    # ``json_decoded``, ``reports_insert_id``, ``insert_rows`` and ``table_columns``: see
+    # SQLiteCapabilities.
 
     @property
     def interactive_transactions(self) -> bool:
