@@ -17,6 +17,7 @@ import pytest
 import agentsdb
 from agentsdb import Database, UnsupportedOperationError
 from agentsdb.db.sqlite.loop_reads import (
+    LONG_QUERY_SKIPS,
     VM_STEP_BUDGET,
     WorkerConnection,
     loop_readable,
@@ -103,6 +104,40 @@ async def test_a_long_query_is_interrupted_on_the_loop_and_runs_on_the_worker(
         await writer
     assert waited
     assert await reader == {"total": top, "items": 2}
+
+
+async def answered_beside_an_open_transaction(db: Database, sql: str, top: int) -> bool:
+    """Whether ``sql`` is answered while another task holds a transaction open: on the loop's
+    connection it is, on the worker's it waits behind the transaction."""
+    started, release = asyncio.Event(), asyncio.Event()
+    writer = asyncio.create_task(hold_transaction(db, started, release))
+    await started.wait()
+    reader = asyncio.create_task(db.fetch_one(sql, {"top": top}))
+    try:
+        await asyncio.sleep(0.05)
+        answered = reader.done()
+    finally:
+        release.set()
+        await writer
+    # The loop's connection saw only what was committed before; the worker's, the new row too.
+    assert await reader == {"total": top, "items": 1 if answered else 2}
+    await db.execute("DELETE FROM items WHERE id = 2")
+    return answered
+
+
+async def test_after_a_query_runs_past_the_budget_its_next_calls_skip_the_loop_for_a_while(
+    items_db: Database,
+) -> None:
+    assert await answered_beside_an_open_transaction(items_db, LONG_QUERY, 10)
+    assert not await answered_beside_an_open_transaction(items_db, LONG_QUERY, VM_STEP_BUDGET * 5)
+
+    # The same SQL, now short: straight to the worker for the next calls (their loop attempt
+    # would most likely be thrown away), while other SQL still reads on the loop.
+    for _ in range(LONG_QUERY_SKIPS):
+        assert not await answered_beside_an_open_transaction(items_db, LONG_QUERY, 10)
+        assert await answered_beside_an_open_transaction(items_db, f"{LONG_QUERY} ", 10)
+    # Then the loop tries it again.
+    assert await answered_beside_an_open_transaction(items_db, LONG_QUERY, 10)
 
 
 async def test_every_write_is_visible_to_the_next_read(items_db: Database) -> None:

@@ -8,12 +8,14 @@ never blocks a writer, so the result is the one the worker would return.
 
 The loop is never held for long: a progress handler interrupts a query after
 :data:`VM_STEP_BUDGET` SQLite virtual-machine steps (a fraction of a millisecond), and the query
-then runs on the worker thread as before. So does every query this connection cannot answer the
-same way: one that fails here for any reason (a TEMP or attached table it cannot see, a lock),
-one that names connection-local state (``temp``, ``changes()``, ``last_insert_rowid()``,
-``pragma_*`` functions), and every query once the worker's connection holds state of its own
-that a query could see (a TEMP object, a per-connection PRAGMA): :func:`note_statement` records
-that on the worker's connection.
+then runs on the worker thread as before. The next :data:`LONG_QUERY_SKIPS` calls of the same SQL
+text go to the worker without that first attempt, whose work would most likely be thrown away
+again (a catch-up's pages, a long stream's loads); then the loop tries it again. Every query
+this connection cannot answer the same way runs on the worker too: one that fails here for any
+reason (a TEMP or attached table it cannot see, a lock), one that names connection-local state
+(``temp``, ``changes()``, ``last_insert_rowid()``, ``pragma_*`` functions), and every query once
+the worker's connection holds state of its own that a query could see (a TEMP object, a
+per-connection PRAGMA): :func:`note_statement` records that on the worker's connection.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ VM_STEP_BUDGET = 20_000
 # _CHECKS - 1 and _CHECKS calls.
 _CHECK_EVERY = 1_000
 _CHECKS = VM_STEP_BUDGET // _CHECK_EVERY
+#: Calls of a query's SQL text that go straight to the worker after it ran past the budget.
+LONG_QUERY_SKIPS = 8
+# How many such SQL texts are remembered (the oldest is forgotten first).
+_LONG_QUERIES_KEPT = 64
 
 _NO_PARAMS: dict[str, Any] = {}
 
@@ -167,6 +173,8 @@ class LoopReader:
         self._checks = 0
         self._worker = worker
         self._conn = self._open(database, uri, synchronous)
+        # SQL texts that ran past the budget: the calls left to send straight to the worker.
+        self._long_queries: dict[str, int] = {}
 
     def _over_budget(self) -> bool:
         self._checks += 1
@@ -178,6 +186,9 @@ class LoopReader:
         if conn is None or (
             isinstance(self._worker, WorkerConnection) and self._worker.has_local_state
         ):
+            return None
+        if sql in self._long_queries:
+            self._skip_long_query(sql)
             return None
         self._checks = 0
         try:
@@ -192,8 +203,23 @@ class LoopReader:
         except (sqlite3.Error, UnicodeEncodeError):
             # Interrupted, locked, a table only the worker's connection has, or a parameter that
             # is not valid text: the worker runs it again and gives the true result or error.
+            if self._checks >= _CHECKS:
+                self._remember_long_query(sql)
             return None
         return [dict(zip(columns, values, strict=True)) for values in raw]
+
+    def _remember_long_query(self, sql: str) -> None:
+        long_queries = self._long_queries
+        if len(long_queries) >= _LONG_QUERIES_KEPT:
+            del long_queries[next(iter(long_queries))]
+        long_queries[sql] = LONG_QUERY_SKIPS
+
+    def _skip_long_query(self, sql: str) -> None:
+        left = self._long_queries[sql] - 1
+        if left > 0:
+            self._long_queries[sql] = left
+        else:
+            del self._long_queries[sql]
 
     def _open(
         self, database: str, uri: bool, synchronous: Synchronous
@@ -224,6 +250,7 @@ class LoopReader:
 
 
 __all__ = [
+    "LONG_QUERY_SKIPS",
     "VM_STEP_BUDGET",
     "LoopReader",
     "WorkerConnection",
