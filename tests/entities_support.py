@@ -80,6 +80,10 @@ class RecordingDatabase:
         self.statements.append(sql)
         return await self.inner.fetch_all(sql, params)
 
+    async def fetch_values(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        self.statements.append(sql)
+        return await self.inner.fetch_values(sql, params)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         self.statements.append("BEGIN")

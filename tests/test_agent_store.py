@@ -195,6 +195,11 @@ class RewrittenAfterTheFirstRead:
         await self._after_a_read()
         return rows
 
+    async def fetch_values(self, sql: str, params: Any = None) -> Any:
+        rows = await self.inner.fetch_values(sql, params)
+        await self._after_a_read()
+        return rows
+
 
 async def test_a_load_never_pairs_a_snapshot_with_the_events_of_a_rewritten_stream(
     migrated_any_db: Database, clock: Ticker

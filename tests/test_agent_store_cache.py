@@ -46,7 +46,15 @@ class CountingDatabase:
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._db, name)
-        if name in {"run", "fetch_one", "fetch_all", "execute", "execute_many", "transaction"}:
+        if name in {
+            "run",
+            "fetch_one",
+            "fetch_all",
+            "fetch_values",
+            "execute",
+            "execute_many",
+            "transaction",
+        }:
             self.calls.append(name)
         return attribute
 

@@ -1,9 +1,9 @@
 """The Database capabilities, proved on every backend through one fixture.
 
 Repositories, queries and jobs ask the Database what differs per backend (how JSON comes back,
-how many rows insert and report their keys, a table's columns, indexes and triggers, the
-schema's tables, which transactions exist, whether TEMP tables outlive a call) instead of
-asking which backend it is. Each test runs once per backend (``sqlite``, ``postgresql``,
+how many rows insert and report their keys, rows as tuples, a table's columns, indexes and
+triggers, the schema's tables, which transactions exist, whether TEMP tables outlive a call)
+instead of asking which backend it is. Each test runs once per backend (``sqlite``, ``postgresql``,
 ``libsql-ws``, ``libsql-http``) and checks that what a capability says is what the backend does.
 """
 
@@ -105,6 +105,51 @@ async def test_insert_rows_refuses_a_name_that_is_not_an_identifier_before_any_s
         await any_db.run(any_db.insert_rows(table, columns, [{"name": "x", "qty": 1}], key=key))
 
     assert await stored_notes(any_db) == {}
+
+
+# --- fetch_values --------------------------------------------------------------------------------
+
+
+async def test_fetch_values_gives_the_rows_fetch_all_gives_as_tuples_in_select_list_order(
+    any_db: Database,
+) -> None:
+    await make_notes(any_db)
+    await any_db.run(
+        insert_program(any_db, [{"name": f"n{i}", "qty": None if i == 2 else i} for i in range(5)])
+    )
+    sql = "SELECT qty, name, id FROM notes WHERE id > :after ORDER BY id"
+
+    rows = await any_db.fetch_all(sql, {"after": 1})
+    values = await any_db.fetch_values(sql, {"after": 1})
+
+    assert all(isinstance(row, tuple) for row in values)
+    assert values == [(row["qty"], row["name"], row["id"]) for row in rows]
+    assert [name for _, name, _ in values] == ["n1", "n2", "n3", "n4"]
+    assert await any_db.fetch_values(sql, {"after": 99}) == []
+
+
+async def test_fetch_values_keeps_every_column_of_a_repeated_name(any_db: Database) -> None:
+    await make_notes(any_db)
+    await any_db.run(insert_program(any_db, [{"name": "a", "qty": 7}]))
+
+    # A dict row keeps one of them; a tuple keeps both, in order.
+    assert await any_db.fetch_values("SELECT name AS v, qty AS v FROM notes") == [("a", 7)]
+
+
+async def test_fetch_values_refuses_bad_sql_as_fetch_all_does_and_changes_nothing(
+    any_db: Database,
+) -> None:
+    await make_notes(any_db)
+    await any_db.run(insert_program(any_db, [{"name": "kept", "qty": 1}]))
+
+    with pytest.raises(AgentsDBError) as by_rows:
+        await any_db.fetch_all("SELECT nothing FROM notes")
+    with pytest.raises(AgentsDBError) as by_values:
+        await any_db.fetch_values("SELECT nothing FROM notes")
+
+    assert type(by_values.value) is type(by_rows.value)
+    assert "SELECT nothing FROM notes" in str(by_values.value)
+    assert await stored_notes(any_db) == {1: ("kept", 1)}
 
 
 # --- json_decoded --------------------------------------------------------------------------------

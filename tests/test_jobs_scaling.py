@@ -47,6 +47,10 @@ class RecordingSource:
         self.reads.append((sql, dict(params or {})))
         return await self._db.fetch_all(sql, params)
 
+    async def fetch_values(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        self.reads.append((sql, dict(params or {})))
+        return await self._db.fetch_values(sql, params)
+
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
         self.reads.append((sql, dict(params or {})))
         return await self._db.fetch_one(sql, params)

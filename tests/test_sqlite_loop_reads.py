@@ -114,6 +114,27 @@ async def test_a_long_query_is_interrupted_on_the_loop_and_runs_on_the_worker(
     assert not await answered_beside_an_open_transaction(items_db, LONG_QUERY, VM_STEP_BUDGET * 5)
 
 
+async def test_fetch_values_reads_on_the_loop_like_fetch_all_and_a_long_query_on_the_worker(
+    items_db: Database,
+) -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+    writer = asyncio.create_task(hold_transaction(items_db, started, release))
+    await started.wait()
+    short = asyncio.create_task(items_db.fetch_values("SELECT id, name FROM items ORDER BY id"))
+    long = asyncio.create_task(items_db.fetch_values(LONG_QUERY, {"top": VM_STEP_BUDGET * 5}))
+    try:
+        await asyncio.sleep(0.05)
+        answered = (short.done(), long.done())
+    finally:
+        release.set()
+        await writer
+    # The short read saw only what was committed; the long one waited on the worker, and then
+    # saw the new row too.
+    assert answered == (True, False)
+    assert await short == [(1, "one")]
+    assert await long == [(VM_STEP_BUDGET * 5, 2)]
+
+
 async def test_after_a_query_runs_past_the_budget_its_next_calls_skip_the_loop_for_a_while(
     items_db: Database,
 ) -> None:

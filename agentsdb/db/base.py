@@ -200,6 +200,15 @@ class Database(Executor, Protocol):
         """Open a write transaction; it commits when the block ends and rolls back on error."""
         ...
 
+    async def fetch_values(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        """Run a query and return every row as a tuple of its values, in the select list's order.
+
+        The rows ``fetch_all`` returns, without a name per value: for a reader of many rows
+        that knows its select list (building a dict per row costs as much as reading it).
+        Columns of the same name are all kept.
+        """
+        ...
+
     async def run(self, program: Program[T]) -> T:
         """Run a program of operations as one unit, with exclusive use of the connection."""
         ...

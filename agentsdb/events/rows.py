@@ -1,52 +1,72 @@
-"""Stored rows as the event store's values: one function per table, on the read path."""
+"""Stored rows as the event store's values: one function per table, on the read path.
+
+Events are read with ``Database.fetch_values``: each row is a tuple of the columns
+:data:`~agentsdb.queries.events.EVENT_FIELDS` names, in that order (and, for
+``read_from_snapshot``, :data:`~agentsdb.queries.events.SNAPSHOT_ON_EVENT_FIELDS` after them),
+so a read of thousands of events builds no dict per row.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
 
 from agentsdb.db.base import Row
 from agentsdb.events.types import RecordedEvent, Snapshot, StreamFromSnapshot
 from agentsdb.events.upcasting import Upcasters
 from agentsdb.models._record import decode_json
+from agentsdb.queries.events import EVENT_FIELDS, SNAPSHOT_ON_EVENT_FIELDS
+
+#: The values of a row read by position.
+EventValues = Sequence[Any]
+
+_WIDTH: Final = len(EVENT_FIELDS)
+_POSITION: Final = EVENT_FIELDS.index("position")
+_STREAM_ID: Final = EVENT_FIELDS.index("stream_id")
+_VERSION: Final = EVENT_FIELDS.index("version")
+_TYPE: Final = EVENT_FIELDS.index("type")
+_SCHEMA_VERSION: Final = EVENT_FIELDS.index("schema_version")
+_DATA: Final = EVENT_FIELDS.index("data")
+_SNAPSHOT_SCHEMA_VERSION: Final = _WIDTH + SNAPSHOT_ON_EVENT_FIELDS.index("snapshot_schema_version")
+_SNAPSHOT_STATE: Final = _WIDTH + SNAPSHOT_ON_EVENT_FIELDS.index("snapshot_state")
+_SNAPSHOT_RECORDED_AT: Final = _WIDTH + SNAPSHOT_ON_EVENT_FIELDS.index("snapshot_recorded_at")
+
+# The first _WIDTH values of a row are RecordedEvent.stored's arguments, in its order
+# (tests/test_event_rows.py holds EVENT_FIELDS to that order).
+_stored = RecordedEvent.stored
 
 
-def recorded(row: Row, upcasters: Upcasters | None, decode: bool = True) -> RecordedEvent:
-    """An ``events`` row as a RecordedEvent, its data upcast when an upcaster applies.
+def recorded(row: EventValues, upcasters: Upcasters | None, decode: bool = True) -> RecordedEvent:
+    """An events row (its values in :data:`EVENT_FIELDS` order, more may follow) as a
+    RecordedEvent, its data upcast when an upcaster applies.
 
     The JSON columns are selected as text on every backend; the event keeps that text and, with
     ``decode=False``, decodes it only on first access (see :meth:`RecordedEvent.stored`).
     """
-    event_type = row["type"]
-    schema_version = row["schema_version"]
-    data = row["data"]
-    if upcasters is not None and upcasters.applies_to(event_type, schema_version):
-        data, schema_version = upcasters.upcast(event_type, schema_version, decode_json(data))
-    return RecordedEvent.stored(
-        row["position"],
-        row["stream_id"],
-        row["version"],
-        row["event_id"],
-        event_type,
-        schema_version,
-        data,
-        row["metadata"],
-        row["recorded_at"],
-        decode=decode,
-    )
+    if upcasters is not None and upcasters.applies_to(row[_TYPE], row[_SCHEMA_VERSION]):
+        values = list(row[:_WIDTH])
+        values[_DATA], values[_SCHEMA_VERSION] = upcasters.upcast(
+            row[_TYPE], row[_SCHEMA_VERSION], decode_json(row[_DATA])
+        )
+        return _stored(*values, decode=decode)
+    # A tuple of exactly these columns slices to itself.
+    return _stored(*row[:_WIDTH], decode=decode)
 
 
-def snapshot_on_event(row: Row) -> Snapshot:
+def snapshot_on_event(row: EventValues) -> Snapshot:
     """The snapshot that a ``read_from_snapshot`` row carries beside its event (the row must
     carry one)."""
     return Snapshot(
-        row["stream_id"],
-        int(row["version"]),  # taken at this row's event
-        int(row["snapshot_schema_version"]),
-        decode_json(row["snapshot_state"]),
-        row["snapshot_recorded_at"],
+        row[_STREAM_ID],
+        int(row[_VERSION]),  # taken at this row's event
+        int(row[_SNAPSHOT_SCHEMA_VERSION]),
+        decode_json(row[_SNAPSHOT_STATE]),
+        row[_SNAPSHOT_RECORDED_AT],
     )
 
 
 def stream_from_snapshot(
-    rows: list[Row], schema_version: int, upcasters: Upcasters | None, decode: bool
+    rows: Sequence[EventValues], schema_version: int, upcasters: Upcasters | None, decode: bool
 ) -> StreamFromSnapshot | None:
     """The stream that ``read_from_snapshot``'s rows hold; None when they hold no event (the
     stream is empty, or its snapshot is of a version it does not hold: read it from version 1).
@@ -54,24 +74,25 @@ def stream_from_snapshot(
     if not rows:
         return None
     first = rows[0]
-    if first["snapshot_state"] is not None and first["snapshot_schema_version"] == schema_version:
+    head_position = int(rows[-1][_POSITION])
+    if first[_SNAPSHOT_STATE] is not None and first[_SNAPSHOT_SCHEMA_VERSION] == schema_version:
         return StreamFromSnapshot(
             snapshot_on_event(first),
             [recorded(row, upcasters, decode) for row in rows[1:]],
-            int(rows[-1]["position"]),
+            head_position,
             None,
         )
     # Read from version 1: at most one row carries a snapshot, one of another state schema.
     ignored = next(
         (
-            (int(row["version"]), int(row["snapshot_schema_version"]))
+            (int(row[_VERSION]), int(row[_SNAPSHOT_SCHEMA_VERSION]))
             for row in rows
-            if row["snapshot_schema_version"] is not None
+            if row[_SNAPSHOT_SCHEMA_VERSION] is not None
         ),
         None,
     )
     return StreamFromSnapshot(
-        None, [recorded(row, upcasters, decode) for row in rows], int(rows[-1]["position"]), ignored
+        None, [recorded(row, upcasters, decode) for row in rows], head_position, ignored
     )
 
 
@@ -86,4 +107,4 @@ def snapshot(row: Row) -> Snapshot:
     )
 
 
-__all__ = ["recorded", "snapshot", "snapshot_on_event", "stream_from_snapshot"]
+__all__ = ["EventValues", "recorded", "snapshot", "snapshot_on_event", "stream_from_snapshot"]

@@ -313,7 +313,7 @@ class EventStore:
             "stream_id": check_name("stream_id", stream_id),
             "schema_version": check_positive("schema_version", schema_version),
         }
-        rows = await self._db.fetch_all(EventQueries.read_from_snapshot, params)
+        rows = await self._db.fetch_values(EventQueries.read_from_snapshot, params)
         upcasters = self._upcasting()
         found = stream_from_snapshot(rows, schema_version, upcasters, decode)
         if found is not None:
@@ -356,7 +356,7 @@ class EventStore:
                 NO_UPPER_BOUND if to_version is None else check_position("to_version", to_version)
             ),
         }
-        rows = await self._db.fetch_all(EventQueries.read_stream, params)
+        rows = await self._db.fetch_values(EventQueries.read_stream, params)
         upcasters = self._upcasting()
         return [recorded(row, upcasters, decode) for row in rows]
 
@@ -382,7 +382,7 @@ class EventStore:
         sql = read_all_query(types, params)
         if sql is None:
             return []
-        rows = await self._db.fetch_all(sql, params)
+        rows = await self._db.fetch_values(sql, params)
         upcasters = self._upcasting()
         return [recorded(row, upcasters, decode) for row in rows]
 

@@ -152,7 +152,7 @@ async def stored_with_ids(db: Database, event_ids: Sequence[str]) -> list[Record
     for start in range(0, len(event_ids), _IDS_PER_QUERY):
         chunk = event_ids[start : start + _IDS_PER_QUERY]
         params = {f"id_{index}": event_id for index, event_id in enumerate(chunk)}
-        found_rows = await db.fetch_all(EventQueries.by_event_ids(len(chunk)), params)
+        found_rows = await db.fetch_values(EventQueries.by_event_ids(len(chunk)), params)
         found.extend(recorded(row, None) for row in found_rows)
     return found
 

@@ -12,34 +12,41 @@ from functools import lru_cache
 
 from agentsdb.queries._sql import column_list
 
-_EVENT_COLUMNS = column_list(
-    (
-        "position",
-        "stream_id",
-        "version",
-        "event_id",
-        "type",
-        "schema_version",
-        "CAST(data AS TEXT) AS data",
-        "CAST(metadata AS TEXT) AS metadata",
-        "recorded_at",
-    )
+#: The columns every read of events selects, in this order: the event store reads its rows by
+#: position (:mod:`agentsdb.events.rows`).
+EVENT_FIELDS = (
+    "position",
+    "stream_id",
+    "version",
+    "event_id",
+    "type",
+    "schema_version",
+    "data",
+    "metadata",
+    "recorded_at",
 )
 
-# The same columns of the events table aliased ``e``.
-_EVENT_COLUMNS_OF_E = column_list(
-    (
-        "e.position AS position",
-        "e.stream_id AS stream_id",
-        "e.version AS version",
-        "e.event_id AS event_id",
-        "e.type AS type",
-        "e.schema_version AS schema_version",
-        "CAST(e.data AS TEXT) AS data",
-        "CAST(e.metadata AS TEXT) AS metadata",
-        "e.recorded_at AS recorded_at",
+#: The columns ``read_from_snapshot`` selects after :data:`EVENT_FIELDS`.
+SNAPSHOT_ON_EVENT_FIELDS = ("snapshot_schema_version", "snapshot_state", "snapshot_recorded_at")
+
+# JSON columns are read as text on every backend (see above).
+_JSON_FIELDS = frozenset({"data", "metadata"})
+
+
+def _event_columns(table: str) -> str:
+    """The select list of :data:`EVENT_FIELDS` from ``table`` (a name or an alias)."""
+    return column_list(
+        f"CAST({table}.{name} AS TEXT) AS {name}"
+        if name in _JSON_FIELDS
+        else f"{table}.{name} AS {name}"
+        for name in EVENT_FIELDS
     )
-)
+
+
+_EVENT_COLUMNS = _event_columns("events")
+
+# The same columns of the events table aliased ``e``.
+_EVENT_COLUMNS_OF_E = _event_columns("e")
 
 #: Above every version and position a table can hold, as a bound that means "no bound".
 NO_UPPER_BOUND = 2**62
@@ -144,4 +151,4 @@ WHERE position > :after AND type IN ({names}) ORDER BY position LIMIT :limit"""
 WHERE event_id IN ({names}) ORDER BY position"""
 
 
-__all__ = ["NO_UPPER_BOUND", "EventQueries"]
+__all__ = ["EVENT_FIELDS", "NO_UPPER_BOUND", "SNAPSHOT_ON_EVENT_FIELDS", "EventQueries"]

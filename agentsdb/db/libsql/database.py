@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from agentsdb.db.base import (
     BatchWriter,
@@ -57,6 +57,7 @@ from agentsdb.db.libsql.driver import (
     rows_of,
     sum_results,
     transport_of,
+    values_of,
 )
 from agentsdb.db.libsql.performer import LibsqlPerformer, TransactionStatements
 from agentsdb.db.migration_runner import MigrationRunner
@@ -151,6 +152,11 @@ class LibsqlDatabase(SQLiteCapabilities):
         """Return every row of the query."""
         async with self._exclusive():
             return rows_of(await self._remote.execute_on(self._remote.client, sql, params))
+
+    async def fetch_values(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        """Return every row of the query as a tuple of its values."""
+        async with self._exclusive():
+            return values_of(await self._remote.execute_on(self._remote.client, sql, params))
 
     async def execute_batch(
         self,

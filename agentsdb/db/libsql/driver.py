@@ -30,6 +30,7 @@ _MAX_INTEGER = 2**63 - 1
 
 class DriverRow(Protocol):
     def asdict(self) -> dict[str, Any]: ...
+    def astuple(self) -> tuple[Any, ...]: ...
 
 
 class DriverResultSet(Protocol):
@@ -179,6 +180,10 @@ def rows_of(result: DriverResultSet) -> list[Row]:
     return [row.asdict() for row in result.rows]
 
 
+def values_of(result: DriverResultSet) -> list[tuple[Any, ...]]:
+    return [row.astuple() for row in result.rows]
+
+
 def timed_out(error: BaseException | None) -> bool:
     """Whether ``error`` says the server rolled the transaction back on its own."""
     cause = None if error is None else error.__cause__
@@ -200,4 +205,5 @@ __all__ = [
     "sum_results",
     "timed_out",
     "transport_of",
+    "values_of",
 ]

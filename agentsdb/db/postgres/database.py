@@ -188,6 +188,12 @@ class PostgresDatabase:
             sql, lambda session: session.fetch_all(sql, params), read=True
         )
 
+    async def fetch_values(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        """Return every row of the query as a tuple of its values."""
+        return await self._autocommit(
+            sql, lambda session: session.fetch_values(sql, params), read=True
+        )
+
     # Units of work -----------------------------------------------------------------------------
 
     async def run(self, program: Program[T]) -> T:

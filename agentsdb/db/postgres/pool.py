@@ -41,6 +41,10 @@ class DriverRecord(Protocol):
         """(column, value) pairs in column order."""
         ...
 
+    def values(self) -> Iterable[Any]:
+        """The values in column order."""
+        ...
+
 
 class DriverConnection(Protocol):
     """The part of ``asyncpg.Connection`` agentsdb uses (asyncpg ships no type information)."""

@@ -171,6 +171,11 @@ class Session(ExpandedAtomics):
         records = await self._guard(self._connection.fetch(text, *args), sql)
         return [dict(record.items()) for record in records]
 
+    async def fetch_values(self, sql: str, params: Params | None) -> list[tuple[Any, ...]]:
+        text, args, _ = self._bind(sql, params)
+        records = await self._guard(self._connection.fetch(text, *args), sql)
+        return [tuple(record.values()) for record in records]
+
     async def fetch_one(self, sql: str, params: Params | None) -> Row | None:
         text, args, _ = self._bind(sql, params)
         record = await self._guard(self._connection.fetchrow(text, *args), sql)

@@ -229,18 +229,30 @@ class SQLiteDatabase(SQLiteCapabilities):
                 rows = await self._call(statements.fetch, sql, params, None)
         return rows
 
+    async def fetch_values(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        """Return every row of the query as a tuple of its values (run as ``fetch_all`` is)."""
+        reader = self._loop_reader(sql)
+        read = None if reader is None else reader.fetch_values(sql, params, None)
+        if read is not None:
+            return read[1]
+        async with self._exclusive():
+            return await self._call(statements.fetch_values, sql, params)
+
     def _read_on_loop(self, sql: str, params: Params | None, limit: int | None) -> list[Row] | None:
         """The rows read on the loop's thread, or None when the worker thread must run it."""
-        reader = self._reader
+        reader = self._loop_reader(sql)
+        return None if reader is None else reader.fetch(sql, params, limit)
+
+    def _loop_reader(self, sql: str) -> LoopReader | None:
+        """The loop's reader when it may try ``sql`` (see :mod:`.loop_reads`), else None."""
         if (
-            reader is None
-            or self._closed
+            self._closed
             or not loop_readable(sql)
             # Inside its own transaction a task must read through it (and is told so).
             or self._lock.held_by_current_task()
         ):
             return None
-        return reader.fetch(sql, params, limit)
+        return self._reader
 
     # Units of work -----------------------------------------------------------------------------
 

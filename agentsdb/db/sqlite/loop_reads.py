@@ -182,6 +182,17 @@ class LoopReader:
 
     def fetch(self, sql: str, params: Params | None, limit: int | None) -> list[Row] | None:
         """The query's rows, or None: then run it on the worker thread instead."""
+        read = self.fetch_values(sql, params, limit)
+        if read is None:
+            return None
+        columns, raw = read
+        return [dict(zip(columns, values, strict=True)) for values in raw]
+
+    def fetch_values(
+        self, sql: str, params: Params | None, limit: int | None
+    ) -> tuple[list[str], list[tuple[Any, ...]]] | None:
+        """The query's column names and rows (tuples), or None: then run it on the worker
+        thread instead."""
         conn = self._conn
         if conn is None or (
             isinstance(self._worker, WorkerConnection) and self._worker.has_local_state
@@ -206,7 +217,7 @@ class LoopReader:
             if self._checks >= _CHECKS:
                 self._remember_long_query(sql)
             return None
-        return [dict(zip(columns, values, strict=True)) for values in raw]
+        return columns, raw
 
     def _remember_long_query(self, sql: str) -> None:
         long_queries = self._long_queries

@@ -103,6 +103,17 @@ def fetch(
         cursor.close()
 
 
+def fetch_values(
+    conn: sqlite3.Connection, sql: str, params: Params | None
+) -> list[tuple[Any, ...]]:
+    """Every row of the query as sqlite3 returns it: a tuple of its values."""
+    cursor = conn.execute(sql, params if params is not None else _NO_PARAMS)
+    try:
+        return cursor.fetchall() if cursor.description is not None else []
+    finally:
+        cursor.close()
+
+
 class LockWait:
     """Makes ``BEGIN IMMEDIATE`` wait up to a Begin's ``lock_timeout`` for the write lock.
 
