@@ -63,6 +63,30 @@ def test_a_snapshot_at_any_version_plus_the_later_events_equals_the_full_replay(
         assert rebuilt.version == len(log)
 
 
+def test_a_replay_changes_no_value_it_was_given_or_handed_out_before() -> None:
+    # A replay revises the sessions it builds in place; a session it did not build (one in the
+    # snapshot it starts from) or one a caller already holds must stay as it was.
+    log: list[RecordedEvent] = []
+    agent = suspended_agent()
+    save(agent, log)
+    version = agent.version
+    given = dict(agent.state)  # holds the live state's own Session and ExecutionState objects
+    before = agent.state.model_copy(deep=True)
+    halfway = AgentAggregate.replay(log)
+    halfway_before = halfway.state.model_copy(deep=True)
+    agent.resume_execution(RESPONSE, now=at(50))
+    agent.complete_session("done", now=at(51))
+    save(agent, log)
+
+    from_snapshot = AgentAggregate.replay(log[version:], snapshot=(version, given))
+    AgentAggregate.replay(log)
+
+    assert from_snapshot.state == agent.state
+    assert dict(given) == dict(before)
+    assert given["active_session"].status.value == "suspended"
+    assert halfway.state == halfway_before
+
+
 def test_a_reloaded_suspended_agent_resumes_and_ignores_a_duplicate_resume() -> None:
     log: list[RecordedEvent] = []
     agent = suspended_agent()

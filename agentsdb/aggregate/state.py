@@ -138,11 +138,27 @@ def _session(state: AgentState) -> Session:
     return state.active_session
 
 
+def _revise_owned(model: M, **changes: Any) -> M:
+    """:func:`replace` for a value only the caller holds: the changes made to ``model`` itself."""
+    model.__dict__.update(changes)
+    model.__pydantic_fields_set__.update(changes)
+    return model
+
+
+#: How a change revises a value the state holds: :func:`replace` (a copy), or
+#: :func:`_revise_owned` when a replay owns the state and everything in it.
+_Revise = Callable[..., Any]
+
+
 def _ended(
-    state: AgentState, status: SessionStatus, at: datetime, **details: Any
+    state: AgentState,
+    revise: _Revise,
+    status: SessionStatus,
+    at: datetime,
+    **details: Any,
 ) -> dict[str, Any]:
     """The changes that end the active session with ``status`` (into the capped history)."""
-    ended = replace(_session(state), status=status, ended_at=at, **details)
+    ended = revise(_session(state), status=status, ended_at=at, **details)
     return {
         "active_session": None,
         "execution_state": None,
@@ -153,7 +169,7 @@ def _ended(
 
 def evolve(state: AgentState, event: AgentEvent) -> AgentState:
     """The state after ``event``. Pure: ``state`` is not changed."""
-    return replace(state, updated_at=event.occurred_at, **_changes(state, event))
+    return replace(state, updated_at=event.occurred_at, **_changes(state, event, replace))
 
 
 def evolve_owned(state: AgentState, event: AgentEvent) -> AgentState:
@@ -161,11 +177,12 @@ def evolve_owned(state: AgentState, event: AgentEvent) -> AgentState:
     the same changes, made to ``state`` itself, which is returned.
 
     A replay of N events then copies no state per event: those copies were a third of the
-    replay's evolving (36 against 24 ms of CPU for the 10,003 events of the benchmark). Never pass
-    a state anyone else may hold: a state in an aggregate, a snapshot, or one returned to a caller
-    is a value and must not change.
+    replay's evolving (36 against 24 ms of CPU for the 10,003 events of the benchmark). The
+    active session is revised in place too (a replay builds every session it holds), and moves
+    into the history as it is when it ends. Never pass a state anyone else may hold: a state in
+    an aggregate, a snapshot, or one returned to a caller is a value and must not change.
     """
-    changes = _changes(state, event)
+    changes = _changes(state, event, _revise_owned)
     changes["updated_at"] = event.occurred_at
     # The same __dict__ and fields set that replace() would build, built in place.
     state.__dict__.update(changes)
@@ -173,16 +190,16 @@ def evolve_owned(state: AgentState, event: AgentEvent) -> AgentState:
     return state
 
 
-def _changes(state: AgentState, event: AgentEvent) -> dict[str, Any]:
+def _changes(state: AgentState, event: AgentEvent, revise: _Revise) -> dict[str, Any]:
     # By the event's exact type: a pydantic model's isinstance goes through ABCMeta, and a chain
     # of them cost more than the change itself. A subclass is looked up once by its base.
     change = _CHANGES.get(type(event))
     if change is None:
         change = _change_for(state, event)
-    return change(state, event)
+    return change(state, event, revise)
 
 
-def _session_started(state: AgentState, event: SessionStarted) -> dict[str, Any]:
+def _session_started(state: AgentState, event: SessionStarted, revise: _Revise) -> dict[str, Any]:
     session = Session(
         session_id=event.session_id,
         conversation_id=event.conversation_id,
@@ -191,62 +208,76 @@ def _session_started(state: AgentState, event: SessionStarted) -> dict[str, Any]
     return {"active_session": session, "total_sessions": state.total_sessions + 1}
 
 
-def _execution_suspended(state: AgentState, event: ExecutionSuspended) -> dict[str, Any]:
+def _execution_suspended(
+    state: AgentState, event: ExecutionSuspended, revise: _Revise
+) -> dict[str, Any]:
     return {
-        "active_session": replace(_session(state), status=SessionStatus.SUSPENDED),
+        "active_session": revise(_session(state), status=SessionStatus.SUSPENDED),
         "execution_state": event.execution_state,
     }
 
 
-def _client_action_requested(state: AgentState, event: ClientActionRequested) -> dict[str, Any]:
+def _client_action_requested(
+    state: AgentState, event: ClientActionRequested, revise: _Revise
+) -> dict[str, Any]:
     session = _session(state)
     changes: dict[str, Any] = {
-        "active_session": replace(session, client_action_count=session.client_action_count + 1)
+        "active_session": revise(session, client_action_count=session.client_action_count + 1)
     }
     if event.blocking:
         changes["pending_action"] = event.action
     return changes
 
 
-def _client_response_received(state: AgentState, event: ClientResponseReceived) -> dict[str, Any]:
+def _client_response_received(
+    state: AgentState, event: ClientResponseReceived, revise: _Revise
+) -> dict[str, Any]:
     session = _session(state)
     return {
-        "active_session": replace(session, interaction_count=session.interaction_count + 1),
+        "active_session": revise(session, interaction_count=session.interaction_count + 1),
         "last_response": event.response,
         "total_interactions": state.total_interactions + 1,
         "last_interaction_at": event.occurred_at,
     }
 
 
-def _execution_resumed(state: AgentState, event: ExecutionResumed) -> dict[str, Any]:
+def _execution_resumed(
+    state: AgentState, event: ExecutionResumed, revise: _Revise
+) -> dict[str, Any]:
     return {
-        "active_session": replace(_session(state), status=SessionStatus.ACTIVE),
+        "active_session": revise(_session(state), status=SessionStatus.ACTIVE),
         "pending_action": None,
         "last_resumed_call_id": event.call_id,
     }
 
 
-def _session_completed(state: AgentState, event: SessionCompleted) -> dict[str, Any]:
+def _session_completed(
+    state: AgentState, event: SessionCompleted, revise: _Revise
+) -> dict[str, Any]:
     return {
-        **_ended(state, SessionStatus.COMPLETED, event.occurred_at, summary=event.summary),
+        **_ended(state, revise, SessionStatus.COMPLETED, event.occurred_at, summary=event.summary),
         "successful_completions": state.successful_completions + 1,
     }
 
 
-def _session_terminated(state: AgentState, event: SessionTerminated) -> dict[str, Any]:
+def _session_terminated(
+    state: AgentState, event: SessionTerminated, revise: _Revise
+) -> dict[str, Any]:
     return _ended(
-        state, SessionStatus.TERMINATED, event.occurred_at, termination_reason=event.reason
+        state, revise, SessionStatus.TERMINATED, event.occurred_at, termination_reason=event.reason
     )
 
 
-def _preferences_updated(state: AgentState, event: PreferencesUpdated) -> dict[str, Any]:
+def _preferences_updated(
+    state: AgentState, event: PreferencesUpdated, revise: _Revise
+) -> dict[str, Any]:
     return {
         "preferences": dict(event.preferences),
         "system_prompt_override": event.system_prompt_override,
     }
 
 
-def _user_assigned(state: AgentState, event: UserAssigned) -> dict[str, Any]:
+def _user_assigned(state: AgentState, event: UserAssigned, revise: _Revise) -> dict[str, Any]:
     assignment = AgentAssignment(
         user_id=event.user_id,
         role=event.role,
@@ -256,7 +287,7 @@ def _user_assigned(state: AgentState, event: UserAssigned) -> dict[str, Any]:
     return {"assignments": (*state.assignments, assignment)}
 
 
-def _agent_archived(state: AgentState, event: AgentArchived) -> dict[str, Any]:
+def _agent_archived(state: AgentState, event: AgentArchived, revise: _Revise) -> dict[str, Any]:
     return {
         "status": AgentStatus.ARCHIVED,
         "archived_at": event.occurred_at,
@@ -264,7 +295,7 @@ def _agent_archived(state: AgentState, event: AgentArchived) -> dict[str, Any]:
     }
 
 
-_Change = Callable[[AgentState, Any], dict[str, Any]]
+_Change = Callable[[AgentState, Any, _Revise], dict[str, Any]]
 
 #: How each event after the first changes the state.
 _CHANGES: dict[type[AgentEvent], _Change] = {
