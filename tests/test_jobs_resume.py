@@ -126,12 +126,16 @@ async def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
     child = start_child("bluesky-profiles", bluesky_source, backend_url, 7, 0.02)
     await kill_after_committed_batches(child, killed, 5, within=60)
 
-    # Every committed batch is whole: its agents and its checkpoint went in together.
-    [(status, batches, last_key)] = await rows(
-        killed, "SELECT status, batches, last_key FROM agentsdb_job_runs"
+    # Every committed batch is whole: its agents and its checkpoint went in together. One
+    # statement reads both, so a batch the killed process sent just before it died, which a
+    # server may still commit, cannot land between the two reads.
+    [(status, batches, last_key, agents)] = await rows(
+        killed,
+        "SELECT status, batches, last_key, (SELECT COUNT(*) FROM agents) AS agents"
+        " FROM agentsdb_job_runs",
     )
     assert status == "running"
-    assert await rows(killed, "SELECT COUNT(*) AS n FROM agents") == [(7 * batches,)]
+    assert agents == 7 * batches
     assert decoded_json(killed, last_key)["key"] == [f"user{7 * batches - 1:04d}"]
 
     resumed = run_child("bluesky-profiles", bluesky_source, backend_url, 7)
