@@ -140,6 +140,41 @@ def test_timestamps_are_written_in_the_one_agentsdb_format() -> None:
     assert created.to_data()["occurred_at"] == "2026-01-02T10:00:00.000000Z"
 
 
+def test_a_moment_read_from_json_text_is_the_same_utc_moment_in_either_mode() -> None:
+    def session(started_at: str) -> str:
+        return json.dumps({"session_id": "s", "conversation_id": "c", "started_at": started_at})
+
+    stored = session("2026-01-02T10:00:00.000001Z")
+    from_text = Session.model_validate_json(stored)
+    from_data = Session.model_validate(json.loads(stored))
+    moment = datetime(2026, 1, 2, 10, 0, 0, 1, tzinfo=UTC)
+    assert from_text == from_data
+    assert from_text.started_at == from_data.started_at == moment
+    assert from_text.started_at.utcoffset() == timedelta(0)
+    assert hash(from_text) == hash(from_data)
+    assert from_text.model_dump_json() == from_data.model_dump_json()
+    assert json.loads(from_text.model_dump_json())["started_at"] == "2026-01-02T10:00:00.000001Z"
+
+    # Another offset is normalized to UTC, in either mode.
+    elsewhere = session("2026-01-02T12:00:00.000001+02:00")
+    for read in (
+        Session.model_validate_json(elsewhere),
+        Session.model_validate(json.loads(elsewhere)),
+    ):
+        assert read.started_at == moment
+        assert read.started_at.tzinfo is UTC
+
+    # A time without a zone, or no time, is refused at the field in either mode.
+    for bad in ("2026-01-02T10:00:00", "yesterday"):
+        with pytest.raises(ValidationError) as from_text_refusal:
+            Session.model_validate_json(session(bad))
+        with pytest.raises(ValidationError) as from_data_refusal:
+            Session.model_validate(json.loads(session(bad)))
+        for refusal in (from_text_refusal.value, from_data_refusal.value):
+            assert [error["loc"] for error in refusal.errors()] == [("started_at",)]
+    assert "timezone-aware" in str(from_text_refusal.value)
+
+
 def test_value_objects_are_frozen() -> None:
     response = ClientResponse(call_id="c")
     with pytest.raises(ValidationError, match="frozen"):

@@ -13,10 +13,13 @@ from typing import Annotated, Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, PlainSerializer
 
 from agentsdb.aggregate.enums import AssignmentRole, SessionStatus
-from agentsdb.models._record import JsonObject, Key, Text, Timestamp, format_ts
+from agentsdb.models._fields import JsonTimestamp
+from agentsdb.models._record import JsonObject, Key, Text, format_ts
 
-#: A timezone-aware UTC moment, written as ``2026-11-22T11:45:00.123456Z`` in JSON.
-Moment: TypeAlias = Annotated[Timestamp, PlainSerializer(format_ts, when_used="json")]
+#: A timezone-aware UTC moment, written as ``2026-11-22T11:45:00.123456Z`` in JSON. Read from
+#: JSON text in that form, it keeps pydantic's fixed UTC offset as its ``tzinfo`` (equal to
+#: ``datetime.UTC``; see :data:`agentsdb.models._fields.JsonTimestamp`).
+Moment: TypeAlias = Annotated[JsonTimestamp, PlainSerializer(format_ts, when_used="json")]
 
 #: A count that cannot go below zero.
 Count: TypeAlias = Annotated[int, Field(ge=0)]
