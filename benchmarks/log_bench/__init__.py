@@ -1,0 +1,1 @@
+"""The cases of ``benchmarks/bench_session_logs.py``, one module each, and what they share."""
