@@ -7,17 +7,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from forwarding_database import ForwardingDatabase
+
 from agentsdb.db.base import (
     Atomic,
     BatchWriter,
     Database,
-    ExecuteResult,
     GroupCommitter,
     Operation,
     Params,
     Program,
-    Row,
-    Step,
     Transaction,
 )
 from agentsdb.errors import AgentsDBError
@@ -37,7 +36,7 @@ from agentsdb.repositories import (
 T = TypeVar("T")
 
 
-class RecordingDatabase:
+class RecordingDatabase(ForwardingDatabase):
     """Delegates to a real database and records every statement and program operation it gets
     (an Atomic, then each of its steps).
 
@@ -46,43 +45,18 @@ class RecordingDatabase:
     """
 
     def __init__(self, inner: Database) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.statements: list[str] = []
         self.operations: list[Operation] = []
         self.programs = 0
-
-    @property
-    def dialect(self) -> str:
-        return self.inner.dialect
-
-    @property
-    def url(self) -> str:
-        return self.inner.url
 
     @property
     def touched(self) -> bool:
         """True once anything at all was sent to the database."""
         return bool(self.statements or self.operations or self.programs)
 
-    async def execute(self, sql: str, params: Params | None = None) -> ExecuteResult:
+    def on_statement(self, sql: str, params: Params | Sequence[Params] | None) -> None:
         self.statements.append(sql)
-        return await self.inner.execute(sql, params)
-
-    async def execute_many(self, sql: str, params: Sequence[Params]) -> ExecuteResult:
-        self.statements.append(sql)
-        return await self.inner.execute_many(sql, params)
-
-    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
-        self.statements.append(sql)
-        return await self.inner.fetch_one(sql, params)
-
-    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
-        self.statements.append(sql)
-        return await self.inner.fetch_all(sql, params)
-
-    async def fetch_values(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
-        self.statements.append(sql)
-        return await self.inner.fetch_values(sql, params)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -120,50 +94,6 @@ class RecordingDatabase:
             return self._recorded(write(params))
 
         return self.inner.group_commit(f"{key} (recorded)", recorded)
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-    # The capabilities (see Database in agentsdb.db.base), as the wrapped database has them.
-
-    @property
-    def json_decoded(self) -> bool:
-        return self.inner.json_decoded
-
-    @property
-    def interactive_transactions(self) -> bool:
-        return self.inner.interactive_transactions
-
-    @property
-    def temp_tables_persist(self) -> bool:
-        return self.inner.temp_tables_persist
-
-    @property
-    def reports_insert_id(self) -> bool:
-        return self.inner.reports_insert_id
-
-    def insert_rows(
-        self,
-        table: str,
-        columns: Sequence[str],
-        rows: Sequence[Params],
-        *,
-        key: str = "id",
-        before: Sequence[Step] = (),
-    ) -> Program[list[int]]:
-        return self.inner.insert_rows(table, columns, rows, key=key, before=before)
-
-    async def table_columns(self, table: str) -> tuple[str, ...]:
-        return await self.inner.table_columns(table)
-
-    async def table_names(self) -> tuple[str, ...]:
-        return await self.inner.table_names()
-
-    async def table_indexes(self, table: str) -> tuple[str, ...]:
-        return await self.inner.table_indexes(table)
-
-    async def table_triggers(self, table: str) -> dict[str, str]:
-        return await self.inner.table_triggers(table)
 
 
 @dataclass

@@ -11,16 +11,17 @@ quadratic behaviour) about 16.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from forwarding_database import ForwardingDatabase
 from jobs_support import BLUESKY_DDL, LEGACY_DDL, profile
 
 import agentsdb
-from agentsdb.db.base import Database, ExecuteResult, Params, Program, Row, Step
+from agentsdb.db.base import Database, ExecuteResult, Params, Program
 from agentsdb.jobs import AgentScopeJob, BlueskyProfilesJob, Job, run_job
 
 BATCH = 100
@@ -28,32 +29,17 @@ BATCH = 100
 MAX_RATIO = 6.0
 
 
-class RecordingSource:
+class RecordingSource(ForwardingDatabase):
     """A source Database that records every read and refuses every write."""
 
     def __init__(self, db: Database) -> None:
-        self._db = db
+        super().__init__(db)
         self.reads: list[tuple[str, dict[str, Any]]] = []
 
-    @property
-    def dialect(self) -> str:
-        return self._db.dialect
-
-    @property
-    def url(self) -> str:
-        return self._db.url
-
-    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+    def on_statement(self, sql: str, params: Params | Sequence[Params] | None) -> None:
+        # Only the fetches get here: the writes below refuse before it.
+        assert params is None or isinstance(params, Mapping)
         self.reads.append((sql, dict(params or {})))
-        return await self._db.fetch_all(sql, params)
-
-    async def fetch_values(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
-        self.reads.append((sql, dict(params or {})))
-        return await self._db.fetch_values(sql, params)
-
-    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
-        self.reads.append((sql, dict(params or {})))
-        return await self._db.fetch_one(sql, params)
 
     async def execute(self, sql: str, params: Params | None = None) -> ExecuteResult:
         raise AssertionError(f"a job wrote to its source: {sql[:80]}")
@@ -67,49 +53,11 @@ class RecordingSource:
     def transaction(self) -> Any:
         raise AssertionError("a job opened a transaction on its source")
 
-    async def close(self) -> None:
-        await self._db.close()
+    def group_commit(self, key: str, write: Any) -> Any:
+        raise AssertionError("a job queued rows for group commit on its source")
 
-    # The capabilities (see Database in agentsdb.db.base), as the wrapped database has them.
-
-    @property
-    def json_decoded(self) -> bool:
-        return self._db.json_decoded
-
-    @property
-    def interactive_transactions(self) -> bool:
-        return self._db.interactive_transactions
-
-    @property
-    def temp_tables_persist(self) -> bool:
-        return self._db.temp_tables_persist
-
-    @property
-    def reports_insert_id(self) -> bool:
-        return self._db.reports_insert_id
-
-    def insert_rows(
-        self,
-        table: str,
-        columns: Sequence[str],
-        rows: Sequence[Params],
-        *,
-        key: str = "id",
-        before: Sequence[Step] = (),
-    ) -> Program[list[int]]:
-        return self._db.insert_rows(table, columns, rows, key=key, before=before)
-
-    async def table_columns(self, table: str) -> tuple[str, ...]:
-        return await self._db.table_columns(table)
-
-    async def table_names(self) -> tuple[str, ...]:
-        return await self._db.table_names()
-
-    async def table_indexes(self, table: str) -> tuple[str, ...]:
-        return await self._db.table_indexes(table)
-
-    async def table_triggers(self, table: str) -> dict[str, str]:
-        return await self._db.table_triggers(table)
+    def migration_runner(self, lock_name: str, lock_timeout: float) -> Any:
+        raise AssertionError("a job migrated its source")
 
 
 def replayed_instructions(path: Path, reads: list[tuple[str, dict[str, Any]]]) -> int:
