@@ -35,7 +35,7 @@ from agentsdb.aggregate import (
 )
 from agentsdb.db.base import Database
 from agentsdb.events import ConcurrencyError, EventStore, Projector, ProjectorConflictError
-from agentsdb.events.types import RecordedEvent
+from agentsdb.events.types import EventPage
 
 RESPONSE = ClientResponse(call_id="t1", payload={"answer": 4})
 
@@ -468,10 +468,10 @@ async def test_the_projector_refuses_to_move_a_position_another_projector_moved(
     class Interleaved:
         """Reads a page, then lets the other projector commit its page first."""
 
-        async def read_all(
+        async def read_page(
             self, *, after: int = 0, limit: int = 1000, types: Iterable[str] | None = None
-        ) -> list[RecordedEvent]:
-            page = await store.events.read_all(after=after, limit=limit, types=types)
+        ) -> EventPage:
+            page = await store.events.read_page(after=after, limit=limit, types=types)
             await winner.run_once()
             return page
 
@@ -591,10 +591,10 @@ async def test_a_projector_page_read_before_an_erasure_leaves_no_rows_of_the_era
     class EraseAfterReading:
         """Reads a page, then erases the first agent before the page is projected."""
 
-        async def read_all(
+        async def read_page(
             self, *, after: int = 0, limit: int = 1000, types: Iterable[str] | None = None
-        ) -> list[RecordedEvent]:
-            page = await store.events.read_all(after=after, limit=limit, types=types)
+        ) -> EventPage:
+            page = await store.events.read_page(after=after, limit=limit, types=types)
             await store.delete(ids[0])
             return page
 

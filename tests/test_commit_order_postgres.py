@@ -50,12 +50,12 @@ async def migrated_pg(postgres_url: str) -> AsyncIterator[Database]:
 async def page_concurrently(
     url: str,
     write: Callable[[Database, int], Awaitable[None]],
-    read_page: Callable[[Database, int], Awaitable[list[int]]],
+    read_page: Callable[[Database, int], Awaitable[tuple[list[int], int]]],
 ) -> list[list[int]]:
     """Run WRITERS writers (one database object each) while READERS readers page by key.
 
-    Returns each reader's keys in the order it saw them, including a last pass after every
-    writer has finished.
+    ``read_page`` gives a page's keys and the key to read on from. Returns each reader's keys in
+    the order it saw them, including a last pass after every writer has finished.
     """
     writers = [await agentsdb.connect(url, max_size=1) for _ in range(WRITERS)]
     readers = [await agentsdb.connect(url, max_size=1) for _ in range(READERS)]
@@ -71,10 +71,10 @@ async def page_concurrently(
             after = 0
             while True:
                 finished = done.is_set()  # read before the page: a page after it is complete
-                page = await read_page(db, after)
+                page, resume_after = await read_page(db, after)
                 seen.extend(page)
-                if page:
-                    after = page[-1]
+                if resume_after != after:
+                    after = resume_after
                 elif finished:
                     return seen
                 else:
@@ -100,8 +100,9 @@ async def test_readers_see_every_event_exactly_once_while_16_connections_append(
             events = [NewEvent("t", {"w": index, "r": round_, "i": i}) for i in range(count)]
             await store.append(f"stream-{index}", events, ANY)
 
-    async def read_page(db: Database, after: int) -> list[int]:
-        return [e.position for e in await EventStore(db).read_all(after=after, limit=25)]
+    async def read_page(db: Database, after: int) -> tuple[list[int], int]:
+        page = [e.position for e in await EventStore(db).read_all(after=after, limit=25)]
+        return page, page[-1] if page else after
 
     seen_by = await page_concurrently(postgres_url, write, read_page)
 
@@ -109,6 +110,34 @@ async def test_readers_see_every_event_exactly_once_while_16_connections_append(
     assert len(stored) >= WRITERS * ROUNDS
     for seen in seen_by:
         assert seen == stored  # each once, in position order, none missing
+
+
+async def test_readers_resuming_from_how_far_a_filtered_read_went_see_every_kept_event_once(
+    migrated_pg: Database, postgres_url: str
+) -> None:
+    # read_page's scanned_to is the newest position the read saw: no event at or below it may
+    # commit later, or a reader resuming from it would skip that event.
+    for statement in slow_commits("events"):
+        await migrated_pg.execute(statement)
+
+    async def write(db: Database, index: int) -> None:
+        store = EventStore(db)
+        for round_ in range(ROUNDS):
+            kind = "kept" if (index + round_) % 4 == 0 else "other"
+            events = [NewEvent(kind, {"w": index, "r": round_, "i": i}) for i in range(2)]
+            await store.append(f"stream-{index}", events, ANY)
+
+    async def read_page(db: Database, after: int) -> tuple[list[int], int]:
+        page = await EventStore(db).read_page(after=after, limit=5, types=["kept"])
+        return [e.position for e in page.events], page.scanned_to
+
+    seen_by = await page_concurrently(postgres_url, write, read_page)
+
+    kept = await EventStore(migrated_pg).read_all(limit=10_000, types=["kept"])
+    stored = [e.position for e in kept]
+    assert len(stored) == WRITERS * ROUNDS // 4 * 2
+    for seen in seen_by:
+        assert seen == stored
 
 
 async def test_readers_see_every_session_log_exactly_once_while_16_connections_append(
@@ -134,9 +163,10 @@ async def test_readers_see_every_session_log_exactly_once_while_16_connections_a
                     logs.append(entry(index, round_)), logs.append(entry(index, round_))
                 )
 
-    async def read_page(db: Database, after: int) -> list[int]:
+    async def read_page(db: Database, after: int) -> tuple[list[int], int]:
         page = await SessionLogRepository(db).page(session.id, after=after, limit=25)
-        return [log.id for log in page if log.id is not None]
+        keys = [log.id for log in page if log.id is not None]
+        return keys, keys[-1] if keys else after
 
     seen_by = await page_concurrently(postgres_url, write, read_page)
 

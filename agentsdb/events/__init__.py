@@ -7,6 +7,7 @@ snapshots and upcasting (see ``docs/events.md``)::
     await store.append("agent-1", [NewEvent(type="agent.created", data={...})], NO_STREAM)
     events = await store.read_stream("agent-1")
     page = await store.read_all(after=0, limit=1000)
+    page = await store.read_page(after=0, limit=1000, types=["agent.created.v1"])  # + scanned_to
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from agentsdb.events.types import (
     STREAM_EXISTS,
     AppendResult,
     DeletionListener,
+    EventPage,
     ExpectedVersion,
     NewEvent,
     RecordedEvent,
@@ -45,6 +47,7 @@ __all__ = [
     "DeletionListener",
     "Eraser",
     "EventIdConflictError",
+    "EventPage",
     "EventReader",
     "EventStore",
     "ExpectedVersion",

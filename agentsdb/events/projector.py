@@ -1,10 +1,10 @@
 """Catch-up projectors: read models kept up to date by reading the event log in commit order.
 
 A :class:`Projection` turns a page of recorded events into the statements that update its read
-model. A :class:`Projector` pages through ``EventStore.read_all`` from its stored position and
-runs each page's statements and the new position as **one atomic unit**, so every event is
-projected exactly once: a crash before the commit leaves both the rows and the position as they
-were, and the page is read again.
+model. A :class:`Projector` pages through ``EventStore.read_page`` from its stored position and
+runs each page's statements and the new position (how far the read went) as **one atomic
+unit**, so every event is projected exactly once: a crash before the commit leaves both the rows
+and the position as they were, and the page is read again.
 
 The position only moves forward, and only from the value the projector read: the write is a
 compare-and-set that breaks the position row's ``CHECK (position >= 0)`` when another projector
@@ -24,7 +24,7 @@ from typing import Protocol
 
 from agentsdb.db.base import Atomic, Database, Execute, Program, Step
 from agentsdb.errors import AgentsDBError, CheckViolationError
-from agentsdb.events.types import RecordedEvent
+from agentsdb.events.types import EventPage, RecordedEvent
 from agentsdb.rules.timestamps import Clock, format_timestamp, utc_now
 
 logger = logging.getLogger("agentsdb.events.projector")
@@ -75,10 +75,10 @@ class UnknownProjectionError(AgentsDBError):
 class EventReader(Protocol):
     """What a projector needs of an event store."""
 
-    async def read_all(
+    async def read_page(
         self, *, after: int = 0, limit: int = 1000, types: Iterable[str] | None = None
-    ) -> list[RecordedEvent]:
-        """Events after a position, in commit order."""
+    ) -> EventPage:
+        """Events after a position, in commit order, and how far the read went."""
         ...
 
 
@@ -139,14 +139,25 @@ class Projector:
         return 0 if row is None else int(row["position"])
 
     async def run_once(self) -> int:
-        """Project the next page of events; returns how many events it projected."""
+        """Project the next page of events; returns how many events it projected.
+
+        The position moves to how far the read went (``EventPage.scanned_to``), past the events
+        of other types too, so a projection of rare types reads each other event once; a page
+        with none of its types moves the position alone (and returns 0).
+        """
+        projected, _ = await self._step()
+        return projected
+
+    async def _step(self) -> tuple[int, bool]:
+        """One page: how many events it projected, and whether the position moved."""
         expected = await self.position()
-        page = await self._events.read_all(
+        read = await self._events.read_page(
             after=expected, limit=self._page_size, types=self._projection.types
         )
-        if not page:
-            return 0
-        steps = await self._projection.steps_for(page)
+        if read.scanned_to == expected:
+            return 0, False
+        page = read.events
+        steps = await self._projection.steps_for(page) if page else ()
         now = format_timestamp(self._clock())
         unit = Atomic(
             (
@@ -156,7 +167,7 @@ class Projector:
                     {
                         "name": self.name,
                         "expected": expected,
-                        "position": page[-1].position,
+                        "position": read.scanned_to,
                         "now": now,
                     },
                 ),
@@ -170,15 +181,17 @@ class Projector:
             if actual != expected:
                 raise ProjectorConflictError(self.name, expected, actual) from error
             raise
-        logger.debug("%s projected %d events up to %d", self.name, len(page), page[-1].position)
-        return len(page)
+        logger.debug("%s projected %d events up to %d", self.name, len(page), read.scanned_to)
+        return len(page), True
 
     async def catch_up(self) -> int:
         """Project pages until the log holds nothing new; returns how many events it projected."""
         total = 0
-        while projected := await self.run_once():
+        while True:
+            projected, moved = await self._step()
             total += projected
-        return total
+            if not moved:
+                return total
 
     async def rebuild(self) -> int:
         """Empty the read model, go back to position 0, and project the whole log again."""

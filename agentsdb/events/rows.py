@@ -3,7 +3,8 @@
 Events are read with ``Database.fetch_values``: each row is a tuple of the columns
 :data:`~agentsdb.queries.events.EVENT_FIELDS` names, in that order (and, for
 ``read_from_snapshot``, :data:`~agentsdb.queries.events.SNAPSHOT_ON_EVENT_FIELDS` after them),
-so a read of thousands of events builds no dict per row.
+so a read of thousands of events builds no dict per row. ``read_page`` adds the newest
+position the read saw after them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from agentsdb.db.base import Row
-from agentsdb.events.types import RecordedEvent, Snapshot, StreamFromSnapshot
+from agentsdb.events.types import EventPage, RecordedEvent, Snapshot, StreamFromSnapshot
 from agentsdb.events.upcasting import Upcasters
 from agentsdb.models._record import decode_json
 from agentsdb.queries.events import EVENT_FIELDS, SNAPSHOT_ON_EVENT_FIELDS
@@ -96,6 +97,22 @@ def stream_from_snapshot(
     )
 
 
+def event_page(
+    rows: Sequence[EventValues],
+    after: int,
+    limit: int,
+    upcasters: Upcasters | None,
+    decode: bool,
+) -> EventPage:
+    """The page that ``read_page``'s rows hold: each row's event (none when the one row's event
+    columns are NULL) and, after them, the newest position the read saw."""
+    events = [recorded(row, upcasters, decode) for row in rows if row[_POSITION] is not None]
+    if len(events) >= limit:
+        return EventPage(events, events[-1].position)
+    head = int(rows[0][_WIDTH]) if rows else after
+    return EventPage(events, max(after, head))
+
+
 def snapshot(row: Row) -> Snapshot:
     """A ``snapshots`` row as a Snapshot."""
     return Snapshot(
@@ -107,4 +124,11 @@ def snapshot(row: Row) -> Snapshot:
     )
 
 
-__all__ = ["EventValues", "recorded", "snapshot", "snapshot_on_event", "stream_from_snapshot"]
+__all__ = [
+    "EventValues",
+    "event_page",
+    "recorded",
+    "snapshot",
+    "snapshot_on_event",
+    "stream_from_snapshot",
+]

@@ -36,15 +36,11 @@ from agentsdb.errors import (
 from agentsdb.events.appending import (
     check_head_position,
     check_steps,
-    earlier_result,
     event_rows,
-    holds,
     lost_every_race,
-    refuses_version,
-    rewritten_stream,
 )
 from agentsdb.events.erasure import built_in_erasure
-from agentsdb.events.rows import recorded, snapshot, stream_from_snapshot
+from agentsdb.events.rows import event_page, recorded, snapshot, stream_from_snapshot
 from agentsdb.events.store_units import (
     EVENTS_CHANNEL,
     MAX_TYPES,
@@ -52,14 +48,14 @@ from agentsdb.events.store_units import (
     append_unit,
     check_decode,
     delete_unit,
+    diagnose,
     read_all_query,
-    stored_with_ids,
+    read_page_query,
 )
 from agentsdb.events.types import (
-    ANY,
-    STREAM_EXISTS,
     AppendResult,
     DeletionListener,
+    EventPage,
     ExpectedVersion,
     NewEvent,
     RecordedEvent,
@@ -178,7 +174,7 @@ class EventStore:
             try:
                 return await self._append_once(stream_id, rows, expected, steps, head_position)
             except IntegrityError as error:
-                result = await self._diagnose(stream_id, rows, expected, head_position, error)
+                result = await diagnose(self._db, stream_id, rows, expected, head_position, error)
                 if result is not None:
                     return result
                 if attempts >= _RETRIES_WITHOUT_EXPECTATION:
@@ -203,34 +199,6 @@ class EventStore:
             return written(results)
 
         return append_result(stream_id, await self._db.run(program()))
-
-    async def _diagnose(
-        self,
-        stream_id: str,
-        rows: list[dict[str, Any]],
-        expected: ExpectedVersion,
-        head_position: int | None,
-        error: IntegrityError,
-    ) -> AppendResult | None:
-        """After a refused append: the earlier result of a retry, or the error to raise.
-
-        Returns None when the append should be tried again (it lost a race for a version
-        although its expectation still holds).
-        """
-        stored = await stored_with_ids(self._db, [row["event_id"] for row in rows])
-        if stored:
-            return earlier_result(stream_id, rows, stored)
-        if not refuses_version(error):
-            raise error  # another constraint, such as one of the caller's with_steps
-        actual = await self.current_version(stream_id)
-        if not holds(expected, actual):
-            raise ConcurrencyError(stream_id, expected, actual) from error
-        if expected is ANY or expected is STREAM_EXISTS:
-            return None
-        # The version holds again, so the versions alone would make a message that contradicts
-        # itself: say what else moved. Still a lost race.
-        reason = rewritten_stream(actual, head_position)
-        raise ConcurrencyError(stream_id, expected, actual, reason=reason) from error
 
     async def delete_stream(self, stream_id: str) -> int:
         """Delete the stream's events, its snapshot and (through the erasers) its projected
@@ -385,6 +353,32 @@ class EventStore:
         rows = await self._db.fetch_values(sql, params)
         upcasters = self._upcasting()
         return [recorded(row, upcasters, decode) for row in rows]
+
+    async def read_page(
+        self,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        types: Iterable[str] | None = None,
+        decode: bool = True,
+    ) -> EventPage:
+        """:meth:`read_all`'s events, and how far the read went: resume from the page's
+        ``scanned_to`` (see :class:`~agentsdb.events.types.EventPage`), not from its last event,
+        and a reader that keeps few types reads each other event once.
+
+        Gap-safe as ``read_all`` is: the newest position a read sees is committed with every
+        position below it (positions commit in increasing order on every backend), so no event
+        up to ``scanned_to`` can commit later.
+        """
+        decode = check_decode(decode)
+        after = check_position("after", after)
+        limit = check_limit(limit)
+        params: dict[str, Any] = {"after": after, "limit": limit}
+        sql = read_page_query(types, params)
+        if sql is None:
+            return EventPage([], after)
+        rows = await self._db.fetch_values(sql, params)
+        return event_page(rows, after, limit, self._upcasting(), decode)
 
 
 __all__ = ["EVENTS_CHANNEL", "MAX_TYPES", "Eraser", "EventStore"]

@@ -18,10 +18,16 @@ from agentsdb.db.base import (
     Row,
     Step,
 )
-from agentsdb.errors import DatabaseError, InvalidEventError
-from agentsdb.events.appending import head_bounds
+from agentsdb.errors import ConcurrencyError, DatabaseError, IntegrityError, InvalidEventError
+from agentsdb.events.appending import (
+    earlier_result,
+    head_bounds,
+    holds,
+    refuses_version,
+    rewritten_stream,
+)
 from agentsdb.events.rows import recorded
-from agentsdb.events.types import AppendResult, ExpectedVersion, RecordedEvent
+from agentsdb.events.types import ANY, STREAM_EXISTS, AppendResult, ExpectedVersion, RecordedEvent
 from agentsdb.events.validation import check_name, shown
 from agentsdb.queries.events import NO_UPPER_BOUND, EventQueries
 
@@ -157,11 +163,58 @@ async def stored_with_ids(db: Database, event_ids: Sequence[str]) -> list[Record
     return found
 
 
+async def diagnose(
+    db: Database,
+    stream_id: str,
+    rows: list[dict[str, Any]],
+    expected: ExpectedVersion,
+    head_position: int | None,
+    error: IntegrityError,
+) -> AppendResult | None:
+    """After a refused append: the earlier result of a retry, or the error to raise.
+
+    Returns None when the append should be tried again (it lost a race for a version although
+    its expectation still holds).
+    """
+    stored = await stored_with_ids(db, [row["event_id"] for row in rows])
+    if stored:
+        return earlier_result(stream_id, rows, stored)
+    if not refuses_version(error):
+        raise error  # another constraint, such as one of the caller's with_steps
+    found = await db.fetch_one(EventQueries.current_version, {"stream_id": stream_id})
+    actual = 0 if found is None else int(found["version"])
+    if not holds(expected, actual):
+        raise ConcurrencyError(stream_id, expected, actual) from error
+    if expected is ANY or expected is STREAM_EXISTS:
+        return None
+    # The version holds again, so the versions alone would make a message that contradicts
+    # itself: say what else moved. Still a lost race.
+    reason = rewritten_stream(actual, head_position)
+    raise ConcurrencyError(stream_id, expected, actual, reason=reason) from error
+
+
 def read_all_query(types: Iterable[str] | None, params: dict[str, Any]) -> str | None:
     """``read_all``'s query keeping only ``types`` (None: every type), their parameters added
     to ``params``; None when ``types`` is empty (nothing to read)."""
-    if types is None:
+    count = type_params(types, params)
+    if count is None:
         return EventQueries.read_all
+    return EventQueries.read_all_of_types(count) if count else None
+
+
+def read_page_query(types: Iterable[str] | None, params: dict[str, Any]) -> str | None:
+    """``read_page``'s query, as :func:`read_all_query` gives ``read_all``'s."""
+    count = type_params(types, params)
+    if count is None:
+        return EventQueries.read_page(None)
+    return EventQueries.read_page(count) if count else None
+
+
+def type_params(types: Iterable[str] | None, params: dict[str, Any]) -> int | None:
+    """How many types a read keeps, their parameters added to ``params``; None for every type.
+    Refuses a str, a bad name and more than :data:`MAX_TYPES` types."""
+    if types is None:
+        return None
     if isinstance(types, str):
         raise InvalidEventError("types", f"must be a collection of str, got {shown(types)}")
     chosen = sorted({check_name("types", name) for name in types})
@@ -169,10 +222,8 @@ def read_all_query(types: Iterable[str] | None, params: dict[str, Any]) -> str |
         raise InvalidEventError(
             "types", f"names {len(chosen)} event types; at most {MAX_TYPES} at once"
         )
-    if not chosen:
-        return None
     params.update({f"type_{index}": name for index, name in enumerate(chosen)})
-    return EventQueries.read_all_of_types(len(chosen))
+    return len(chosen)
 
 
 __all__ = [
@@ -184,6 +235,8 @@ __all__ = [
     "append_unit",
     "check_decode",
     "delete_unit",
+    "diagnose",
     "read_all_query",
+    "read_page_query",
     "stored_with_ids",
 ]

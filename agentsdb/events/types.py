@@ -197,3 +197,19 @@ class StreamFromSnapshot:
     events: list[RecordedEvent]
     head_position: int
     ignored_snapshot: tuple[int, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    """A page of :meth:`~agentsdb.events.store.EventStore.read_page`: the events it kept, and
+    how far it read.
+
+    ``scanned_to`` is a position to read on from: every event the read keeps (of ``types``)
+    with a position above ``after`` and up to ``scanned_to`` is in ``events``. It is the last
+    event's position when the page is full, else the newest position the read saw, so a reader
+    of rare types moves past the other events once instead of reading them again at each poll.
+    It is never below ``after``.
+    """
+
+    events: list[RecordedEvent]
+    scanned_to: int

@@ -48,6 +48,15 @@ _EVENT_COLUMNS = _event_columns("events")
 # The same columns of the events table aliased ``e``.
 _EVENT_COLUMNS_OF_E = _event_columns("e")
 
+# The page's columns, as read_page's subquery named them.
+_PAGE_COLUMNS = column_list(f"page.{name} AS {name}" for name in EVENT_FIELDS)
+
+
+def _type_params(count: int) -> str:
+    """``:type_0, :type_1, ...``: the event types a read keeps."""
+    return ", ".join(f":type_{index}" for index in range(count))
+
+
 #: Above every version and position a table can hold, as a bound that means "no bound".
 NO_UPPER_BOUND = 2**62
 
@@ -138,9 +147,22 @@ ORDER BY e.version"""
     @lru_cache(maxsize=64)
     def read_all_of_types(count: int) -> str:
         """``read_all`` restricted to ``count`` event types, given as ``:type_0`` ..."""
-        names = ", ".join(f":type_{index}" for index in range(count))
         return f"""SELECT {_EVENT_COLUMNS} FROM events
-WHERE position > :after AND type IN ({names}) ORDER BY position LIMIT :limit"""
+WHERE position > :after AND type IN ({_type_params(count)}) ORDER BY position LIMIT :limit"""
+
+    @staticmethod
+    @lru_cache(maxsize=64)
+    def read_page(count: int | None) -> str:
+        """``read_all`` (kept to ``count`` event types, given as ``:type_0`` ...; None: every
+        type) with each row followed by ``head``, the newest position the same statement sees
+        (0 for an empty log). One statement, so one view of both: with no event to keep it
+        returns one row of NULL event columns and the head."""
+        kept = "" if count is None else f" AND type IN ({_type_params(count)})"
+        return f"""SELECT {_PAGE_COLUMNS}, head.position AS head
+FROM (SELECT COALESCE(MAX(position), 0) AS position FROM events) AS head
+LEFT JOIN (SELECT {_EVENT_COLUMNS} FROM events
+    WHERE position > :after{kept} ORDER BY position LIMIT :limit) AS page ON 1 = 1
+ORDER BY page.position"""
 
     @staticmethod
     @lru_cache(maxsize=64)
