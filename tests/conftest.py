@@ -35,6 +35,7 @@ from sqld_server import SqldServer, SqldUnavailable, find_sqld
 import agentsdb
 from agentsdb.db.base import Database
 from agentsdb.db.url import obscure_password
+from agentsdb.events import EventStore
 
 # tests/test_pytest_plugin.py runs pytest on generated test files.
 pytest_plugins = ["pytester"]
@@ -309,6 +310,12 @@ async def migrated_any_db(backend_url: str) -> AsyncIterator[Database]:
     database), so no test pays for migrating."""
     async with agentsdb.connect(backend_url) as database:
         yield database
+
+
+@pytest.fixture
+def store(migrated_any_db: Database) -> EventStore:
+    """An event store on the test's backend (``migrated_any_db``)."""
+    return EventStore(migrated_any_db)
 
 
 WriteWithoutForeignKeys = Callable[[Database, str], Awaitable[None]]

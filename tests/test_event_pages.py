@@ -14,11 +14,6 @@ from agentsdb.errors import InvalidEventError
 from agentsdb.events import ANY, EventPage, EventStore, NewEvent, Projector, RecordedEvent
 
 
-@pytest.fixture
-def store(migrated_any_db: Database) -> EventStore:
-    return EventStore(migrated_any_db)
-
-
 async def append_mixed(store: EventStore, count: int, rare_every: int) -> list[int]:
     """``count`` events, every ``rare_every``-th one of type ``rare``; their positions."""
     positions = []
