@@ -51,6 +51,7 @@ from agentsdb.events.store_units import (
     diagnose,
     read_all_query,
     read_page_query,
+    stream_version,
 )
 from agentsdb.events.types import (
     AppendResult,
@@ -297,9 +298,7 @@ class EventStore:
 
     async def current_version(self, stream_id: str) -> int:
         """The version of the stream's newest event; 0 when it holds none."""
-        stream_id = check_name("stream_id", stream_id)
-        row = await self._db.fetch_one(EventQueries.current_version, {"stream_id": stream_id})
-        return 0 if row is None else int(row["version"])
+        return await stream_version(self._db, check_name("stream_id", stream_id))
 
     async def read_stream(
         self,

@@ -163,6 +163,12 @@ async def stored_with_ids(db: Database, event_ids: Sequence[str]) -> list[Record
     return found
 
 
+async def stream_version(db: Database, stream_id: str) -> int:
+    """The version of the stream's newest event; 0 when it holds none (``stream_id`` checked)."""
+    row = await db.fetch_one(EventQueries.current_version, {"stream_id": stream_id})
+    return 0 if row is None else int(row["version"])
+
+
 async def diagnose(
     db: Database,
     stream_id: str,
@@ -181,8 +187,7 @@ async def diagnose(
         return earlier_result(stream_id, rows, stored)
     if not refuses_version(error):
         raise error  # another constraint, such as one of the caller's with_steps
-    found = await db.fetch_one(EventQueries.current_version, {"stream_id": stream_id})
-    actual = 0 if found is None else int(found["version"])
+    actual = await stream_version(db, stream_id)
     if not holds(expected, actual):
         raise ConcurrencyError(stream_id, expected, actual) from error
     if expected is ANY or expected is STREAM_EXISTS:
@@ -239,4 +244,5 @@ __all__ = [
     "read_all_query",
     "read_page_query",
     "stored_with_ids",
+    "stream_version",
 ]
